@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes. They are part of the CLI contract: scripts depend on them, and
+// README.md lists them. Never renumber; only add.
+const (
+	exitOK          = 0  // success
+	exitFailure     = 1  // any other failure (I/O error, bad key file, ...)
+	exitUsage       = 2  // bad command line
+	exitBadPassword = 3  // wrong password
+	exitNoRecipient = 4  // no recipient matches the given key/certificate
+	exitDamaged     = 5  // decryption failed: ciphertext altered or damaged (bad padding or structure)
+	exitIntegrity   = 6  // digest or signature does not match the content
+	exitMalformed   = 7  // truncated or malformed CMS structure
+	exitNotCMS      = 8  // input is not a Secure DICOM File (not CMS EnvelopedData)
+	exitPolicy      = 9  // refused by policy: password characters, weak or unsupported parameters
+	exitConflict    = 10 // conflicting input (e.g. two different files claim one SOP Instance UID)
+)
+
+const exitCodesText = `Exit codes (stable; scripts may rely on them):
+
+   0  success
+   1  failure not covered below (I/O error, unreadable key or certificate, ...)
+   2  usage error: unknown command or flag, wrong number of arguments
+   3  wrong password
+   4  no recipient of the file matches the given key or certificate
+   5  decryption failed: the ciphertext was altered or damaged
+   6  integrity failure: the digest or signature does not match the content
+   7  truncated or malformed CMS structure
+   8  not a Secure DICOM File (input is not CMS EnvelopedData)
+   9  refused by policy: password outside printable US-ASCII, parameters too
+      weak, algorithm not supported
+  10  conflicting input (for example two different files with one SOP
+      Instance UID)
+
+On any non-zero exit, no output file is left behind.`
+
+func newExitCodesHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes of securemedia",
+		Long:  exitCodesText,
+	}
+}
+
+// codedError attaches an exit code to an error.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &codedError{code: code, err: err}
+}
+
+// quietError marks an error whose message was already printed.
+type quietError struct{ codedError }
+
+// exitClassifiers map library errors to exit codes; packages' command files
+// register theirs in init so this file need not import every package.
+var exitClassifiers []func(error) (int, bool)
+
+func exitCode(err error) int {
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	var qe *quietError
+	if errors.As(err, &qe) {
+		return qe.code
+	}
+	for _, classify := range exitClassifiers {
+		if code, ok := classify(err); ok {
+			return code
+		}
+	}
+	if isUsageError(err) {
+		return exitUsage
+	}
+	return exitFailure
+}

@@ -1,0 +1,88 @@
+// Command securemedia authors and reads encrypted DICOM patient media:
+// Secure DICOM Files (PS3.10 §7.4) under the Basic DICOM Media Security
+// Profile (PS3.15 Annex D.1), opened by a password or an X.509 certificate.
+//
+// Run "securemedia help" for the commands; exit codes are listed in README.md
+// and in "securemedia help exit-codes".
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the CLI with the given arguments and streams and returns the
+// process exit code. Tests call it directly.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCommand(&env{stdin: stdin, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var quiet *quietError
+	if !errors.As(err, &quiet) {
+		fmt.Fprintf(stderr, "securemedia: %v\n", err)
+	}
+	return exitCode(err)
+}
+
+// env carries the process streams to commands so tests can capture them.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func newRootCommand(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "securemedia",
+		Short: "Author and read encrypted DICOM patient media",
+		Long: `securemedia writes and reads Secure DICOM Files: DICOM files wrapped in CMS
+EnvelopedData as the Basic DICOM Media Security Profile (DICOM PS3.15 Annex D.1,
+with CP 895 passwords) requires. A sealed file can be opened with a password
+(PBKDF2 + RFC 3211 key wrap) and/or with an X.509 certificate and its private
+key (RSA key transport). The files interoperate with "openssl cms".
+
+Passwords are never taken as plain command-line arguments: use a prompt (the
+default on a terminal), --password-file FILE, or --password-env NAME. DICOM
+allows only printable US-ASCII in passwords (0x20-0x7E).
+
+There is no vendor master key: a file can be opened only by the recipients it
+was sealed for.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newVersionCommand(e),
+		newExitCodesHelp(),
+	)
+	addCommands(root, e)
+	return root
+}
+
+// addCommands is extended by the files that define the other subcommands
+// (see commands.go); it exists so each command lives in its own file.
+var commandFactories []func(*env) *cobra.Command
+
+func addCommands(root *cobra.Command, e *env) {
+	for _, f := range commandFactories {
+		root.AddCommand(f(e))
+	}
+}
