@@ -1,0 +1,95 @@
+package cms
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"testing"
+)
+
+func TestRoundTripCombinations(t *testing.T) {
+	keys := testKeys(t)
+	data := sampleDICOM(t)
+	signer, err := NewSigner(keys[2].cert, keys[2].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := passwordRecipient(t)
+	cases := []struct {
+		name  string
+		opts  *Options
+		rs    []Recipient
+		id    Identity
+		inner string
+	}{
+		{"password default", nil, []Recipient{pw}, passwordIdentity(t, testPassword), "DigestedData"},
+		{"password aes128", &Options{Cipher: AES128CBC}, []Recipient{pw}, passwordIdentity(t, testPassword), "DigestedData"},
+		{"password aes192 sha512", &Options{Cipher: AES192CBC, Digest: crypto.SHA512}, []Recipient{pw}, passwordIdentity(t, testPassword), "DigestedData"},
+		{"password des3 plain", &Options{Cipher: DES3CBC, PlainData: true}, []Recipient{pw}, passwordIdentity(t, testPassword), "id-data"},
+		{"cert v1.5", nil, []Recipient{keys[0].recipient(t, nil)}, keys[0].identity(t), "DigestedData"},
+		{"cert oaep ski", nil, []Recipient{keys[0].recipient(t, &CertificateOptions{OAEP: true, SubjectKeyID: true})}, keys[0].identity(t), "DigestedData"},
+		{"both, open by cert", nil, []Recipient{pw, keys[1].recipient(t, nil)}, keys[1].identity(t), "DigestedData"},
+		{"signed", &Options{Signer: signer}, []Recipient{pw}, passwordIdentity(t, testPassword), "SignedData"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sealed := seal(t, data, c.opts, c.rs...)
+			got, info, err := open(sealed, c.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatal("round trip changed the data")
+			}
+			if info.Inner != c.inner {
+				t.Errorf("inner %q, want %q", info.Inner, c.inner)
+			}
+			if c.inner == "SignedData" && (len(info.Signers) != 1 || !info.Signers[0].Certificate.Equal(keys[2].cert)) {
+				t.Errorf("signer not reported: %+v", info.Signers)
+			}
+		})
+	}
+}
+
+func TestEmptyAndBlockAlignedSizes(t *testing.T) {
+	pw := passwordRecipient(t)
+	id := passwordIdentity(t, testPassword)
+	for _, n := range []int{0, 1, 15, 16, 17, 127, 128, 129, 65535, 65536, 65537, 200000} {
+		data := bytes.Repeat([]byte{byte(n)}, n)
+		for _, opts := range []*Options{nil, {PlainData: true}} {
+			got, _, err := open(seal(t, data, opts, pw), id)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("size %d plain=%v: %v", n, opts != nil, err)
+			}
+		}
+	}
+}
+
+func TestSizeMismatchIsAnError(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := Encrypt(&buf, 10, nil, passwordRecipient(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("short"))
+	if err := w.Close(); !errors.Is(err, ErrSize) {
+		t.Fatalf("Close after 5 of 10 bytes: %v, want ErrSize", err)
+	}
+	w, _ = Encrypt(&buf, 3, nil, passwordRecipient(t))
+	if _, err := w.Write([]byte("too long")); !errors.Is(err, ErrSize) {
+		t.Fatalf("Write past size: %v, want ErrSize", err)
+	}
+}
+
+func TestOneDerivationForManyFiles(t *testing.T) {
+	pw := passwordRecipient(t)
+	id := passwordIdentity(t, testPassword)
+	for i := 0; i < 50; i++ {
+		if _, _, err := open(seal(t, []byte{byte(i)}, nil, pw), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := id.Derivations(); d != 1 {
+		t.Fatalf("50 files under one salt cost %d PBKDF2 runs, want 1", d)
+	}
+}
