@@ -76,6 +76,24 @@ type Reader struct {
 	// MaxValue is the longest value kept in memory; longer values are
 	// skipped (Element.Skipped). Zero means no limit.
 	MaxValue int64
+	// AllowShortLengths accepts a stream that ends cleanly between two
+	// elements inside a sequence or item whose declared length runs past
+	// the end, as dcmtk does; Truncated then reports that it happened.
+	AllowShortLengths bool
+	Truncated         bool
+}
+
+// atCleanEnd reports whether the stream ended exactly here and the caller
+// accepts short lengths; it records the fact.
+func (r *Reader) atCleanEnd() bool {
+	if !r.AllowShortLengths {
+		return false
+	}
+	if _, err := r.br.Peek(1); err == nil {
+		return false
+	}
+	r.Truncated = true
+	return true
 }
 
 // NewReader reads a data set encoded with syntax from r. pos is the offset
@@ -250,6 +268,9 @@ func (r *Reader) sequence(e *Element, depth int, s Syntax) error {
 	e.VR = "SQ"
 	end := r.pos + int64(e.Length)
 	for e.Length == undefinedLength || r.pos < end {
+		if e.Length != undefinedLength && r.atCleanEnd() {
+			return nil
+		}
 		off := r.pos
 		t, _, length, err := r.header(Syntax{BigEndian: s.BigEndian, Implicit: true})
 		if err != nil {
@@ -280,6 +301,9 @@ func (r *Reader) sequence(e *Element, depth int, s Syntax) error {
 func (r *Reader) item(it *Item, length uint32, depth int, s Syntax) error {
 	end := r.pos + int64(length)
 	for length == undefinedLength || r.pos < end {
+		if length != undefinedLength && r.atCleanEnd() {
+			return nil
+		}
 		if length == undefinedLength {
 			t, err := r.peekTag(s)
 			if err != nil {

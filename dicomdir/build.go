@@ -1,0 +1,371 @@
+package dicomdir
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// Placement says where Build put an instance in the File-set.
+type Placement struct {
+	Instance *Instance
+	FileID   []string
+}
+
+// BuildOptions controls Build.
+type BuildOptions struct {
+	FileSetID string
+	// AllowConflicts keeps the first name seen when one Patient ID comes
+	// with two different Patient's Names, instead of failing.
+	AllowConflicts bool
+}
+
+// BuildResult is a Directory and the File ID of every instance in it.
+type BuildResult struct {
+	Directory  *Directory
+	Placements []Placement
+	Conflicts  []*ConflictError // tolerated under AllowConflicts
+}
+
+// Tags used to group instances.
+const (
+	tagCharset     dicom.Tag = 0x00080005
+	tagPatientName dicom.Tag = 0x00100010
+	tagPatientID   dicom.Tag = 0x00100020
+	tagBirthDate   dicom.Tag = 0x00100030
+	tagStudyUID    dicom.Tag = 0x0020000D
+	tagSeriesUID   dicom.Tag = 0x0020000E
+	tagStudyDate   dicom.Tag = 0x00080020
+	tagStudyTime   dicom.Tag = 0x00080030
+	tagStudyID     dicom.Tag = 0x00200010
+	tagModality    dicom.Tag = 0x00080060
+	tagSeriesNum   dicom.Tag = 0x00200011
+	tagInstanceNum dicom.Tag = 0x00200013
+)
+
+type patient struct {
+	id      string
+	first   *Instance
+	studies map[string]*study
+}
+
+type study struct {
+	uid    string
+	first  *Instance
+	series map[string]*series
+}
+
+type series struct {
+	uid       string
+	first     *Instance
+	instances []*Instance
+}
+
+// Build groups instances into PATIENT → STUDY → SERIES → instance records
+// and assigns each instance a File ID DICOM/Pnnnnnnn/STnnnnnn/SEnnnnnn/
+// IMnnnnnn (PS3.10 §8.2: ≤ 8 components of 1–8 characters A–Z 0–9 _).
+// Names carry no PHI and depend only on the instances' header values, not
+// on input order or paths, so the same input always gives the same tree.
+//
+// Instances without a Study or Series Instance UID cannot be placed and
+// are an error. Missing Type 1 keys are filled by documented rules (see
+// fillType1).
+func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
+	if err := checkFileSetID(opt.FileSetID); err != nil {
+		return nil, err
+	}
+	res := &BuildResult{}
+	patients := map[string]*patient{}
+	studyOwner := map[string]*patient{}
+	for _, in := range instances {
+		pid := patientID(in)
+		p := patients[pid]
+		if p == nil {
+			p = &patient{id: pid, first: in, studies: map[string]*study{}}
+			patients[pid] = p
+		} else if a, b := rawValue(p.first, tagPatientName), rawValue(in, tagPatientName); !bytes.Equal(a, b) {
+			c := &ConflictError{What: "Patient ID " + pid, First: p.first.Path, Other: in.Path,
+				Detail: "two different Patient's Names"}
+			if !opt.AllowConflicts {
+				return nil, c
+			}
+			res.Conflicts = append(res.Conflicts, c)
+		}
+		suid, seuid := in.Value(tagStudyUID), in.Value(tagSeriesUID)
+		if suid == "" || seuid == "" {
+			return nil, fmt.Errorf("%s: no Study or Series Instance UID; the instance cannot be placed in a directory", in.Path)
+		}
+		if owner := studyOwner[suid]; owner != nil && owner != p {
+			return nil, &ConflictError{What: "Study Instance UID " + suid, First: owner.first.Path, Other: in.Path,
+				Detail: "the study belongs to two different Patient IDs"}
+		}
+		studyOwner[suid] = p
+		st := p.studies[suid]
+		if st == nil {
+			st = &study{uid: suid, first: in, series: map[string]*series{}}
+			p.studies[suid] = st
+		}
+		se := st.series[seuid]
+		if se == nil {
+			se = &series{uid: seuid, first: in}
+			st.series[seuid] = se
+		}
+		se.instances = append(se.instances, in)
+	}
+	d := &Directory{FileSetID: opt.FileSetID, FileSetUID: fileSetUID(instances)}
+	for pi, p := range sortedPatients(patients) {
+		pdir := fmt.Sprintf("P%07d", pi+1)
+		prec := newRecord("PATIENT", p.first, patientKeys)
+		if p.first.Value(tagPatientID) == "" {
+			prec.Set(dicom.StringElement(tagPatientID, "LO", p.id))
+		}
+		d.Records = append(d.Records, prec)
+		for si, st := range sortedStudies(p.studies) {
+			srec := newRecord("STUDY", st.first, studyKeys)
+			fillType1(srec, st.first, si+1)
+			prec.Children = append(prec.Children, srec)
+			for ei, se := range sortedSeries(st.series) {
+				erec := newRecord("SERIES", se.first, seriesKeys)
+				fillType1(erec, se.first, ei+1)
+				srec.Children = append(srec.Children, erec)
+				sortInstances(se.instances)
+				for ii, in := range se.instances {
+					id := []string{"DICOM", pdir, fmt.Sprintf("ST%06d", si+1), fmt.Sprintf("SE%06d", ei+1), fmt.Sprintf("IM%06d", ii+1)}
+					irec := instanceRecord(in, id)
+					fillType1(irec, in, ii+1)
+					erec.Children = append(erec.Children, irec)
+					res.Placements = append(res.Placements, Placement{Instance: in, FileID: id})
+				}
+			}
+		}
+	}
+	d.Walk(func(r *Record, _ int) {
+		for _, e := range r.Elements {
+			dicom.PadValue(e)
+		}
+	})
+	res.Directory = d
+	return res, nil
+}
+
+// newRecord makes a record of type typ with the keys copied from in.
+// Values are the original bytes; the instance's Specific Character Set is
+// copied with them so the bytes keep their meaning (F.5: 1C if any key is
+// not in the default repertoire; copying it when present is always safe).
+func newRecord(typ string, in *Instance, keys []key) *Record {
+	r := &Record{Type: typ}
+	if cs := in.Get(tagCharset); cs != nil && cs.String() != "" {
+		r.Set(copyElement(cs))
+	}
+	for _, k := range keys {
+		e := in.Get(k.tag)
+		switch {
+		case e != nil && !e.Skipped:
+			r.Set(copyElement(e))
+		case k.typ == '1' || k.typ == '2':
+			r.Set(&dicom.Element{Tag: k.tag, VR: dicom.VROf(k.tag)})
+		}
+	}
+	return r
+}
+
+// copyElement returns e with the VR of the standard dictionary when the
+// tag is known (source files sometimes carry wrong explicit VRs; the text
+// bytes stay as they were).
+func copyElement(e *dicom.Element) *dicom.Element {
+	c := *e
+	if vr := dicom.VROf(e.Tag); vr != "UN" && (vr == "SQ") == e.IsSequence() {
+		c.VR = vr
+	}
+	return &c
+}
+
+func instanceRecord(in *Instance, fileID []string) *Record {
+	typ := RecordType(in.SOPClassUID)
+	r := newRecord(typ, in, instanceKeys[typ])
+	r.Set(dicom.StringElement(TagReferencedFileID, "CS", strings.Join(fileID, `\`)))
+	r.Set(dicom.StringElement(TagReferencedSOPClass, "UI", in.SOPClassUID))
+	r.Set(dicom.StringElement(TagReferencedSOPInst, "UI", in.SOPInstanceUID))
+	r.Set(dicom.StringElement(TagReferencedTS, "UI", in.TransferSyntaxUID))
+	if typ == "SR DOCUMENT" && r.Value(0x0040A493) == "VERIFIED" && r.Get(0x0040A030) == nil {
+		if v := verificationDateTime(in); v != nil {
+			r.Set(v)
+		}
+	}
+	if rel := in.Get(0x0008001A); rel != nil && rel.String() != "" {
+		r.Set(&dicom.Element{Tag: tagRelatedGeneralSOP, VR: "UI", Value: rel.Value})
+	}
+	return r
+}
+
+// verificationDateTime finds the Verification DateTime that F.5.25 wants
+// at the top of a VERIFIED SR record: in the instance it lives in the
+// Verifying Observer Sequence (0040,A073); the last item is the latest.
+func verificationDateTime(in *Instance) *dicom.Element {
+	seq := in.Get(0x0040A073)
+	if seq == nil || len(seq.Items) == 0 {
+		return nil
+	}
+	e := dicom.Find(seq.Items[len(seq.Items)-1].Elements, 0x0040A030)
+	if e == nil {
+		return nil
+	}
+	return copyElement(e)
+}
+
+// fillType1 gives every empty Type 1 key of a record a value, because F.5
+// requires one even when the instance lacks it (PS3.11 D.3.3 says the
+// same). The rules, documented for users in "securemedia help index":
+//   - Study Date/Time: Series, Acquisition or Content Date/Time of the
+//     instance, else 19000101 / 000000.
+//   - Study ID, Series Number, Instance Number: the record's position
+//     among its siblings (1, 2, ...).
+//   - Modality: OT. Content Date/Time: Study Date/Time, else as above.
+//   - Other Type 1 keys (labels, flags): a neutral constant.
+//
+// Patient ID is handled by patientID.
+func fillType1(r *Record, in *Instance, ordinal int) {
+	for _, e := range r.Elements {
+		if len(bytes.Trim(e.Value, " \x00")) > 0 || e.IsSequence() || !isType1(r.Type, e.Tag) {
+			continue
+		}
+		e.Value = []byte(defaultFor(e.Tag, in, ordinal))
+	}
+}
+
+func isType1(typ string, t dicom.Tag) bool {
+	var keys []key
+	switch typ {
+	case "STUDY":
+		keys = studyKeys
+	case "SERIES":
+		keys = seriesKeys
+	default:
+		keys = instanceKeys[typ]
+	}
+	for _, k := range keys {
+		if k.tag == t {
+			return k.typ == '1'
+		}
+	}
+	return false
+}
+
+func defaultFor(t dicom.Tag, in *Instance, ordinal int) string {
+	switch t {
+	case tagStudyDate, 0x00080023, 0x00700082:
+		return firstNonEmpty(in.Value(0x00080021), in.Value(0x00080022), in.Value(0x00080023), in.Value(tagStudyDate), "19000101")
+	case tagStudyTime, 0x00080033, 0x00700083:
+		return firstNonEmpty(in.Value(0x00080031), in.Value(0x00080032), in.Value(0x00080033), in.Value(tagStudyTime), "000000")
+	case tagStudyID, tagSeriesNum, tagInstanceNum:
+		return strconv.Itoa(ordinal)
+	case tagModality:
+		return "OT"
+	case 0x0040A491:
+		return "PARTIAL"
+	case 0x0040A493:
+		return "UNVERIFIED"
+	case 0x00420012:
+		return "application/octet-stream"
+	}
+	return "UNLABELED"
+}
+
+// patientID returns the instance's Patient ID or, when it has none, a
+// stable stand-in derived from Patient's Name and Birth Date ("NOID" and
+// 12 hex digits of their SHA-256), so that instances of one unidentified
+// patient stay together and the PATIENT record still has its Type 1 key.
+func patientID(in *Instance) string {
+	if id := in.Value(tagPatientID); id != "" {
+		return id
+	}
+	h := sha256.New()
+	h.Write(rawValue(in, tagPatientName))
+	h.Write([]byte{0})
+	h.Write(rawValue(in, tagBirthDate))
+	return "NOID" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:12])
+}
+
+func rawValue(in *Instance, t dicom.Tag) []byte {
+	if e := in.Get(t); e != nil {
+		return bytes.TrimRight(e.Value, " \x00")
+	}
+	return nil
+}
+
+// fileSetUID derives the File-set UID from the set of SOP Instance UIDs
+// (a 2.25 UID, PS3.5 §B.2): the same content always gets the same UID,
+// different content a different one.
+func fileSetUID(instances []*Instance) string {
+	uids := make([]string, len(instances))
+	for i, in := range instances {
+		uids[i] = in.SOPInstanceUID
+	}
+	sort.Strings(uids)
+	sum := sha256.Sum256([]byte(strings.Join(uids, "\n")))
+	n := new(big.Int).SetBytes(sum[:16])
+	return "2.25." + n.String()
+}
+
+func sortedPatients(m map[string]*patient) []*patient {
+	out := make([]*patient, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func sortedStudies(m map[string]*study) []*study {
+	out := make([]*study, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].first, out[j].first
+		if ka, kb := a.Value(tagStudyDate)+a.Value(tagStudyTime), b.Value(tagStudyDate)+b.Value(tagStudyTime); ka != kb {
+			return ka < kb
+		}
+		return out[i].uid < out[j].uid
+	})
+	return out
+}
+
+func sortedSeries(m map[string]*series) []*series {
+	out := make([]*series, 0, len(m))
+	for _, s := range m {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if a, b := number(out[i].first, tagSeriesNum), number(out[j].first, tagSeriesNum); a != b {
+			return a < b
+		}
+		return out[i].uid < out[j].uid
+	})
+	return out
+}
+
+func sortInstances(ins []*Instance) {
+	sort.Slice(ins, func(i, j int) bool {
+		if a, b := number(ins[i], tagInstanceNum), number(ins[j], tagInstanceNum); a != b {
+			return a < b
+		}
+		return ins[i].SOPInstanceUID < ins[j].SOPInstanceUID
+	})
+}
+
+// number parses an IS value; absent or malformed numbers sort last.
+func number(in *Instance, t dicom.Tag) int64 {
+	n, err := strconv.ParseInt(strings.TrimSpace(in.Value(t)), 10, 64)
+	if err != nil {
+		return 1 << 62
+	}
+	return n
+}

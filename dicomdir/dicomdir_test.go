@@ -1,0 +1,324 @@
+package dicomdir
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+)
+
+const corpus = "../../shared/corpus"
+
+var dirtests = filepath.Join(corpus, "pydicom/dicomdirtests")
+
+// requireTool skips the test when an interop tool is missing, except under
+// CI=true, where the tool must be installed (.ci/run installs it).
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (required under CI=true)", name)
+		}
+		t.Skipf("%s not installed: interop test skipped", name)
+	}
+}
+
+func requireCorpus(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(corpus); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("corpus %s missing: %v", corpus, err)
+		}
+		t.Skipf("corpus %s missing", corpus)
+	}
+}
+
+func count(d *Directory) map[string]int {
+	n := map[string]int{}
+	d.Walk(func(r *Record, _ int) { n[r.Type]++ })
+	return n
+}
+
+func TestParsePydicomVariants(t *testing.T) {
+	requireCorpus(t)
+	ref, err := ParseFile(filepath.Join(dirtests, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := count(ref); got["PATIENT"] != 2 || got["STUDY"] != 6 || got["SERIES"] != 13 || got["IMAGE"] != 31 {
+		t.Fatalf("unexpected tree %v", got)
+	}
+	if len(ref.Warnings) != 0 {
+		t.Errorf("warnings on a sound DICOMDIR: %v", ref.Warnings)
+	}
+	// Same tree whatever the encoding or the order of the items.
+	for _, name := range []string{"DICOMDIR-bigEnd", "DICOMDIR-implicit", "DICOMDIR-reordered"} {
+		d, err := ParseFile(filepath.Join(dirtests, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !Equal(d, ref) {
+			t.Errorf("%s: tree differs from DICOMDIR", name)
+		}
+	}
+	// Missing offset elements read as 0, with a warning.
+	d, err := ParseFile(filepath.Join(dirtests, "DICOMDIR-nooffset"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) == 0 || count(d)["IMAGE"] != 31 {
+		t.Errorf("nooffset: warnings %v, tree %v", d.Warnings, count(d))
+	}
+	// Records at the wrong level are reported.
+	d, err = ParseFile(filepath.Join(dirtests, "DICOMDIR-nopatient"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(d.Warnings, "\n"), "IMAGE record at level 0") {
+		t.Errorf("nopatient: warnings %v", d.Warnings)
+	}
+	d, err = ParseFile(filepath.Join(dirtests, "DICOMDIR-empty.dcm"))
+	if err != nil || len(d.Records) != 0 || d.FileSetID != "PYDICOM_TEST" {
+		t.Errorf("empty: %v %+v", err, d)
+	}
+	if _, err := ParseFile(filepath.Join(dirtests, "TINY_ALPHA/DICOMDIR")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	requireCorpus(t)
+	orig, err := os.ReadFile(filepath.Join(dirtests, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Point the root offset (0004,1200), at byte 0x114+8, somewhere else.
+	bad := bytes.Clone(orig)
+	i := bytes.Index(bad, []byte{0x04, 0x00, 0x00, 0x12, 'U', 'L', 4, 0})
+	bad[i+8]++
+	if _, err := Parse(bad); !errors.Is(err, ErrBroken) || !strings.Contains(err.Error(), "does not point at a directory record") {
+		t.Errorf("bad root offset: %v", err)
+	}
+	if _, err := Parse(orig[:len(orig)-7]); !errors.Is(err, dicom.ErrMalformed) {
+		t.Errorf("truncated: %v", err)
+	}
+	img, _ := os.ReadFile(filepath.Join(dirtests, "77654033/CR1/6154"))
+	if _, err := Parse(img); !errors.Is(err, ErrNotDICOMDIR) {
+		t.Errorf("image: %v", err)
+	}
+	if _, err := Parse([]byte("hello")); !errors.Is(err, dicom.ErrNotPart10) {
+		t.Errorf("text: %v", err)
+	}
+}
+
+func scanBuild(t *testing.T, inputs []string, allow bool) *BuildResult {
+	t.Helper()
+	res, err := Scan(inputs, ScanOptions{AllowConflicts: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Build(res.Instances, BuildOptions{FileSetID: "TEST", AllowConflicts: allow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// parse(encode(tree)) == tree, and encoding is deterministic.
+func TestRoundTrip(t *testing.T) {
+	requireCorpus(t)
+	b := scanBuild(t, []string{corpus}, true)
+	data, err := Marshal(b.Directory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Equal(d, b.Directory) || len(d.Warnings) != 0 {
+		t.Fatalf("round trip differs (warnings %v)", d.Warnings)
+	}
+	again, _ := Marshal(d)
+	if !bytes.Equal(again, data) {
+		t.Fatal("re-encoding the parsed tree changed bytes")
+	}
+	// Also for a DICOMDIR someone else wrote.
+	ref, _ := ParseFile(filepath.Join(dirtests, "DICOMDIR"))
+	data, err = Marshal(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err = Parse(data); err != nil || !Equal(d, ref) {
+		t.Fatalf("dcmtk tree round trip: %v", err)
+	}
+}
+
+// The same input in any order gives byte-identical DICOMDIRs.
+func TestDeterministic(t *testing.T) {
+	requireCorpus(t)
+	a, _ := Marshal(scanBuild(t, []string{filepath.Join(dirtests, "98892003"), filepath.Join(dirtests, "77654033")}, false).Directory)
+	b, _ := Marshal(scanBuild(t, []string{filepath.Join(dirtests, "77654033"), filepath.Join(dirtests, "98892003")}, false).Directory)
+	if !bytes.Equal(a, b) {
+		t.Fatal("output depends on input order")
+	}
+}
+
+// Names in every character set of the corpus reach the PATIENT record as
+// the original bytes, with the original Specific Character Set, and decode
+// to what suyashkumar/dicom reads from the source file.
+func TestCharsetsByteExact(t *testing.T) {
+	requireCorpus(t)
+	files, _ := filepath.Glob(filepath.Join(corpus, "pydicom/charset_files/chr*.dcm"))
+	if len(files) < 10 {
+		t.Fatalf("charset files missing: %v", files)
+	}
+	for _, f := range files {
+		res, err := Scan([]string{f}, ScanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Instances) != 1 {
+			continue // the SQ encoding samples have no study; Scan reports them
+		}
+		in := res.Instances[0]
+		b, err := Build(res.Instances, BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := Marshal(b.Directory)
+		d, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := d.Records[0]
+		for _, tag := range []dicom.Tag{tagCharset, tagPatientName} {
+			want := bytes.TrimRight(in.Get(tag).Value, " \x00")
+			if got := bytes.TrimRight(p.Get(tag).Value, " \x00"); !bytes.Equal(got, want) {
+				t.Errorf("%s %v: record has % x, file has % x", filepath.Base(f), tag, got, want)
+			}
+		}
+		if want := oracleName(t, f); p.Text(tagPatientName) != want {
+			t.Errorf("%s: record decodes to %q, suyashkumar/dicom reads %q", filepath.Base(f), p.Text(tagPatientName), want)
+		}
+	}
+}
+
+func TestConflicts(t *testing.T) {
+	dir := t.TempDir()
+	base := dicomtest.Spec{PatientID: "P1", PatientName: "A^B", StudyUID: "2.25.1", SeriesUID: "2.25.2",
+		SOPUID: "2.25.3", StudyDate: "20240101", StudyTime: "1200", StudyID: "1", Modality: "CT",
+		SeriesNumber: "1", InstanceNumber: "1"}
+	must(t, dicomtest.Write(filepath.Join(dir, "a/1"), base))
+	must(t, dicomtest.Write(filepath.Join(dir, "b/1"), base)) // identical copy: collapsed
+	res, err := Scan([]string{dir}, ScanOptions{})
+	if err != nil || len(res.Instances) != 1 || res.Duplicates != 1 {
+		t.Fatalf("identical duplicate: %v %+v", err, res)
+	}
+	other := base
+	other.InstanceNumber = "2"
+	must(t, dicomtest.Write(filepath.Join(dir, "c/1"), other))
+	_, err = Scan([]string{dir}, ScanOptions{})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Join(dir, "a/1")) || !strings.Contains(err.Error(), filepath.Join(dir, "c/1")) {
+		t.Fatalf("conflicting duplicate: %v", err)
+	}
+	if res, err = Scan([]string{dir}, ScanOptions{AllowConflicts: true}); err != nil || len(res.Conflicts) != 1 {
+		t.Fatalf("allowed conflict: %v", err)
+	}
+	// One Patient ID, two names.
+	dir2 := t.TempDir()
+	must(t, dicomtest.Write(filepath.Join(dir2, "1"), base))
+	renamed := base
+	renamed.PatientName, renamed.SOPUID = "C^D", "2.25.4"
+	must(t, dicomtest.Write(filepath.Join(dir2, "2"), renamed))
+	res, _ = Scan([]string{dir2}, ScanOptions{})
+	if _, err := Build(res.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Patient ID P1") {
+		t.Fatalf("patient conflict: %v", err)
+	}
+}
+
+// Instances lacking Type 1 keys still get conformant records.
+func TestMissingType1Keys(t *testing.T) {
+	dir := t.TempDir()
+	must(t, dicomtest.Write(filepath.Join(dir, "x"), dicomtest.Spec{PatientName: "No^Id",
+		StudyUID: "2.25.1", SeriesUID: "2.25.2", SOPUID: "2.25.3"}))
+	b := scanBuild(t, []string{dir}, false)
+	var got []string
+	b.Directory.Walk(func(r *Record, _ int) {
+		for _, tag := range []dicom.Tag{tagPatientID, tagStudyDate, tagStudyTime, tagStudyID, tagModality, tagSeriesNum, tagInstanceNum} {
+			if e := r.Get(tag); e != nil {
+				got = append(got, e.String())
+			}
+		}
+	})
+	want := "NOID…|19000101|000000|1|OT|1|1"
+	if len(got) != 7 || !strings.HasPrefix(got[0], "NOID") || strings.Join(got[1:], "|") != want[strings.Index(want, "|")+1:] {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// smallDICOMDIR is a one-patient, one-image DICOMDIR (about 900 bytes).
+func smallDICOMDIR(tb testing.TB) []byte {
+	s := dicomtest.Spec{PatientID: "P1", PatientName: "A^B", StudyUID: "2.25.1", SeriesUID: "2.25.2",
+		SOPUID: "2.25.3", StudyDate: "20240101", StudyTime: "1200", StudyID: "1", Modality: "CT",
+		SeriesNumber: "1", InstanceNumber: "1"}
+	data, err := dicomtest.Bytes(s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, r, err := dicom.ReadHeader(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	elems, _ := r.ReadUntil(dicom.PixelDataTag)
+	in := &Instance{Path: "x", SOPClassUID: dicomtest.CTImageStorage, SOPInstanceUID: s.SOPUID,
+		TransferSyntaxUID: h.TransferSyntaxUID, Elements: elems}
+	b, err := Build([]*Instance{in}, BuildOptions{FileSetID: "FUZZ"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := Marshal(b.Directory)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzParse starts from small seeds: the fuzzer minimises every input
+// that finds new coverage, and minimising a 10 KB DICOMDIR would eat the
+// whole FUZZTIME budget of "make fuzz".
+func FuzzParse(f *testing.F) {
+	if b, err := os.ReadFile(filepath.Join(dirtests, "DICOMDIR-empty.dcm")); err == nil {
+		f.Add(b)
+	}
+	f.Add(smallDICOMDIR(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses must encode, and parse back the same.
+		out, err := Marshal(d)
+		if err != nil {
+			return // e.g. a File-set ID we refuse to write
+		}
+		d2, err := Parse(out)
+		if err != nil || !Equal(d, d2) {
+			t.Fatalf("re-encoded directory does not round trip: %v", err)
+		}
+	})
+}

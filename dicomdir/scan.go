@@ -1,0 +1,254 @@
+package dicomdir
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// Instance is one DICOM Part 10 file found by Scan: where it is and the
+// header elements needed for its directory records.
+type Instance struct {
+	Path              string
+	Size              int64
+	SOPClassUID       string
+	SOPInstanceUID    string
+	TransferSyntaxUID string
+	// Elements holds the top-level data set elements that precede Pixel
+	// Data, little endian, values as on disk. Values longer than
+	// maxHeaderValue are skipped, so memory does not grow with pixel data.
+	Elements []*dicom.Element
+}
+
+// Get returns the instance's element with tag t, or nil.
+func (in *Instance) Get(t dicom.Tag) *dicom.Element { return dicom.Find(in.Elements, t) }
+
+// Value returns the trimmed string value of tag t ("" if absent).
+func (in *Instance) Value(t dicom.Tag) string { return in.Get(t).String() }
+
+// Skipped is an input file Scan did not index, and why.
+type Skipped struct {
+	Path   string
+	Reason string
+}
+
+// ConflictError reports two input files that cannot both go into one
+// File-set: the same SOP Instance UID with different content, or one
+// Patient ID with two different names.
+type ConflictError struct {
+	What         string // e.g. "SOP Instance UID 1.2.3"
+	First, Other string // the two input files
+	Detail       string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("conflict: %s in %s and %s: %s", e.What, e.First, e.Other, e.Detail)
+}
+
+// ScanResult is what Scan found.
+type ScanResult struct {
+	Instances []*Instance // sorted by path, duplicates removed
+	Skipped   []Skipped
+	// Duplicates counts files identical to an instance already found.
+	Duplicates int
+	// Conflicts lists conflicts tolerated because ScanOptions.AllowConflicts
+	// was set; the first file found was kept.
+	Conflicts []*ConflictError
+}
+
+// ScanOptions controls Scan.
+type ScanOptions struct {
+	// AllowConflicts keeps the first of two files claiming one SOP
+	// Instance UID with different content instead of failing.
+	AllowConflicts bool
+}
+
+// maxHeaderValue is the longest header value Scan keeps. Record keys are
+// short; the limit only drops things like embedded icons or waveforms.
+const maxHeaderValue = 1 << 16
+
+// Scan finds every DICOM Part 10 file under inputs (files or folders,
+// recursively; an existing File-set's DICOMDIR is ignored, the files it
+// lists are found directly) and reads their headers only. Files that are
+// not DICOM, or are data sets without File Meta Information (which a
+// File-set cannot hold, PS3.10 §7.1), are skipped and listed. Files that
+// are byte-identical to one already found are collapsed.
+func Scan(inputs []string, opt ScanOptions) (*ScanResult, error) {
+	paths, err := listFiles(inputs)
+	if err != nil {
+		return nil, err
+	}
+	res := &ScanResult{}
+	byUID := map[string]*Instance{}
+	for _, p := range paths {
+		in, reason, err := ReadInstance(p)
+		if err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			res.Skipped = append(res.Skipped, Skipped{Path: p, Reason: reason})
+			continue
+		}
+		if in == nil { // a DICOMDIR
+			continue
+		}
+		prev := byUID[in.SOPInstanceUID]
+		if prev == nil {
+			byUID[in.SOPInstanceUID] = in
+			res.Instances = append(res.Instances, in)
+			continue
+		}
+		same, err := sameContent(prev.Path, in.Path)
+		if err != nil {
+			return nil, err
+		}
+		if same {
+			res.Duplicates++
+			continue
+		}
+		c := &ConflictError{What: "SOP Instance UID " + in.SOPInstanceUID, First: prev.Path, Other: in.Path,
+			Detail: "the files differ"}
+		if !opt.AllowConflicts {
+			return nil, c
+		}
+		res.Conflicts = append(res.Conflicts, c)
+	}
+	return res, nil
+}
+
+// listFiles expands inputs into a sorted, de-duplicated list of regular
+// files, so the result does not depend on directory listing order.
+func listFiles(inputs []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, in := range inputs {
+		err := filepath.WalkDir(in, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ReadInstance reads the header of one file. It returns a non-empty
+// reason when the file is not an indexable DICOM instance, and a nil
+// Instance with no reason for a DICOMDIR. I/O errors are errors.
+func ReadInstance(path string) (*Instance, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, "", err
+	}
+	h, r, err := dicom.ReadHeader(f)
+	if errors.Is(err, dicom.ErrNotPart10) {
+		return nil, notPart10Reason(f), nil
+	}
+	if err != nil {
+		return nil, "unreadable File Meta Information: " + err.Error(), nil
+	}
+	if h.MetaString(tagMediaStorageSOPClass) == MediaStorageDirectoryStorage {
+		return nil, "", nil
+	}
+	r.MaxValue = maxHeaderValue
+	elems, err := r.ReadUntil(dicom.PixelDataTag)
+	if err != nil {
+		return nil, "unreadable data set: " + err.Error(), nil
+	}
+	if h.Syntax.BigEndian {
+		for _, e := range elems {
+			dicom.SwapToLittleEndian(e)
+		}
+	}
+	in := &Instance{Path: path, Size: st.Size(), Elements: elems, TransferSyntaxUID: h.TransferSyntaxUID}
+	// The data set is authoritative for the instance's identity; the
+	// File Meta copy is a fallback for files that lack it.
+	in.SOPClassUID = firstNonEmpty(in.Value(0x00080016), h.MetaString(tagMediaStorageSOPClass))
+	in.SOPInstanceUID = firstNonEmpty(in.Value(0x00080018), h.MetaString(tagMediaStorageSOPInstance))
+	switch {
+	case in.SOPInstanceUID == "":
+		return nil, "no SOP Instance UID", nil
+	case in.SOPClassUID == "":
+		return nil, "no SOP Class UID", nil
+	case in.Value(tagStudyUID) == "" || in.Value(tagSeriesUID) == "":
+		return nil, "no Study or Series Instance UID: the instance cannot be placed in a directory", nil
+	case RecordType(in.SOPClassUID) == "":
+		return nil, "SOP Class " + in.SOPClassUID + " has no directory record type known to this program", nil
+	}
+	return in, "", nil
+}
+
+// notPart10Reason tells a bare data set (DICOM without the Part 10
+// header) from a file that is not DICOM at all.
+func notPart10Reason(f *os.File) string {
+	b := make([]byte, 8)
+	_, err := f.ReadAt(b, 0)
+	le := b[0] == 0x08 && b[1] == 0 || b[0] == 0x02 && b[1] == 0
+	be := b[0] == 0 && b[1] == 0x08 || b[0] == 0 && b[1] == 0x02
+	if err == nil && (le || be) {
+		return "DICOM data set without File Meta Information (no preamble and DICM prefix, PS3.10 §7.1)"
+	}
+	return "not a DICOM file"
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// sameContent compares two files byte by byte.
+func sameContent(a, b string) (bool, error) {
+	fa, err := os.Open(a)
+	if err != nil {
+		return false, err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return false, err
+	}
+	defer fb.Close()
+	ra, rb := bufio.NewReader(fa), bufio.NewReader(fb)
+	ba, bb := make([]byte, 32<<10), make([]byte, 32<<10)
+	for {
+		na, ea := io.ReadFull(ra, ba)
+		nb, eb := io.ReadFull(rb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return false, nil
+		}
+		if ea == io.EOF || ea == io.ErrUnexpectedEOF {
+			return eb == io.EOF || eb == io.ErrUnexpectedEOF, nil
+		}
+		if ea != nil {
+			return false, ea
+		}
+		if eb != nil {
+			return false, eb
+		}
+	}
+}

@@ -1,0 +1,125 @@
+// Package dicomtest generates small, valid DICOM Part 10 files for tests
+// and benchmarks: CT images with chosen identifiers and a tiny pixel
+// matrix, written by this project's own encoder.
+package dicomtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// Spec describes one generated instance. Empty fields are omitted from the
+// file, which lets tests produce instances with missing keys.
+type Spec struct {
+	PatientID, PatientName, Charset string
+	StudyUID, SeriesUID, SOPUID      string
+	StudyDate, StudyTime, StudyID    string
+	Modality, SeriesNumber           string
+	InstanceNumber                   string
+	// Pixels is the side of the square 16-bit pixel matrix (default 2).
+	Pixels int
+}
+
+// CTImageStorage is the SOP Class of generated instances.
+const CTImageStorage = "1.2.840.10008.5.1.4.1.1.2"
+
+// Bytes encodes s as a Part 10 file in explicit VR little endian.
+func Bytes(s Spec) ([]byte, error) {
+	n := s.Pixels
+	if n == 0 {
+		n = 2
+	}
+	meta := []*dicom.Element{
+		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(0x00020002, "UI", CTImageStorage),
+		dicom.StringElement(0x00020003, "UI", s.SOPUID),
+		dicom.StringElement(0x00020010, "UI", dicom.ExplicitVRLittleEndianUID),
+		dicom.StringElement(0x00020012, "UI", "2.25.1"),
+	}
+	ds := []*dicom.Element{
+		dicom.StringElement(0x00080008, "CS", `ORIGINAL\PRIMARY\AXIAL`),
+		dicom.StringElement(0x00080016, "UI", CTImageStorage),
+		dicom.StringElement(0x00080018, "UI", s.SOPUID),
+		dicom.Uint16Element(0x00280002, 1),
+		dicom.StringElement(0x00280004, "CS", "MONOCHROME2"),
+		dicom.Uint16Element(0x00280010, uint16(n)),
+		dicom.Uint16Element(0x00280011, uint16(n)),
+		dicom.Uint16Element(0x00280100, 16),
+		dicom.Uint16Element(0x00280101, 16),
+		dicom.Uint16Element(0x00280102, 15),
+		dicom.Uint16Element(0x00280103, 0),
+		{Tag: dicom.PixelDataTag, VR: "OW", Value: make([]byte, 2*n*n)},
+	}
+	opt := func(t dicom.Tag, vr, v string) {
+		if v != "" {
+			ds = append(ds, dicom.StringElement(t, vr, v))
+		}
+	}
+	opt(0x00080005, "CS", s.Charset)
+	opt(0x00080020, "DA", s.StudyDate)
+	opt(0x00080030, "TM", s.StudyTime)
+	opt(0x00080060, "CS", s.Modality)
+	opt(0x00100010, "PN", s.PatientName)
+	opt(0x00100020, "LO", s.PatientID)
+	opt(0x0020000D, "UI", s.StudyUID)
+	opt(0x0020000E, "UI", s.SeriesUID)
+	opt(0x00200010, "SH", s.StudyID)
+	opt(0x00200011, "IS", s.SeriesNumber)
+	opt(0x00200013, "IS", s.InstanceNumber)
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
+	b, err := dicom.AppendFileMeta(nil, meta)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ds {
+		dicom.PadValue(e)
+		if b, err = dicom.AppendElement(b, e); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// Write encodes s into path, creating directories as needed.
+func Write(path string, s Spec) error {
+	b, err := Bytes(s)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// Set writes patients × studies × series × instances files under dir, with
+// deterministic UIDs under the 2.25 root, and returns their paths.
+func Set(dir string, patients, studies, series, instances int) ([]string, error) {
+	var paths []string
+	for p := 1; p <= patients; p++ {
+		for st := 1; st <= studies; st++ {
+			for se := 1; se <= series; se++ {
+				for i := 1; i <= instances; i++ {
+					s := Spec{
+						PatientID: fmt.Sprintf("PID%04d", p), PatientName: fmt.Sprintf("Test^Patient%d", p),
+						StudyUID:  fmt.Sprintf("2.25.9%d.%d", p, st),
+						SeriesUID: fmt.Sprintf("2.25.9%d.%d.%d", p, st, se),
+						SOPUID:    fmt.Sprintf("2.25.9%d.%d.%d.%d", p, st, se, i),
+						StudyDate: fmt.Sprintf("202401%02d", st%28+1), StudyTime: "120000", StudyID: fmt.Sprint(st),
+						Modality: "CT", SeriesNumber: fmt.Sprint(se), InstanceNumber: fmt.Sprint(i),
+					}
+					path := filepath.Join(dir, fmt.Sprintf("p%d", p), fmt.Sprintf("st%d-se%d-%d.dcm", st, se, i))
+					if err := Write(path, s); err != nil {
+						return nil, err
+					}
+					paths = append(paths, path)
+				}
+			}
+		}
+	}
+	return paths, nil
+}
