@@ -16,10 +16,10 @@ import (
 // file, which lets tests produce instances with missing keys.
 type Spec struct {
 	PatientID, PatientName, Charset string
-	StudyUID, SeriesUID, SOPUID      string
-	StudyDate, StudyTime, StudyID    string
-	Modality, SeriesNumber           string
-	InstanceNumber                   string
+	StudyUID, SeriesUID, SOPUID     string
+	StudyDate, StudyTime, StudyID   string
+	Modality, SeriesNumber          string
+	InstanceNumber                  string
 	// Pixels is the side of the square 16-bit pixel matrix (default 2).
 	Pixels int
 }
