@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/spf13/cobra"
+)
+
+func init() { commandFactories = append(commandFactories, newIndexCommand) }
+
+type indexOptions struct {
+	out            string
+	fileSetID      string
+	allowConflicts bool
+}
+
+func newIndexCommand(e *env) *cobra.Command {
+	var o indexOptions
+	cmd := &cobra.Command{
+		Use:   "index INPUT... -o DIR",
+		Short: "Build a standard DICOM File-set (DICOMDIR + files) from DICOM files and folders",
+		Long: `index scans DICOM files, folders (recursively) or an existing File-set, and
+writes a new, unencrypted DICOM File-set to DIR: every instance copied byte for
+byte under a new File ID (DICOM/Pnnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn: upper case,
+8 characters, no patient data in names, the same for the same input), and a
+DICOMDIR (Basic Directory, DICOM PS3.3 Annex F) listing them. Inputs are never
+modified. DIR must not exist (or be empty); it appears complete or not at all.
+
+Files that are not DICOM, and DICOM data sets without a Part 10 header, are
+skipped and listed on stderr. Byte-identical copies of one instance are
+indexed once.
+
+Conflicts stop index with exit code 10 and name both files:
+  - two files with the same SOP Instance UID and different content;
+  - one Patient ID with two different Patient's Names;
+  - one Study Instance UID under two Patient IDs.
+--allow-conflicts keeps the first file (in sorted path order) or the first
+name, reports the others on stderr, and continues (not for the study case).
+
+Type 1 directory keys missing in an instance are filled so that the DICOMDIR
+stays conformant: Patient ID becomes NOID + 12 hex digits of a hash of the
+name and birth date; Study Date/Time come from the Series, Acquisition or
+Content Date/Time, else 19000101/000000; Study ID, Series Number and Instance
+Number become the position among their siblings; Modality becomes OT.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := runIndex(cmd.Context(), e, args, o)
+			var ce *dicomdir.ConflictError
+			if errors.As(err, &ce) {
+				return withCode(exitConflict, err)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "output", "o", "", "output folder for the File-set (required)")
+	f.StringVar(&o.fileSetID, "fileset-id", "SECUREMEDIA", "File-set ID: up to 16 of A-Z 0-9 _ (no patient data)")
+	f.BoolVar(&o.allowConflicts, "allow-conflicts", false, "keep the first of conflicting files or names instead of failing")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) error {
+	if err := checkOutputDir(o.out); err != nil {
+		return err
+	}
+	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(e.stderr, "skipped %s: %s\n", s.Path, s.Reason)
+	}
+	if len(res.Instances) == 0 {
+		return errors.New("no DICOM instances found in the input")
+	}
+	b, err := dicomdir.Build(res.Instances, dicomdir.BuildOptions{FileSetID: o.fileSetID, AllowConflicts: o.allowConflicts})
+	if err != nil {
+		return err
+	}
+	for _, c := range append(res.Conflicts, b.Conflicts...) {
+		fmt.Fprintf(e.stderr, "warning: %v (kept the first)\n", c)
+	}
+	if err := writeFileSet(ctx, o.out, b); err != nil {
+		return err
+	}
+	n := map[string]int{}
+	b.Directory.Walk(func(r *dicomdir.Record, _ int) { n[r.Type]++ })
+	fmt.Fprintf(e.stdout, "%s: %d instances, %d patients, %d studies, %d series", o.out,
+		len(b.Placements), n["PATIENT"], n["STUDY"], n["SERIES"])
+	if res.Duplicates > 0 {
+		fmt.Fprintf(e.stdout, " (%d identical duplicates collapsed)", res.Duplicates)
+	}
+	if len(res.Skipped) > 0 {
+		fmt.Fprintf(e.stdout, "; %d files skipped", len(res.Skipped))
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// checkOutputDir refuses to write into an existing non-empty folder: a
+// File-set must not mix with unrelated files, and we never delete data.
+func checkOutputDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case len(ents) > 0:
+		return fmt.Errorf("%s exists and is not empty", dir)
+	}
+	return nil
+}
+
+// writeFileSet copies the instances and writes the DICOMDIR into a
+// temporary folder next to dir, then renames it into place, so a failed or
+// interrupted run leaves nothing behind.
+func writeFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult) (err error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for _, p := range b.Placements {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dst := filepath.Join(append([]string{tmp}, p.FileID...)...)
+		if err := copyFile(p.Instance.Path, dst, p.Instance.Size); err != nil {
+			return err
+		}
+	}
+	data, err := dicomdir.Marshal(b.Directory)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "DICOMDIR"), data, 0o644); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	os.Remove(dir) // an empty folder given as output; ReadDir checked it is empty
+	return os.Rename(tmp, dir)
+}
+
+// copyFile copies src to a new file dst byte for byte and checks the size
+// against the one seen when scanning (the input must not change under us).
+func copyFile(src, dst string, size int64) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	n, err := io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n != size {
+		err = fmt.Errorf("%s changed while indexing (%d bytes, was %d)", src, n, size)
+	}
+	return err
+}

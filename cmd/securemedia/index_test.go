@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+)
+
+// Paths relative to this package: the repository is /work/main, the
+// shared corpus /work/shared/corpus.
+const (
+	corpusDir   = "../../../shared/corpus"
+	sampleStudy = "../../testdata/sample-study"
+)
+
+// requireDICOMTool skips an interop test when a DICOM tool is missing,
+// except under CI=true, where .ci/run installs dcmtk and dicom3tools and a
+// missing tool is a failure.
+func requireDICOMTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (required under CI=true)", name)
+		}
+		t.Skipf("%s not installed: interop test skipped", name)
+	}
+}
+
+func requireCorpusDir(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(corpusDir); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("corpus missing: %v", err)
+		}
+		t.Skipf("corpus %s missing", corpusDir)
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func index(t *testing.T, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "fs")
+	code, stdout, stderr := runCLI(t, append(append([]string{"index"}, args...), "-o", out)...)
+	if code != 0 {
+		t.Fatalf("index exit %d: %s%s", code, stdout, stderr)
+	}
+	return out
+}
+
+// checkDciodvfy runs dciodvfy on the DICOMDIR and fails on any error other
+// than invalid values that the input files themselves carry (we copy key
+// values byte for byte, so we inherit them; dciodvfy reports them on the
+// inputs too).
+func checkDciodvfy(t *testing.T, fs string, inputs []string) {
+	requireDICOMTool(t, "dciodvfy")
+	out, _ := exec.Command("dciodvfy", filepath.Join(fs, "DICOMDIR")).CombinedOutput()
+	valueErr := regexp.MustCompile(`^Error - Value invalid for this VR - .* = <(.*)> - `)
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "Error") || line == "Error - Dicom dataset contains invalid data values for Value Representations" {
+			continue
+		}
+		m := valueErr.FindStringSubmatch(line)
+		if m == nil || !inInputs(inputs, []byte(m[1])) {
+			t.Errorf("dciodvfy: %s", line)
+		}
+	}
+	if !strings.Contains(string(out), "BasicDirectory") {
+		t.Errorf("dciodvfy did not recognise a Basic Directory:\n%s", out)
+	}
+}
+
+func inInputs(inputs []string, value []byte) bool {
+	found := false
+	for _, in := range inputs {
+		filepath.WalkDir(in, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !found {
+				b, _ := os.ReadFile(p)
+				found = bytes.Contains(b, value)
+			}
+			return nil
+		})
+	}
+	return found
+}
+
+// checkDcmtk: dcmdump parses the DICOMDIR without errors and dcdirdmp
+// (dicom3tools) follows every offset without complaint.
+func checkDcmtk(t *testing.T, fs string) {
+	requireDICOMTool(t, "dcmdump")
+	requireDICOMTool(t, "dcdirdmp")
+	dd := filepath.Join(fs, "DICOMDIR")
+	out, err := exec.Command("dcmdump", "-E", dd).CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("E: ")) {
+		t.Errorf("dcmdump: %v\n%s", err, out)
+	}
+	out, err = exec.Command("dcdirdmp", dd).CombinedOutput()
+	if err != nil || bytes.Contains(bytes.ToLower(out), []byte("error")) {
+		t.Errorf("dcdirdmp: %v\n%s", err, out)
+	}
+}
+
+// checkDcentvfy: dicom3tools' entity checker finds no inconsistency
+// (errors) between the DICOMDIR and the instances of the File-set.
+func checkDcentvfy(t *testing.T, fs string) {
+	requireDICOMTool(t, "dcentvfy")
+	args := []string{filepath.Join(fs, "DICOMDIR")}
+	filepath.WalkDir(filepath.Join(fs, "DICOM"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			args = append(args, p)
+		}
+		return nil
+	})
+	out, err := exec.Command("dcentvfy", args...).CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("Error")) {
+		t.Errorf("dcentvfy: %v\n%s", err, out)
+	}
+}
+
+// checkResolves: every Referenced File ID names the copied file, and that
+// file is byte-identical to an input with the same SOP Instance UID.
+func checkResolves(t *testing.T, fs string) {
+	code, _, stderr := runCLI(t, "ls", "--verify", fs)
+	if code != 0 {
+		t.Fatalf("ls --verify exit %d: %s", code, stderr)
+	}
+}
+
+// checkAgainstDcmmkdir builds a reference DICOMDIR with dcmtk on our
+// File-set and compares the trees: same records per level, same File IDs
+// with the same SOP Instance UIDs, same key values.
+func checkAgainstDcmmkdir(t *testing.T, fs string) {
+	requireDICOMTool(t, "dcmmkdir")
+	ref := filepath.Join(t.TempDir(), "REFDIR")
+	cmd := exec.Command("dcmmkdir", "-Pgp", "+I", "+r", "+D", ref, "DICOM")
+	cmd.Dir = fs
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dcmmkdir: %v\n%s", err, out)
+	}
+	want, err := dicomdir.ParseFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dicomdir.ParseFile(filepath.Join(fs, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := summary(got), summary(want); a != b {
+		t.Errorf("our tree differs from dcmmkdir's:\nours:\n%s\ndcmmkdir:\n%s", a, b)
+	}
+}
+
+// summary lists, per record, its level, type, File ID and the key values
+// both writers must agree on, sorted (the order of siblings may differ).
+func summary(d *dicomdir.Directory) string {
+	var lines []string
+	var path []string
+	d.Walk(func(r *dicomdir.Record, depth int) {
+		path = append(path[:depth], r.Type)
+		key := ""
+		switch r.Type {
+		case "PATIENT":
+			key = r.Value(0x00100020) + " " + r.Value(0x00100010)
+		case "STUDY":
+			key = r.Value(0x0020000D) + " " + r.Value(0x00080020)
+		case "SERIES":
+			key = r.Value(0x0020000E) + " " + r.Value(0x00080060)
+		default:
+			key = r.Path() + " " + r.Value(dicomdir.TagReferencedSOPInst) + " " + r.Value(0x00200013)
+		}
+		path[depth] = r.Type + "(" + key + ")"
+		lines = append(lines, strings.Join(path, " / "))
+	})
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestIndexSampleStudy(t *testing.T) {
+	fs := index(t, sampleStudy)
+	checkResolves(t, fs)
+	checkDcmtk(t, fs)
+	checkDciodvfy(t, fs, []string{sampleStudy})
+	checkDcentvfy(t, fs)
+	checkAgainstDcmmkdir(t, fs)
+}
+
+func TestIndexGeneratedMultiPatient(t *testing.T) {
+	in := t.TempDir()
+	if _, err := dicomtest.Set(in, 4, 2, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	fs := index(t, in)
+	checkResolves(t, fs)
+	checkDcmtk(t, fs)
+	checkDciodvfy(t, fs, nil) // generated input: no error at all
+	checkDcentvfy(t, fs)
+	checkAgainstDcmmkdir(t, fs)
+	d, err := dicomdir.ParseFile(filepath.Join(fs, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	d.Walk(func(r *dicomdir.Record, _ int) { n[r.Type]++ })
+	if n["PATIENT"] != 4 || n["STUDY"] != 8 || n["SERIES"] != 16 || n["IMAGE"] != 48 {
+		t.Errorf("tree %v", n)
+	}
+}
+
+// An instance without Patient ID, Study Date/Time, Study ID, Modality,
+// Series and Instance Number still gets conformant records (dcmmkdir +I
+// invents other values, so there is no comparison with it here).
+func TestIndexMissingType1Keys(t *testing.T) {
+	in := t.TempDir()
+	if err := dicomtest.Write(filepath.Join(in, "bare"), dicomtest.Spec{PatientName: "No^Keys",
+		StudyUID: "2.25.77", SeriesUID: "2.25.78", SOPUID: "2.25.79"}); err != nil {
+		t.Fatal(err)
+	}
+	fs := index(t, in)
+	checkResolves(t, fs)
+	checkDcmtk(t, fs)
+	checkDciodvfy(t, fs, nil)
+	checkDcentvfy(t, fs)
+}
+
+func TestIndexCorpus(t *testing.T) {
+	requireCorpusDir(t)
+	code, _, stderr := runCLI(t, "index", corpusDir, "-o", filepath.Join(t.TempDir(), "x"))
+	if code != exitConflict || !strings.Contains(stderr, "chrFren.dcm") || !strings.Contains(stderr, "chrFrenMulti.dcm") {
+		t.Fatalf("the corpus has conflicting duplicates; got exit %d: %s", code, stderr)
+	}
+	fs := index(t, "--allow-conflicts", corpusDir)
+	checkResolves(t, fs)
+	checkDcmtk(t, fs)
+	checkDciodvfy(t, fs, []string{corpusDir})
+	// dcmmkdir refuses many corpus files (e.g. no Rows in the TINY_ALPHA
+	// images, deflated transfer syntax) and dcentvfy aborts on one of
+	// them; both are compared on the clean sets above.
+}
+
+// Charset test files: names reach the DICOMDIR byte for byte.
+func TestIndexCharsets(t *testing.T) {
+	requireCorpusDir(t)
+	dir := filepath.Join(corpusDir, "pydicom/charset_files")
+	fs := index(t, "--allow-conflicts", dir)
+	d, err := dicomdir.ParseFile(filepath.Join(fs, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, p := range d.Records {
+		names[string(bytes.TrimRight(p.Get(0x00100010).Value, " "))] = true
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "chr*.dcm"))
+	for _, f := range files {
+		in, reason, err := dicomdir.ReadInstance(f)
+		if err != nil || in == nil {
+			t.Logf("%s: %s", f, reason)
+			continue
+		}
+		if v := string(bytes.TrimRight(in.Get(0x00100010).Value, " ")); !names[v] {
+			t.Errorf("%s: name % x not found byte for byte in the DICOMDIR", filepath.Base(f), v)
+		}
+	}
+}
+
+func TestIndexConflictExitAndNoPartialOutput(t *testing.T) {
+	in := t.TempDir()
+	s := dicomtest.Spec{PatientID: "P1", PatientName: "A^B", StudyUID: "2.25.1", SeriesUID: "2.25.2",
+		SOPUID: "2.25.3", InstanceNumber: "1"}
+	if err := dicomtest.Write(filepath.Join(in, "one"), s); err != nil {
+		t.Fatal(err)
+	}
+	s.InstanceNumber = "2"
+	if err := dicomtest.Write(filepath.Join(in, "two"), s); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "fs")
+	code, _, stderr := runCLI(t, "index", in, "-o", out)
+	if code != exitConflict {
+		t.Fatalf("exit %d, want %d: %s", code, exitConflict, stderr)
+	}
+	for _, want := range []string{filepath.Join(in, "one"), filepath.Join(in, "two"), "2.25.3"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("message %q does not name %s", stderr, want)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output left behind after a conflict: %v", err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+	if code, _, stderr = runCLI(t, "index", "--allow-conflicts", in, "-o", out); code != 0 || !strings.Contains(stderr, "kept the first") {
+		t.Fatalf("--allow-conflicts: exit %d: %s", code, stderr)
+	}
+}
+
+func TestIndexUsageAndOutputRules(t *testing.T) {
+	if code, _, _ := runCLI(t, "index", sampleStudy); code != exitUsage {
+		t.Errorf("missing -o: exit %d", code)
+	}
+	if code, _, _ := runCLI(t, "index", "-o", t.TempDir()); code != exitUsage {
+		t.Errorf("no input: exit %d", code)
+	}
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "keep"), []byte("x"), 0o644)
+	if code, _, stderr := runCLI(t, "index", sampleStudy, "-o", full); code != exitFailure || !strings.Contains(stderr, "not empty") {
+		t.Errorf("non-empty output: exit %d %s", code, stderr)
+	}
+	if code, _, _ := runCLI(t, "index", sampleStudy, "-o", t.TempDir()); code != 0 {
+		t.Errorf("empty output folder: exit %d", code)
+	}
+	if code, _, stderr := runCLI(t, "index", "--fileset-id", "lower", sampleStudy, "-o", filepath.Join(t.TempDir(), "x")); code == 0 {
+		t.Errorf("bad File-set ID accepted: %s", stderr)
+	}
+}
+
+// index reads its inputs and never writes them; output names are
+// deterministic and carry no patient data.
+func TestIndexInputUntouchedAndDeterministic(t *testing.T) {
+	before := treeHash(t, sampleStudy)
+	a, b := index(t, sampleStudy), index(t, sampleStudy)
+	if treeHash(t, sampleStudy) != before {
+		t.Fatal("input changed")
+	}
+	if treeHash(t, a) != treeHash(t, b) {
+		t.Fatal("two runs on the same input differ")
+	}
+	fileID := regexp.MustCompile(`^[A-Z0-9_]{1,8}$`)
+	filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(a, p)
+		for _, c := range strings.Split(rel, string(filepath.Separator)) {
+			if rel != "." && !fileID.MatchString(c) {
+				t.Errorf("name %q is not a File ID component", rel)
+			}
+		}
+		return nil
+	})
+}
+
+func treeHash(t *testing.T, root string) string {
+	h := sha256.New()
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, p)
+		fmt.Fprintf(h, "%s\n", rel)
+		if !d.IsDir() {
+			b, _ := os.ReadFile(p)
+			h.Write(b)
+		}
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil))
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/spf13/cobra"
+)
+
+func init() { commandFactories = append(commandFactories, newLsCommand) }
+
+func newLsCommand(e *env) *cobra.Command {
+	var verify bool
+	cmd := &cobra.Command{
+		Use:   "ls PATH",
+		Short: "List the patients, studies and series of a DICOMDIR",
+		Long: `ls prints the tree of a DICOM File-set: each patient (name and ID), each study
+(date and description) and each series (number, modality and how many
+instances of which kind), read from the DICOMDIR. PATH is a DICOMDIR file or a
+folder that holds one. Names are shown decoded from their character set.
+
+With --verify, ls also checks that every file the DICOMDIR references exists
+and is the instance the DICOMDIR says (exit code 1 if not).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLs(e, args[0], verify)
+		},
+	}
+	cmd.Flags().BoolVar(&verify, "verify", false, "check that every referenced file exists and matches its record")
+	return cmd
+}
+
+func runLs(e *env, path string, verify bool) error {
+	file, err := findDICOMDIR(path)
+	if err != nil {
+		return err
+	}
+	d, err := dicomdir.ParseFile(file)
+	if err != nil {
+		return err
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	printTree(e.stdout, d)
+	if !verify {
+		return nil
+	}
+	errs := d.Verify(filepath.Dir(file))
+	for _, err := range errs {
+		fmt.Fprintf(e.stderr, "verify: %v\n", err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d referenced files missing or not matching", len(errs))
+	}
+	fmt.Fprintln(e.stderr, "verify: every referenced file is present and matches its record")
+	return nil
+}
+
+// findDICOMDIR accepts a DICOMDIR file or a folder holding one; ISO 9660
+// readers may show the name in lower case or with the ";1" version.
+func findDICOMDIR(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return path, nil
+	}
+	for _, name := range []string{"DICOMDIR", "dicomdir", "DICOMDIR.;1", "DICOMDIR;1"} {
+		p := filepath.Join(path, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New(path + ": no DICOMDIR in this folder")
+}
+
+func printTree(w io.Writer, d *dicomdir.Directory) {
+	fmt.Fprintf(w, "File-set %q\n", d.FileSetID)
+	for _, p := range d.Records {
+		if p.Type != "PATIENT" {
+			fmt.Fprintf(w, "%s record\n", p.Type)
+			continue
+		}
+		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Text(0x00100010)), orDash(p.Text(0x00100020)))
+		for _, st := range p.Children {
+			series, instances := countStudy(st)
+			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Value(0x00080020)),
+				orDash(st.Text(0x00081030)), series, instances)
+			for _, se := range st.Children {
+				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Value(0x00200011)), orDash(se.Value(0x00080060)), countKinds(se))
+			}
+		}
+	}
+}
+
+func countStudy(st *dicomdir.Record) (series, instances int) {
+	for _, se := range st.Children {
+		if se.Type == "SERIES" {
+			series++
+			instances += len(se.Children)
+		}
+	}
+	return series, instances
+}
+
+// countKinds summarises a series' instance records, e.g. "12 IMAGE" or
+// "3 IMAGE, 1 PRESENTATION".
+func countKinds(se *dicomdir.Record) string {
+	var order []string
+	n := map[string]int{}
+	for _, r := range se.Children {
+		if n[r.Type] == 0 {
+			order = append(order, r.Type)
+		}
+		n[r.Type]++
+	}
+	if len(order) == 0 {
+		return "(no instances)"
+	}
+	parts := make([]string, len(order))
+	for i, t := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[t], t)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// formatDate shows a DA value as YYYY-MM-DD when it has that shape.
+func formatDate(da string) string {
+	if len(da) == 8 && strings.Trim(da, "0123456789") == "" {
+		return da[:4] + "-" + da[4:6] + "-" + da[6:]
+	}
+	return orDash(da)
+}
+
+func orDash(s string) string {
+	if s = strings.TrimSpace(s); s == "" {
+		return "-"
+	}
+	return s
+}

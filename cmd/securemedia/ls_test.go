@@ -1,0 +1,69 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var dirtestsDir = filepath.Join(corpusDir, "pydicom/dicomdirtests")
+
+func TestLsPydicomDICOMDIRs(t *testing.T) {
+	requireCorpusDir(t)
+	want := []string{
+		"Patient Doe^Archibald  [ID 77654033]",
+		"  Study 2001-01-01  XR C Spine Comp Min 4 Views  (3 series, 3 instances)",
+		"    Series 1  CR  1 IMAGE",
+		"    Series 700  MR  7 IMAGE",
+	}
+	for _, name := range []string{"DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit", "DICOMDIR-reordered"} {
+		code, out, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, name))
+		if code != 0 || stderr != "" {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("%s: output lacks %q:\n%s", name, w, out)
+			}
+		}
+	}
+	// A folder holding a DICOMDIR works too; warnings go to stderr.
+	if code, out, _ := runCLI(t, "ls", dirtestsDir); code != 0 || !strings.Contains(out, want[0]) {
+		t.Errorf("folder: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, "DICOMDIR-nopatient")); code != 0 || !strings.Contains(stderr, "warning: IMAGE record at level 0") {
+		t.Errorf("nopatient: exit %d: %s", code, stderr)
+	}
+}
+
+func TestLsErrors(t *testing.T) {
+	requireCorpusDir(t)
+	if code, _, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, "77654033/CR1/6154")); code != exitFailure || !strings.Contains(stderr, "not a DICOMDIR") {
+		t.Errorf("image given to ls: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "ls", t.TempDir()); code != exitFailure || !strings.Contains(stderr, "no DICOMDIR") {
+		t.Errorf("empty folder: exit %d: %s", code, stderr)
+	}
+	if code, _, _ := runCLI(t, "ls"); code != exitUsage {
+		t.Errorf("no argument: exit %d", code)
+	}
+	// The pydicom DICOMDIR references files that are all present.
+	if code, _, stderr := runCLI(t, "ls", "--verify", dirtestsDir); code != 0 {
+		t.Errorf("--verify on pydicom's File-set: exit %d: %s", code, stderr)
+	}
+}
+
+// Names are shown decoded from their character set.
+func TestLsDecodesNames(t *testing.T) {
+	requireCorpusDir(t)
+	fs := index(t, "--allow-conflicts", filepath.Join(corpusDir, "pydicom/charset_files"))
+	code, out, stderr := runCLI(t, "ls", fs)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, w := range []string{"Yamada^Tarou=山田^太郎=やまだ^たろう", "Buc^Jérôme", "Wang^XiaoDong=王^小东=", "Διονυσιος", "Люкceмбypг", "שרון^דבורה", "قباني^لنزار"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
