@@ -2,6 +2,7 @@ package cms
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -228,12 +229,16 @@ func (b *berReader) readRaw(h berHeader, max int64, depth int) ([]byte, error) {
 		if h.length > max {
 			return nil, b.fail("element of %d bytes exceeds the limit of %d", h.length, max)
 		}
-		out := appendHeader(make([]byte, 0, tlvSize(h.length)), h.tag, h.length)
-		body := out[len(out) : len(out)+int(h.length)]
-		if err := b.readFull(body); err != nil {
-			return nil, err
+		// Grow with the bytes actually read, not the declared length: a
+		// hostile header must not buy a large allocation.
+		var out bytes.Buffer
+		out.Write(appendHeader(nil, h.tag, h.length))
+		n, err := io.CopyN(&out, b.r, h.length)
+		b.pos += n
+		if err != nil {
+			return nil, b.eof(err)
 		}
-		return out[:len(out)+int(h.length)], nil
+		return out.Bytes(), nil
 	}
 	out := []byte{h.tag, 0x80}
 	if err := b.enter(h); err != nil {

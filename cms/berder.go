@@ -30,6 +30,9 @@ func parseBERHeader(in []byte) (tag byte, length int, hdr int, err error) {
 	l := in[1]
 	switch {
 	case l < 0x80:
+		if int(l) > len(in)-2 {
+			return 0, 0, 0, fmt.Errorf("%w: element length %d exceeds the data", ErrMalformed, l)
+		}
 		return tag, int(l), 2, nil
 	case l == 0x80:
 		if tag&0x20 == 0 {

@@ -44,8 +44,9 @@ func sniffPlainDICOM(br interface{ Peek(int) ([]byte, error) }) bool {
 // parseEnvelope reads ContentInfo(EnvelopedData) up to the header of the
 // encrypted content.
 func parseEnvelope(b *berReader) (*envelope, error) {
+	plainDICOM := sniffPlainDICOM(b.r) // before anything is consumed
 	notCMS := func(why string) error {
-		if sniffPlainDICOM(b.r) {
+		if plainDICOM {
 			return fmt.Errorf("%w: this is a plain, unencrypted DICOM File", ErrNotEnvelopedData)
 		}
 		return fmt.Errorf("%w: %s", ErrNotEnvelopedData, why)
@@ -65,6 +66,9 @@ func parseEnvelope(b *berReader) (*envelope, error) {
 		return nil, notCMS(err.Error())
 	}
 	oid, err := readOID(b)
+	if errors.Is(err, ErrTruncated) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, notCMS("no content type")
 	}

@@ -200,6 +200,7 @@ func (r *PasswordRecipient) WrapKey(cek []byte, rnd io.Reader) ([]byte, error) {
 // one PBKDF2 between them. It is safe for concurrent use.
 type PasswordIdentity struct {
 	pw          []byte
+	maxIter     int // 0 means MaxIterations; fuzz tests lower it
 	mu          sync.Mutex
 	cache       map[string][]byte
 	derivations atomic.Int64
@@ -221,6 +222,9 @@ func NewPasswordIdentity(pw []byte) (*PasswordIdentity, error) {
 func (id *PasswordIdentity) Derivations() int64 { return id.derivations.Load() }
 
 func (id *PasswordIdentity) kek(prf crypto.Hash, salt []byte, iter, keyLen int) ([]byte, error) {
+	if id.maxIter > 0 && iter > id.maxIter {
+		return nil, fmt.Errorf("%w: %d PBKDF2 iterations exceeds the limit of %d", ErrUnsupported, iter, id.maxIter)
+	}
 	key := fmt.Sprintf("%d/%d/%d/%x", prf, iter, keyLen, salt)
 	id.mu.Lock()
 	defer id.mu.Unlock()
