@@ -322,3 +322,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A tree parsed from any DICOMDIR (here the big endian one) re-encodes to
+// a DICOMDIR that dcmtk and dicom3tools accept, offsets included.
+func TestReencodeForeignInterop(t *testing.T) {
+	requireCorpus(t)
+	requireTool(t, "dcmdump")
+	requireTool(t, "dcdirdmp")
+	requireTool(t, "dciodvfy")
+	d, err := ParseFile(filepath.Join(dirtests, "DICOMDIR-bigEnd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "DICOMDIR")
+	must(t, os.WriteFile(path, data, 0o644))
+	for _, c := range [][]string{{"dcmdump", "-E", path}, {"dcdirdmp", path}, {"dciodvfy", path}} {
+		out, err := exec.Command(c[0], c[1:]...).CombinedOutput()
+		if err != nil || bytes.Contains(out, []byte("Error")) || bytes.Contains(out, []byte("E: ")) {
+			t.Errorf("%s: %v\n%s", c[0], err, out)
+		}
+	}
+}

@@ -12,15 +12,15 @@ import (
 // ("..", "/" and "\" are not allowed characters).
 func ValidFileID(id []string) error {
 	if len(id) == 0 || len(id) > 8 {
-		return fmt.Errorf("File ID %q: %d components, want 1 to 8", id, len(id))
+		return fmt.Errorf("invalid File ID %q: %d components, want 1 to 8", id, len(id))
 	}
 	for _, c := range id {
 		if len(c) == 0 || len(c) > 8 {
-			return fmt.Errorf("File ID %q: component %q is not 1 to 8 characters", id, c)
+			return fmt.Errorf("invalid File ID %q: component %q is not 1 to 8 characters", id, c)
 		}
 		for _, b := range []byte(c) {
 			if !isFileIDChar(b) {
-				return fmt.Errorf("File ID %q: character %q not allowed (A-Z, 0-9, _)", id, b)
+				return fmt.Errorf("invalid File ID %q: character %q not allowed (A-Z, 0-9, _)", id, b)
 			}
 		}
 	}

@@ -30,7 +30,8 @@ func (h *Header) MetaString(t Tag) string { return Find(h.Meta, t).String() }
 // positioned at the first element of the data set. It tolerates a missing
 // group length, which some writers omit, by reading while the group is 0002.
 func ReadHeader(r io.Reader) (*Header, *Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	// 16 KiB: headers are small, and scanning opens thousands of files.
+	br := bufio.NewReaderSize(r, 16<<10)
 	pre := make([]byte, PreambleLen+4)
 	if _, err := io.ReadFull(br, pre); err != nil || !bytes.Equal(pre[PreambleLen:], []byte("DICM")) {
 		return nil, nil, ErrNotPart10
