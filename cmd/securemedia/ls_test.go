@@ -61,7 +61,7 @@ func TestLsDecodesNames(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, w := range []string{"Yamada^Tarou=山田^太郎=やまだ^たろう", "Buc^Jérôme", "Wang^XiaoDong=王^小东=", "Διονυσιος", "Люкceмбypг", "שרון^דבורה", "قباني^لنزار"} {
+	for _, w := range []string{"Yamada^Tarou=山田^太郎=やまだ^たろう", "Buc^Jérôme", "Wang^XiaoDong=王^小东=", "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう", "Hong^Gildong=洪^吉洞=홍^길동", "Διονυσιος", "Люкceмбypг", "שרון^דבורה", "قباني^لنزار"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("output lacks %q:\n%s", w, out)
 		}
