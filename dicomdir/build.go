@@ -84,7 +84,12 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 	res := &BuildResult{}
 	patients := map[string]*patient{}
 	studyOwner := map[string]*patient{}
+	var roots []*Instance
 	for _, in := range instances {
+		if rootLevel(RecordType(in.SOPClassUID)) {
+			roots = append(roots, in)
+			continue
+		}
 		pid := patientID(in)
 		p := patients[pid]
 		if p == nil {
@@ -146,6 +151,7 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 			}
 		}
 	}
+	addRootRecords(d, res, roots)
 	d.Walk(func(r *Record, _ int) {
 		for _, e := range r.Elements {
 			dicom.PadValue(e)
@@ -153,6 +159,20 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 	})
 	res.Directory = d
 	return res, nil
+}
+
+// addRootRecords files instances that belong to no patient (palettes)
+// under DICOM/ROOT/nnnnnnnn, after the patients, ordered by SOP Instance
+// UID.
+func addRootRecords(d *Directory, res *BuildResult, roots []*Instance) {
+	sort.Slice(roots, func(i, j int) bool { return roots[i].SOPInstanceUID < roots[j].SOPInstanceUID })
+	for i, in := range roots {
+		id := []string{"DICOM", "ROOT", fmt.Sprintf("%08d", i+1)}
+		r := instanceRecord(in, id)
+		fillType1(r, in, i+1)
+		d.Records = append(d.Records, r)
+		res.Placements = append(res.Placements, Placement{Instance: in, FileID: id})
+	}
 }
 
 // newRecord makes a record of type typ with the keys copied from in.

@@ -360,3 +360,30 @@ func TestReencodeForeignInterop(t *testing.T) {
 		}
 	}
 }
+
+// Files that are not Part 10 files are skipped with a reason, not
+// indexed and not fatal.
+func TestScanSkipReasons(t *testing.T) {
+	dir := t.TempDir()
+	good, err := dicomtest.Bytes(dicomtest.Spec{PatientID: "P", StudyUID: "2.25.1", SeriesUID: "2.25.2", SOPUID: "2.25.3"})
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "a_good"), good, 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "b_nopreamble"), good[128:], 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "c_nodicm"), good[132:], 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "d_text"), []byte("hello, world\n"), 0o644))
+	nometa := good[bytes.Index(good, []byte{0x08, 0x00, 0x08, 0x00}):]
+	must(t, os.WriteFile(filepath.Join(dir, "e_nometa"), nometa, 0o644))
+	res, err := Scan([]string{dir}, ScanOptions{})
+	if err != nil || len(res.Instances) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	want := []string{"preamble is missing", "File Meta Information without", "not a DICOM file", "without File Meta Information"}
+	if len(res.Skipped) != len(want) {
+		t.Fatalf("skipped %+v", res.Skipped)
+	}
+	for i, s := range res.Skipped {
+		if !strings.Contains(s.Reason, want[i]) {
+			t.Errorf("%s: reason %q, want %q", s.Path, s.Reason, want[i])
+		}
+	}
+}

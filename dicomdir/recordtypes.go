@@ -41,7 +41,12 @@ func init() {
 	add("RT STRUCTURE SET", ".481.3")
 	add("RT PLAN", ".481.5", ".481.8")
 	add("RT TREAT RECORD", ".481.4", ".481.6", ".481.7", ".481.9")
+	add("PALETTE", "1.2.840.10008.5.1.4.39.1") // Color Palette Storage
 }
+
+// rootLevel reports record types that hang directly under the root
+// directory entity, outside any patient (Table F.4-1).
+func rootLevel(typ string) bool { return allowedAt(typ, 0) && typ != "PATIENT" && typ != "PRIVATE" }
 
 // RecordType returns the directory record type for a Storage SOP Class, or
 // "" when this package does not know how to index the class.
@@ -106,4 +111,5 @@ var instanceKeys = map[string][]key{
 	"RT STRUCTURE SET": {{0x00200013, '1'}, {0x30060002, '1'}, {0x30060008, '2'}, {0x30060009, '2'}},
 	"RT PLAN":          {{0x00200013, '1'}, {0x300A0002, '1'}, {0x300A0006, '2'}, {0x300A0007, '2'}},
 	"RT TREAT RECORD":  {{0x00080023, '2'}, {0x00080033, '2'}, {0x00200013, '1'}},
+	"PALETTE":          {{0x00700080, '1'}, {0x00700081, '2'}},
 }

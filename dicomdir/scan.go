@@ -191,22 +191,30 @@ func ReadInstance(path string) (*Instance, string, error) {
 		return nil, "no SOP Instance UID", nil
 	case in.SOPClassUID == "":
 		return nil, "no SOP Class UID", nil
-	case in.Value(tagStudyUID) == "" || in.Value(tagSeriesUID) == "":
-		return nil, "no Study or Series Instance UID: the instance cannot be placed in a directory", nil
 	case RecordType(in.SOPClassUID) == "":
 		return nil, "SOP Class " + in.SOPClassUID + " has no directory record type known to this program", nil
+	case rootLevel(RecordType(in.SOPClassUID)):
+		// Palettes and the like belong to no patient or study.
+	case in.Value(tagStudyUID) == "" || in.Value(tagSeriesUID) == "":
+		return nil, "no Study or Series Instance UID: the instance cannot be placed in a directory", nil
 	}
 	return in, "", nil
 }
 
-// notPart10Reason tells a bare data set (DICOM without the Part 10
-// header) from a file that is not DICOM at all.
+// notPart10Reason explains why a file without "DICM" at byte 128 is not
+// indexed: a File-set may only hold Part 10 files (PS3.10 §7.1, §8), and
+// index never rewrites an input to make it one.
 func notPart10Reason(f *os.File) string {
 	b := make([]byte, 8)
-	_, err := f.ReadAt(b, 0)
-	le := b[0] == 0x08 && b[1] == 0 || b[0] == 0x02 && b[1] == 0
-	be := b[0] == 0 && b[1] == 0x08 || b[0] == 0 && b[1] == 0x02
-	if err == nil && (le || be) {
+	if n, _ := f.ReadAt(b, 0); n < len(b) {
+		return "not a DICOM file"
+	}
+	switch {
+	case string(b[:4]) == "DICM":
+		return "DICM prefix at byte 0: the 128-byte preamble is missing (PS3.10 §7.1)"
+	case b[0] == 0x02 && b[1] == 0:
+		return "File Meta Information without the 128-byte preamble and DICM prefix (PS3.10 §7.1)"
+	case b[0] == 0x08 && b[1] == 0, b[0] == 0 && b[1] == 0x08:
 		return "DICOM data set without File Meta Information (no preamble and DICM prefix, PS3.10 §7.1)"
 	}
 	return "not a DICOM file"

@@ -85,7 +85,8 @@ func printTree(w io.Writer, d *dicomdir.Directory) {
 	fmt.Fprintf(w, "File-set %q\n", d.FileSetID)
 	for _, p := range d.Records {
 		if p.Type != "PATIENT" {
-			fmt.Fprintf(w, "%s record\n", p.Type)
+			// Root-level records outside any patient, e.g. PALETTE.
+			fmt.Fprintf(w, "%s %s\n", p.Type, orDash(p.Text(0x00700080)))
 			continue
 		}
 		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Text(0x00100010)), orDash(p.Text(0x00100020)))

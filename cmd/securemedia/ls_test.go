@@ -67,3 +67,16 @@ func TestLsDecodesNames(t *testing.T) {
 		}
 	}
 }
+
+// A Color Palette is indexed at the root, outside any patient.
+func TestIndexPalette(t *testing.T) {
+	requireCorpusDir(t)
+	fs := index(t, filepath.Join(corpusDir, "pydicom/palettes"), filepath.Join(dirtestsDir, "77654033/CR1"))
+	checkResolves(t, fs)
+	checkDcmtk(t, fs)
+	checkDciodvfy(t, fs, nil)
+	code, out, _ := runCLI(t, "ls", fs)
+	if code != 0 || !strings.Contains(out, "\nPALETTE HOT_IRON\n") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
