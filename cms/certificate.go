@@ -154,3 +154,6 @@ func (id *CertificateIdentity) UnwrapKey(ri []byte, cekSize int) ([]byte, error)
 	}
 	return cek, nil
 }
+
+// Certificate returns the recipient's certificate.
+func (r *CertificateRecipient) Certificate() *x509.Certificate { return r.cert }

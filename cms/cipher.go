@@ -212,3 +212,6 @@ func (c *cbcReader) finish() {
 	c.buf = c.buf[:0]
 	c.err = io.EOF
 }
+
+// MarshalText names the cipher (for JSON output).
+func (c Cipher) MarshalText() ([]byte, error) { return []byte(c.String()), nil }

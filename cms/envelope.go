@@ -19,9 +19,9 @@ type Info struct {
 	ContentType   string             // EncryptedContentInfo.contentType: id-digestedData, id-signedData, id-data
 	ContentCipher Cipher
 	// Filled in by a Reader:
-	Inner   string         // "DigestedData", "SignedData", "ContentInfo(DigestedData)" (form B), "id-data"
-	Digest  string         // digest algorithm of the inner content, if any
-	Signers []SignerResult // verified signers of SignedData
+	Inner   string         `json:",omitempty"` // "DigestedData", "SignedData", "ContentInfo(DigestedData)" (form B), "id-data"
+	Digest  string         `json:",omitempty"` // digest algorithm of the inner content, if any
+	Signers []SignerResult `json:",omitempty"` // verified signers of SignedData
 }
 
 // envelope is the parsed part of an EnvelopedData before its content.

@@ -20,17 +20,17 @@ type RecipientSummary struct {
 	Kind string // "password", "certificate", "kek", "key-agreement" or "other"
 
 	// Password recipients.
-	KDF        string // "PBKDF2"
-	PRF        string // "HMAC-SHA256", ...
-	Iterations int
-	SaltSize   int
-	KEKCipher  string
+	KDF        string `json:",omitempty"` // "PBKDF2"
+	PRF        string `json:",omitempty"` // "HMAC-SHA256", ...
+	Iterations int    `json:",omitempty"`
+	SaltSize   int    `json:",omitempty"`
+	KEKCipher  string `json:",omitempty"`
 
 	// Certificate recipients.
-	Issuer        string // issuer distinguished name, with SerialNumber
-	SerialNumber  string // hex
-	SubjectKeyID  string // hex, when identified by SubjectKeyIdentifier
-	KeyEncryption string // "RSA PKCS#1 v1.5" or "RSAES-OAEP (SHA-256, MGF1-SHA-256)"
+	Issuer        string `json:",omitempty"` // issuer distinguished name, with SerialNumber
+	SerialNumber  string `json:",omitempty"` // hex
+	SubjectKeyID  string `json:",omitempty"` // hex, when identified by SubjectKeyIdentifier
+	KeyEncryption string `json:",omitempty"` // "RSA PKCS#1 v1.5" or "RSAES-OAEP (SHA-256, MGF1-SHA-256)"
 }
 
 func (s RecipientSummary) String() string {

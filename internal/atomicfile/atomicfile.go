@@ -84,3 +84,70 @@ func (f *File) Abort() {
 	f.Close()
 	os.Remove(f.Name())
 }
+
+// Dir is an output directory under construction: files go into a temporary
+// sibling directory, which Commit renames into place.
+type Dir struct {
+	Path      string // the temporary directory to write into
+	final     string
+	overwrite bool
+	done      bool
+}
+
+// CreateDir starts writing directory path. If path exists, CreateDir fails
+// with ErrExists unless overwrite is set, in which case Commit replaces it.
+func CreateDir(path string, overwrite bool) (*Dir, error) {
+	if _, err := os.Lstat(path); err == nil && !overwrite {
+		return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
+	}
+	parent, base := filepath.Split(filepath.Clean(path))
+	if parent == "" {
+		parent = "."
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{Path: tmp, final: path, overwrite: overwrite}, nil
+}
+
+// Commit moves the finished directory into place, replacing an existing one
+// only if overwrite was requested.
+func (d *Dir) Commit() error {
+	if d.done {
+		return errors.New("atomicfile: already finished")
+	}
+	d.done = true
+	if err := os.Chmod(d.Path, 0o755); err != nil {
+		os.RemoveAll(d.Path)
+		return err
+	}
+	var old string
+	if _, err := os.Lstat(d.final); err == nil && d.overwrite {
+		old = d.Path + ".old"
+		if err := os.Rename(d.final, old); err != nil {
+			os.RemoveAll(d.Path)
+			return err
+		}
+	}
+	if err := os.Rename(d.Path, d.final); err != nil {
+		if old != "" {
+			os.Rename(old, d.final)
+		}
+		os.RemoveAll(d.Path)
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// Abort removes the temporary directory and all it holds.
+func (d *Dir) Abort() {
+	if d.done {
+		return
+	}
+	d.done = true
+	os.RemoveAll(d.Path)
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// Loading certificates and private keys: PEM or DER files, or PKCS #12.
+
+const maxKeyFile = 1 << 20
+
+func readSmallFile(path, what string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if st.Size() > maxKeyFile {
+		return nil, fmt.Errorf("%s %s is larger than %d bytes: is it the right file?", what, path, maxKeyFile)
+	}
+	return os.ReadFile(path)
+}
+
+// loadCertificates reads every certificate in a PEM file, or one DER one.
+func loadCertificates(path string) ([]*x509.Certificate, error) {
+	b, err := readSmallFile(path, "certificate")
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	rest := b
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", path, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: no PEM CERTIFICATE block and not a DER certificate", path)
+		}
+		certs = append(certs, c)
+	}
+	return certs, nil
+}
+
+// loadPrivateKey reads an unencrypted PEM (PKCS #8 or PKCS #1) or DER key.
+func loadPrivateKey(path string) (crypto.PrivateKey, error) {
+	b, err := readSmallFile(path, "private key")
+	if err != nil {
+		return nil, err
+	}
+	der := b
+	if block, _ := pem.Decode(b); block != nil {
+		switch block.Type {
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, fmt.Errorf("private key %s is password-protected PEM, which is not supported: use a PKCS #12 file (--p12) instead", path)
+		case "PRIVATE KEY", "RSA PRIVATE KEY":
+			der = block.Bytes
+		default:
+			return nil, fmt.Errorf("private key %s: unexpected PEM block %q", path, block.Type)
+		}
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	return nil, fmt.Errorf("private key %s: not a PKCS #8 or PKCS #1 key", path)
+}
+
+// loadPKCS12 reads a PKCS #12 file (as exported by browsers, Windows and
+// "openssl pkcs12 -export").
+func loadPKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate, error) {
+	b, err := readSmallFile(path, "PKCS #12 file")
+	if err != nil {
+		return nil, nil, err
+	}
+	key, cert, _, err := pkcs12.DecodeChain(b, string(password))
+	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		return nil, nil, fmt.Errorf("PKCS #12 file %s: wrong password for the key file", path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("PKCS #12 file %s: %w", path, err)
+	}
+	return key, cert, nil
+}
+
+func asDecrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
+	d, ok := k.(crypto.Decrypter)
+	if !ok {
+		return nil, fmt.Errorf("private key %s cannot decrypt", path)
+	}
+	return d, nil
+}
+
+func asSigner(k crypto.PrivateKey, path string) (crypto.Signer, error) {
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("private key %s cannot sign", path)
+	}
+	return s, nil
+}
