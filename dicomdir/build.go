@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +86,10 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 	patients := map[string]*patient{}
 	studyOwner := map[string]*patient{}
 	var roots []*Instance
+	// Group in SOP Instance UID order, so that the instance whose values
+	// fill a PATIENT, STUDY or SERIES record does not depend on file paths.
+	instances = slices.Clone(instances)
+	sort.SliceStable(instances, func(i, j int) bool { return instances[i].SOPInstanceUID < instances[j].SOPInstanceUID })
 	for _, in := range instances {
 		if rootLevel(RecordType(in.SOPClassUID)) {
 			roots = append(roots, in)
@@ -95,7 +100,7 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 		if p == nil {
 			p = &patient{id: pid, first: in, studies: map[string]*study{}}
 			patients[pid] = p
-		} else if a, b := rawValue(p.first, tagPatientName), rawValue(in, tagPatientName); !bytes.Equal(a, b) {
+		} else if a, b := pnKey(p.first), pnKey(in); !bytes.Equal(a, b) {
 			c := &ConflictError{What: "Patient ID " + pid, First: p.first.Path, Other: in.Path,
 				Detail: "two different Patient's Names"}
 			if !opt.AllowConflicts {
@@ -311,6 +316,17 @@ func patientID(in *Instance) string {
 	h.Write([]byte{0})
 	h.Write(rawValue(in, tagBirthDate))
 	return "NOID" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:12])
+}
+
+// pnKey is Patient's Name for comparison: trailing empty components and
+// padding are not significant (PS3.5 §6.2, PN), so "Doe^John^^^" and
+// "Doe^John" are one name.
+func pnKey(in *Instance) []byte {
+	groups := bytes.Split(rawValue(in, tagPatientName), []byte("="))
+	for i, g := range groups {
+		groups[i] = bytes.TrimRight(g, "^ ")
+	}
+	return bytes.TrimRight(bytes.Join(groups, []byte("=")), "=")
 }
 
 func rawValue(in *Instance, t dicom.Tag) []byte {

@@ -255,6 +255,13 @@ func TestConflicts(t *testing.T) {
 	if _, err := Build(res.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Patient ID P1") {
 		t.Fatalf("patient conflict: %v", err)
 	}
+	// Trailing empty components do not make another name.
+	renamed.PatientName = "A^B^^^"
+	must(t, dicomtest.Write(filepath.Join(dir2, "2"), renamed))
+	res, _ = Scan([]string{dir2}, ScanOptions{})
+	if _, err := Build(res.Instances, BuildOptions{}); err != nil {
+		t.Fatalf("A^B vs A^B^^^: %v", err)
+	}
 }
 
 // Instances lacking Type 1 keys still get conformant records.

@@ -194,6 +194,10 @@ func summary(d *dicomdir.Directory) string {
 func TestIndexSampleStudy(t *testing.T) {
 	fs := index(t, sampleStudy)
 	checkResolves(t, fs)
+	// Every input instance is copied byte for byte, once.
+	if a, b := fileHashes(t, sampleStudy, "README.md"), fileHashes(t, filepath.Join(fs, "DICOM"), ""); a != b {
+		t.Errorf("copied files differ from the inputs:\n%s\nvs\n%s", a, b)
+	}
 	checkDcmtk(t, fs)
 	checkDciodvfy(t, fs, []string{sampleStudy})
 	checkDcentvfy(t, fs)
@@ -416,4 +420,22 @@ func treeHash(t *testing.T, root string) string {
 		return nil
 	})
 	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+// fileHashes lists the SHA-256 of every file under root (except one
+// name), sorted, one per line.
+func fileHashes(t *testing.T, root, except string) string {
+	var sums []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsDir() && d.Name() != except {
+			b, _ := os.ReadFile(p)
+			sums = append(sums, fmt.Sprintf("%x", sha256.Sum256(b)))
+		}
+		return nil
+	})
+	sort.Strings(sums)
+	return strings.Join(sums, "\n")
 }

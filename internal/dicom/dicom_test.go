@@ -229,3 +229,27 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// Implicit VR output reads back to the same elements (as DIMSE command
+// sets will be written and read).
+func TestImplicitRoundTrip(t *testing.T) {
+	requireCorpus(t)
+	_, elems := readAll(t, filepath.Join(corpus, "pydicom/dicomdirtests/DICOMDIR"))
+	var out []byte
+	for _, e := range elems {
+		var err error
+		if out, err = AppendElementSyntax(out, e, ImplicitVRLittleEndian); err != nil {
+			t.Fatal(err)
+		}
+	}
+	back, err := NewReader(bytes.NewReader(out), 0, ImplicitVRLittleEndian).ReadUntil(0xFFFFFFFF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !EqualElements(elems, back) {
+		t.Fatal("implicit VR round trip differs")
+	}
+	if _, err := AppendElementSyntax(nil, elems[0], ExplicitVRBigEndian); err == nil {
+		t.Fatal("big endian writing should be refused")
+	}
+}

@@ -2,6 +2,7 @@ package dicom
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -54,6 +55,19 @@ func padByte(vr string) byte {
 // Values are written as they are, padded to even length; an element whose
 // value is too long for its VR's 16-bit length field is an error.
 func AppendElement(dst []byte, e *Element) ([]byte, error) {
+	return AppendElementSyntax(dst, e, ExplicitVRLittleEndian)
+}
+
+// AppendElementSyntax appends e in explicit or implicit VR little endian
+// (DIMSE command sets, PS3.7 §6.3.1, are always implicit VR little
+// endian), with defined lengths. Big endian is never written (retired).
+func AppendElementSyntax(dst []byte, e *Element, s Syntax) ([]byte, error) {
+	if s.BigEndian {
+		return dst, errors.New("dicom: writing big endian is not supported")
+	}
+	if s.Implicit {
+		return appendImplicit(dst, e)
+	}
 	if e.Skipped {
 		return dst, fmt.Errorf("dicom: element %v: value was skipped when read, cannot write it", e.Tag)
 	}
@@ -90,6 +104,59 @@ func AppendElement(dst []byte, e *Element) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+func appendImplicit(dst []byte, e *Element) ([]byte, error) {
+	if e.Skipped {
+		return dst, fmt.Errorf("dicom: element %v: value was skipped when read, cannot write it", e.Tag)
+	}
+	vl := valueLenImplicit(e)
+	if vl >= undefinedLength {
+		return dst, fmt.Errorf("dicom: element %v: value too long", e.Tag)
+	}
+	dst = binary.LittleEndian.AppendUint16(dst, e.Tag.Group())
+	dst = binary.LittleEndian.AppendUint16(dst, e.Tag.Element())
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(vl))
+	if e.VR != "SQ" {
+		dst = append(dst, e.Value...)
+		if len(e.Value)%2 == 1 {
+			dst = append(dst, padByte(e.VR))
+		}
+		return dst, nil
+	}
+	for _, it := range e.Items {
+		dst = binary.LittleEndian.AppendUint16(dst, ItemTag.Group())
+		dst = binary.LittleEndian.AppendUint16(dst, ItemTag.Element())
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(elementsLenImplicit(it.Elements)))
+		for _, c := range it.Elements {
+			var err error
+			if dst, err = appendImplicit(dst, c); err != nil {
+				return dst, err
+			}
+		}
+	}
+	return dst, nil
+}
+
+// elementsLenImplicit is elementsLen for implicit VR, where every header
+// is 8 bytes.
+func elementsLenImplicit(elems []*Element) int64 {
+	var n int64
+	for _, c := range elems {
+		n += 8 + valueLenImplicit(c)
+	}
+	return n
+}
+
+func valueLenImplicit(e *Element) int64 {
+	if e.VR != "SQ" {
+		return valueLen(e)
+	}
+	var n int64
+	for _, it := range e.Items {
+		n += 8 + elementsLenImplicit(it.Elements)
+	}
+	return n
 }
 
 // AppendItem appends an item of defined length.
