@@ -394,3 +394,20 @@ func TestScanSkipReasons(t *testing.T) {
 		}
 	}
 }
+
+// A DICOMDIR given as input stands for the files it references.
+func TestScanDICOMDIRInput(t *testing.T) {
+	requireCorpus(t)
+	res, err := Scan([]string{filepath.Join(dirtests, "DICOMDIR")}, ScanOptions{})
+	if err != nil || len(res.Instances) != 31 || len(res.Skipped) != 0 {
+		t.Fatalf("%v: %d instances, skipped %v", err, len(res.Instances), res.Skipped)
+	}
+	// Without its files, every reference is reported, nothing fails.
+	lone := filepath.Join(t.TempDir(), "DICOMDIR")
+	b, _ := os.ReadFile(filepath.Join(dirtests, "DICOMDIR"))
+	must(t, os.WriteFile(lone, b, 0o644))
+	res, err = Scan([]string{lone}, ScanOptions{})
+	if err != nil || len(res.Instances) != 0 || len(res.Skipped) != 31 || !strings.Contains(res.Skipped[0].Reason, "but missing") {
+		t.Fatalf("%v: %+v", err, res)
+	}
+}

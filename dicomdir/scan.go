@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/securemedia/securemedia/internal/dicom"
 )
@@ -82,11 +83,15 @@ const maxHeaderValue = 1 << 16
 // File-set cannot hold, PS3.10 §7.1), are skipped and listed. Files that
 // are byte-identical to one already found are collapsed.
 func Scan(inputs []string, opt ScanOptions) (*ScanResult, error) {
+	inputs, missing, err := expandDICOMDIRs(inputs)
+	if err != nil {
+		return nil, err
+	}
 	paths, err := listFiles(inputs)
 	if err != nil {
 		return nil, err
 	}
-	res := &ScanResult{}
+	res := &ScanResult{Skipped: missing}
 	byUID := map[string]*Instance{}
 	for _, p := range paths {
 		in, reason, err := ReadInstance(p)
@@ -122,6 +127,59 @@ func Scan(inputs []string, opt ScanOptions) (*ScanResult, error) {
 		res.Conflicts = append(res.Conflicts, c)
 	}
 	return res, nil
+}
+
+// expandDICOMDIRs replaces an input that is a DICOMDIR file by the files
+// it references, so "index /media/cdrom/DICOMDIR" takes exactly the
+// File-set. Referenced files are looked up as written and in lower case
+// (how many systems mount ISO 9660 names).
+func expandDICOMDIRs(inputs []string) (out []string, missing []Skipped, err error) {
+	for _, in := range inputs {
+		st, err := os.Stat(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.IsDir() || !isDICOMDIR(in) {
+			out = append(out, in)
+			continue
+		}
+		d, err := ParseFile(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		root := filepath.Dir(in)
+		d.Walk(func(r *Record, _ int) {
+			id := r.FileID()
+			if id == nil {
+				return
+			}
+			p := resolveFileID(root, id)
+			if err := ValidFileID(id); err != nil {
+				missing = append(missing, Skipped{Path: p, Reason: "referenced by " + in + ": " + err.Error()})
+			} else if _, err := os.Stat(p); err != nil {
+				missing = append(missing, Skipped{Path: p, Reason: "referenced by " + in + " but missing"})
+			} else {
+				out = append(out, p)
+			}
+		})
+	}
+	return out, missing, nil
+}
+
+func isDICOMDIR(path string) bool {
+	in, reason, err := ReadInstance(path)
+	return err == nil && in == nil && reason == ""
+}
+
+func resolveFileID(root string, id []string) string {
+	p := filepath.Join(append([]string{root}, id...)...)
+	if _, err := os.Stat(p); err != nil {
+		lower := filepath.Join(root, strings.ToLower(filepath.Join(id...)))
+		if _, err := os.Stat(lower); err == nil {
+			return lower
+		}
+	}
+	return p
 }
 
 // listFiles expands inputs into a sorted, de-duplicated list of regular
