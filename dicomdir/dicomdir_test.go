@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -410,4 +411,40 @@ func TestScanDICOMDIRInput(t *testing.T) {
 	if err != nil || len(res.Instances) != 0 || len(res.Skipped) != 31 || !strings.Contains(res.Skipped[0].Reason, "but missing") {
 		t.Fatalf("%v: %+v", err, res)
 	}
+}
+
+// Indexing the pydicom test files gives the same hierarchy and keys as
+// the DICOMDIR dcmtk made for them (shipped alongside), File IDs aside.
+func TestSameTreeAsDcmtk(t *testing.T) {
+	requireCorpus(t)
+	ref, err := ParseFile(filepath.Join(dirtests, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := scanBuild(t, []string{filepath.Join(dirtests, "77654033"), filepath.Join(dirtests, "98892001"),
+		filepath.Join(dirtests, "98892003")}, false).Directory
+	if a, b := hierarchy(ours), hierarchy(ref); a != b {
+		t.Fatalf("trees differ:\nours:\n%s\ndcmtk:\n%s", a, b)
+	}
+}
+
+// hierarchy lists each record's chain of identifying keys, sorted.
+func hierarchy(d *Directory) string {
+	var lines, path []string
+	keys := map[string][]dicom.Tag{
+		"PATIENT": {tagPatientID, tagPatientName},
+		"STUDY":   {tagStudyUID, tagStudyDate, tagStudyTime, 0x00081030, tagStudyID},
+		"SERIES":  {tagSeriesUID, tagModality, tagSeriesNum},
+		"IMAGE":   {TagReferencedSOPInst, TagReferencedSOPClass, TagReferencedTS, tagInstanceNum},
+	}
+	d.Walk(func(r *Record, depth int) {
+		var vals []string
+		for _, k := range keys[r.Type] {
+			vals = append(vals, r.Value(k))
+		}
+		path = append(path[:depth], r.Type+"("+strings.Join(vals, ",")+")")
+		lines = append(lines, strings.Join(path, "/"))
+	})
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }
