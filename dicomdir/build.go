@@ -219,6 +219,11 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 	r.Set(dicom.StringElement(TagReferencedSOPClass, "UI", in.SOPClassUID))
 	r.Set(dicom.StringElement(TagReferencedSOPInst, "UI", in.SOPInstanceUID))
 	r.Set(dicom.StringElement(TagReferencedTS, "UI", in.TransferSyntaxUID))
+	if typ == "SR DOCUMENT" || typ == "KEY OBJECT DOC" {
+		if cs := conceptModifiers(in); cs != nil {
+			r.Set(cs)
+		}
+	}
 	if typ == "SR DOCUMENT" && r.Value(0x0040A493) == "VERIFIED" && r.Get(0x0040A030) == nil {
 		if v := verificationDateTime(in); v != nil {
 			r.Set(v)
@@ -228,6 +233,27 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 		r.Set(&dicom.Element{Tag: tagRelatedGeneralSOP, VR: "UI", Value: rel.Value})
 	}
 	return r
+}
+
+// conceptModifiers returns the Content Sequence (0040,A730) reduced to its
+// items with Relationship Type (0040,A010) HAS CONCEPT MOD, which F.5.25
+// and F.5.26 require in SR DOCUMENT and KEY OBJECT DOC records when the
+// document has any; nil when it has none.
+func conceptModifiers(in *Instance) *dicom.Element {
+	seq := in.Get(0x0040A730)
+	if seq == nil {
+		return nil
+	}
+	out := &dicom.Element{Tag: seq.Tag, VR: "SQ"}
+	for _, it := range seq.Items {
+		if dicom.Find(it.Elements, 0x0040A010).String() == "HAS CONCEPT MOD" {
+			out.Items = append(out.Items, it)
+		}
+	}
+	if len(out.Items) == 0 {
+		return nil
+	}
+	return out
 }
 
 // verificationDateTime finds the Verification DateTime that F.5.25 wants

@@ -448,3 +448,26 @@ func hierarchy(d *Directory) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// SR records carry the document's top-level HAS CONCEPT MOD content items
+// (F.5.25) and nothing else of its content.
+func TestSRConceptModifiers(t *testing.T) {
+	item := func(rel string) *dicom.Item {
+		return &dicom.Item{Elements: []*dicom.Element{dicom.StringElement(0x0040A010, "CS", rel)}}
+	}
+	in := &Instance{Path: "sr", SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.33", SOPInstanceUID: "2.25.5",
+		TransferSyntaxUID: dicom.ExplicitVRLittleEndianUID, Elements: []*dicom.Element{
+			dicom.StringElement(0x0020000D, "UI", "2.25.6"), dicom.StringElement(0x0020000E, "UI", "2.25.7"),
+			{Tag: 0x0040A730, VR: "SQ", Items: []*dicom.Item{item("CONTAINS"), item("HAS CONCEPT MOD")}},
+		}}
+	b, err := Build([]*Instance{in}, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := b.Directory.Records[0].Children[0].Children[0].Children[0]
+	cs := sr.Get(0x0040A730)
+	if sr.Type != "SR DOCUMENT" || cs == nil || len(cs.Items) != 1 ||
+		dicom.Find(cs.Items[0].Elements, 0x0040A010).String() != "HAS CONCEPT MOD" {
+		t.Fatalf("SR record %s: content %+v", sr.Type, cs)
+	}
+}
