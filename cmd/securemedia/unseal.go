@@ -178,8 +178,19 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 	for s, n := range signers {
 		fmt.Fprintf(e.stderr, "%d file(s) signed by %s (signature valid; certificate not checked against a trust store)\n", n, s)
 	}
-	fmt.Fprintf(e.stderr, "unsealed %d file(s), integrity checked\n", len(jobs))
+	fmt.Fprintf(e.stderr, "unsealed %d file(s), integrity checked%s\n", len(jobs), derivationNote(ids))
 	return nil
+}
+
+// derivationNote tells how often the password's key was derived: files
+// sealed in one run share a salt, so this is normally once per run.
+func derivationNote(ids []cms.Identity) string {
+	for _, id := range ids {
+		if p, ok := id.(*cms.PasswordIdentity); ok && p.Derivations() > 0 {
+			return fmt.Sprintf("; password key derived %d time(s) (PBKDF2)", p.Derivations())
+		}
+	}
+	return ""
 }
 
 func describeSigner(s cms.SignerResult) string {
