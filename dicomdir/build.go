@@ -83,77 +83,14 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 		return nil, err
 	}
 	res := &BuildResult{}
-	patients := map[string]*patient{}
-	studyOwner := map[string]*patient{}
-	var roots []*Instance
-	// Group in SOP Instance UID order, so that the instance whose values
-	// fill a PATIENT, STUDY or SERIES record does not depend on file paths.
-	instances = slices.Clone(instances)
-	sort.SliceStable(instances, func(i, j int) bool { return instances[i].SOPInstanceUID < instances[j].SOPInstanceUID })
-	for _, in := range instances {
-		if rootLevel(RecordType(in.SOPClassUID)) {
-			roots = append(roots, in)
-			continue
-		}
-		pid := patientID(in)
-		p := patients[pid]
-		if p == nil {
-			p = &patient{id: pid, first: in, studies: map[string]*study{}}
-			patients[pid] = p
-		} else if a, b := pnKey(p.first), pnKey(in); !bytes.Equal(a, b) {
-			c := &ConflictError{What: "Patient ID " + pid, First: p.first.Path, Other: in.Path,
-				Detail: "two different Patient's Names"}
-			if !opt.AllowConflicts {
-				return nil, c
-			}
-			res.Conflicts = append(res.Conflicts, c)
-		}
-		suid, seuid := in.Value(tagStudyUID), in.Value(tagSeriesUID)
-		if suid == "" || seuid == "" {
-			return nil, fmt.Errorf("%s: no Study or Series Instance UID; the instance cannot be placed in a directory", in.Path)
-		}
-		if owner := studyOwner[suid]; owner != nil && owner != p {
-			return nil, &ConflictError{What: "Study Instance UID " + suid, First: owner.first.Path, Other: in.Path,
-				Detail: "the study belongs to two different Patient IDs"}
-		}
-		studyOwner[suid] = p
-		st := p.studies[suid]
-		if st == nil {
-			st = &study{uid: suid, first: in, series: map[string]*series{}}
-			p.studies[suid] = st
-		}
-		se := st.series[seuid]
-		if se == nil {
-			se = &series{uid: seuid, first: in}
-			st.series[seuid] = se
-		}
-		se.instances = append(se.instances, in)
+	patients, roots, err := group(instances, opt, res)
+	if err != nil {
+		return nil, err
 	}
 	d := &Directory{FileSetID: opt.FileSetID, FileSetUID: fileSetUID(instances)}
 	for pi, p := range sortedPatients(patients) {
-		pdir := fmt.Sprintf("P%07d", pi+1)
-		prec := newRecord("PATIENT", p.first, patientKeys)
-		if p.first.Value(tagPatientID) == "" {
-			prec.Set(dicom.StringElement(tagPatientID, "LO", p.id))
-		}
-		d.Records = append(d.Records, prec)
-		for si, st := range sortedStudies(p.studies) {
-			srec := newRecord("STUDY", st.first, studyKeys)
-			fillType1(srec, st.first, si+1)
-			prec.Children = append(prec.Children, srec)
-			for ei, se := range sortedSeries(st.series) {
-				erec := newRecord("SERIES", se.first, seriesKeys)
-				fillType1(erec, se.first, ei+1)
-				srec.Children = append(srec.Children, erec)
-				sortInstances(se.instances)
-				for ii, in := range se.instances {
-					id := []string{"DICOM", pdir, fmt.Sprintf("ST%06d", si+1), fmt.Sprintf("SE%06d", ei+1), fmt.Sprintf("IM%06d", ii+1)}
-					irec := instanceRecord(in, id)
-					fillType1(irec, in, ii+1)
-					erec.Children = append(erec.Children, irec)
-					res.Placements = append(res.Placements, Placement{Instance: in, FileID: id})
-				}
-			}
+		if err := addPatient(d, res, p, fmt.Sprintf("P%07d", pi+1)); err != nil {
+			return nil, err
 		}
 	}
 	addRootRecords(d, res, roots)
@@ -164,6 +101,109 @@ func Build(instances []*Instance, opt BuildOptions) (*BuildResult, error) {
 	})
 	res.Directory = d
 	return res, nil
+}
+
+// group sorts instances into patients, studies and series, and sets aside
+// those that belong under the root (palettes). It groups in SOP Instance
+// UID order, so that the instance whose values fill a PATIENT, STUDY or
+// SERIES record does not depend on file paths.
+func group(instances []*Instance, opt BuildOptions, res *BuildResult) (map[string]*patient, []*Instance, error) {
+	instances = slices.Clone(instances)
+	sort.SliceStable(instances, func(i, j int) bool { return instances[i].SOPInstanceUID < instances[j].SOPInstanceUID })
+	patients := map[string]*patient{}
+	studyOwner := map[string]*patient{}
+	seriesOwner := map[string]*study{}
+	var roots []*Instance
+	for _, in := range instances {
+		if rootLevel(RecordType(in.SOPClassUID)) {
+			roots = append(roots, in)
+			continue
+		}
+		p, err := patientFor(patients, in, opt, res)
+		if err != nil {
+			return nil, nil, err
+		}
+		suid, seuid := in.Value(tagStudyUID), in.Value(tagSeriesUID)
+		if suid == "" || seuid == "" {
+			return nil, nil, fmt.Errorf("%s: no Study or Series Instance UID; the instance cannot be placed in a directory", in.Path)
+		}
+		if owner := studyOwner[suid]; owner != nil && owner != p {
+			return nil, nil, &ConflictError{What: "Study Instance UID " + suid, First: owner.first.Path, Other: in.Path,
+				Detail: "the study belongs to two different Patient IDs"}
+		}
+		studyOwner[suid] = p
+		st := p.studies[suid]
+		if st == nil {
+			st = &study{uid: suid, first: in, series: map[string]*series{}}
+			p.studies[suid] = st
+		}
+		// PS3.11 D.3.3: one SERIES record per Series Instance UID.
+		if owner := seriesOwner[seuid]; owner != nil && owner != st {
+			return nil, nil, &ConflictError{What: "Series Instance UID " + seuid, First: owner.first.Path, Other: in.Path,
+				Detail: "the series belongs to two different studies"}
+		}
+		seriesOwner[seuid] = st
+		se := st.series[seuid]
+		if se == nil {
+			se = &series{uid: seuid, first: in}
+			st.series[seuid] = se
+		}
+		se.instances = append(se.instances, in)
+	}
+	return patients, roots, nil
+}
+
+// patientFor returns the patient of in, creating it on first sight; one
+// Patient ID with two names is a conflict.
+func patientFor(patients map[string]*patient, in *Instance, opt BuildOptions, res *BuildResult) (*patient, error) {
+	pid := patientID(in)
+	p := patients[pid]
+	if p == nil {
+		p = &patient{id: pid, first: in, studies: map[string]*study{}}
+		patients[pid] = p
+		return p, nil
+	}
+	if !bytes.Equal(pnKey(p.first), pnKey(in)) {
+		c := &ConflictError{What: "Patient ID " + pid, First: p.first.Path, Other: in.Path,
+			Detail: "two different Patient's Names"}
+		if !opt.AllowConflicts {
+			return nil, c
+		}
+		res.Conflicts = append(res.Conflicts, c)
+	}
+	return p, nil
+}
+
+// addPatient appends the PATIENT record of p and its subtree, placing
+// every instance under the patient's folder pdir.
+func addPatient(d *Directory, res *BuildResult, p *patient, pdir string) error {
+	prec := newRecord("PATIENT", p.first, patientKeys)
+	if p.first.Value(tagPatientID) == "" {
+		prec.Set(dicom.StringElement(tagPatientID, "LO", p.id))
+	}
+	d.Records = append(d.Records, prec)
+	for si, st := range sortedStudies(p.studies) {
+		srec := newRecord("STUDY", st.first, studyKeys)
+		fillType1(srec, st.first, si+1)
+		prec.Children = append(prec.Children, srec)
+		for ei, se := range sortedSeries(st.series) {
+			erec := newRecord("SERIES", se.first, seriesKeys)
+			fillType1(erec, se.first, ei+1)
+			srec.Children = append(srec.Children, erec)
+			sortInstances(se.instances)
+			for ii, in := range se.instances {
+				id := []string{"DICOM", pdir, fmt.Sprintf("ST%06d", si+1), fmt.Sprintf("SE%06d", ei+1), fmt.Sprintf("IM%06d", ii+1)}
+				if err := ValidFileID(id); err != nil {
+					return fmt.Errorf("dicomdir: too many entities for the File ID scheme: %w", err)
+				}
+				irec := instanceRecord(in, id)
+				fillType1(irec, in, ii+1)
+				erec.Children = append(erec.Children, irec)
+				res.Placements = append(res.Placements, Placement{Instance: in, FileID: id})
+			}
+		}
+	}
+	return nil
 }
 
 // addRootRecords files instances that belong to no patient (palettes)

@@ -39,10 +39,11 @@ indexed once.
 Conflicts stop index with exit code 10 and name both files:
   - two files with the same SOP Instance UID and different content;
   - one Patient ID with two different Patient's Names;
-  - one Study Instance UID under two Patient IDs.
+  - one Study Instance UID under two Patient IDs, or one Series Instance UID
+    under two studies.
 --allow-conflicts keeps the first file (in sorted path order), or the name in
 the instance with the lowest SOP Instance UID, reports the others on stderr,
-and continues (not for the study case). Trailing empty name components
+and continues (not for the study and series cases). Trailing empty name components
 ("Doe^John^^^" and "Doe^John") are not a conflict.
 
 Type 1 directory keys missing in an instance are filled so that the DICOMDIR
