@@ -256,6 +256,16 @@ func TestConflicts(t *testing.T) {
 	if _, err := Build(res.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Patient ID P1") {
 		t.Fatalf("patient conflict: %v", err)
 	}
+	// One series under two studies.
+	dir3 := t.TempDir()
+	must(t, dicomtest.Write(filepath.Join(dir3, "1"), base))
+	moved := base
+	moved.StudyUID, moved.SOPUID = "2.25.8", "2.25.9"
+	must(t, dicomtest.Write(filepath.Join(dir3, "2"), moved))
+	res3, _ := Scan([]string{dir3}, ScanOptions{})
+	if _, err := Build(res3.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Series Instance UID 2.25.2") {
+		t.Fatalf("series conflict: %v", err)
+	}
 	// Trailing empty components do not make another name.
 	renamed.PatientName = "A^B^^^"
 	must(t, dicomtest.Write(filepath.Join(dir2, "2"), renamed))
