@@ -32,9 +32,11 @@ byte under a new File ID (DICOM/Pnnnnnnn/STnnnnnn/SEnnnnnn/IMnnnnnn: upper case,
 DICOMDIR (Basic Directory, DICOM PS3.3 Annex F) listing them. Inputs are never
 modified. DIR must not exist (or be empty); it appears complete or not at all.
 
-Files that are not DICOM, and DICOM data sets without a Part 10 header, are
-skipped and listed on stderr. Byte-identical copies of one instance are
-indexed once.
+A DICOMDIR file given as INPUT stands for the files it references. Files that
+are not DICOM, DICOM data sets without a Part 10 header and SOP Classes
+without a directory record type are skipped and listed on stderr.
+Byte-identical copies of one instance are indexed once. Color palettes go
+under DICOM/ROOT, outside any patient.
 
 Conflicts stop index with exit code 10 and name both files:
   - two files with the same SOP Instance UID and different content;
@@ -43,8 +45,8 @@ Conflicts stop index with exit code 10 and name both files:
     under two studies.
 --allow-conflicts keeps the first file (in sorted path order), or the name in
 the instance with the lowest SOP Instance UID, reports the others on stderr,
-and continues (not for the study and series cases). Trailing empty name components
-("Doe^John^^^" and "Doe^John") are not a conflict.
+and continues (not for the study and series cases). Trailing empty name
+components ("Doe^John^^^" and "Doe^John") are not a conflict.
 
 Type 1 directory keys missing in an instance are filled so that the DICOMDIR
 stays conformant: Patient ID becomes NOID + 12 hex digits of a hash of the
