@@ -276,6 +276,7 @@ func checkPlacementAgainstDcmmkdir(t *testing.T, fs string) {
 		t.Fatal(err)
 	}
 	ours, theirs := placements(got), placements(want)
+	t.Logf("dcmmkdir indexed %d of our %d instance files", len(theirs), len(ours))
 	if len(theirs) < len(ours)*3/4 {
 		t.Fatalf("dcmmkdir indexed only %d of our %d files", len(theirs), len(ours))
 	}
