@@ -33,7 +33,7 @@ func TestBenchIndexVsDcmmkdir(t *testing.T) {
 	}
 	start := time.Now()
 	out := filepath.Join(t.TempDir(), "fs")
-	if code, _, stderr := runCLI(t, "index", in, "-o", out); code != 0 {
+	if code, _, stderr := runIndexLs(t, "index", in, "-o", out); code != 0 {
 		t.Fatalf("index: %s", stderr)
 	}
 	ours := time.Since(start)

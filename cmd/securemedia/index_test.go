@@ -20,8 +20,8 @@ import (
 // Paths relative to this package: the repository is /work/main, the
 // shared corpus /work/shared/corpus.
 const (
-	corpusDir   = "../../../shared/corpus"
-	sampleStudy = "../../testdata/sample-study"
+	sharedCorpus   = "../../../shared/corpus"
+	sampleStudyDir = "../../testdata/sample-study"
 )
 
 // requireDICOMTool skips an interop test when a DICOM tool is missing,
@@ -37,27 +37,27 @@ func requireDICOMTool(t *testing.T, name string) {
 	}
 }
 
-func requireCorpusDir(t *testing.T) {
+func requireSharedCorpus(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(corpusDir); err != nil {
+	if _, err := os.Stat(sharedCorpus); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("corpus missing: %v", err)
 		}
-		t.Skipf("corpus %s missing", corpusDir)
+		t.Skipf("corpus %s missing", sharedCorpus)
 	}
 }
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runIndexLs(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-func index(t *testing.T, args ...string) string {
+func mustIndex(t *testing.T, args ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "fs")
-	code, stdout, stderr := runCLI(t, append(append([]string{"index"}, args...), "-o", out)...)
+	code, stdout, stderr := runIndexLs(t, append(append([]string{"index"}, args...), "-o", out)...)
 	if code != 0 {
 		t.Fatalf("index exit %d: %s%s", code, stdout, stderr)
 	}
@@ -77,7 +77,7 @@ func checkDciodvfy(t *testing.T, fs string, inputs []string) {
 			continue
 		}
 		m := valueErr.FindStringSubmatch(line)
-		if m == nil || !inInputs(inputs, []byte(m[1])) {
+		if m == nil || !valueInInputs(inputs, []byte(m[1])) {
 			t.Errorf("dciodvfy: %s", line)
 		}
 	}
@@ -86,7 +86,7 @@ func checkDciodvfy(t *testing.T, fs string, inputs []string) {
 	}
 }
 
-func inInputs(inputs []string, value []byte) bool {
+func valueInInputs(inputs []string, value []byte) bool {
 	found := false
 	for _, in := range inputs {
 		filepath.WalkDir(in, func(p string, d os.DirEntry, err error) error {
@@ -136,7 +136,7 @@ func checkDcentvfy(t *testing.T, fs string) {
 // checkResolves: every Referenced File ID names the copied file, and that
 // file is byte-identical to an input with the same SOP Instance UID.
 func checkResolves(t *testing.T, fs string) {
-	code, _, stderr := runCLI(t, "ls", "--verify", fs)
+	code, _, stderr := runIndexLs(t, "ls", "--verify", fs)
 	if code != 0 {
 		t.Fatalf("ls --verify exit %d: %s", code, stderr)
 	}
@@ -161,14 +161,14 @@ func checkAgainstDcmmkdir(t *testing.T, fs string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, b := summary(got), summary(want); a != b {
+	if a, b := treeSummary(got), treeSummary(want); a != b {
 		t.Errorf("our tree differs from dcmmkdir's:\nours:\n%s\ndcmmkdir:\n%s", a, b)
 	}
 }
 
 // summary lists, per record, its level, type, File ID and the key values
 // both writers must agree on, sorted (the order of siblings may differ).
-func summary(d *dicomdir.Directory) string {
+func treeSummary(d *dicomdir.Directory) string {
 	var lines []string
 	var path []string
 	d.Walk(func(r *dicomdir.Record, depth int) {
@@ -192,14 +192,14 @@ func summary(d *dicomdir.Directory) string {
 }
 
 func TestIndexSampleStudy(t *testing.T) {
-	fs := index(t, sampleStudy)
+	fs := mustIndex(t, sampleStudyDir)
 	checkResolves(t, fs)
 	// Every input instance is copied byte for byte, once.
-	if a, b := fileHashes(t, sampleStudy, "README.md"), fileHashes(t, filepath.Join(fs, "DICOM"), ""); a != b {
+	if a, b := fileSums(t, sampleStudyDir, "README.md"), fileSums(t, filepath.Join(fs, "DICOM"), ""); a != b {
 		t.Errorf("copied files differ from the inputs:\n%s\nvs\n%s", a, b)
 	}
 	checkDcmtk(t, fs)
-	checkDciodvfy(t, fs, []string{sampleStudy})
+	checkDciodvfy(t, fs, []string{sampleStudyDir})
 	checkDcentvfy(t, fs)
 	checkAgainstDcmmkdir(t, fs)
 }
@@ -209,7 +209,7 @@ func TestIndexGeneratedMultiPatient(t *testing.T) {
 	if _, err := dicomtest.Set(in, 4, 2, 2, 3); err != nil {
 		t.Fatal(err)
 	}
-	fs := index(t, in)
+	fs := mustIndex(t, in)
 	checkResolves(t, fs)
 	checkDcmtk(t, fs)
 	checkDciodvfy(t, fs, nil) // generated input: no error at all
@@ -235,7 +235,7 @@ func TestIndexMissingType1Keys(t *testing.T) {
 		StudyUID: "2.25.77", SeriesUID: "2.25.78", SOPUID: "2.25.79"}); err != nil {
 		t.Fatal(err)
 	}
-	fs := index(t, in)
+	fs := mustIndex(t, in)
 	checkResolves(t, fs)
 	checkDcmtk(t, fs)
 	checkDciodvfy(t, fs, nil)
@@ -243,15 +243,15 @@ func TestIndexMissingType1Keys(t *testing.T) {
 }
 
 func TestIndexCorpus(t *testing.T) {
-	requireCorpusDir(t)
-	code, _, stderr := runCLI(t, "index", corpusDir, "-o", filepath.Join(t.TempDir(), "x"))
+	requireSharedCorpus(t)
+	code, _, stderr := runIndexLs(t, "index", sharedCorpus, "-o", filepath.Join(t.TempDir(), "x"))
 	if code != exitConflict || !strings.Contains(stderr, "chrFren.dcm") || !strings.Contains(stderr, "chrFrenMulti.dcm") {
 		t.Fatalf("the corpus has conflicting duplicates; got exit %d: %s", code, stderr)
 	}
-	fs := index(t, "--allow-conflicts", corpusDir)
+	fs := mustIndex(t, "--allow-conflicts", sharedCorpus)
 	checkResolves(t, fs)
 	checkDcmtk(t, fs)
-	checkDciodvfy(t, fs, []string{corpusDir})
+	checkDciodvfy(t, fs, []string{sharedCorpus})
 	checkDcentvfyCorpus(t, fs)
 	checkPlacementAgainstDcmmkdir(t, fs)
 }
@@ -275,7 +275,7 @@ func checkPlacementAgainstDcmmkdir(t *testing.T, fs string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, theirs := placements(got), placements(want)
+	ours, theirs := dcmPlacements(got), dcmPlacements(want)
 	t.Logf("dcmmkdir indexed %d of our %d instance files", len(theirs), len(ours))
 	if len(theirs) < len(ours)*3/4 {
 		t.Fatalf("dcmmkdir indexed only %d of our %d files", len(theirs), len(ours))
@@ -294,7 +294,7 @@ func checkPlacementAgainstDcmmkdir(t *testing.T, fs string) {
 
 // placements maps each File ID to [Patient ID, Study UID, Series UID, SOP
 // Instance UID] of its place in the tree.
-func placements(d *dicomdir.Directory) map[string][4]string {
+func dcmPlacements(d *dicomdir.Directory) map[string][4]string {
 	out := map[string][4]string{}
 	var chain [3]string
 	d.Walk(func(r *dicomdir.Record, depth int) {
@@ -360,9 +360,9 @@ func checkDcentvfyCorpus(t *testing.T, fs string) {
 
 // Charset test files: names reach the DICOMDIR byte for byte.
 func TestIndexCharsets(t *testing.T) {
-	requireCorpusDir(t)
-	dir := filepath.Join(corpusDir, "pydicom/charset_files")
-	fs := index(t, "--allow-conflicts", dir)
+	requireSharedCorpus(t)
+	dir := filepath.Join(sharedCorpus, "pydicom/charset_files")
+	fs := mustIndex(t, "--allow-conflicts", dir)
 	d, err := dicomdir.ParseFile(filepath.Join(fs, "DICOMDIR"))
 	if err != nil {
 		t.Fatal(err)
@@ -396,7 +396,7 @@ func TestIndexConflictExitAndNoPartialOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "fs")
-	code, _, stderr := runCLI(t, "index", in, "-o", out)
+	code, _, stderr := runIndexLs(t, "index", in, "-o", out)
 	if code != exitConflict {
 		t.Fatalf("exit %d, want %d: %s", code, exitConflict, stderr)
 	}
@@ -412,27 +412,27 @@ func TestIndexConflictExitAndNoPartialOutput(t *testing.T) {
 	if len(leftovers) > 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
 	}
-	if code, _, stderr = runCLI(t, "index", "--allow-conflicts", in, "-o", out); code != 0 || !strings.Contains(stderr, "kept the first") {
+	if code, _, stderr = runIndexLs(t, "index", "--allow-conflicts", in, "-o", out); code != 0 || !strings.Contains(stderr, "kept the first") {
 		t.Fatalf("--allow-conflicts: exit %d: %s", code, stderr)
 	}
 }
 
 func TestIndexUsageAndOutputRules(t *testing.T) {
-	if code, _, _ := runCLI(t, "index", sampleStudy); code != exitUsage {
+	if code, _, _ := runIndexLs(t, "index", sampleStudyDir); code != exitUsage {
 		t.Errorf("missing -o: exit %d", code)
 	}
-	if code, _, _ := runCLI(t, "index", "-o", t.TempDir()); code != exitUsage {
+	if code, _, _ := runIndexLs(t, "index", "-o", t.TempDir()); code != exitUsage {
 		t.Errorf("no input: exit %d", code)
 	}
 	full := t.TempDir()
 	os.WriteFile(filepath.Join(full, "keep"), []byte("x"), 0o644)
-	if code, _, stderr := runCLI(t, "index", sampleStudy, "-o", full); code != exitFailure || !strings.Contains(stderr, "not empty") {
+	if code, _, stderr := runIndexLs(t, "index", sampleStudyDir, "-o", full); code != exitFailure || !strings.Contains(stderr, "not empty") {
 		t.Errorf("non-empty output: exit %d %s", code, stderr)
 	}
-	if code, _, _ := runCLI(t, "index", sampleStudy, "-o", t.TempDir()); code != 0 {
+	if code, _, _ := runIndexLs(t, "index", sampleStudyDir, "-o", t.TempDir()); code != 0 {
 		t.Errorf("empty output folder: exit %d", code)
 	}
-	if code, _, stderr := runCLI(t, "index", "--fileset-id", "lower", sampleStudy, "-o", filepath.Join(t.TempDir(), "x")); code == 0 {
+	if code, _, stderr := runIndexLs(t, "index", "--fileset-id", "lower", sampleStudyDir, "-o", filepath.Join(t.TempDir(), "x")); code == 0 {
 		t.Errorf("bad File-set ID accepted: %s", stderr)
 	}
 }
@@ -440,12 +440,12 @@ func TestIndexUsageAndOutputRules(t *testing.T) {
 // index reads its inputs and never writes them; output names are
 // deterministic and carry no patient data.
 func TestIndexInputUntouchedAndDeterministic(t *testing.T) {
-	before := treeHash(t, sampleStudy)
-	a, b := index(t, sampleStudy), index(t, sampleStudy)
-	if treeHash(t, sampleStudy) != before {
+	before := dirDigest(t, sampleStudyDir)
+	a, b := mustIndex(t, sampleStudyDir), mustIndex(t, sampleStudyDir)
+	if dirDigest(t, sampleStudyDir) != before {
 		t.Fatal("input changed")
 	}
-	if treeHash(t, a) != treeHash(t, b) {
+	if dirDigest(t, a) != dirDigest(t, b) {
 		t.Fatal("two runs on the same input differ")
 	}
 	fileID := regexp.MustCompile(`^[A-Z0-9_]{1,8}$`)
@@ -460,7 +460,7 @@ func TestIndexInputUntouchedAndDeterministic(t *testing.T) {
 	})
 }
 
-func treeHash(t *testing.T, root string) string {
+func dirDigest(t *testing.T, root string) string {
 	h := sha256.New()
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -477,9 +477,9 @@ func treeHash(t *testing.T, root string) string {
 	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
-// fileHashes lists the SHA-256 of every file under root (except one
+// fileSums lists the SHA-256 of every file under root (except one
 // name), sorted, one per line.
-func fileHashes(t *testing.T, root, except string) string {
+func fileSums(t *testing.T, root, except string) string {
 	var sums []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {

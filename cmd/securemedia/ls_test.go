@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-var dirtestsDir = filepath.Join(corpusDir, "pydicom/dicomdirtests")
+var pydicomDirtests = filepath.Join(sharedCorpus, "pydicom/dicomdirtests")
 
 func TestLsPydicomDICOMDIRs(t *testing.T) {
-	requireCorpusDir(t)
+	requireSharedCorpus(t)
 	want := []string{
 		"Patient Doe^Archibald  [ID 77654033]",
 		"  Study 2001-01-01  XR C Spine Comp Min 4 Views  (3 series, 3 instances)",
@@ -17,7 +17,7 @@ func TestLsPydicomDICOMDIRs(t *testing.T) {
 		"    Series 700  MR  7 IMAGE",
 	}
 	for _, name := range []string{"DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit", "DICOMDIR-reordered"} {
-		code, out, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, name))
+		code, out, stderr := runIndexLs(t, "ls", filepath.Join(pydicomDirtests, name))
 		if code != 0 || stderr != "" {
 			t.Fatalf("%s: exit %d: %s", name, code, stderr)
 		}
@@ -28,36 +28,36 @@ func TestLsPydicomDICOMDIRs(t *testing.T) {
 		}
 	}
 	// A folder holding a DICOMDIR works too; warnings go to stderr.
-	if code, out, _ := runCLI(t, "ls", dirtestsDir); code != 0 || !strings.Contains(out, want[0]) {
+	if code, out, _ := runIndexLs(t, "ls", pydicomDirtests); code != 0 || !strings.Contains(out, want[0]) {
 		t.Errorf("folder: exit %d\n%s", code, out)
 	}
-	if code, _, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, "DICOMDIR-nopatient")); code != 0 || !strings.Contains(stderr, "warning: IMAGE record at level 0") {
+	if code, _, stderr := runIndexLs(t, "ls", filepath.Join(pydicomDirtests, "DICOMDIR-nopatient")); code != 0 || !strings.Contains(stderr, "warning: IMAGE record at level 0") {
 		t.Errorf("nopatient: exit %d: %s", code, stderr)
 	}
 }
 
 func TestLsErrors(t *testing.T) {
-	requireCorpusDir(t)
-	if code, _, stderr := runCLI(t, "ls", filepath.Join(dirtestsDir, "77654033/CR1/6154")); code != exitFailure || !strings.Contains(stderr, "not a DICOMDIR") {
+	requireSharedCorpus(t)
+	if code, _, stderr := runIndexLs(t, "ls", filepath.Join(pydicomDirtests, "77654033/CR1/6154")); code != exitFailure || !strings.Contains(stderr, "not a DICOMDIR") {
 		t.Errorf("image given to ls: exit %d: %s", code, stderr)
 	}
-	if code, _, stderr := runCLI(t, "ls", t.TempDir()); code != exitFailure || !strings.Contains(stderr, "no DICOMDIR") {
+	if code, _, stderr := runIndexLs(t, "ls", t.TempDir()); code != exitFailure || !strings.Contains(stderr, "no DICOMDIR") {
 		t.Errorf("empty folder: exit %d: %s", code, stderr)
 	}
-	if code, _, _ := runCLI(t, "ls"); code != exitUsage {
+	if code, _, _ := runIndexLs(t, "ls"); code != exitUsage {
 		t.Errorf("no argument: exit %d", code)
 	}
 	// The pydicom DICOMDIR references files that are all present.
-	if code, _, stderr := runCLI(t, "ls", "--verify", dirtestsDir); code != 0 {
+	if code, _, stderr := runIndexLs(t, "ls", "--verify", pydicomDirtests); code != 0 {
 		t.Errorf("--verify on pydicom's File-set: exit %d: %s", code, stderr)
 	}
 }
 
 // Names are shown decoded from their character set.
 func TestLsDecodesNames(t *testing.T) {
-	requireCorpusDir(t)
-	fs := index(t, "--allow-conflicts", filepath.Join(corpusDir, "pydicom/charset_files"))
-	code, out, stderr := runCLI(t, "ls", fs)
+	requireSharedCorpus(t)
+	fs := mustIndex(t, "--allow-conflicts", filepath.Join(sharedCorpus, "pydicom/charset_files"))
+	code, out, stderr := runIndexLs(t, "ls", fs)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -70,12 +70,12 @@ func TestLsDecodesNames(t *testing.T) {
 
 // A Color Palette is indexed at the root, outside any patient.
 func TestIndexPalette(t *testing.T) {
-	requireCorpusDir(t)
-	fs := index(t, filepath.Join(corpusDir, "pydicom/palettes"), filepath.Join(dirtestsDir, "77654033/CR1"))
+	requireSharedCorpus(t)
+	fs := mustIndex(t, filepath.Join(sharedCorpus, "pydicom/palettes"), filepath.Join(pydicomDirtests, "77654033/CR1"))
 	checkResolves(t, fs)
 	checkDcmtk(t, fs)
 	checkDciodvfy(t, fs, nil)
-	code, out, _ := runCLI(t, "ls", fs)
+	code, out, _ := runIndexLs(t, "ls", fs)
 	if code != 0 || !strings.Contains(out, "\nPALETTE HOT_IRON\n") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
