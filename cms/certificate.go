@@ -65,6 +65,10 @@ func (r *CertificateRecipient) WrapKey(cek []byte, rnd io.Reader) ([]byte, error
 	if r.opts.OAEP {
 		ek, err = rsa.EncryptOAEP(sha256.New(), rnd, r.pub, cek, nil)
 	} else {
+		// PKCS #1 v1.5 is deprecated in Go 1.26, but it is the RSA key
+		// transport PS3.15 D.1.1 names ("encoding per RFC 3370", §4.2.1)
+		// and the one every DICOM reader implements; OAEP is opt-in.
+		//lint:ignore SA1019 required for PS3.15 D.1.1 interoperability (RFC 3370 §4.2.1)
 		ek, err = rsa.EncryptPKCS1v15(rnd, r.pub, cek)
 	}
 	if err != nil {
@@ -148,6 +152,7 @@ func (id *CertificateIdentity) UnwrapKey(ri []byte, cekSize int) ([]byte, error)
 		}
 		return cek, nil
 	}
+	//lint:ignore SA1019 PS3.15 D.1.1 files use PKCS #1 v1.5 key transport (RFC 3370 §4.2.1); decrypted with the constant-time session-key API
 	cek, err := id.key.Decrypt(rand.Reader, k.ek, &rsa.PKCS1v15DecryptOptions{SessionKeyLen: cekSize})
 	if err != nil {
 		return nil, fmt.Errorf("%w: RSA key transport failed", ErrDamaged)

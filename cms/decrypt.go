@@ -22,10 +22,9 @@ import (
 // or signature have all been checked; any failure comes back from Read
 // instead, so data read before an error must not be trusted.
 type Reader struct {
-	env    *envelope
-	r      io.Reader // the plaintext DICOM File
-	err    error
-	signed *signedState
+	env *envelope
+	r   io.Reader // the plaintext DICOM File
+	err error
 }
 
 // Info describes the file. The inner fields are complete once Read has
@@ -124,11 +123,11 @@ func (r *Reader) openData(b *berReader) (io.Reader, error) {
 // writer keeps free of such content.
 func sniffContentInfo(br interface{ Peek(int) ([]byte, error) }) (asn1.ObjectIdentifier, bool) {
 	p, _ := br.Peek(32)
-	s := cryptobyte.String(p)
 	if len(p) < 2 || p[0] != tagSequence {
 		return nil, false
 	}
-	// Skip the SEQUENCE header by hand: its length is not checked here.
+	// Skip the SEQUENCE header by hand: its length (perhaps indefinite) is
+	// checked later by the parser, not here.
 	n := 2
 	if p[1] > 0x80 {
 		n += int(p[1] & 0x7f)
@@ -136,7 +135,7 @@ func sniffContentInfo(br interface{ Peek(int) ([]byte, error) }) (asn1.ObjectIde
 	if n >= len(p) {
 		return nil, false
 	}
-	s = s[n:]
+	s := cryptobyte.String(p[n:])
 	var oid asn1.ObjectIdentifier
 	if !s.ReadASN1ObjectIdentifier(&oid) {
 		return nil, false
@@ -292,6 +291,8 @@ type SignerResult struct {
 	Digest      string
 }
 
+// signedState holds the running digests of SignedData content, one per
+// algorithm in digestAlgorithms.
 type signedState struct {
 	hashes map[crypto.Hash]hash.Hash
 }
@@ -345,7 +346,6 @@ func (r *Reader) openSignedFrames(b *berReader, extra int) (io.Reader, error) {
 			hashes = append(hashes, st.hashes[alg])
 		}
 	}
-	r.signed = st
 	return openEncapsulated(b, hashes, func() error {
 		signers, err := readSignedTrailer(b, st)
 		if err != nil {

@@ -2,6 +2,7 @@ package cms
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"errors"
 	"os"
 	"os/exec"
@@ -76,6 +77,19 @@ func TestTamperedCiphertext(t *testing.T) {
 	}
 }
 
+// relabel changes EncryptedContentInfo.contentType of a file sealed as
+// id-data (…07 01) to another PKCS #7 type of the same length, outside the
+// encryption, to seal hand-made inner structures.
+func relabel(t *testing.T, sealed []byte, to asn1.ObjectIdentifier) {
+	t.Helper()
+	start, _ := encryptedContentRange(t, sealed)
+	i := bytes.LastIndex(sealed[:start], encodeOID(oidData))
+	if i < 0 {
+		t.Fatal("content type not found")
+	}
+	copy(sealed[i:], encodeOID(to))
+}
+
 // TestTamperedDigest seals a DigestedData whose digest is wrong (as if the
 // content had been altered before encryption) and expects ErrIntegrity. It
 // also checks an openssl-made ContentInfo(DigestedData) with a bad digest.
@@ -89,14 +103,7 @@ func TestTamperedDigest(t *testing.T) {
 	trailer, _ := layout.trailer(bytes.Repeat([]byte{0xAA}, 32))
 	inner = append(inner, trailer...)
 	sealed := seal(t, inner, &Options{PlainData: true}, passwordRecipient(t))
-	// Relabel the content type id-data (…07 01) as id-digestedData (…07 05):
-	// same length, outside the encryption.
-	oldOID, newOID := encodeOID(oidData), encodeOID(oidDigestedData)
-	i := bytes.LastIndex(sealed[:200+len(sealed)-len(inner)], oldOID)
-	if i < 0 {
-		t.Fatal("content type not found")
-	}
-	copy(sealed[i:], newOID)
+	relabel(t, sealed, oidDigestedData)
 	_, _, err = open(sealed, passwordIdentity(t, testPassword))
 	if !errors.Is(err, ErrIntegrity) {
 		t.Fatalf("got %v, want ErrIntegrity", err)
@@ -135,11 +142,7 @@ func TestTamperedSignature(t *testing.T) {
 	trailer[len(trailer)-1] ^= 0x01 // last byte of the RSA signature
 	inner := append(append(bytes.Clone(layout.header), data...), trailer...)
 	sealed := seal(t, inner, &Options{PlainData: true}, passwordRecipient(t))
-	i := bytes.Index(sealed, encodeOID(oidData))
-	for j := bytes.Index(sealed[i+1:], encodeOID(oidData)); j >= 0 && i+1+j < 600; j = bytes.Index(sealed[i+1:], encodeOID(oidData)) {
-		i += 1 + j
-	}
-	copy(sealed[i:], encodeOID(oidSignedData))
+	relabel(t, sealed, oidSignedData)
 	if _, _, err := open(sealed, passwordIdentity(t, testPassword)); !errors.Is(err, ErrIntegrity) {
 		t.Fatalf("got %v, want ErrIntegrity", err)
 	}

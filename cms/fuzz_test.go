@@ -28,6 +28,7 @@ func fixtureIdentities(t testing.TB) []Identity {
 	kb, _ := pem.Decode(keyPEM)
 	if cb == nil || kb == nil {
 		t.Fatal("fixture key or certificate missing")
+		return nil
 	}
 	cert, err := x509.ParseCertificate(cb.Bytes)
 	if err != nil {

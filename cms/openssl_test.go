@@ -60,8 +60,8 @@ func corpusFiles(t *testing.T) []string {
 }
 
 // TestOpenSSLOpensWhatWeSeal seals every corpus file four ways (password;
-// certificate with PKCS#1 v1.5; certificate with OAEP; password and
-// certificate together), has openssl decrypt it and verify the inner
+// certificate with PKCS#1 v1.5 by issuer and serial; certificate with OAEP
+// by subject key identifier; password and certificate together), has openssl decrypt it and verify the inner
 // DigestedData, and compares the result with the input.
 func TestOpenSSLOpensWhatWeSeal(t *testing.T) {
 	requireTool(t, "openssl")
@@ -75,7 +75,7 @@ func TestOpenSSLOpensWhatWeSeal(t *testing.T) {
 	}{
 		{"password", []Recipient{pw}, [][]string{{"-pwri_password", testPassword}}},
 		{"cert-v1.5", []Recipient{keys[0].recipient(t, nil)}, [][]string{{"-recip", keys[0].certPEM, "-inkey", keys[0].keyPEM}}},
-		{"cert-oaep", []Recipient{keys[0].recipient(t, &CertificateOptions{OAEP: true})}, [][]string{{"-recip", keys[0].certPEM, "-inkey", keys[0].keyPEM}}},
+		{"cert-oaep-keyid", []Recipient{keys[0].recipient(t, &CertificateOptions{OAEP: true, SubjectKeyID: true})}, [][]string{{"-recip", keys[0].certPEM, "-inkey", keys[0].keyPEM}}},
 		{"password+cert", []Recipient{pw, keys[1].recipient(t, nil)}, [][]string{
 			{"-pwri_password", testPassword}, {"-recip", keys[1].certPEM, "-inkey", keys[1].keyPEM}}},
 	}

@@ -69,6 +69,9 @@ was sealed for.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Flag errors are usage errors (exit 2); cobra's argument-count and
+	// unknown-command errors are recognised by isUsageError.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
 	root.AddCommand(
 		newVersionCommand(e),
 		newExitCodesHelp(),
