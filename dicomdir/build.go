@@ -259,6 +259,9 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 	r.Set(dicom.StringElement(TagReferencedSOPClass, "UI", in.SOPClassUID))
 	r.Set(dicom.StringElement(TagReferencedSOPInst, "UI", in.SOPInstanceUID))
 	r.Set(dicom.StringElement(TagReferencedTS, "UI", in.TransferSyntaxUID))
+	if typ == "IMAGE" {
+		addSharedFunctionalGroupKeys(r, in)
+	}
 	if typ == "SR DOCUMENT" || typ == "KEY OBJECT DOC" {
 		if cs := conceptModifiers(in); cs != nil {
 			r.Set(cs)
@@ -273,6 +276,34 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 		r.Set(&dicom.Element{Tag: tagRelatedGeneralSOP, VR: "UI", Value: rel.Value})
 	}
 	return r
+}
+
+// sharedKeys are IMAGE keys that enhanced multi-frame objects keep in a
+// functional group macro of the Shared Functional Groups Sequence
+// (5200,9229) instead of the top level; PS3.11 H.3.3 asks for them to be
+// looked up there.
+var sharedKeys = []struct{ tag, macro dicom.Tag }{
+	{0x00200037, 0x00209116}, // Image Orientation (Patient) in Plane Orientation
+	{0x00280030, 0x00289110}, // Pixel Spacing in Pixel Measures
+}
+
+func addSharedFunctionalGroupKeys(r *Record, in *Instance) {
+	shared := in.Get(0x52009229)
+	if shared == nil || len(shared.Items) == 0 {
+		return
+	}
+	for _, k := range sharedKeys {
+		if r.Get(k.tag) != nil {
+			continue
+		}
+		macro := dicom.Find(shared.Items[0].Elements, k.macro)
+		if macro == nil || len(macro.Items) == 0 {
+			continue
+		}
+		if e := dicom.Find(macro.Items[0].Elements, k.tag); e != nil && !e.Skipped {
+			r.Set(copyElement(e))
+		}
+	}
 }
 
 // conceptModifiers returns the Content Sequence (0040,A730) reduced to its

@@ -481,3 +481,17 @@ func TestSRConceptModifiers(t *testing.T) {
 		t.Fatalf("SR record %s: content %+v", sr.Type, cs)
 	}
 }
+
+// Enhanced multi-frame images keep Pixel Spacing and Image Orientation in
+// the Shared Functional Groups; the IMAGE record gets them from there.
+func TestSharedFunctionalGroupKeys(t *testing.T) {
+	requireCorpus(t)
+	b := scanBuild(t, []string{filepath.Join(corpus, "suyashkumar-dicom/5.dcm")}, false)
+	img := b.Directory.Records[0].Children[0].Children[0].Children[0]
+	if got := img.Value(0x00280030); got != `0.388672\0.388672` {
+		t.Errorf("Pixel Spacing %q", got)
+	}
+	if got := img.Value(0x00200037); !strings.HasPrefix(got, `-1.00000\0.00000`) {
+		t.Errorf("Image Orientation %q", got)
+	}
+}
