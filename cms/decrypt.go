@@ -287,7 +287,10 @@ func readSmallInt(b *berReader) (int, error) {
 // SignerResult is a verified signer of SignedData content.
 type SignerResult struct {
 	Certificate *x509.Certificate
-	SigningTime time.Time // zero when the signer did not include it
+	// Others are the other certificates the SignedData carried
+	// (intermediates a caller may need to build a chain to its trust anchors).
+	Others      []*x509.Certificate `json:"-"`
+	SigningTime time.Time           // zero when the signer did not include it
 	Digest      string
 }
 
@@ -447,6 +450,11 @@ func verifySigners(der []byte, certs []*x509.Certificate, st *signedState) ([]Si
 		res, err := verifySigner(si, certs, st)
 		if err != nil {
 			return nil, err
+		}
+		for _, c := range certs {
+			if c != res.Certificate {
+				res.Others = append(res.Others, c)
+			}
 		}
 		out = append(out, res)
 	}

@@ -194,6 +194,17 @@ func TestCertificateRecipientsAndSigning(t *testing.T) {
 			t.Fatal("content differs")
 		}
 	}
+	// Trust: the signer's own (self-signed) certificate as anchor passes;
+	// another anchor fails, as does requiring a signature on an unsigned file.
+	cli(t, "", "unseal", "--key", siteKey, "--cert", siteCert, "--trust", signCert, sealed, "-o", filepath.Join(dir, "trusted")).expect(t, 0, "trusted via")
+	untrusted := filepath.Join(dir, "untrusted")
+	cli(t, "", "unseal", "--key", siteKey, "--cert", siteCert, "--trust", otherCert, sealed, "-o", untrusted).expect(t, exitIntegrity, "not trusted")
+	mustNotExist(t, untrusted)
+	unsigned := filepath.Join(dir, "unsigned")
+	cli(t, "", "seal", "--recipient", siteCert, sampleFile, "-o", unsigned).expect(t, 0, "")
+	cli(t, "", "unseal", "--key", siteKey, "--cert", siteCert, "--require-signature", unsigned, "-o", untrusted).expect(t, exitIntegrity, "not signed")
+	mustNotExist(t, untrusted)
+
 	out := filepath.Join(dir, "by-other")
 	cli(t, "", "unseal", "--key", otherKey, "--cert", otherCert, sealed, "-o", out).expect(t, exitNoRecipient, "no matching recipient")
 	mustNotExist(t, out)

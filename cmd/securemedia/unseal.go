@@ -17,13 +17,15 @@ import (
 func init() { commandFactories = append(commandFactories, newUnsealCommand) }
 
 type unsealOptions struct {
-	out      string
-	password passwordSource
-	key      string
-	cert     string
-	p12      string
-	p12Pass  passwordSource
-	force    bool
+	out              string
+	password         passwordSource
+	key              string
+	cert             string
+	p12              string
+	p12Pass          passwordSource
+	force            bool
+	trust            string
+	requireSignature bool
 }
 
 func newUnsealCommand(e *env) *cobra.Command {
@@ -40,9 +42,14 @@ must not exist yet, and every file keeps its relative name.
 
 An output is written only after everything has been checked: the padding,
 the structure, and the digest (DigestedData) or signature (SignedData) of
-the content. On any failure nothing is left behind. Signed files print their
-signer on stderr; the signer's certificate is not checked against a trust
-store.
+the content. On any failure nothing is left behind.
+
+SIGNATURES
+  Signed files (SignedData) have their signature verified and their signer
+  printed on stderr. A valid signature proves who signed only if the signer's
+  certificate is trusted: --trust FILE (PEM certificates of the authorities
+  you trust) requires every signer to chain to one of them, and
+  --require-signature refuses unsigned files. Both fail with exit code 6.
 
 OPENING
   Password: --password-file, --password-env, or a prompt without echo (the
@@ -78,6 +85,8 @@ DICOM File; see "securemedia help exit-codes".`,
 	f.StringVar(&o.p12Pass.file, "p12-password-file", "", "read the PKCS #12 file's password from `FILE`")
 	f.StringVar(&o.p12Pass.env, "p12-password-env", "", "read the PKCS #12 file's password from environment variable `NAME`")
 	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
+	f.StringVar(&o.trust, "trust", "", "require signers to chain to a CA certificate in PEM `FILE`")
+	f.BoolVar(&o.requireSignature, "require-signature", false, "refuse files that are not signed")
 	cmd.MarkFlagsRequiredTogether("key", "cert")
 	cmd.MarkFlagsMutuallyExclusive("key", "p12")
 	_ = cmd.MarkFlagRequired("output")
@@ -155,10 +164,14 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 	if err != nil {
 		return err
 	}
+	check, err := o.signaturePolicy()
+	if err != nil {
+		return err
+	}
 	p := newProgress(e.stderr, "unsealing", len(jobs), totalSize(jobs))
 	signers := map[string]int{}
 	open := func(in, dst string, force bool) error {
-		info, err := unsealFile(in, dst, force, ids, p)
+		info, err := unsealFile(in, dst, force, ids, check, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in, err)
 		}
@@ -175,8 +188,12 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 	if err != nil {
 		return err
 	}
+	trustNote := "certificate not checked against a trust store (see --trust)"
+	if o.trust != "" {
+		trustNote = "certificate trusted via " + o.trust
+	}
 	for s, n := range signers {
-		fmt.Fprintf(e.stderr, "%d file(s) signed by %s (signature valid; certificate not checked against a trust store)\n", n, s)
+		fmt.Fprintf(e.stderr, "%d file(s) signed by %s (signature valid; %s)\n", n, s, trustNote)
 	}
 	fmt.Fprintf(e.stderr, "unsealed %d file(s), integrity checked%s\n", len(jobs), derivationNote(ids))
 	return nil
@@ -201,8 +218,47 @@ func describeSigner(s cms.SignerResult) string {
 	return d
 }
 
-// unsealFile decrypts one file to dst; dst appears only if every check passed.
-func unsealFile(in, dst string, force bool, ids []cms.Identity, p *progress) (*cms.Info, error) {
+// signaturePolicy returns the check --trust and --require-signature ask for.
+func (o *unsealOptions) signaturePolicy() (func(*cms.Info) error, error) {
+	var roots *x509.CertPool
+	if o.trust != "" {
+		certs, err := loadCertificates(o.trust)
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		for _, c := range certs {
+			roots.AddCert(c)
+		}
+	}
+	return func(info *cms.Info) error {
+		if (o.requireSignature || roots != nil) && len(info.Signers) == 0 {
+			return withCode(exitIntegrity, errors.New("the file is not signed, and a signature is required"))
+		}
+		if roots == nil {
+			return nil
+		}
+		for _, s := range info.Signers {
+			inter := x509.NewCertPool()
+			for _, c := range s.Others {
+				inter.AddCert(c)
+			}
+			opts := x509.VerifyOptions{Roots: roots, Intermediates: inter,
+				KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+			if !s.SigningTime.IsZero() {
+				opts.CurrentTime = s.SigningTime // valid when it was signed
+			}
+			if _, err := s.Certificate.Verify(opts); err != nil {
+				return withCode(exitIntegrity, fmt.Errorf("signer %s is not trusted: %w", s.Certificate.Subject, err))
+			}
+		}
+		return nil
+	}, nil
+}
+
+// unsealFile decrypts one file to dst; dst appears only if every check
+// passed, check included.
+func unsealFile(in, dst string, force bool, ids []cms.Identity, check func(*cms.Info) error, p *progress) (*cms.Info, error) {
 	src, err := os.Open(in)
 	if err != nil {
 		return nil, err
@@ -222,6 +278,9 @@ func unsealFile(in, dst string, force bool, ids []cms.Identity, p *progress) (*c
 		return nil, err
 	}
 	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	if err := check(r.Info()); err != nil {
 		return nil, err
 	}
 	if err := out.Commit(); err != nil {
