@@ -58,14 +58,15 @@ func (p *progress) show(force bool) {
 	}
 }
 
-// countingWriter reports the bytes written through it to a progress.
-type countingWriter struct {
-	w io.Writer
+// countingReader reports the input bytes consumed to a progress: the
+// totals are input sizes, for sealing and unsealing alike.
+type countingReader struct {
+	r io.Reader
 	p *progress
 }
 
-func (c countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
 	c.p.add(int64(n))
 	return n, err
 }

@@ -289,7 +289,7 @@ func sealFile(in, dst string, force bool, opts *cms.Options, rs []cms.Recipient,
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(countingWriter{w, p}, bufio.NewReaderSize(src, 1<<20)); err != nil {
+	if _, err := io.Copy(w, bufio.NewReaderSize(countingReader{src, p}, 1<<20)); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	if err := w.Close(); err != nil {

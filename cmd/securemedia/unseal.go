@@ -264,7 +264,7 @@ func unsealFile(in, dst string, force bool, ids []cms.Identity, check func(*cms.
 		return nil, err
 	}
 	defer src.Close()
-	r, err := cms.Decrypt(bufio.NewReaderSize(src, 1<<20), ids...)
+	r, err := cms.Decrypt(bufio.NewReaderSize(countingReader{src, p}, 1<<20), ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +274,7 @@ func unsealFile(in, dst string, force bool, ids []cms.Identity, check func(*cms.
 	}
 	defer out.Abort()
 	bw := bufio.NewWriterSize(out, 1<<20)
-	if _, err := io.Copy(countingWriter{bw, p}, r); err != nil {
+	if _, err := io.Copy(bw, r); err != nil {
 		return nil, err
 	}
 	if err := bw.Flush(); err != nil {
