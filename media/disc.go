@@ -1,0 +1,302 @@
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/dicomdir"
+)
+
+// Disc is an opened medium: a folder, a mounted disc or an ISO image.
+type Disc struct {
+	fsys   fs.FS
+	closer io.Closer
+	ids    []cms.Identity
+	dir    *dicomdir.Directory
+	sealed bool // the DICOMDIR was a Secure DICOM File
+	info   *cms.Info
+}
+
+// openImage opens an ISO 9660 image file as an fs.FS; it is set by iso.go.
+var openImage func(f *os.File, size int64) (fs.FS, error)
+
+// Open opens a folder or mounted disc (path is a directory) or an ISO
+// image (path is a file).
+func Open(p string) (*Disc, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return &Disc{fsys: os.DirFS(p)}, nil
+	}
+	if openImage == nil {
+		return nil, fmt.Errorf("%s: reading ISO images is not available in this build", p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := openImage(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &Disc{fsys: fsys, closer: f}, nil
+}
+
+// Close releases the medium.
+func (d *Disc) Close() error {
+	if d.closer != nil {
+		return d.closer.Close()
+	}
+	return nil
+}
+
+// ErrNoDICOMDIR: the medium has no DICOMDIR at its root.
+var ErrNoDICOMDIR = errors.New("no DICOMDIR at the root: not a DICOM medium")
+
+// lookup finds a slash path on the medium, ignoring case and the ISO 9660
+// ";1" version suffix, as readers of other systems' discs must.
+func (d *Disc) lookup(p string) (string, error) {
+	if _, err := fs.Stat(d.fsys, p); err == nil {
+		return p, nil
+	}
+	cur := "."
+	for _, want := range strings.Split(p, "/") {
+		ents, err := fs.ReadDir(d.fsys, cur)
+		if err != nil {
+			return "", err
+		}
+		found := ""
+		for _, e := range ents {
+			name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ";1"), ".")
+			if strings.EqualFold(name, want) {
+				found = e.Name()
+				break
+			}
+		}
+		if found == "" {
+			return "", fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+		}
+		cur = path.Join(cur, found)
+	}
+	return cur, nil
+}
+
+// maxDICOMDIR bounds the DICOMDIR read into memory.
+const maxDICOMDIR = 256 << 20
+
+// Unlock reads the DICOMDIR, decrypting it with the identities when it is
+// sealed (a wrong password is reported here, after one key derivation), and
+// keeps the identities for the other files.
+func (d *Disc) Unlock(ids ...cms.Identity) error {
+	p, err := d.lookup("DICOMDIR")
+	if err != nil {
+		return ErrNoDICOMDIR
+	}
+	d.ids = ids
+	r, info, err := d.openPath(p)
+	if err != nil {
+		return fmt.Errorf("DICOMDIR: %w", err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, maxDICOMDIR+1))
+	if err != nil {
+		return fmt.Errorf("DICOMDIR: %w", err)
+	}
+	if len(data) > maxDICOMDIR {
+		return fmt.Errorf("DICOMDIR larger than %d bytes", maxDICOMDIR)
+	}
+	dir, err := dicomdir.Parse(data)
+	if err != nil {
+		return err
+	}
+	d.dir, d.sealed, d.info = dir, info != nil, info
+	return nil
+}
+
+// Directory is the unlocked DICOMDIR.
+func (d *Disc) Directory() *dicomdir.Directory { return d.dir }
+
+// Sealed reports whether the medium is encrypted (its DICOMDIR is sealed).
+func (d *Disc) Sealed() bool { return d.sealed }
+
+// EnvelopeInfo describes the sealed DICOMDIR (recipients, algorithms), or
+// nil for a plain medium.
+func (d *Disc) EnvelopeInfo() *cms.Info { return d.info }
+
+// openPath opens a file of the medium, decrypting it if it is a Secure
+// DICOM File; plain DICOM files are passed through. The reader reports an
+// integrity failure at its end.
+func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
+	f, err := d.fsys.Open(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(f, 256<<10)
+	head, _ := br.Peek(132)
+	if len(head) == 132 && string(head[128:]) == "DICM" {
+		return readCloser{br, f}, nil, nil
+	}
+	r, err := cms.Decrypt(br, d.ids...)
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return readCloser{r, f}, r.Info(), nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// OpenFile opens the instance with the given File ID (the components of
+// Referenced File ID) as a stream of the plain DICOM File.
+func (d *Disc) OpenFile(fileID []string) (io.ReadCloser, error) {
+	if err := dicomdir.ValidFileID(fileID); err != nil {
+		return nil, err
+	}
+	p, err := d.lookup(path.Join(fileID...))
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := d.openPath(p)
+	return r, err
+}
+
+// Instances lists the File IDs of every record that references a file.
+func (d *Disc) Instances() [][]string {
+	var out [][]string
+	d.dir.Walk(func(r *dicomdir.Record, _ int) {
+		if id := r.FileID(); len(id) > 0 {
+			out = append(out, id)
+		}
+	})
+	return out
+}
+
+// Problem is one thing Verify found wrong, naming the file.
+type Problem struct {
+	Path string
+	Err  error
+}
+
+func (p Problem) Error() string { return p.Path + ": " + p.Err.Error() }
+
+// Verify reads every file once: it checks each against the manifest (size,
+// SHA-256 of the recorded bytes) when there is one, decrypts it completely
+// (padding, digest or signature), and reports files the DICOMDIR or
+// manifest names that are missing. progress gets bytes read.
+func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
+	manifest, err := d.readManifest()
+	if err != nil {
+		return nil, 0, err
+	}
+	var problems []Problem
+	checked := 0
+	seen := map[string]bool{}
+	check := func(p string, want *manifestEntry, decrypt bool) {
+		seen[strings.ToUpper(p)] = true
+		checked++
+		if err := d.verifyFile(p, want, decrypt, progress); err != nil {
+			problems = append(problems, Problem{Path: p, Err: err})
+		}
+	}
+	for i := range manifest {
+		e := &manifest[i]
+		check(e.path, e, e.path != "README.TXT")
+	}
+	for _, id := range d.Instances() {
+		if p := path.Join(id...); !seen[strings.ToUpper(p)] {
+			check(p, nil, true)
+		}
+	}
+	return problems, checked, nil
+}
+
+// readManifest returns the manifest's entries, or nil if there is none.
+func (d *Disc) readManifest() ([]manifestEntry, error) {
+	p, err := d.lookup(manifestName)
+	if err != nil {
+		return nil, nil
+	}
+	r, _, err := d.openPath(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", manifestName, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", manifestName, err)
+	}
+	return parseManifest(data)
+}
+
+func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress func(int64)) error {
+	real, err := d.lookup(p)
+	if err != nil {
+		return errors.New("missing")
+	}
+	f, err := d.fsys.Open(real)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	counted := &countReader{r: io.TeeReader(f, h), progress: progress}
+	var src io.Reader = counted
+	if decrypt {
+		br := bufio.NewReaderSize(counted, 256<<10)
+		head, _ := br.Peek(132)
+		if !(len(head) == 132 && string(head[128:]) == "DICM") {
+			r, err := cms.Decrypt(br, d.ids...)
+			if err != nil {
+				return err
+			}
+			src = r
+		} else {
+			src = br
+		}
+	}
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
+		return err
+	}
+	if want != nil {
+		if counted.n != want.size {
+			return fmt.Errorf("size %d, the manifest says %d: altered", counted.n, want.size)
+		}
+		if !bytes.Equal(h.Sum(nil), want.sha256[:]) {
+			return errors.New("content differs from the manifest: altered")
+		}
+	}
+	return nil
+}
+
+type countReader struct {
+	r        io.Reader
+	n        int64
+	progress func(int64)
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.progress != nil {
+		c.progress(int64(n))
+	}
+	return n, err
+}

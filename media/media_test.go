@@ -1,0 +1,241 @@
+package media
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/securemedia/securemedia/cms"
+)
+
+const study = "../testdata/sample-study"
+
+const testPassword = "a disc passphrase for tests"
+
+var (
+	rcptOnce sync.Once
+	rcpt     *cms.PasswordRecipient
+)
+
+// recipient derives one key for the whole test binary, as one disc does.
+func recipient(t testing.TB) *cms.PasswordRecipient {
+	rcptOnce.Do(func() {
+		var err error
+		if rcpt, err = cms.NewPasswordRecipient([]byte(testPassword), &cms.PasswordParams{Iterations: cms.MinIterations}); err != nil {
+			panic(err)
+		}
+	})
+	return rcpt
+}
+
+func identity(t testing.TB, pw string) *cms.PasswordIdentity {
+	id, err := cms.NewPasswordIdentity([]byte(pw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func requireTool(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI=true", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+}
+
+// burnFolder plans the sample study and writes it to a new folder.
+func burnFolder(t *testing.T) (*Plan, string) {
+	t.Helper()
+	p, err := NewPlan([]string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}, Contact: "Radiology test desk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "usb")
+	if err := p.WriteFolder(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	return p, dir
+}
+
+func TestFolderRoundTrip(t *testing.T) {
+	p, dir := burnFolder(t)
+	if p.Counts.Instances != 31 || p.Counts.Patients != 2 || p.Counts.Studies != 6 {
+		t.Fatalf("counts %+v", p.Counts)
+	}
+	if p.Profile != "STD-GEN-SEC-USB-JPEG" {
+		t.Errorf("profile %s", p.Profile)
+	}
+	// Nothing readable on the medium but README.TXT, which has no PHI.
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if d.Type().IsRegular() && d.Name() != "README.TXT" {
+			b, _ := os.ReadFile(path)
+			if bytes.Contains(b, []byte("DICM")) || bytes.Contains(b, []byte("77654033")) {
+				t.Errorf("%s holds plaintext", path)
+			}
+		}
+		return nil
+	})
+	readme, _ := os.ReadFile(filepath.Join(dir, "README.TXT"))
+	if !bytes.Contains(readme, []byte("password")) || !bytes.Contains(readme, []byte("Radiology test desk")) || bytes.Contains(readme, []byte("77654033")) {
+		t.Errorf("README.TXT:\n%s", readme)
+	}
+
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := identity(t, testPassword)
+	if err := d.Unlock(id); err != nil {
+		t.Fatal(err)
+	}
+	problems, checked, err := d.Verify(nil)
+	if err != nil || len(problems) != 0 || checked != 33 { // 31 + DICOMDIR + README.TXT
+		t.Fatalf("verify: %v %v, %d checked", err, problems, checked)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := d.Extract(out, nil)
+	if err != nil || res.Instances != 31 {
+		t.Fatalf("extract: %v %+v", err, res)
+	}
+	for _, e := range p.Entries {
+		if e.source == "" {
+			continue
+		}
+		want, _ := os.ReadFile(e.source)
+		got, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(e.Path)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s: extracted file differs from %s (%v)", e.Path, e.source, err)
+		}
+	}
+	if n := id.Derivations(); n != 1 {
+		t.Errorf("opening, verifying and extracting cost %d PBKDF2 runs, want 1", n)
+	}
+	requireTool(t, "dciodvfy")
+	cmd := exec.Command("dciodvfy", filepath.Join(out, "DICOMDIR"))
+	msg, _ := cmd.CombinedOutput()
+	if bytes.Contains(msg, []byte("Error")) {
+		t.Fatalf("dciodvfy on the extracted DICOMDIR:\n%s", msg)
+	}
+}
+
+func TestWrongPasswordIsFastAndClear(t *testing.T) {
+	_, dir := burnFolder(t)
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = d.Unlock(identity(t, "not the disc passphrase"))
+	if !errors.Is(err, cms.ErrWrongPassword) {
+		t.Fatalf("got %v, want ErrWrongPassword", err)
+	}
+	// One key derivation (100 000 iterations here), not one per file.
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("wrong password took %v", el)
+	}
+}
+
+func TestVerifyNamesTheDamagedFile(t *testing.T) {
+	p, dir := burnFolder(t)
+	victim := p.Entries[7].Path
+	for _, offset := range []func(n int) int{
+		func(n int) int { return 10 },    // the envelope
+		func(n int) int { return n / 2 }, // the content
+		func(n int) int { return n - 1 }, // the padding
+	} {
+		f := filepath.Join(dir, filepath.FromSlash(victim))
+		orig, _ := os.ReadFile(f)
+		b := bytes.Clone(orig)
+		b[offset(len(b))] ^= 0x20
+		os.WriteFile(f, b, 0o644)
+		d, _ := Open(dir)
+		if err := d.Unlock(identity(t, testPassword)); err != nil {
+			t.Fatal(err)
+		}
+		problems, _, err := d.Verify(nil)
+		if err != nil || len(problems) != 1 || problems[0].Path != victim {
+			t.Fatalf("verify after flipping a byte of %s: %v %v", victim, err, problems)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		if _, err := d.Extract(out, nil); err == nil || !strings.Contains(err.Error(), victim) {
+			t.Fatalf("extract: %v", err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatal("extract left output behind")
+		}
+		os.WriteFile(f, orig, 0o644)
+	}
+	os.Remove(filepath.Join(dir, filepath.FromSlash(victim)))
+	d, _ := Open(dir)
+	d.Unlock(identity(t, testPassword))
+	problems, _, _ := d.Verify(nil)
+	if len(problems) != 1 || problems[0].Path != victim || !strings.Contains(problems[0].Err.Error(), "missing") {
+		t.Fatalf("missing file: %v", problems)
+	}
+}
+
+func TestTooLargeForTheMedium(t *testing.T) {
+	err := checkFits(CD, CD.Capacity()+5_000_000)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "5.0 MB more") {
+		t.Fatalf("got %v", err)
+	}
+	if err := checkFits(DVD, CD.Capacity()+5_000_000); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A disc made by other tools: every file, DICOMDIR included, sealed by
+// "openssl cms -encrypt -pwri_password" with its defaults (3DES, SHA-1 PRF,
+// 2048 iterations, plain id-data) over a dcmmkdir File-set.
+func TestThirdPartyDisc(t *testing.T) {
+	requireTool(t, "openssl")
+	requireTool(t, "dcmmkdir")
+	plain := filepath.Join(t.TempDir(), "plain")
+	if out, err := exec.Command("cp", "-r", study, plain).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	os.Remove(filepath.Join(plain, "README.md"))
+	cmd := exec.Command("dcmmkdir", "+I", "+r", "77654033", "98892001", "98892003")
+	cmd.Dir = plain
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("dcmmkdir: %v\n%s", err, out)
+	}
+	disc := filepath.Join(t.TempDir(), "disc")
+	const pw = "third party password"
+	filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
+		rel, _ := filepath.Rel(plain, p)
+		dst := filepath.Join(disc, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		out, err := exec.Command("openssl", "cms", "-encrypt", "-binary", "-pwri_password", pw, "-in", p, "-outform", "DER", "-out", dst).CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl: %v\n%s", err, out)
+		}
+		return nil
+	})
+	d, err := Open(disc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Unlock(identity(t, pw)); err != nil {
+		t.Fatal(err)
+	}
+	problems, checked, err := d.Verify(nil)
+	if err != nil || len(problems) != 0 || checked != 31 {
+		t.Fatalf("verify: %v %v (%d checked)", err, problems, checked)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if res, err := d.Extract(out, nil); err != nil || res.Instances != 31 {
+		t.Fatalf("extract: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+package media
+
+import (
+	"fmt"
+	"strings"
+)
+
+// readmeText is README.TXT: plain language, no patient data (PS3.12 and IHE
+// PDI keep README.TXT outside the File-set; everything in it is readable
+// by anyone who finds the medium).
+func readmeText(p *Plan) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\r\n", args...) }
+	w("ENCRYPTED MEDICAL IMAGES")
+	w("")
+	w("This %s holds medical images (DICOM format). Every file is encrypted, as", mediumWord(p.Medium))
+	w("the DICOM standard describes (Secure DICOM Files, PS3.10 section 7.4, and")
+	w("the Basic DICOM Media Security Profile, PS3.15 Annex D.1). Without the")
+	w("password or key nothing on it can be read, not even the patient's name.")
+	w("")
+	w("TO OPEN IT")
+	w("")
+	w("  You need the password. It is given to you separately, never with the")
+	w("  %s. A hospital may instead hold the private key of a certificate the", mediumWord(p.Medium))
+	w("  %s was made for.", mediumWord(p.Medium))
+	w("")
+	w("  With SecureMedia (free software for Windows, macOS and Linux), from a")
+	w("  command prompt or terminal, where D: or /media/disc is this %s:", mediumWord(p.Medium))
+	w("")
+	w("    securemedia open D:              shows the patients and studies")
+	w("    securemedia verify D:            checks that every file is intact")
+	w("    securemedia extract D: -o DIR    writes plain DICOM files to DIR,")
+	w("                                     ready for a viewer or a PACS")
+	w("")
+	w("  Any other software that supports the DICOM Basic Media Security Profile")
+	w("  can open it too.")
+	w("")
+	w("  No viewer program is included on this %s.", mediumWord(p.Medium))
+	w("")
+	if p.opts.Contact != "" {
+		w("QUESTIONS")
+		w("")
+		w("  %s", p.opts.Contact)
+		w("")
+	}
+	w("ABOUT THIS %s", strings.ToUpper(mediumWord(p.Medium)))
+	w("")
+	w("  Created:     %s", p.opts.Now.UTC().Format("2006-01-02 15:04 UTC"))
+	w("  Label:       %s", p.FileSetID)
+	w("  Format:      DICOM File-set, application profile %s", p.Profile)
+	w("  Opened by:   %s", p.readmeRecipients())
+	w("  Made with:   SecureMedia %s", p.opts.Version)
+	w("")
+	w("  There is no master key: only the password and the certificates named")
+	w("  above open this %s.", mediumWord(p.Medium))
+	return b.String()
+}
+
+func mediumWord(m Medium) string {
+	switch m {
+	case CD:
+		return "CD"
+	case DVD, DVDDL:
+		return "DVD"
+	case BD:
+		return "Blu-ray disc"
+	}
+	return "medium"
+}
