@@ -211,7 +211,10 @@ func TestThirdPartyDisc(t *testing.T) {
 	}
 	disc := filepath.Join(t.TempDir(), "disc")
 	const pw = "third party password"
-	filepath.WalkDir(plain, func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(plain, func(p string, d os.DirEntry, walkErr error) error {
+		if walkErr != nil {
+			return walkErr
+		}
 		rel, _ := filepath.Rel(plain, p)
 		dst := filepath.Join(disc, rel)
 		if d.IsDir() {
