@@ -27,6 +27,7 @@ func (p *Plan) sources(progress func(int64)) []source {
 		progress = func(int64) {}
 	}
 	hashes := make([]*[32]byte, len(p.Entries))
+	p.written = hashes
 	out := make([]source, len(p.Entries))
 	for i, e := range p.Entries {
 		i, e := i, e

@@ -32,6 +32,7 @@ type sealOptions struct {
 	plainData  bool
 	anyFile    bool
 	force      bool
+	generated  []byte // a generated password (burn --generate-password)
 }
 
 func newSealCommand(e *env) *cobra.Command {
@@ -189,10 +190,12 @@ func (o *sealOptions) build(e *env) (*cms.Options, []cms.Recipient, error) {
 		}
 	}
 	var recipients []cms.Recipient
-	if o.password.given() || len(o.recipients) == 0 {
-		pw, err := o.password.read(e, true)
-		if err != nil {
-			return nil, nil, err
+	if o.generated != nil || o.password.given() || len(o.recipients) == 0 {
+		pw := o.generated
+		if pw == nil {
+			if pw, err = o.password.read(e, true); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := cms.CheckSealingPassword(pw); err != nil {
 			return nil, nil, err

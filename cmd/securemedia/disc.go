@@ -1,0 +1,285 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/internal/passphrase"
+	"github.com/securemedia/securemedia/media"
+)
+
+func init() {
+	commandFactories = append(commandFactories, newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand)
+}
+
+type burnOptions struct {
+	sealOptions
+	medium         string
+	label          string
+	contact        string
+	generate       bool
+	slip           string
+	noViewer       bool
+	allowConflicts bool
+}
+
+func newBurnCommand(e *env) *cobra.Command {
+	var o burnOptions
+	cmd := &cobra.Command{
+		Use:   "burn INPUT... -o OUTPUT [flags]",
+		Short: "Make an encrypted DICOM disc image (ISO) or USB folder from DICOM files",
+		Long: `burn turns DICOM files and folders into an encrypted DICOM medium: a DICOM
+File-set in which every file, the DICOMDIR included, is a Secure DICOM File
+(the STD-GEN-SEC-* profiles of DICOM PS3.11), plus README.TXT in plain
+language (no patient data) and a sealed MANIFEST of every file's SHA-256.
+
+OUTPUT is an ISO 9660 image to burn with any burning program, or, with
+--media usb, a folder (a new one, or an empty one such as the root of a
+stick). It appears complete or not at all; inputs are never modified.
+
+MEDIUM AND PROFILE
+  --media cd|dvd|dvd-dl|bd|usb; without it the smallest disc that holds the
+  content is chosen. Content that does not fit is refused before anything is
+  written, saying by how much. The profile follows the medium and the
+  transfer syntaxes present (CD: uncompressed only; DVD/BD/USB: JPEG or JPEG
+  2000 too); files outside it are written unchanged with a warning.
+
+WHO CAN OPEN IT (recommended: a password for the patient AND the
+authoring site's own certificate, for recovery)
+  --password-file, --password-env or a prompt, or --generate-password, which
+  prints a new passphrase once on the terminal and writes it only to --slip
+  FILE if given, never onto the medium. --recipient CERT (repeatable) adds
+  certificate holders. All files share one key derivation; each has its
+  own content key.
+
+EXAMPLES
+  securemedia burn study/ -o disc.iso --generate-password --slip slip.txt --recipient site-escrow.pem
+  securemedia burn study/ -o /media/usb --media usb --password-file pw.txt
+  securemedia open disc.iso --password-file pw.txt
+
+Exit codes: see "securemedia help exit-codes".`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBurn(e, args, &o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required)")
+	o.password.addFlags(cmd, "disc")
+	f.BoolVar(&o.generate, "generate-password", false, "generate a passphrase (shown once; see --slip)")
+	f.StringVar(&o.slip, "slip", "", "write the generated passphrase to `FILE` (e.g. to print for the patient)")
+	f.StringArrayVar(&o.recipients, "recipient", nil, "also seal for the RSA certificate(s) in `FILE` (repeatable)")
+	f.BoolVar(&o.oaep, "oaep", false, "RSAES-OAEP (SHA-256) for certificate recipients instead of PKCS #1 v1.5")
+	f.StringVar(&o.signCert, "sign", "", "sign every file with the RSA certificate in `FILE` (needs --sign-key)")
+	f.StringVar(&o.signKey, "sign-key", "", "private key for --sign")
+	f.StringVar(&o.cipher, "cipher", "aes256", "content cipher: aes256, aes192, aes128")
+	f.StringVar(&o.digest, "digest", "sha256", "digest: sha256, sha384, sha512")
+	f.IntVar(&o.iterations, "iterations", 600_000, "PBKDF2 iterations")
+	f.StringVar(&o.medium, "media", "", "cd, dvd, dvd-dl, bd or usb (default: the smallest disc that fits)")
+	f.StringVar(&o.label, "label", "", "volume label and File-set ID: up to 16 of A-Z 0-9 _, no patient data (default SM<date>_<time>)")
+	f.StringVar(&o.contact, "contact", "", "who to contact, printed in README.TXT (no patient data)")
+	f.BoolVar(&o.noViewer, "no-viewer", false, "do not add the viewer programs (none are bundled yet)")
+	f.BoolVar(&o.allowConflicts, "allow-conflicts", false, "keep the first of conflicting files or names (see \"securemedia index\")")
+	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
+	cmd.MarkFlagsMutuallyExclusive("generate-password", "password-file", "password-env", "ask-password")
+	cmd.MarkFlagsRequiredTogether("sign", "sign-key")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func runBurn(e *env, inputs []string, o *burnOptions) error {
+	m := media.Medium("")
+	if o.medium != "" {
+		var err error
+		if m, err = media.ParseMedium(o.medium); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+	if m != media.USB {
+		if st, err := os.Stat(o.out); err == nil && st.IsDir() {
+			return withCode(exitUsage, fmt.Errorf("%s is a folder: an ISO image is a file (use --media usb to write a folder)", o.out))
+		}
+	}
+	if o.generate {
+		pw, err := passphrase.Generate(passphrase.DefaultWords)
+		if err != nil {
+			return err
+		}
+		o.generated = []byte(pw)
+	}
+	opts, recipients, err := o.build(e)
+	if err != nil {
+		return err
+	}
+	plan, err := media.NewPlan(inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
+		Seal: opts, Recipients: recipients, AllowConflicts: o.allowConflicts, Version: versionString()})
+	if err != nil {
+		return classifyMediaError(err)
+	}
+	for _, s := range plan.Skipped {
+		fmt.Fprintf(e.stderr, "skipped %s: %s\n", s.Path, s.Reason)
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	if err := writePlan(e, plan, o); err != nil {
+		return err
+	}
+	if o.generated != nil {
+		if err := showGenerated(e, o); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "%s: %s, profile %s, label %s\n  %d patient(s), %d study(ies), %d series, %d instances, %s\n  opens with: %s\n",
+		o.out, plan.Medium, plan.Profile, plan.FileSetID, plan.Counts.Patients, plan.Counts.Studies, plan.Counts.Series,
+		plan.Counts.Instances, humanBytes(plan.Size()), strings.Join(plan.RecipientNames(), "; "))
+	return nil
+}
+
+// writePlan writes the medium, then reads it back and verifies it.
+func writePlan(e *env, plan *media.Plan, o *burnOptions) error {
+	p := newProgress(e.stderr, "writing", len(plan.Entries), plan.Size())
+	var err error
+	if plan.Medium == media.USB {
+		if o.force {
+			os.RemoveAll(o.out)
+		}
+		err = plan.WriteFolder(o.out, p.add)
+	} else {
+		err = plan.WriteImage(o.out, o.force, p.add)
+	}
+	if err != nil {
+		return err
+	}
+	p.doneFiles = p.files
+	p.show(true)
+	// Read the result back and compare it with what was written.
+	n, err := plan.CheckWritten(o.out)
+	if err != nil {
+		return fmt.Errorf("read-back check of %s failed: %w", o.out, err)
+	}
+	fmt.Fprintf(e.stderr, "read back and checked %d files\n", n)
+	return nil
+}
+
+func showGenerated(e *env, o *burnOptions) error {
+	if o.slip != "" {
+		text := fmt.Sprintf("Password for your encrypted medical images (keep it apart from the disc):\n\n    %s\n\nType it exactly as shown, with the dashes.\n", o.generated)
+		if err := os.WriteFile(o.slip, []byte(text), 0o600); err != nil {
+			return fmt.Errorf("slip: %w (the disc is written; its password is %s)", err, o.generated)
+		}
+	}
+	fmt.Fprintf(e.stderr, "\nPassword for this disc (shown once; give it to the patient separately):\n\n    %s\n\n", o.generated)
+	return nil
+}
+
+func classifyMediaError(err error) error {
+	if errors.Is(err, media.ErrTooLarge) {
+		return withCode(exitPolicy, err)
+	}
+	return err
+}
+
+// openDisc opens and unlocks a medium with the key flags.
+func openDisc(e *env, path string, k *keyFlags) (*media.Disc, error) {
+	d, err := media.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := k.identities(e)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if err := d.Unlock(ids...); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func discCommand(e *env, use, short, long string, run func(*media.Disc, []string) error, extra func(*cobra.Command)) *cobra.Command {
+	var k keyFlags
+	cmd := &cobra.Command{
+		Use: use, Short: short, Long: long,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := openDisc(e, args[0], &k)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			return run(d, args)
+		},
+	}
+	k.addFlags(cmd)
+	if extra != nil {
+		extra(cmd)
+	}
+	return cmd
+}
+
+const discArg = `DISC is an ISO image, a folder, a USB stick or a mounted disc. It opens
+with a password (--password-file, --password-env, or a prompt) or a private
+key (--key with --cert, or --p12), as for unseal. A wrong password is
+reported at once: only the DICOMDIR is decrypted to check it.`
+
+func newOpenCommand(e *env) *cobra.Command {
+	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
+		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description) and series (modality,\ncounts). Nothing is written.\n\n"+discArg,
+		func(d *media.Disc, args []string) error {
+			dir := d.Directory()
+			state := "plain (not encrypted)"
+			if d.Sealed() {
+				state = "encrypted"
+				if info := d.EnvelopeInfo(); info != nil {
+					state += " with " + info.ContentCipher.String()
+				}
+			}
+			fmt.Fprintf(e.stdout, "%s: DICOM File-set %q, %s, %d instances\n", args[0], dir.FileSetID, state, len(d.Instances()))
+			printTree(e.stdout, dir)
+			return nil
+		}, nil)
+}
+
+func newVerifyCommand(e *env) *cobra.Command {
+	return discCommand(e, "verify DISC", "Check that every file of an encrypted DICOM medium is present and intact",
+		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
+		func(d *media.Disc, args []string) error {
+			p := newProgress(e.stderr, "verifying", 1, 0)
+			problems, checked, err := d.Verify(p.add)
+			if err != nil {
+				return err
+			}
+			for _, pr := range problems {
+				fmt.Fprintf(e.stdout, "BAD  %s: %v\n", pr.Path, pr.Err)
+			}
+			if len(problems) > 0 {
+				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing or altered", len(problems), checked))
+			}
+			fmt.Fprintf(e.stdout, "%s: all %d files present and intact\n", args[0], checked)
+			return nil
+		}, nil)
+}
+
+func newExtractCommand(e *env) *cobra.Command {
+	var out string
+	return discCommand(e, "extract DISC -o DIR", "Decrypt an encrypted DICOM medium into a plain standard File-set",
+		"extract decrypts every instance of the medium into DIR as a plain DICOM\nFile-set with a freshly built DICOMDIR, ready for any viewer, a PACS import\nor \"securemedia burn\". DIR must not exist or be empty; it appears complete\n(every file's integrity checked) or not at all.\n\n"+discArg,
+		func(d *media.Disc, args []string) error {
+			if out == "" {
+				return withCode(exitUsage, errors.New("-o DIR is required"))
+			}
+			p := newProgress(e.stderr, "extracting", len(d.Instances()), 0)
+			res, err := d.Extract(out, p.add)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s: %d instances extracted, integrity checked\n", out, res.Instances)
+			return nil
+		}, func(cmd *cobra.Command) {
+			cmd.Flags().StringVarP(&out, "output", "o", "", "output `DIR` (required)")
+		})
+}

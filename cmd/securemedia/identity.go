@@ -1,0 +1,94 @@
+package main
+
+import (
+	"crypto/x509"
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/cms"
+)
+
+// keyFlags are the ways to open sealed data, shared by unseal, open,
+// verify, extract (and later send): a password and/or a private key.
+type keyFlags struct {
+	password passwordSource
+	key      string
+	cert     string
+	p12      string
+	p12Pass  passwordSource
+}
+
+func (o *keyFlags) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	o.password.addFlags(cmd, "opening")
+	f.StringVar(&o.key, "key", "", "RSA private key `FILE` (PEM or DER, unencrypted); needs --cert")
+	f.StringVar(&o.cert, "cert", "", "certificate `FILE` that goes with --key")
+	f.StringVar(&o.p12, "p12", "", "PKCS #12 `FILE` holding the certificate and key")
+	f.StringVar(&o.p12Pass.file, "p12-password-file", "", "read the PKCS #12 file's password from `FILE`")
+	f.StringVar(&o.p12Pass.env, "p12-password-env", "", "read the PKCS #12 file's password from environment variable `NAME`")
+	cmd.MarkFlagsRequiredTogether("key", "cert")
+	cmd.MarkFlagsMutuallyExclusive("key", "p12")
+}
+
+func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
+	var ids []cms.Identity
+	haveKey := o.key != "" || o.p12 != ""
+	if o.password.given() || !haveKey {
+		pw, err := o.password.read(e, false)
+		if err != nil {
+			return nil, err
+		}
+		id, err := cms.NewPasswordIdentity(pw)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	switch {
+	case o.key != "":
+		certs, err := loadCertificates(o.cert)
+		if err != nil {
+			return nil, err
+		}
+		key, err := loadPrivateKey(o.key)
+		if err != nil {
+			return nil, err
+		}
+		id, err := certificateIdentity(certs[0], key, o.key)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	case o.p12 != "":
+		var pw []byte
+		if o.p12Pass.file != "" || o.p12Pass.env != "" {
+			var err error
+			if pw, err = o.p12Pass.read(e, false); err != nil {
+				return nil, err
+			}
+		} else if p, err := prompt(e, false); err == nil {
+			pw = p
+		} else if !errors.Is(err, errNoTerminal) {
+			return nil, err
+		}
+		key, cert, err := loadPKCS12(o.p12, pw)
+		if err != nil {
+			return nil, err
+		}
+		id, err := certificateIdentity(cert, key, o.p12)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func certificateIdentity(cert *x509.Certificate, key any, path string) (cms.Identity, error) {
+	d, err := asDecrypter(key, path)
+	if err != nil {
+		return nil, err
+	}
+	return cms.NewCertificateIdentity(cert, d)
+}
