@@ -22,7 +22,9 @@ func (p *Plan) WriteFolder(dir string, progress func(int64)) (err error) {
 			os.RemoveAll(staging)
 		}
 	}()
-	for _, s := range p.sources(progress) {
+	sources, stop := p.sources(progress)
+	defer stop()
+	for _, s := range sources {
 		if err := writeSource(staging, s); err != nil {
 			return err
 		}

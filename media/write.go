@@ -19,19 +19,34 @@ type source struct {
 	open func() (io.ReadCloser, error)
 }
 
-// sources returns the files in writing order. Each reader checks that it
-// yields exactly Entry.Size bytes and records its SHA-256 for the manifest,
-// which comes last and is built from those records.
-func (p *Plan) sources(progress func(int64)) []source {
+// sources returns the files in writing order, and a stop function to call
+// when writing ends. Each reader checks that it yields exactly Entry.Size
+// bytes and records its SHA-256 for the manifest, which comes last and is
+// built from those records. Small DICOM files are sealed ahead in parallel
+// (see prefetch.go).
+func (p *Plan) sources(progress func(int64)) ([]source, func()) {
 	if progress == nil {
 		progress = func(int64) {}
 	}
+	pf := p.startPrefetch()
 	hashes := make([]*[32]byte, len(p.Entries))
 	p.written = hashes
 	out := make([]source, len(p.Entries))
 	for i, e := range p.Entries {
-		i, e := i, e
 		out[i] = source{Entry: e, open: func() (io.ReadCloser, error) {
+			if ch := pf.results[i]; ch != nil {
+				res := <-ch
+				if res.err != nil {
+					pf.release(e.Size)
+					return nil, fmt.Errorf("%s: %w", e.source, res.err)
+				}
+				if int64(len(res.data)) != e.Size {
+					pf.release(e.Size)
+					return nil, fmt.Errorf("%s: %d bytes instead of the %d planned", e.Path, len(res.data), e.Size)
+				}
+				hashes[i] = &res.sum
+				return &prefetchedReader{r: bytes.NewReader(res.data), size: e.Size, pf: pf, progress: progress}, nil
+			}
 			var r io.ReadCloser
 			var err error
 			switch {
@@ -51,7 +66,7 @@ func (p *Plan) sources(progress func(int64)) []source {
 			return &checkedReader{r: r, path: e.Path, want: e.Size, h: sha256.New(), sum: hashes[i], progress: progress}, nil
 		}}
 	}
-	return out
+	return out, pf.stop
 }
 
 func (p *Plan) manifestReader(hashes []*[32]byte) (io.ReadCloser, error) {

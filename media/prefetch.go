@@ -1,0 +1,144 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/securemedia/securemedia/cms"
+)
+
+// Sealing is CPU-bound (SHA-256 for the DigestedData, AES-CBC, SHA-256 for
+// the manifest) and the files of a disc are independent, so workers seal
+// upcoming files into memory while the sink writes the current one. The
+// sink still receives the files strictly in order. Memory stays bounded:
+// only files up to prefetchMax are prefetched, and the bytes in flight never
+// exceed prefetchBudget; larger files are sealed as a stream when their turn
+// comes.
+const (
+	prefetchMax    = 16 << 20
+	prefetchBudget = 64 << 20
+	budgetUnit     = 1 << 20
+)
+
+type sealed struct {
+	data []byte
+	sum  [32]byte
+	err  error
+}
+
+type prefetcher struct {
+	results []chan sealed // one per entry; nil when the entry is not prefetched
+	tokens  chan struct{} // budgetUnit each
+	cancel  context.CancelFunc
+}
+
+func prefetchable(e Entry) bool { return e.source != "" && e.Size <= prefetchMax }
+
+func units(size int64) int { return int((size + budgetUnit - 1) / budgetUnit) }
+
+// startPrefetch launches the workers; stop must be called when writing ends.
+func (p *Plan) startPrefetch() *prefetcher {
+	ctx, cancel := context.WithCancel(context.Background())
+	pf := &prefetcher{results: make([]chan sealed, len(p.Entries)), tokens: make(chan struct{}, prefetchBudget/budgetUnit), cancel: cancel}
+	for range cap(pf.tokens) {
+		pf.tokens <- struct{}{}
+	}
+	jobs := make(chan int)
+	for i, e := range p.Entries {
+		if prefetchable(e) {
+			pf.results[i] = make(chan sealed, 1)
+		}
+	}
+	go func() { // dispatch in order, within the budget
+		defer close(jobs)
+		for i, e := range p.Entries {
+			if pf.results[i] == nil {
+				continue
+			}
+			for range units(e.Size) {
+				select {
+				case <-pf.tokens:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range runtime.GOMAXPROCS(0) {
+		go func() {
+			for i := range jobs {
+				pf.results[i] <- p.sealToMemory(p.Entries[i])
+			}
+		}()
+	}
+	return pf
+}
+
+func (pf *prefetcher) stop() { pf.cancel() }
+
+// release returns an entry's budget once the sink has consumed it.
+func (pf *prefetcher) release(size int64) {
+	for range units(size) {
+		pf.tokens <- struct{}{}
+	}
+}
+
+func (p *Plan) sealToMemory(e Entry) sealed {
+	f, err := os.Open(e.source)
+	if err != nil {
+		return sealed{err: err}
+	}
+	defer f.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, e.Size))
+	h := sha256.New()
+	w, err := cms.Encrypt(io.MultiWriter(buf, h), e.PlainSize, p.opts.Seal, p.opts.Recipients...)
+	if err != nil {
+		return sealed{err: err}
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		return sealed{err: err}
+	}
+	if err := w.Close(); err != nil {
+		return sealed{err: err}
+	}
+	var s sealed
+	s.data = buf.Bytes()
+	h.Sum(s.sum[:0])
+	return s
+}
+
+// prefetchedReader hands a prefetched file to the sink and returns its
+// budget when done.
+type prefetchedReader struct {
+	r        *bytes.Reader
+	size     int64
+	pf       *prefetcher
+	progress func(int64)
+	released bool
+}
+
+func (r *prefetchedReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	r.progress(int64(n))
+	if err == io.EOF {
+		r.Close()
+	}
+	return n, err
+}
+
+func (r *prefetchedReader) Close() error {
+	if !r.released {
+		r.released = true
+		r.pf.release(r.size)
+	}
+	return nil
+}
