@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: seal the bundled sample study under one generated passphrase,
-# inspect a sealed file, unseal everything and check the round trip.
+# make demo: burn the bundled sample study to an encrypted disc image with a
+# generated password, then open, verify and extract it as a receiving
+# hospital would.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sm=./bin/securemedia
@@ -9,11 +10,23 @@ out=demo-out
 rm -rf "$out"; mkdir -p "$out"
 umask 077
 
-"$sm" password > "$out/password.txt"
-echo "passphrase (demo only): $(cat "$out/password.txt")"
-"$sm" seal --password-file "$out/password.txt" "$study" -o "$out/sealed"
-first=$(find "$out/sealed" -type f | sort | head -1)
-"$sm" inspect "$first"
-"$sm" unseal --password-file "$out/password.txt" "$out/sealed" -o "$out/opened"
-diff -r -x README.md "$study" "$out/opened"
-echo "demo OK: $(find "$out/opened" -type f | wc -l) files sealed and unsealed byte-identically (see $out/)"
+disc="$out/usb"
+media_flags=(--media usb)
+"$sm" burn "$study" -o "$disc" "${media_flags[@]}" --generate-password --slip "$out/slip.txt" \
+  --contact "SecureMedia demo (test data only)"
+pw=$(grep -Eo '[a-z]+(-[a-z]+){7,}' "$out/slip.txt")
+printf '%s\n' "$pw" > "$out/password.txt"
+
+echo "--- securemedia open $disc"
+"$sm" open "$disc" --password-file "$out/password.txt"
+echo "--- securemedia verify $disc"
+"$sm" verify "$disc" --password-file "$out/password.txt"
+echo "--- securemedia extract $disc -o $out/extracted"
+"$sm" extract "$disc" -o "$out/extracted" --password-file "$out/password.txt"
+cat <<MSG
+
+Demo done. The encrypted medium is $disc; its password is in $out/slip.txt.
+Open it yourself with:
+  $sm open $disc --password-file $out/password.txt
+  $sm extract $disc -o SOMEWHERE --password-file $out/password.txt
+MSG
