@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/dicomdir"
 )
 
@@ -77,6 +78,9 @@ func (d *Disc) Extract(dir string, progress func(int64)) (res *ExtractResult, er
 	if err := os.WriteFile(filepath.Join(staging, "DICOMDIR"), data, 0o644); err != nil {
 		return nil, err
 	}
+	if err := atomicfile.SyncTree(staging); err != nil {
+		return nil, err
+	}
 	if err := publish(); err != nil {
 		return nil, err
 	}
@@ -99,9 +103,6 @@ func (d *Disc) extractOne(id []string, dst string, progress func(int64)) error {
 	_, err = io.Copy(w, &countReader{r: r, progress: progress})
 	if err == nil {
 		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/securemedia/securemedia/internal/atomicfile"
 )
 
 // WriteFolder writes the medium as a folder (a USB stick or any
@@ -29,6 +31,10 @@ func (p *Plan) WriteFolder(dir string, progress func(int64)) (err error) {
 			return err
 		}
 	}
+	// One flush for the whole tree before publishing, not one per file.
+	if err := atomicfile.SyncTree(staging); err != nil {
+		return err
+	}
 	return publish()
 }
 
@@ -47,10 +53,6 @@ func writeSource(root string, s source) error {
 		return err
 	}
 	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}

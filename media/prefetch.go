@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 
 	"github.com/securemedia/securemedia/cms"
 )
@@ -92,13 +93,31 @@ func (pf *prefetcher) release(size int64) {
 	}
 }
 
+// bufferPools recycle prefetch buffers by size class (budget units): fresh
+// memory costs a page fault per 4 KiB and keeps the heap growing, reused
+// memory costs nothing.
+var bufferPools [prefetchMax/budgetUnit + 1]sync.Pool
+
+func getBuffer(size int64) []byte {
+	class := units(size)
+	if b, ok := bufferPools[class].Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, class*budgetUnit)
+}
+
+func putBuffer(b []byte) {
+	b = b[:0]
+	bufferPools[units(int64(cap(b)))].Put(&b)
+}
+
 func (p *Plan) sealToMemory(e Entry) sealed {
 	f, err := os.Open(e.source)
 	if err != nil {
 		return sealed{err: err}
 	}
 	defer f.Close()
-	buf := bytes.NewBuffer(make([]byte, 0, e.Size))
+	buf := bytes.NewBuffer(getBuffer(e.Size))
 	h := sha256.New()
 	w, err := cms.Encrypt(io.MultiWriter(buf, h), e.PlainSize, p.opts.Seal, p.opts.Recipients...)
 	if err != nil {
@@ -120,6 +139,7 @@ func (p *Plan) sealToMemory(e Entry) sealed {
 // budget when done.
 type prefetchedReader struct {
 	r        *bytes.Reader
+	buf      []byte
 	size     int64
 	pf       *prefetcher
 	progress func(int64)
@@ -135,9 +155,18 @@ func (r *prefetchedReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo hands the whole file to the sink in one write.
+func (r *prefetchedReader) WriteTo(w io.Writer) (int64, error) {
+	n, err := r.r.WriteTo(w)
+	r.progress(n)
+	r.Close()
+	return n, err
+}
+
 func (r *prefetchedReader) Close() error {
 	if !r.released {
 		r.released = true
+		putBuffer(r.buf)
 		r.pf.release(r.size)
 	}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 )
 
 // CheckWritten reads the written medium back (a folder, or an ISO image
@@ -20,27 +22,54 @@ func (p *Plan) CheckWritten(path string) (int, error) {
 		return 0, err
 	}
 	defer d.Close()
-	for i, e := range p.Entries {
-		if p.written[i] == nil {
-			return i, fmt.Errorf("%s was not written", e.Path)
-		}
-		real, err := d.lookup(e.Path)
+	// Hashing is the cost; the files are independent, so use every core.
+	idx := make(chan int)
+	errs := make(chan error, len(p.Entries))
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range idx {
+				errs <- p.checkOne(d, i)
+			}
+		}()
+	}
+	for i := range p.Entries {
+		idx <- i
+	}
+	close(idx)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
 		if err != nil {
-			return i, fmt.Errorf("%s: missing on the medium", e.Path)
-		}
-		f, err := d.fsys.Open(real)
-		if err != nil {
-			return i, err
-		}
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return i, fmt.Errorf("%s: %w", e.Path, err)
-		}
-		if n != e.Size || !bytes.Equal(h.Sum(nil), p.written[i][:]) {
-			return i, fmt.Errorf("%s: reads back different from what was written", e.Path)
+			return 0, err
 		}
 	}
 	return len(p.Entries), nil
+}
+
+func (p *Plan) checkOne(d *Disc, i int) error {
+	e := p.Entries[i]
+	if p.written[i] == nil {
+		return fmt.Errorf("%s was not written", e.Path)
+	}
+	real, err := d.lookup(e.Path)
+	if err != nil {
+		return fmt.Errorf("%s: missing on the medium", e.Path)
+	}
+	f, err := d.fsys.Open(real)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.Path, err)
+	}
+	if n != e.Size || !bytes.Equal(h.Sum(nil), p.written[i][:]) {
+		return fmt.Errorf("%s: reads back different from what was written", e.Path)
+	}
+	return nil
 }

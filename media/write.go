@@ -37,7 +37,7 @@ func (p *Plan) sources(progress func(int64)) ([]source, func()) {
 			if ch := pf.results[i]; ch != nil {
 				res := <-ch
 				if res.err != nil {
-					pf.release(e.Size)
+					pf.release(e.Size) // the buffer is garbage
 					return nil, fmt.Errorf("%s: %w", e.source, res.err)
 				}
 				if int64(len(res.data)) != e.Size {
@@ -45,7 +45,7 @@ func (p *Plan) sources(progress func(int64)) ([]source, func()) {
 					return nil, fmt.Errorf("%s: %d bytes instead of the %d planned", e.Path, len(res.data), e.Size)
 				}
 				hashes[i] = &res.sum
-				return &prefetchedReader{r: bytes.NewReader(res.data), size: e.Size, pf: pf, progress: progress}, nil
+				return &prefetchedReader{r: bytes.NewReader(res.data), buf: res.data, size: e.Size, pf: pf, progress: progress}, nil
 			}
 			var r io.ReadCloser
 			var err error

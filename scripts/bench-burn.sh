@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Part of make bench: burn the 500-slice CT of ../shared/scripts/make-large-study.sh
+# and compare with (a) cp -r, (b) the anchor pipeline (openssl cms per file +
+# dcmmkdir + xorriso) and (c) one core's AES-256-CBC speed (openssl speed);
+# then open + extract. Wall time of one run, peak RSS from GNU time.
+#   BENCH_SLICES (default 500)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sm=$PWD/bin/securemedia
+out=$PWD/bench-out/burn
+slices=${BENCH_SLICES:-500}
+for tool in /usr/bin/time openssl dcmmkdir xorriso python3; do
+  command -v "$tool" >/dev/null || { echo "bench-burn needs $tool"; exit 1; }
+done
+rm -rf "$out"; mkdir -p "$out"
+pw="bench passphrase, not secret"
+printf '%s\n' "$pw" > "$out/pw"
+
+echo "generating the ${slices}-slice CT study ..."
+../shared/scripts/make-large-study.sh "$out/study" "$slices" 512 > "$out/study.log"
+bytes=$(du -sb "$out/study" | cut -f1)
+
+report="$out/report.md"
+run() { # LABEL CMD... (in a subshell so pipelines work)
+  local label=$1; shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$out/time" bash -c "$*" >/dev/null 2>"$out/stderr" || { cat "$out/stderr"; exit 1; }
+  read -r secs kb < "$out/time"
+  awk -v l="$label" -v s="$secs" -v k="$kb" -v b="$bytes" \
+    'BEGIN { printf "| %s | %.2f s | %.0f MB/s | %.1f MB |\n", l, s, b / 1e6 / (s > 0 ? s : 0.01), k / 1024 }' | tee -a "$report"
+}
+
+aes=$(openssl speed -evp aes-256-cbc -seconds 2 -bytes 16384 2>/dev/null | awk '/^AES-256-CBC/ {print $2}' | tr -d k)
+aes_mb=$(awk -v k="$aes" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')
+{
+  echo "# burn benchmark — $(date -u +%F), $(nproc) cores"
+  echo
+  echo "Input: ${slices}-slice CT (512x512, 16-bit), $(awk -v b="$bytes" 'BEGIN{printf "%.0f", b/1e6}') MB in ${slices} files."
+  echo "One core's AES-256-CBC (openssl speed -evp aes-256-cbc, 16 KiB blocks): ${aes_mb} MB/s."
+  echo
+  echo "| operation | time | throughput (input MB/s) | peak RSS |"
+  echo "|---|---:|---:|---:|"
+} > "$report"
+cat "$report"
+
+run "cp -r (copy only)" "cp -r '$out/study' '$out/copy'"
+disc="$out/disc.iso"; flags=""
+disc="$out/usb"; flags="--media usb" # until the ISO sink lands
+run "securemedia burn" "'$sm' burn '$out/study' -o '$disc' $flags --password-file '$out/pw' --label BENCH"
+run "anchor: dcmmkdir + openssl cms per file + xorriso" "
+  set -e; cd '$out/copy' && dcmmkdir +I +r CT
+  mkdir -p '$out/anchor/CT'
+  for f in DICOMDIR CT/*; do openssl cms -encrypt -binary -aes256 -pwri_password '$pw' -in \$f -outform DER -out '$out/anchor/'\$f; done
+  xorriso -as mkisofs -quiet -iso-level 1 -V BENCH -o '$out/anchor.iso' '$out/anchor'"
+run "securemedia open" "'$sm' open '$disc' --password-file '$out/pw'"
+run "securemedia extract" "'$sm' extract '$disc' -o '$out/extracted' --password-file '$out/pw'"
+run "securemedia verify" "'$sm' verify '$disc' --password-file '$out/pw'"
+echo | tee -a "$report"
+echo "Target: burn at least 50% of one core's AES figure ($(( aes_mb / 2 )) MB/s), 10x the anchor, peak RSS <= 128 MB." | tee -a "$report"
+rm -rf "$out/study" "$out/copy" "$out/anchor" "$out/anchor.iso" "$out/extracted" "$out/usb" "$out/disc.iso"
+echo "report: $report"
