@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/atomicfile"
 )
 
 // ExtractResult summarises an extraction.
