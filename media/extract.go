@@ -1,12 +1,15 @@
 package media
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/atomicfile"
@@ -37,20 +40,9 @@ func (d *Disc) Extract(dir string, progress func(int64)) (res *ExtractResult, er
 	if err := os.Mkdir(raw, 0o700); err != nil {
 		return nil, err
 	}
-	var instances []*dicomdir.Instance
-	for i, id := range d.Instances() {
-		tmp := filepath.Join(raw, strconv.Itoa(i))
-		if err := d.extractOne(id, tmp, progress); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(id...), err)
-		}
-		in, reason, err := dicomdir.ReadInstance(tmp)
-		if err != nil {
-			return nil, fmt.Errorf("%s: decrypted, but %w", filepath.Join(id...), err)
-		}
-		if in == nil {
-			return nil, fmt.Errorf("%s: decrypted, but not a DICOM instance: %s", filepath.Join(id...), reason)
-		}
-		instances = append(instances, in)
+	instances, err := d.decryptAll(raw, progress)
+	if err != nil {
+		return nil, err
 	}
 	if len(instances) == 0 {
 		return nil, fmt.Errorf("the DICOMDIR references no files")
@@ -87,25 +79,81 @@ func (d *Disc) Extract(dir string, progress func(int64)) (res *ExtractResult, er
 	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory}, nil
 }
 
-// extractOne decrypts one instance to dst; an integrity failure surfaces
-// from the copy, before anything is published.
-func (d *Disc) extractOne(id []string, dst string, progress func(int64)) error {
+// decryptAll decrypts every referenced instance into raw/N, using every
+// core (the files are independent), and reads each one's header. The first
+// failure stops the work and names its file.
+func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instance, error) {
+	ids := d.Instances()
+	instances := make([]*dicomdir.Instance, len(ids))
+	errs := make([]error, len(ids))
+	var failed atomic.Bool
+	var mu sync.Mutex // progress is not safe for concurrent use
+	report := func(n int64) {
+		if progress != nil {
+			mu.Lock()
+			progress(n)
+			mu.Unlock()
+		}
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 256<<10)
+			for i := range next {
+				if failed.Load() {
+					continue
+				}
+				instances[i], errs[i] = d.extractOne(ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, report)
+				if errs[i] != nil {
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path.Join(ids[i]...), err)
+		}
+	}
+	return instances, nil
+}
+
+// extractOne decrypts one instance to dst (an integrity failure surfaces
+// from the copy, before anything is published) and reads its header.
+func (d *Disc) extractOne(id []string, dst string, buf []byte, progress func(int64)) (*dicomdir.Instance, error) {
 	r, err := d.OpenFile(id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer r.Close()
 	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	_, err = io.Copy(w, &countReader{r: r, progress: progress})
-	if err == nil {
-		err = w.Flush()
-	}
+	_, err = io.CopyBuffer(onlyWriter{f}, &countReader{r: r, progress: progress}, buf)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	in, reason, err := dicomdir.ReadInstance(dst)
+	if err != nil {
+		return nil, fmt.Errorf("decrypted, but %w", err)
+	}
+	if in == nil {
+		return nil, fmt.Errorf("decrypted, but not a DICOM instance: %s", reason)
+	}
+	return in, nil
 }
+
+// onlyWriter hides ReadFrom so io.CopyBuffer uses the caller's buffer.
+type onlyWriter struct{ io.Writer }
