@@ -120,10 +120,10 @@ func runSeal(e *env, inputs []string, o *sealOptions) error {
 	}
 	p := newProgress(e.stderr, "sealing", len(jobs), totalSize(jobs))
 	if singleOutput(inputs) {
-		err = sealFile(jobs[0].in, o.out, o.force, opts, recipients, p)
+		err = sealFile(jobs[0].in, o.out, o.force, true, opts, recipients, p)
 	} else {
 		err = forEachIntoDir(o.out, o.force, jobs, func(j job, dst string) error {
-			return sealFile(j.in, dst, false, opts, recipients, p)
+			return sealFile(j.in, dst, false, false, opts, recipients, p)
 		})
 	}
 	if err != nil {
@@ -271,8 +271,9 @@ func describeRecipients(rs []cms.Recipient) []string {
 	return out
 }
 
-// sealFile seals one file to dst, atomically.
-func sealFile(in, dst string, force bool, opts *cms.Options, rs []cms.Recipient, p *progress) error {
+// sealFile seals one file to dst, atomically; durable flushes it to
+// stable storage (files in a folder are flushed together at the end).
+func sealFile(in, dst string, force, durable bool, opts *cms.Options, rs []cms.Recipient, p *progress) error {
 	src, err := os.Open(in)
 	if err != nil {
 		return err
@@ -287,12 +288,13 @@ func sealFile(in, dst string, force bool, opts *cms.Options, rs []cms.Recipient,
 		return err
 	}
 	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 1<<20)
+	out.NoSync = !durable
+	bw := bufio.NewWriterSize(out, 256<<10)
 	w, err := cms.Encrypt(bw, st.Size(), opts, rs...)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, bufio.NewReaderSize(countingReader{src, p}, 1<<20)); err != nil {
+	if _, err := io.Copy(w, bufio.NewReaderSize(countingReader{src, p}, 256<<10)); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	if err := w.Close(); err != nil {

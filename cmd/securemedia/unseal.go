@@ -97,8 +97,8 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 	}
 	p := newProgress(e.stderr, "unsealing", len(jobs), totalSize(jobs))
 	signers := map[string]int{}
-	open := func(in, dst string, force bool) error {
-		info, err := unsealFile(in, dst, force, ids, check, p)
+	open := func(in, dst string, force, durable bool) error {
+		info, err := unsealFile(in, dst, force, durable, ids, check, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in, err)
 		}
@@ -108,9 +108,9 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 		return nil
 	}
 	if singleOutput(inputs) {
-		err = open(jobs[0].in, o.out, o.force)
+		err = open(jobs[0].in, o.out, o.force, true)
 	} else {
-		err = forEachIntoDir(o.out, o.force, jobs, func(j job, dst string) error { return open(j.in, dst, false) })
+		err = forEachIntoDir(o.out, o.force, jobs, func(j job, dst string) error { return open(j.in, dst, false, false) })
 	}
 	if err != nil {
 		return err
@@ -185,13 +185,13 @@ func (o *unsealOptions) signaturePolicy() (func(*cms.Info) error, error) {
 
 // unsealFile decrypts one file to dst; dst appears only if every check
 // passed, check included.
-func unsealFile(in, dst string, force bool, ids []cms.Identity, check func(*cms.Info) error, p *progress) (*cms.Info, error) {
+func unsealFile(in, dst string, force, durable bool, ids []cms.Identity, check func(*cms.Info) error, p *progress) (*cms.Info, error) {
 	src, err := os.Open(in)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	r, err := cms.Decrypt(bufio.NewReaderSize(countingReader{src, p}, 1<<20), ids...)
+	r, err := cms.Decrypt(bufio.NewReaderSize(countingReader{src, p}, 256<<10), ids...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,8 @@ func unsealFile(in, dst string, force bool, ids []cms.Identity, check func(*cms.
 		return nil, err
 	}
 	defer out.Abort()
-	bw := bufio.NewWriterSize(out, 1<<20)
+	out.NoSync = !durable
+	bw := bufio.NewWriterSize(out, 256<<10)
 	if _, err := io.Copy(bw, r); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,9 @@ type File struct {
 	final string
 	perm  fs.FileMode
 	done  bool
+	// NoSync skips the fsync in Commit, for files inside a Dir, which
+	// SyncTree flushes all at once before the Dir is committed.
+	NoSync bool
 }
 
 // Create starts writing path. The temporary file has mode 0600 while it is
@@ -58,7 +61,10 @@ func (f *File) Commit() error {
 		return errors.New("atomicfile: already finished")
 	}
 	f.done = true
-	err := f.Sync()
+	var err error
+	if !f.NoSync {
+		err = f.Sync()
+	}
 	if err == nil {
 		err = f.Chmod(f.perm)
 	}
@@ -111,13 +117,18 @@ func CreateDir(path string, overwrite bool) (*Dir, error) {
 	return &Dir{Path: tmp, final: path, overwrite: overwrite}, nil
 }
 
-// Commit moves the finished directory into place, replacing an existing one
-// only if overwrite was requested.
+// Commit flushes the directory's files to stable storage (SyncTree) and
+// moves it into place, replacing an existing one only if overwrite was
+// requested.
 func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("atomicfile: already finished")
 	}
 	d.done = true
+	if err := SyncTree(d.Path); err != nil {
+		os.RemoveAll(d.Path)
+		return err
+	}
 	if err := os.Chmod(d.Path, 0o755); err != nil {
 		os.RemoveAll(d.Path)
 		return err
