@@ -51,6 +51,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./cms/
 	SECUREMEDIA_BENCH=10000 $(GO) test -count=1 -run TestBenchIndexVsDcmmkdir -v ./cmd/securemedia
 	./scripts/bench.sh
+	./scripts/bench-burn.sh
 
 clean:
 	rm -rf bin demo-out bench-out

@@ -53,6 +53,10 @@ run "anchor: dcmmkdir + openssl cms per file + xorriso" "
   for f in DICOMDIR CT/*; do openssl cms -encrypt -binary -aes256 -pwri_password '$pw' -in \$f -outform DER -out '$out/anchor/'\$f; done
   xorriso -as mkisofs -quiet -iso-level 1 -V BENCH -o '$out/anchor.iso' '$out/anchor'"
 run "securemedia open" "'$sm' open '$disc' --password-file '$out/pw'"
+printf 'not the password\n' > "$out/badpw"
+start=$(date +%s.%N)
+"$sm" open "$disc" --password-file "$out/badpw" >/dev/null 2>&1 && { echo "wrong password accepted"; exit 1; }
+awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "| securemedia open, wrong password (exit 3) | %.2f s | | |\n", e - s }' | tee -a "$report"
 run "securemedia extract" "'$sm' extract '$disc' -o '$out/extracted' --password-file '$out/pw'"
 run "securemedia verify" "'$sm' verify '$disc' --password-file '$out/pw'"
 echo | tee -a "$report"
