@@ -2,6 +2,7 @@ package iso9660
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,38 @@ func TestIsoinfoAcceptsImage(t *testing.T) {
 		}
 		if v := run(t, "isovfy", img); !strings.Contains(v, "No errors found") {
 			t.Errorf("rr=%v: isovfy:\n%s", rr, v)
+		}
+	}
+}
+
+// wideFiles has a directory of several sectors and an empty last file.
+func wideFiles() []File {
+	var files []File
+	for i := 0; i < 300; i++ {
+		files = append(files, memFile(i, fmt.Sprintf("DICOM/IM%06d", i), int64(i*1021%5000)))
+	}
+	return append(files, memFile(1, "X/Y.Z", 2049), memFile(2, "X/EMPTY", 0))
+}
+
+func TestToolsAcceptWideDirectory(t *testing.T) {
+	files := wideFiles()
+	img, _ := buildImage(t, files, Options{VolumeID: "WIDE", ModTime: testTime, RockRidge: true})
+	if v := run(t, "isovfy", img); !strings.Contains(v, "No errors found") {
+		t.Errorf("isovfy:\n%s", v)
+	}
+	if p := run(t, "isoinfo", "-p", "-i", img); !strings.Contains(p, "DICOM") || !strings.Contains(p, "X") {
+		t.Errorf("isoinfo -p:\n%s", p)
+	}
+	dir := filepath.Join(t.TempDir(), "x")
+	out := run(t, "xorriso", "-osirrox", "on", "-indev", img, "-extract", "/", dir)
+	if strings.Contains(out, "SORRY") || strings.Contains(out, "WARNING") {
+		t.Errorf("xorriso:\n%s", out)
+	}
+	for _, f := range files {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		want, _ := readAllFile(f)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %v", f.Path, err)
 		}
 	}
 }

@@ -272,6 +272,13 @@ func (p *plan) allocate() error {
 		}
 	}
 	p.sectors = uint32(next)
+	for _, f := range p.files {
+		// An empty file at the end would point just past the volume;
+		// keep every extent inside it (its length is 0 anyway).
+		if f.extent >= p.sectors {
+			f.extent = p.sectors - 1
+		}
+	}
 	return nil
 }
 

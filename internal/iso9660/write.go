@@ -19,7 +19,11 @@ func Write(w io.Writer, files []File, opts Options) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// Hide w's io.ReaderFrom: bufio would hand it each file's reader, and
+	// os.File.ReadFrom falls back to io.Copy with a fresh 32 KiB buffer per
+	// file when the source is not a file. One fixed buffer keeps Write's
+	// allocations independent of the data size.
+	bw := bufio.NewWriterSize(writerOnly{w}, 64<<10)
 	if err := p.writeMeta(bw); err != nil {
 		return err
 	}
@@ -33,6 +37,8 @@ func Write(w io.Writer, files []File, opts Options) error {
 	}
 	return nil
 }
+
+type writerOnly struct{ io.Writer }
 
 // writeMeta writes every sector before the first file.
 func (p *plan) writeMeta(w *bufio.Writer) error {

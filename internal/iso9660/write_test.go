@@ -129,6 +129,15 @@ func TestPathTableOrder(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("path table %s, want %s", strings.Join(got, " "), want)
 	}
+	// The M table (ECMA-119 9.4, big-endian numbers) holds the same records.
+	mt := img[int(be32(pvd[148:]))*sectorSize:][:ptSize]
+	for off := 0; off < len(mt); {
+		n := int(mt[off])
+		if le32(lt[off+2:]) != be32(mt[off+2:]) || lt[off+6] != mt[off+7] || !bytes.Equal(lt[off+8:off+8+n], mt[off+8:off+8+n]) {
+			t.Fatalf("M path table differs from L at %d", off)
+		}
+		off += 8 + n + n%2
+	}
 }
 
 func le32(b []byte) uint32 {
