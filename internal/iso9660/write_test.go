@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -145,4 +146,56 @@ func le32(b []byte) uint32 {
 }
 func be32(b []byte) uint32 {
 	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
+}
+
+// TestSizeRandomShapes compares Size with Write and with the reader on
+// random trees (names of every length, sizes around sector boundaries).
+func TestSizeRandomShapes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	name := func(n int) string {
+		const chars = "ABCXYZ019_"
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = chars[rng.IntN(len(chars))]
+		}
+		return string(b)
+	}
+	for iter := 0; iter < 40; iter++ {
+		seen := map[string]bool{}
+		var files []File
+		for i := 0; i < rng.IntN(60); i++ {
+			var comps []string
+			for d := rng.IntN(maxLevels); d > 0; d-- {
+				comps = append(comps, "D"+name(rng.IntN(7)))
+			}
+			base := "F" + name(rng.IntN(8))
+			if rng.IntN(2) == 0 {
+				base += "." + name(1+rng.IntN(3))
+			}
+			p := strings.Join(append(comps, base), "/")
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			size := int64(rng.IntN(3)*sectorSize + rng.IntN(3) - 1)
+			files = append(files, memFile(i, p, max(size, 0)))
+		}
+		opts := Options{VolumeID: name(rng.IntN(17)), ModTime: testTime, RockRidge: rng.IntN(2) == 0}
+		size, err := Size(files, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := Write(&buf, files, opts); err != nil {
+			t.Fatal(err)
+		}
+		if int64(buf.Len()) != size {
+			t.Fatalf("iter %d: Size %d, wrote %d", iter, size, buf.Len())
+		}
+		fsys, err := Open(bytes.NewReader(buf.Bytes()), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkContents(t, fsys, files)
+	}
 }
