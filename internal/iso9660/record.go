@@ -2,6 +2,7 @@ package iso9660
 
 import (
 	"io/fs"
+	"slices"
 	"time"
 )
 
@@ -69,6 +70,7 @@ func (p *plan) eachRecord(d *dirNode, fn func(record)) {
 			r := p.dirRecord(e.dir, e.name)
 			if p.opts.RockRidge {
 				r.su = append(r.su, nmEntry(e.name)...)
+				r.su[4] |= rrNM
 			}
 			fn(r)
 			continue
@@ -80,7 +82,7 @@ func (p *plan) eachRecord(d *dirNode, fn func(record)) {
 func (p *plan) dirRecord(d *dirNode, ident string) record {
 	r := record{ident: ident, extent: d.extent, size: d.size, isDir: true, modTime: p.opts.ModTime}
 	if p.opts.RockRidge {
-		r.su = append(pxEntry(fs.ModeDir|0o555, uint32(2+len(d.subdirs))), tfEntry(r.modTime)...)
+		r.su = slices.Concat(rrEntry(rrPX|rrTF), pxEntry(fs.ModeDir|0o555, uint32(2+len(d.subdirs))), tfEntry(r.modTime))
 	}
 	return r
 }
@@ -100,7 +102,7 @@ func (p *plan) fileRecord(e entry) record {
 		if e.ext != "" {
 			name += "." + e.ext
 		}
-		r.su = append(append(pxEntry(mode, 1), tfEntry(r.modTime)...), nmEntry(name)...)
+		r.su = slices.Concat(rrEntry(rrPX|rrTF|rrNM), pxEntry(mode, 1), tfEntry(r.modTime), nmEntry(name))
 	}
 	return r
 }

@@ -52,6 +52,21 @@ func (p *plan) ceEntry() []byte {
 	return b
 }
 
+// Flags of the RRIP 1.09 "RR" entry, which lists the RRIP entries a
+// record carries. RRIP 1.12 dropped it, but genisoimage writes it and
+// Linux stops parsing a record whose RR entry lacks the flag it needs.
+const (
+	rrPX = 0x01
+	rrNM = 0x08
+	rrTF = 0x80
+)
+
+func rrEntry(flags byte) []byte {
+	b := suHeader("RR", 5)
+	b[4] = flags
+	return b
+}
+
 // pxEntry is the RRIP 4.1.1 POSIX attributes entry (1.09 form, without
 // the file serial number): mode, links, uid 0, gid 0.
 func pxEntry(mode fs.FileMode, links uint32) []byte {
