@@ -1,0 +1,327 @@
+package iso9660
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// File is one file of the image.
+type File struct {
+	// Path is slash-separated; every directory component is a Level 1
+	// directory name (1-8 of A-Z 0-9 _) and the last component a Level 1
+	// file name (NAME of up to 8, optional .EXT of up to 3), e.g. "DICOMDIR",
+	// "DICOM/P0000001/ST000001/SE000001/IM000001", "README.TXT".
+	Path string
+	// Size is the exact content size; it must be below 4 GiB (no
+	// multi-extent files are written).
+	Size int64
+	// Mode holds the permission bits recorded with Rock Ridge; 0 means 0o444.
+	Mode fs.FileMode
+	// ModTime is the recording time; zero means Options.ModTime.
+	ModTime time.Time
+	// Open is called once per file, in the order of the files slice, and
+	// must yield exactly Size bytes. A returned io.Closer is closed.
+	Open func() (io.Reader, error)
+}
+
+// Options describe the volume.
+type Options struct {
+	// VolumeID is the Volume Identifier (DICOM File-set ID): up to 32
+	// d-characters (DICOM allows 16), recorded space-padded.
+	VolumeID string
+	// ModTime is the volume creation time and the time of directories and
+	// of files without their own; zero records "not specified".
+	ModTime time.Time
+	// RockRidge adds SUSP/RRIP entries (SP, ER, PX, TF, NM).
+	RockRidge bool
+	// Joliet is not implemented; Size and Write fail if it is set, so that
+	// nobody believes a Joliet tree was written.
+	Joliet bool
+	// Publisher and Application are optional PVD a-character fields (up to
+	// 128 characters).
+	Publisher, Application string
+}
+
+// ErrJoliet is returned when Options.Joliet is set.
+var ErrJoliet = errors.New("iso9660: Joliet is not implemented")
+
+// maxLevels is the ECMA-119 6.8.2.1 and PS3.12 F.1.2.1 depth limit,
+// counting the root as level 1.
+const maxLevels = 8
+
+// dirNode is one directory of the image being planned.
+type dirNode struct {
+	name    string
+	parent  *dirNode
+	level   int
+	number  int // path table directory number (ECMA-119 9.4), root = 1
+	subdirs map[string]*dirNode
+	files   map[string]*fileNode
+	entries []entry // sorted children (ECMA-119 9.3)
+	extent  uint32
+	size    uint32 // bytes, whole sectors
+}
+
+type fileNode struct {
+	f      *File
+	index  int
+	extent uint32
+}
+
+// entry is one child directory record: a directory or a file.
+type entry struct {
+	name, ext string
+	dir       *dirNode
+	file      *fileNode
+}
+
+// plan is the complete layout of an image: everything Write needs except
+// the file contents.
+type plan struct {
+	opts     Options
+	root     *dirNode
+	dirs     []*dirNode // path table order
+	files    []*fileNode
+	ptSize   uint32 // bytes of one path table
+	lPath    uint32 // sector of the L path table
+	mPath    uint32
+	ceSector uint32 // sector of the continuation area (Rock Ridge ER)
+	sectors  uint32 // volume space size
+}
+
+// Size returns the exact byte size of the image Write would produce, or an
+// error for invalid input, without reading any file.
+func Size(files []File, opts Options) (int64, error) {
+	p, err := newPlan(files, opts)
+	if err != nil {
+		return 0, err
+	}
+	return int64(p.sectors) * sectorSize, nil
+}
+
+func newPlan(files []File, opts Options) (*plan, error) {
+	if err := checkOptions(opts); err != nil {
+		return nil, err
+	}
+	p := &plan{opts: opts, root: &dirNode{level: 1}}
+	for i := range files {
+		if err := p.add(&files[i], i); err != nil {
+			return nil, err
+		}
+	}
+	p.order()
+	if err := p.allocate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func checkOptions(o Options) error {
+	if o.Joliet {
+		return ErrJoliet
+	}
+	if len(o.VolumeID) > 32 || !allChars(o.VolumeID, isDChar) {
+		return fmt.Errorf("iso9660: volume ID %q: want up to 32 of A-Z 0-9 _", o.VolumeID)
+	}
+	for _, s := range []string{o.Publisher, o.Application} {
+		if len(s) > 128 || !allChars(s, isAChar) {
+			return fmt.Errorf("iso9660: identifier %q: want up to 128 ISO 9660 a-characters (upper case)", s)
+		}
+	}
+	if err := checkTime(o.ModTime); err != nil {
+		return fmt.Errorf("iso9660: ModTime: %w", err)
+	}
+	return nil
+}
+
+// add validates one file and links it into the tree, creating its
+// directories.
+func (p *plan) add(f *File, index int) error {
+	comps := strings.Split(f.Path, "/")
+	if len(comps) > maxLevels {
+		return fmt.Errorf("iso9660: %s: %d directory levels, ISO 9660 allows %d including the root", f.Path, len(comps), maxLevels)
+	}
+	if err := checkFile(f); err != nil {
+		return err
+	}
+	d := p.root
+	for _, c := range comps[:len(comps)-1] {
+		var err error
+		if d, err = d.subdir(c); err != nil {
+			return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+		}
+	}
+	base := comps[len(comps)-1]
+	if _, ok := d.files[base]; ok {
+		return fmt.Errorf("iso9660: %s: duplicate path", f.Path)
+	}
+	if _, ok := d.subdirs[base]; ok {
+		return fmt.Errorf("iso9660: %s: is also a directory", f.Path)
+	}
+	if d.files == nil {
+		d.files = map[string]*fileNode{}
+	}
+	fn := &fileNode{f: f, index: index}
+	d.files[base] = fn
+	p.files = append(p.files, fn)
+	return nil
+}
+
+func checkFile(f *File) error {
+	comps := strings.Split(f.Path, "/")
+	for _, c := range comps[:len(comps)-1] {
+		if err := checkDirName(c); err != nil {
+			return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+		}
+	}
+	if _, _, err := splitFileName(comps[len(comps)-1]); err != nil {
+		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+	}
+	if f.Size < 0 || f.Size > math.MaxUint32 {
+		return fmt.Errorf("iso9660: %s: size %d: ISO 9660 single-extent files must be smaller than 4 GiB", f.Path, f.Size)
+	}
+	if f.Open == nil {
+		return fmt.Errorf("iso9660: %s: no Open function", f.Path)
+	}
+	if err := checkTime(f.ModTime); err != nil {
+		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+	}
+	return nil
+}
+
+// subdir returns the child directory name, creating it.
+func (d *dirNode) subdir(name string) (*dirNode, error) {
+	if s, ok := d.subdirs[name]; ok {
+		return s, nil
+	}
+	if _, ok := d.files[name]; ok {
+		return nil, fmt.Errorf("%s is both a file and a directory", name)
+	}
+	if d.subdirs == nil {
+		d.subdirs = map[string]*dirNode{}
+	}
+	s := &dirNode{name: name, parent: d, level: d.level + 1}
+	d.subdirs[name] = s
+	return s, nil
+}
+
+// order sorts every directory's entries (ECMA-119 9.3) and numbers the
+// directories breadth-first. Visiting the children of each directory in
+// name order, parents in number order, yields exactly the path table
+// order of ECMA-119 9.4: by level, then parent number, then identifier.
+func (p *plan) order() {
+	queue := []*dirNode{p.root}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		p.dirs = append(p.dirs, d)
+		d.number = len(p.dirs)
+		d.sortEntries()
+		for _, e := range d.entries {
+			if e.dir != nil {
+				queue = append(queue, e.dir)
+			}
+		}
+	}
+}
+
+func (d *dirNode) sortEntries() {
+	for n, s := range d.subdirs {
+		d.entries = append(d.entries, entry{name: n, dir: s})
+	}
+	for n, f := range d.files {
+		name, ext, _ := splitFileName(n)
+		d.entries = append(d.entries, entry{name: name, ext: ext, file: f})
+	}
+	slices.SortFunc(d.entries, func(a, b entry) int {
+		return compareIdent(a.name, a.ext, b.name, b.ext)
+	})
+}
+
+// allocate assigns sectors: system area (16), PVD, terminator, L and M
+// path tables, the Rock Ridge continuation area, directories in path table
+// order, then file data in the order of the files slice.
+func (p *plan) allocate() error {
+	next := uint64(16 + 2)
+	p.ptSize = p.pathTableSize()
+	ptSectors := uint64(sectorsFor(uint64(p.ptSize)))
+	p.lPath, next = uint32(next), next+ptSectors
+	p.mPath, next = uint32(next), next+ptSectors
+	if p.opts.RockRidge {
+		p.ceSector, next = uint32(next), next+1
+	}
+	for _, d := range p.dirs {
+		size := p.dirSize(d)
+		if size > math.MaxUint32 {
+			return fmt.Errorf("iso9660: directory %s too large", d.path())
+		}
+		d.extent, d.size = uint32(next), uint32(size)
+		next += size / sectorSize
+	}
+	for _, f := range p.files {
+		f.extent = uint32(next)
+		next += sectorsFor(uint64(f.f.Size))
+		if next > math.MaxUint32 {
+			return errors.New("iso9660: image larger than 8 TiB")
+		}
+	}
+	p.sectors = uint32(next)
+	for _, f := range p.files {
+		// An empty file at the end would point just past the volume;
+		// keep every extent inside it (its length is 0 anyway).
+		if f.extent >= p.sectors {
+			f.extent = p.sectors - 1
+		}
+	}
+	return nil
+}
+
+func sectorsFor(n uint64) uint64 { return (n + sectorSize - 1) / sectorSize }
+
+// pathTableSize is the byte length of one path table (ECMA-119 9.4): 8
+// bytes per record plus the identifier padded to an even length.
+func (p *plan) pathTableSize() uint32 {
+	var n uint32
+	for _, d := range p.dirs {
+		n += 8 + uint32(len(d.ident())+len(d.ident())%2)
+	}
+	return n
+}
+
+// ident is the directory identifier: 0x00 for the root (ECMA-119 6.8.2.2).
+func (d *dirNode) ident() string {
+	if d.parent == nil {
+		return "\x00"
+	}
+	return d.name
+}
+
+func (d *dirNode) path() string {
+	if d.parent == nil {
+		return "/"
+	}
+	if d.parent.parent == nil {
+		return d.name
+	}
+	return d.parent.path() + "/" + d.name
+}
+
+// dirSize is the size of a directory's extent in whole sectors. Records
+// never straddle a sector boundary (ECMA-119 6.8.1.1).
+func (p *plan) dirSize(d *dirNode) uint64 {
+	var sectors, used uint64 = 1, 0
+	p.eachRecord(d, func(r record) {
+		n := uint64(r.length())
+		if used+n > sectorSize {
+			sectors, used = sectors+1, 0
+		}
+		used += n
+	})
+	return sectors * sectorSize
+}

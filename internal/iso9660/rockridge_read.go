@@ -1,0 +1,173 @@
+package iso9660
+
+import (
+	"encoding/binary"
+	"io/fs"
+	"time"
+)
+
+// applyRockRidge reads the SUSP entries of rec (following CE continuation
+// areas, SUSP 5.1) and applies the RRIP ones to de: NM name (4.1.4), PX
+// mode (4.1.1), TF modification time (4.1.6), CL child link (4.1.5.1).
+// hide reports an RE entry (4.1.5.3): a relocated directory that is shown
+// at its CL position instead.
+func (img *image) applyRockRidge(de *dirent, rec rawRecord) (hide bool, err error) {
+	su := rec.su
+	if img.rrSkip < len(su) {
+		su = su[img.rrSkip:]
+	} else {
+		su = nil
+	}
+	var name []byte
+	hasName := false
+	total, hops := 0, 0
+	for len(su) > 0 {
+		var ce *extent
+		for len(su) >= 4 {
+			l := int(su[2])
+			if l < 4 || l > len(su) {
+				break
+			}
+			e := su[:l]
+			su = su[l:]
+			switch string(e[:2]) {
+			case "NM":
+				if l >= 5 && e[4]&0x06 == 0 && len(name)+l-5 <= maxNameLen {
+					name, hasName = append(name, e[5:]...), true
+				}
+			case "PX":
+				if l >= 36 {
+					de.mode = posixMode(binary.LittleEndian.Uint32(e[4:]))
+				}
+			case "TF":
+				if t, ok := tfModify(e); ok {
+					de.modTime = t
+				}
+			case "CL":
+				if l >= 12 {
+					if err := img.childLink(de, binary.LittleEndian.Uint32(e[4:])); err != nil {
+						return false, err
+					}
+				}
+			case "RE":
+				hide = true
+			case "CE":
+				if l >= 28 {
+					ce = &extent{
+						off: int64(binary.LittleEndian.Uint32(e[4:]))*img.bs + int64(binary.LittleEndian.Uint32(e[12:])),
+						n:   int64(binary.LittleEndian.Uint32(e[20:])),
+					}
+				}
+			case "ST":
+				su = nil
+			}
+		}
+		su = nil
+		if ce == nil {
+			break
+		}
+		if hops++; hops > maxCEHops || ce.n > int64(maxSUBytes-total) {
+			return false, formatErr("Rock Ridge continuation areas too long")
+		}
+		if err := img.checkExtent(*ce); err != nil {
+			return false, err
+		}
+		su = make([]byte, ce.n)
+		if _, err := img.r.ReadAt(su, ce.off); err != nil {
+			return false, formatErr("continuation area: %v", err)
+		}
+		total += len(su)
+	}
+	if hasName {
+		de.name = string(name)
+	}
+	return hide, nil
+}
+
+// posixMode maps an st_mode value (RRIP PX) to an fs.FileMode.
+func posixMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & 0o170000 {
+	case 0o040000:
+		mode |= fs.ModeDir
+	case 0o120000:
+		mode |= fs.ModeSymlink
+	case 0o010000:
+		mode |= fs.ModeNamedPipe
+	case 0o140000:
+		mode |= fs.ModeSocket
+	case 0o020000:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case 0o060000:
+		mode |= fs.ModeDevice
+	}
+	return mode
+}
+
+// tfModify returns the modification time of a TF entry, in the 7-byte
+// form or, with flag bit 7, the 17-byte form.
+func tfModify(e []byte) (time.Time, bool) {
+	if len(e) < 5 || e[4]&0x02 == 0 {
+		return time.Time{}, false
+	}
+	size := 7
+	if e[4]&0x80 != 0 {
+		size = 17
+	}
+	off := 5
+	if e[4]&0x01 != 0 { // creation time comes first
+		off += size
+	}
+	if off+size > len(e) {
+		return time.Time{}, false
+	}
+	if size == 7 {
+		return parseDate7(e[off : off+7]), true
+	}
+	return parseDate17(e[off : off+17]), true
+}
+
+// parseDate17 decodes the ECMA-119 8.4.26.1 digit format.
+func parseDate17(b []byte) time.Time {
+	n := func(i, w int) int {
+		v := 0
+		for _, c := range b[i : i+w] {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d := n(0, 4), n(4, 2), n(6, 2)
+	if y <= 0 || mo < 1 || mo > 12 || d < 1 || d > 31 {
+		return time.Time{}
+	}
+	loc := time.FixedZone("", int(int8(b[16]))*15*60)
+	return time.Date(y, time.Month(mo), d, max(n(8, 2), 0), max(n(10, 2), 0), max(n(12, 2), 0), 0, loc)
+}
+
+// childLink turns de into the directory that was relocated to block loc
+// (RRIP 4.1.5.1); its size comes from that directory's "." record.
+func (img *image) childLink(de *dirent, loc uint32) error {
+	off := int64(loc) * img.bs
+	b := make([]byte, 34)
+	if err := img.checkExtent(extent{off, 34}); err != nil {
+		return err
+	}
+	if _, err := img.r.ReadAt(b, off); err != nil {
+		return formatErr("relocated directory: %v", err)
+	}
+	b[0] = min(b[0], 34)
+	rec, err := parseRecord(b)
+	if err != nil {
+		return err
+	}
+	ext := extent{off, int64(rec.size)}
+	if err := img.checkExtent(ext); err != nil {
+		return err
+	}
+	de.isDir, de.extents, de.size = true, []extent{ext}, ext.n
+	de.mode |= fs.ModeDir
+	return nil
+}

@@ -1,0 +1,172 @@
+package iso9660
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Write writes the image to w in one pass; w need not seek. The order is:
+// system area, Primary Volume Descriptor, terminator, L and M path tables,
+// Rock Ridge continuation area, directories, then the data of each file in
+// the order of the files slice, calling each File.Open once. Errors name
+// the file.
+func Write(w io.Writer, files []File, opts Options) error {
+	p, err := newPlan(files, opts)
+	if err != nil {
+		return err
+	}
+	// Hide w's io.ReaderFrom: bufio would hand it each file's reader, and
+	// os.File.ReadFrom falls back to io.Copy with a fresh 32 KiB buffer per
+	// file when the source is not a file. One fixed buffer keeps Write's
+	// allocations independent of the data size.
+	bw := bufio.NewWriterSize(writerOnly{w}, 64<<10)
+	if err := p.writeMeta(bw); err != nil {
+		return err
+	}
+	for _, f := range p.files {
+		if err := writeFile(bw, f.f); err != nil {
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("iso9660: %w", err)
+	}
+	return nil
+}
+
+type writerOnly struct{ io.Writer }
+
+// writeMeta writes every sector before the first file.
+func (p *plan) writeMeta(w *bufio.Writer) error {
+	sector := make([]byte, sectorSize)
+	for i := 0; i < 16; i++ { // system area (ECMA-119 6.2.1)
+		w.Write(sector)
+	}
+	w.Write(p.pvd())
+	w.Write(terminator())
+	w.Write(p.pathTable(binary.LittleEndian))
+	w.Write(p.pathTable(binary.BigEndian))
+	if p.opts.RockRidge {
+		clear(sector)
+		copy(sector, erEntry())
+		w.Write(sector)
+	}
+	for _, d := range p.dirs {
+		w.Write(p.dirBytes(d))
+	}
+	// bufio.Writer keeps the first error and returns it from Flush.
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("iso9660: %w", err)
+	}
+	return nil
+}
+
+// pvd encodes the Primary Volume Descriptor (ECMA-119 8.4).
+func (p *plan) pvd() []byte {
+	b := make([]byte, sectorSize)
+	b[0] = 1
+	copy(b[1:], "CD001")
+	b[6] = 1
+	putPadded(b[8:40], "")               // System Identifier (PS3.12 F.1.1: spaces)
+	putPadded(b[40:72], p.opts.VolumeID) // Volume Identifier, bytes 41-72
+	putBoth32(b[80:], p.sectors)         // Volume Space Size
+	putBoth16(b[120:], 1)                // Volume Set Size
+	putBoth16(b[124:], 1)                // Volume Sequence Number
+	putBoth16(b[128:], sectorSize)       // Logical Block Size
+	putBoth32(b[132:], p.ptSize)
+	binary.LittleEndian.PutUint32(b[140:], p.lPath)
+	binary.BigEndian.PutUint32(b[148:], p.mPath)
+	root := p.dirRecord(p.root, "\x00")
+	root.su = nil // the PVD copy has no System Use (34 bytes, 8.4.18)
+	root.encode(b[156:190])
+	putPadded(b[190:318], "") // Volume Set Identifier
+	putPadded(b[318:446], p.opts.Publisher)
+	putPadded(b[446:574], "") // Data Preparer
+	putPadded(b[574:702], p.opts.Application)
+	putPadded(b[702:813], "") // copyright, abstract, bibliographic files
+	putDate17(b[813:], p.opts.ModTime)
+	putDate17(b[830:], p.opts.ModTime)
+	putDate17(b[847:], time.Time{}) // expiration: not specified
+	putDate17(b[864:], time.Time{}) // effective: not specified
+	b[881] = 1                      // File Structure Version
+	return b
+}
+
+// terminator is the Volume Descriptor Set Terminator (ECMA-119 8.3).
+func terminator() []byte {
+	b := make([]byte, sectorSize)
+	b[0] = 255
+	copy(b[1:], "CD001")
+	b[6] = 1
+	return b
+}
+
+// pathTable encodes one path table (ECMA-119 9.4) in byte order bo,
+// padded to whole sectors.
+func (p *plan) pathTable(bo binary.ByteOrder) []byte {
+	b := make([]byte, sectorsFor(uint64(p.ptSize))*sectorSize)
+	off := 0
+	for _, d := range p.dirs {
+		id := d.ident()
+		b[off] = byte(len(id))
+		bo.PutUint32(b[off+2:], d.extent)
+		parent := d.parent
+		if parent == nil {
+			parent = d
+		}
+		bo.PutUint16(b[off+6:], uint16(parent.number))
+		copy(b[off+8:], id)
+		off += 8 + len(id) + len(id)%2
+	}
+	return b
+}
+
+// dirBytes encodes directory d's extent.
+func (p *plan) dirBytes(d *dirNode) []byte {
+	b := make([]byte, d.size)
+	off := 0
+	p.eachRecord(d, func(r record) {
+		if n := r.length(); off%sectorSize+n > sectorSize {
+			off += sectorSize - off%sectorSize // records never straddle sectors
+		}
+		off += r.encode(b[off:])
+	})
+	return b
+}
+
+// writeFile copies exactly f.Size bytes of f and pads to a whole sector.
+func writeFile(w *bufio.Writer, f *File) error {
+	r, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+	}
+	if c, ok := r.(io.Closer); ok {
+		defer c.Close()
+	}
+	n, err := io.CopyN(w, r, f.Size)
+	if err == io.EOF {
+		return fmt.Errorf("iso9660: %s: %w: got %d bytes, want %d", f.Path, ErrSize, n, f.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+	}
+	var one [1]byte
+	if k, _ := io.ReadFull(r, one[:]); k > 0 {
+		return fmt.Errorf("iso9660: %s: %w: more than %d bytes", f.Path, ErrSize, f.Size)
+	}
+	if pad := (sectorSize - f.Size%sectorSize) % sectorSize; pad > 0 {
+		if _, err := w.Write(zeros[:pad]); err != nil {
+			return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+		}
+	}
+	return nil
+}
+
+// ErrSize reports a file whose content does not match its declared Size.
+var ErrSize = errors.New("content size differs from File.Size")
+
+var zeros [sectorSize]byte
