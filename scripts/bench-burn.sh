@@ -45,7 +45,8 @@ cat "$report"
 
 run "cp -r (copy only)" "cp -r '$out/study' '$out/copy'"
 disc="$out/disc.iso"; flags=""
-disc="$out/usb"; flags="--media usb" # until the ISO sink lands
+disc="$out/disc.iso"; flags=""
+
 run "securemedia burn" "'$sm' burn '$out/study' -o '$disc' $flags --password-file '$out/pw' --label BENCH"
 run "anchor: dcmmkdir + openssl cms per file + xorriso" "
   set -e; cd '$out/copy' && dcmmkdir +I +r CT

@@ -10,9 +10,8 @@ out=demo-out
 rm -rf "$out"; mkdir -p "$out"
 umask 077
 
-disc="$out/usb"
-media_flags=(--media usb)
-"$sm" burn "$study" -o "$disc" "${media_flags[@]}" --generate-password --slip "$out/slip.txt" \
+disc="$out/disc.iso"
+"$sm" burn "$study" -o "$disc" --generate-password --slip "$out/slip.txt" \
   --contact "SecureMedia demo (test data only)"
 pw=$(grep -Eo '[a-z]+(-[a-z]+){7,}' "$out/slip.txt")
 printf '%s\n' "$pw" > "$out/password.txt"

@@ -64,6 +64,25 @@ func TestBurnOpenVerifyExtractUSB(t *testing.T) {
 	mustNotExist(t, out2)
 }
 
+// The CLI contract with an ISO image, as scripts call it.
+func TestBurnISOContract(t *testing.T) {
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	iso := filepath.Join(dir, "disc.iso")
+	r := cli(t, "", "burn", sampleStudy, "-o", iso, "--password-file", pw, "--media", "cd", "--no-viewer")
+	r.expect(t, 0, "read back and checked")
+	if !strings.Contains(r.stdout, "STD-GEN-SEC-CD") {
+		t.Fatalf("summary: %s", r.stdout)
+	}
+	cli(t, "", "open", iso, "--password-file", pw).expect(t, 0, "")
+	cli(t, "", "verify", iso, "--password-file", pw).expect(t, 0, "")
+	cli(t, "", "extract", iso, "-o", filepath.Join(dir, "x"), "--password-file", pw).expect(t, 0, "")
+	cli(t, "", "open", iso, "--password-file", writeFile(t, dir, "bad", "wrong password here")).expect(t, exitBadPassword, "wrong password")
+	// An existing image is not replaced without --force, and stays intact.
+	cli(t, "", "burn", sampleStudy, "-o", iso, "--password-file", pw).expect(t, exitFailure, "use --force")
+	cli(t, "", "verify", iso, "--password-file", pw).expect(t, 0, "")
+}
+
 func TestBurnRefusesBadInput(t *testing.T) {
 	dir := t.TempDir()
 	pw := passwordFile(t, dir)
