@@ -50,7 +50,7 @@ type Plan struct {
 	Entries   []Entry // in writing order; the manifest is last
 	Counts    struct{ Patients, Studies, Series, Instances int }
 	opts      Options
-	written   []*[32]byte // SHA-256 of each entry as written, for the read-back check
+	written   []*fileDigest // each entry as written: for the manifest and the read-back check
 }
 
 // ErrTooLarge: the content does not fit the chosen medium.

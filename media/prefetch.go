@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"hash/crc32"
 	"io"
 	"os"
 	"runtime"
@@ -27,7 +28,7 @@ const (
 
 type sealed struct {
 	data []byte
-	sum  [32]byte
+	sum  fileDigest
 	err  error
 }
 
@@ -131,7 +132,8 @@ func (p *Plan) sealToMemory(e Entry) sealed {
 	}
 	var s sealed
 	s.data = buf.Bytes()
-	h.Sum(s.sum[:0])
+	h.Sum(s.sum.sha256[:0])
+	s.sum.crc = crc32.Checksum(s.data, castagnoli)
 	return s
 }
 
