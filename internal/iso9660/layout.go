@@ -151,13 +151,10 @@ func checkOptions(o Options) error {
 // add validates one file and links it into the tree, creating its
 // directories.
 func (p *plan) add(f *File, index int) error {
-	comps := strings.Split(f.Path, "/")
-	if len(comps) > maxLevels {
-		return fmt.Errorf("iso9660: %s: %d directory levels, ISO 9660 allows %d including the root", f.Path, len(comps), maxLevels)
-	}
 	if err := checkFile(f); err != nil {
 		return err
 	}
+	comps := strings.Split(f.Path, "/")
 	d := p.root
 	for _, c := range comps[:len(comps)-1] {
 		var err error
@@ -181,15 +178,28 @@ func (p *plan) add(f *File, index int) error {
 	return nil
 }
 
-func checkFile(f *File) error {
-	comps := strings.Split(f.Path, "/")
+// CheckPath reports whether path is acceptable as File.Path: at most 8
+// levels including the root, Level 1 directory names and a Level 1 file
+// name. Size and Write check every path the same way.
+func CheckPath(path string) error {
+	comps := strings.Split(path, "/")
+	if len(comps) > maxLevels {
+		return fmt.Errorf("iso9660: %s: %d directory levels, ISO 9660 allows %d including the root", path, len(comps), maxLevels)
+	}
 	for _, c := range comps[:len(comps)-1] {
 		if err := checkDirName(c); err != nil {
-			return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+			return fmt.Errorf("iso9660: %s: %w", path, err)
 		}
 	}
 	if _, _, err := splitFileName(comps[len(comps)-1]); err != nil {
-		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+		return fmt.Errorf("iso9660: %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkFile(f *File) error {
+	if err := CheckPath(f.Path); err != nil {
+		return err
 	}
 	if f.Size < 0 || f.Size > math.MaxUint32 {
 		return fmt.Errorf("iso9660: %s: size %d: ISO 9660 single-extent files must be smaller than 4 GiB", f.Path, f.Size)

@@ -198,3 +198,16 @@ func TestSizeRandomShapes(t *testing.T) {
 		checkContents(t, fsys, files)
 	}
 }
+
+func TestCheckPath(t *testing.T) {
+	for _, ok := range []string{"DICOMDIR", "README.TXT", "DICOM/P0000001/ST000001/SE000001/IM000001", "A/B/C/D/E/F/G/H", "VIEWER/LINUX/SMVIEW"} {
+		if err := CheckPath(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/DICOMDIR", "DICOM/", "readme.txt", "A/B/C/D/E/F/G/H/I", "A B", "ABCDEFGHI.TXT"} {
+		if CheckPath(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
