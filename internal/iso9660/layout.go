@@ -77,7 +77,6 @@ const (
 
 type fileNode struct {
 	f      *File
-	index  int
 	extent uint32
 }
 
@@ -122,7 +121,7 @@ func newPlan(files []File, opts Options) (*plan, error) {
 		p.trees = append(p.trees, jolietTree)
 	}
 	for i := range files {
-		if err := p.add(&files[i], i); err != nil {
+		if err := p.add(&files[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -150,7 +149,7 @@ func checkOptions(o Options) error {
 
 // add validates one file and links it into the tree, creating its
 // directories.
-func (p *plan) add(f *File, index int) error {
+func (p *plan) add(f *File) error {
 	if err := checkFile(f); err != nil {
 		return err
 	}
@@ -172,7 +171,7 @@ func (p *plan) add(f *File, index int) error {
 	if d.files == nil {
 		d.files = map[string]*fileNode{}
 	}
-	fn := &fileNode{f: f, index: index}
+	fn := &fileNode{f: f}
 	d.files[base] = fn
 	p.files = append(p.files, fn)
 	return nil
