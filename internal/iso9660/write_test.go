@@ -211,3 +211,45 @@ func TestCheckPath(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenOrderAndNothingWrittenOnBadInput: Open is called once per file in
+// slice order, and invalid input writes no byte and opens no file.
+func TestOpenOrderAndNothingWrittenOnBadInput(t *testing.T) {
+	var order []string
+	mk := func(p string) File {
+		return File{Path: p, Size: 3, Open: func() (io.Reader, error) {
+			order = append(order, p)
+			return strings.NewReader("abc"), nil
+		}}
+	}
+	files := []File{mk("Z"), mk("A/B"), mk("M.TXT")}
+	if err := Write(io.Discard, files, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, " "); got != "Z A/B M.TXT" {
+		t.Errorf("Open order %q", got)
+	}
+	order = nil
+	var c countWriter
+	if err := Write(&c, append(files, mk("bad")), Options{}); err == nil || c.n != 0 || order != nil {
+		t.Errorf("bad input: err %v, wrote %d bytes, opened %v", err, c.n, order)
+	}
+}
+
+type failWriter struct{ after int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.after -= len(p); f.after < 0 {
+		return 0, errors.New("disc full")
+	}
+	return len(p), nil
+}
+
+func TestWriterErrorIsReturned(t *testing.T) {
+	for _, after := range []int{0, 40 << 10, 100 << 10} {
+		err := Write(&failWriter{after: after}, sampleFiles(), Options{RockRidge: true})
+		if err == nil || !strings.Contains(err.Error(), "disc full") {
+			t.Errorf("failure after %d bytes: %v", after, err)
+		}
+	}
+}
