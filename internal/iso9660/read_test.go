@@ -97,6 +97,9 @@ func TestReadForeignImages(t *testing.T) {
 		"DICOM/ST000001/IM000001":      content(4, 0),
 		"a/b/c/d/e/f/g/h/i/j/deep.txt": content(5, 5),
 	}
+	for i := 0; i < 300; i++ { // a directory of several sectors
+		files[fmt.Sprintf("DICOM/ST000002/IM%06d", i)] = content(i, int64(i%7))
+	}
 	for p, c := range files {
 		full := filepath.Join(src, filepath.FromSlash(p))
 		os.MkdirAll(filepath.Dir(full), 0o755)
