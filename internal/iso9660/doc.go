@@ -4,8 +4,9 @@
 // (DVD) require for DICOM File-sets: upper-case 8.3 identifiers recorded as
 // "NAME.;1", at most 8 directory levels, L and M path tables, and the
 // File-set ID as the space-padded Volume Identifier. Optionally it adds
-// Rock Ridge (SUSP, IEEE P1281; RRIP 1.09 "RRIP_1991A", IEEE P1282) so that the POSIX
-// modes of viewer executables survive on Linux and macOS.
+// Rock Ridge (SUSP, IEEE P1281; RRIP 1.09 "RRIP_1991A", IEEE P1282), so
+// that the POSIX modes of viewer executables survive on Linux and macOS,
+// and a Joliet tree (Supplementary Volume Descriptor, UCS-2 names).
 //
 // Every file's size is known before anything is written, so Write lays the
 // whole image out in memory (directory metadata only) and then streams it

@@ -68,6 +68,22 @@ func putDate17(b []byte, t time.Time) {
 	b[16] = 0
 }
 
+// putField writes an identifier field of a volume descriptor: d- or
+// a-characters padded with spaces, or for Joliet UCS-2 padded with UCS-2
+// spaces (truncated to the field, which holds half as many characters).
+func putField(b []byte, s string, t tree) {
+	if t == isoTree {
+		putPadded(b, s)
+		return
+	}
+	clear(b)
+	u := encodeName(s, t)
+	for len(u) < len(b)-1 {
+		u += "\x00 "
+	}
+	copy(b, u)
+}
+
 // putPadded copies s into b and fills the rest with spaces (ECMA-119 7.4.3:
 // identifiers are padded with SPACE, which PS3.12 F.1.1 repeats for the
 // Volume Identifier).

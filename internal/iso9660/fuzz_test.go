@@ -68,7 +68,7 @@ func FuzzOpen(f *testing.F) {
 	files := []File{memFile(0, "DICOMDIR", 40), memFile(1, "A/B/F.TXT", 5), memFile(2, "A/X", 3)}
 	for _, rr := range []bool{false, true} {
 		var b bytes.Buffer
-		if err := Write(&b, files, Options{VolumeID: "V", ModTime: testTime, RockRidge: rr}); err != nil {
+		if err := Write(&b, files, Options{VolumeID: "V", ModTime: testTime, RockRidge: rr, Joliet: !rr}); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(sparse(b.Bytes()))

@@ -76,6 +76,44 @@ func TestToolsAcceptWideDirectory(t *testing.T) {
 	}
 }
 
+func TestJolietTree(t *testing.T) {
+	files := sampleFiles()
+	for _, rr := range []bool{false, true} {
+		img, b := buildImage(t, files, Options{VolumeID: "FILESET1", ModTime: testTime, RockRidge: rr, Joliet: true})
+		d := run(t, "isoinfo", "-d", "-i", img)
+		if !strings.Contains(d, "Joliet with UCS level 3 found") || !strings.Contains(d, "Volume id: FILESET1") {
+			t.Errorf("isoinfo -d:\n%s", d)
+		}
+		l := run(t, "isoinfo", "-J", "-l", "-i", img)
+		for _, w := range []string{" DICOMDIR ", " README.TXT ", "Directory listing of /A/B/C/D/E/F/G/", " SMVIEW "} {
+			if !strings.Contains(l, w) {
+				t.Errorf("isoinfo -J -l lacks %q:\n%s", w, l)
+			}
+		}
+		if v := run(t, "isovfy", img); !strings.Contains(v, "No errors found") {
+			t.Errorf("isovfy:\n%s", v)
+		}
+		// xorriso reads the Joliet tree when told to ignore Rock Ridge.
+		dir := filepath.Join(t.TempDir(), "x")
+		out := run(t, "xorriso", "-rockridge", "off", "-joliet", "on", "-osirrox", "on", "-indev", img, "-extract", "/", dir)
+		if strings.Contains(out, "SORRY") || strings.Contains(out, "WARNING") {
+			t.Errorf("xorriso:\n%s", out)
+		}
+		for _, f := range files {
+			got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+			want, _ := readAllFile(f)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("rr=%v: Joliet %s: %v", rr, f.Path, err)
+			}
+		}
+		fsys := openBytes(t, b)
+		if got := fsys.(*image).joliet; got == rr {
+			t.Errorf("rr=%v: reader used Joliet tree: %v", rr, got)
+		}
+		checkContents(t, fsys, files)
+	}
+}
+
 func TestIsoinfoRockRidgeModes(t *testing.T) {
 	img, _ := buildImage(t, sampleFiles(), Options{VolumeID: "FILESET1", ModTime: testTime, RockRidge: true})
 	l := run(t, "isoinfo", "-R", "-l", "-i", img)

@@ -40,16 +40,13 @@ type Options struct {
 	ModTime time.Time
 	// RockRidge adds SUSP/RRIP entries (SP, ER, PX, TF, NM).
 	RockRidge bool
-	// Joliet is not implemented; Size and Write fail if it is set, so that
-	// nobody believes a Joliet tree was written.
+	// Joliet adds a Joliet (UCS-2) tree over the same files, for Windows
+	// readers that prefer it; the names are the same as in the ISO tree.
 	Joliet bool
 	// Publisher and Application are optional PVD a-character fields (up to
 	// 128 characters).
 	Publisher, Application string
 }
-
-// ErrJoliet is returned when Options.Joliet is set.
-var ErrJoliet = errors.New("iso9660: Joliet is not implemented")
 
 // maxLevels is the ECMA-119 6.8.2.1 and PS3.12 F.1.2.1 depth limit,
 // counting the root as level 1.
@@ -63,14 +60,23 @@ type dirNode struct {
 	number  int // path table directory number (ECMA-119 9.4), root = 1
 	subdirs map[string]*dirNode
 	files   map[string]*fileNode
-	entries []entry // sorted children (ECMA-119 9.3)
-	extent  uint32
-	size    uint32 // bytes, whole sectors
+	entries []entry   // sorted children (ECMA-119 9.3)
+	extent  [2]uint32 // per tree (isoTree, jolietTree)
+	size    [2]uint32 // bytes, whole sectors
 }
+
+// The image holds one or two directory trees over the same file data: the
+// ISO 9660 tree of the PVD and, with Options.Joliet, the Joliet tree of
+// the Supplementary Volume Descriptor.
+type tree int
+
+const (
+	isoTree tree = iota
+	jolietTree
+)
 
 type fileNode struct {
 	f      *File
-	index  int
 	extent uint32
 }
 
@@ -88,9 +94,10 @@ type plan struct {
 	root     *dirNode
 	dirs     []*dirNode // path table order
 	files    []*fileNode
-	ptSize   uint32 // bytes of one path table
-	lPath    uint32 // sector of the L path table
-	mPath    uint32
+	trees    []tree
+	ptSize   [2]uint32 // bytes of one path table, per tree
+	lPath    [2]uint32 // sector of the L path table
+	mPath    [2]uint32
 	ceSector uint32 // sector of the continuation area (Rock Ridge ER)
 	sectors  uint32 // volume space size
 }
@@ -109,9 +116,12 @@ func newPlan(files []File, opts Options) (*plan, error) {
 	if err := checkOptions(opts); err != nil {
 		return nil, err
 	}
-	p := &plan{opts: opts, root: &dirNode{level: 1}}
+	p := &plan{opts: opts, root: &dirNode{level: 1}, trees: []tree{isoTree}}
+	if opts.Joliet {
+		p.trees = append(p.trees, jolietTree)
+	}
 	for i := range files {
-		if err := p.add(&files[i], i); err != nil {
+		if err := p.add(&files[i]); err != nil {
 			return nil, err
 		}
 	}
@@ -123,9 +133,6 @@ func newPlan(files []File, opts Options) (*plan, error) {
 }
 
 func checkOptions(o Options) error {
-	if o.Joliet {
-		return ErrJoliet
-	}
 	if len(o.VolumeID) > 32 || !allChars(o.VolumeID, isDChar) {
 		return fmt.Errorf("iso9660: volume ID %q: want up to 32 of A-Z 0-9 _", o.VolumeID)
 	}
@@ -142,14 +149,11 @@ func checkOptions(o Options) error {
 
 // add validates one file and links it into the tree, creating its
 // directories.
-func (p *plan) add(f *File, index int) error {
-	comps := strings.Split(f.Path, "/")
-	if len(comps) > maxLevels {
-		return fmt.Errorf("iso9660: %s: %d directory levels, ISO 9660 allows %d including the root", f.Path, len(comps), maxLevels)
-	}
+func (p *plan) add(f *File) error {
 	if err := checkFile(f); err != nil {
 		return err
 	}
+	comps := strings.Split(f.Path, "/")
 	d := p.root
 	for _, c := range comps[:len(comps)-1] {
 		var err error
@@ -167,21 +171,34 @@ func (p *plan) add(f *File, index int) error {
 	if d.files == nil {
 		d.files = map[string]*fileNode{}
 	}
-	fn := &fileNode{f: f, index: index}
+	fn := &fileNode{f: f}
 	d.files[base] = fn
 	p.files = append(p.files, fn)
 	return nil
 }
 
-func checkFile(f *File) error {
-	comps := strings.Split(f.Path, "/")
+// CheckPath reports whether path is acceptable as File.Path: at most 8
+// levels including the root, Level 1 directory names and a Level 1 file
+// name. Size and Write check every path the same way.
+func CheckPath(path string) error {
+	comps := strings.Split(path, "/")
+	if len(comps) > maxLevels {
+		return fmt.Errorf("iso9660: %s: %d directory levels, ISO 9660 allows %d including the root", path, len(comps), maxLevels)
+	}
 	for _, c := range comps[:len(comps)-1] {
 		if err := checkDirName(c); err != nil {
-			return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+			return fmt.Errorf("iso9660: %s: %w", path, err)
 		}
 	}
 	if _, _, err := splitFileName(comps[len(comps)-1]); err != nil {
-		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
+		return fmt.Errorf("iso9660: %s: %w", path, err)
+	}
+	return nil
+}
+
+func checkFile(f *File) error {
+	if err := CheckPath(f.Path); err != nil {
+		return err
 	}
 	if f.Size < 0 || f.Size > math.MaxUint32 {
 		return fmt.Errorf("iso9660: %s: size %d: ISO 9660 single-extent files must be smaller than 4 GiB", f.Path, f.Size)
@@ -248,21 +265,25 @@ func (d *dirNode) sortEntries() {
 // path tables, the Rock Ridge continuation area, directories in path table
 // order, then file data in the order of the files slice.
 func (p *plan) allocate() error {
-	next := uint64(16 + 2)
-	p.ptSize = p.pathTableSize()
-	ptSectors := uint64(sectorsFor(uint64(p.ptSize)))
-	p.lPath, next = uint32(next), next+ptSectors
-	p.mPath, next = uint32(next), next+ptSectors
+	next := uint64(16 + len(p.trees) + 1) // descriptors and terminator
+	for _, t := range p.trees {
+		p.ptSize[t] = p.pathTableSize(t)
+		ptSectors := uint64(sectorsFor(uint64(p.ptSize[t])))
+		p.lPath[t], next = uint32(next), next+ptSectors
+		p.mPath[t], next = uint32(next), next+ptSectors
+	}
 	if p.opts.RockRidge {
 		p.ceSector, next = uint32(next), next+1
 	}
-	for _, d := range p.dirs {
-		size := p.dirSize(d)
-		if size > math.MaxUint32 {
-			return fmt.Errorf("iso9660: directory %s too large", d.path())
+	for _, t := range p.trees {
+		for _, d := range p.dirs {
+			size := p.dirSize(d, t)
+			if size > math.MaxUint32 {
+				return fmt.Errorf("iso9660: directory %s too large", d.path())
+			}
+			d.extent[t], d.size[t] = uint32(next), uint32(size)
+			next += size / sectorSize
 		}
-		d.extent, d.size = uint32(next), uint32(size)
-		next += size / sectorSize
 	}
 	for _, f := range p.files {
 		f.extent = uint32(next)
@@ -286,20 +307,22 @@ func sectorsFor(n uint64) uint64 { return (n + sectorSize - 1) / sectorSize }
 
 // pathTableSize is the byte length of one path table (ECMA-119 9.4): 8
 // bytes per record plus the identifier padded to an even length.
-func (p *plan) pathTableSize() uint32 {
+func (p *plan) pathTableSize(t tree) uint32 {
 	var n uint32
 	for _, d := range p.dirs {
-		n += 8 + uint32(len(d.ident())+len(d.ident())%2)
+		id := d.ident(t)
+		n += 8 + uint32(len(id)+len(id)%2)
 	}
 	return n
 }
 
-// ident is the directory identifier: 0x00 for the root (ECMA-119 6.8.2.2).
-func (d *dirNode) ident() string {
+// ident is the directory identifier: 0x00 for the root (ECMA-119 6.8.2.2),
+// UCS-2 in the Joliet tree.
+func (d *dirNode) ident(t tree) string {
 	if d.parent == nil {
 		return "\x00"
 	}
-	return d.name
+	return encodeName(d.name, t)
 }
 
 func (d *dirNode) path() string {
@@ -314,9 +337,9 @@ func (d *dirNode) path() string {
 
 // dirSize is the size of a directory's extent in whole sectors. Records
 // never straddle a sector boundary (ECMA-119 6.8.1.1).
-func (p *plan) dirSize(d *dirNode) uint64 {
+func (p *plan) dirSize(d *dirNode, t tree) uint64 {
 	var sectors, used uint64 = 1, 0
-	p.eachRecord(d, func(r record) {
+	p.eachRecord(d, t, func(r record) {
 		n := uint64(r.length())
 		if used+n > sectorSize {
 			sectors, used = sectors+1, 0

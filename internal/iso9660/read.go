@@ -417,14 +417,10 @@ func (img *image) lookup(name string) (*dirent, []int64, error) {
 			ancestors = append(ancestors, d.extents[0].off)
 		}
 	}
-	return d, ancestors[:len(ancestors)-boolInt(d.isDir)], nil
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
+	if d.isDir {
+		ancestors = ancestors[:len(ancestors)-1] // d itself
 	}
-	return 0
+	return d, ancestors, nil
 }
 
 func find(list []*dirent, name string) *dirent {

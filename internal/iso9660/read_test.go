@@ -2,6 +2,7 @@ package iso9660
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -95,6 +96,9 @@ func TestReadForeignImages(t *testing.T) {
 		"Viewer/Long Name viewer.exe":  content(3, 70000),
 		"DICOM/ST000001/IM000001":      content(4, 0),
 		"a/b/c/d/e/f/g/h/i/j/deep.txt": content(5, 5),
+	}
+	for i := 0; i < 300; i++ { // a directory of several sectors
+		files[fmt.Sprintf("DICOM/ST000002/IM%06d", i)] = content(i, int64(i%7))
 	}
 	for p, c := range files {
 		full := filepath.Join(src, filepath.FromSlash(p))
@@ -226,5 +230,28 @@ func TestReadMultiExtent(t *testing.T) {
 	run(t, "xorriso", "-osirrox", "on", "-indev", img, "-extract", "/", dir)
 	if x, err := os.ReadFile(filepath.Join(dir, "MA")); err != nil || !bytes.Equal(x, want) {
 		t.Errorf("xorriso reads %d bytes (%v), we read %d", len(x), err, len(got))
+	}
+}
+
+// TestReadHostileContinuation: a CE entry declaring 4 GiB must give an
+// error, not an allocation of that size.
+func TestReadHostileContinuation(t *testing.T) {
+	_, b := buildImage(t, []File{memFile(0, "F", 1)}, Options{RockRidge: true})
+	// F's System Use is RR, PX (36 bytes), TF, NM. Replace PX by a CE entry
+	// (28 bytes) and an unknown 8-byte entry that readers skip.
+	i := bytes.Index(b, []byte("F.;1"))
+	px := i + bytes.Index(b[i:], []byte("PX\x24\x01"))
+	ce := make([]byte, 36)
+	copy(ce, "CE\x1c\x01")
+	putBoth32(ce[4:], 20)
+	putBoth32(ce[20:], 0xFFFFFFFF)
+	copy(ce[28:], "ZZ\x08\x01")
+	copy(b[px:], ce)
+	if _, err := fs.ReadDir(openBytes(t, b), "."); err == nil || !errors.Is(err, ErrFormat) {
+		t.Fatalf("4 GiB continuation area: %v", err)
+	}
+	putBoth32(b[px+20:], 10) // a sane length reads fine
+	if _, err := fs.ReadDir(openBytes(t, b), "."); err != nil {
+		t.Fatalf("10-byte continuation area: %v", err)
 	}
 }

@@ -47,53 +47,77 @@ func (r record) encode(b []byte) int {
 // fileIdent is the recorded Level 1 file identifier: "NAME.EXT;1", or
 // "NAME.;1" without an extension (ECMA-119 7.5.1 keeps the separator; PS3.12
 // F.1.2.1 expects "DICOMDIR.;1").
-func fileIdent(name, ext string) string { return name + "." + ext + ";1" }
+func fileIdent(name, ext string, t tree) string {
+	if t == jolietTree {
+		// Joliet has no 8.3 separator rule, and genisoimage and xorriso
+		// record no version either: "README.TXT", "DICOMDIR".
+		if ext != "" {
+			name += "." + ext
+		}
+		return encodeName(name, t)
+	}
+	return name + "." + ext + ";1"
+}
+
+// encodeName returns s as recorded in tree t: unchanged (d-characters) in
+// the ISO tree, UCS-2 big-endian in the Joliet tree (Joliet spec 1995).
+func encodeName(s string, t tree) string {
+	if t == isoTree {
+		return s
+	}
+	b := make([]byte, 0, 2*len(s))
+	for i := 0; i < len(s); i++ {
+		b = append(b, 0, s[i]) // names are ASCII here
+	}
+	return string(b)
+}
 
 // eachRecord calls fn with every record of directory d in recorded order:
 // ".", "..", then the sorted children.
-func (p *plan) eachRecord(d *dirNode, fn func(record)) {
+func (p *plan) eachRecord(d *dirNode, t tree, fn func(record)) {
+	rr := p.opts.RockRidge && t == isoTree
 	parent := d.parent
 	if parent == nil {
 		parent = d // the root's ".." is the root itself (ECMA-119 6.8.2.2)
 	}
-	dot := p.dirRecord(d, "\x00")
-	if d.parent == nil && p.opts.RockRidge {
+	dot := p.dirRecord(d, "\x00", t)
+	if d.parent == nil && rr {
 		// SUSP 5.3 requires SP first in the root's "." record; ER (5.5)
 		// names the extension. ER does not fit beside PX and TF in 255
 		// bytes, so it goes to the continuation area (SUSP 5.1, CE).
 		dot.su = append(append(spEntry(), dot.su...), p.ceEntry()...)
 	}
 	fn(dot)
-	fn(p.dirRecord(parent, "\x01"))
+	fn(p.dirRecord(parent, "\x01", t))
 	for _, e := range d.entries {
 		if e.dir != nil {
-			r := p.dirRecord(e.dir, e.name)
-			if p.opts.RockRidge {
+			r := p.dirRecord(e.dir, encodeName(e.name, t), t)
+			if rr {
 				r.su = append(r.su, nmEntry(e.name)...)
 				r.su[4] |= rrNM
 			}
 			fn(r)
 			continue
 		}
-		fn(p.fileRecord(e))
+		fn(p.fileRecord(e, t))
 	}
 }
 
-func (p *plan) dirRecord(d *dirNode, ident string) record {
-	r := record{ident: ident, extent: d.extent, size: d.size, isDir: true, modTime: p.opts.ModTime}
-	if p.opts.RockRidge {
+func (p *plan) dirRecord(d *dirNode, ident string, t tree) record {
+	r := record{ident: ident, extent: d.extent[t], size: d.size[t], isDir: true, modTime: p.opts.ModTime}
+	if p.opts.RockRidge && t == isoTree {
 		r.su = slices.Concat(rrEntry(rrPX|rrTF), pxEntry(fs.ModeDir|0o555, uint32(2+len(d.subdirs))), tfEntry(r.modTime))
 	}
 	return r
 }
 
-func (p *plan) fileRecord(e entry) record {
+func (p *plan) fileRecord(e entry, t tree) record {
 	f := e.file.f
-	r := record{ident: fileIdent(e.name, e.ext), extent: e.file.extent, size: uint32(f.Size), modTime: f.ModTime}
+	r := record{ident: fileIdent(e.name, e.ext, t), extent: e.file.extent, size: uint32(f.Size), modTime: f.ModTime}
 	if r.modTime.IsZero() {
 		r.modTime = p.opts.ModTime
 	}
-	if p.opts.RockRidge {
+	if p.opts.RockRidge && t == isoTree {
 		mode := f.Mode.Perm()
 		if mode == 0 {
 			mode = 0o444

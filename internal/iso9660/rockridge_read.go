@@ -6,82 +6,86 @@ import (
 	"time"
 )
 
-// applyRockRidge reads the SUSP entries of rec (following CE continuation
-// areas, SUSP 5.1) and applies the RRIP ones to de: NM name (4.1.4), PX
-// mode (4.1.1), TF modification time (4.1.6), CL child link (4.1.5.1).
-// hide reports an RE entry (4.1.5.3): a relocated directory that is shown
-// at its CL position instead.
+// applyRockRidge applies the RRIP entries of rec to de: NM name (RRIP
+// 4.1.4), PX mode (4.1.1), TF modification time (4.1.6), CL child link
+// (4.1.5.1). hide reports an RE entry (4.1.5.3): a relocated directory,
+// which is shown at its CL position instead.
 func (img *image) applyRockRidge(de *dirent, rec rawRecord) (hide bool, err error) {
-	su := rec.su
-	if img.rrSkip < len(su) {
-		su = su[img.rrSkip:]
-	} else {
-		su = nil
-	}
 	var name []byte
 	hasName := false
-	total, hops := 0, 0
-	for len(su) > 0 {
+	err = img.eachSUEntry(rec, func(e []byte) error {
+		switch string(e[:2]) {
+		case "NM":
+			// Flags 0x02/0x04 mean "." and ".."; 0x01 (CONTINUE) just
+			// concatenates with the next NM.
+			if len(e) >= 5 && e[4]&0x06 == 0 && len(name)+len(e)-5 <= maxNameLen {
+				name, hasName = append(name, e[5:]...), true
+			}
+		case "PX":
+			if len(e) >= 36 {
+				de.mode = posixMode(binary.LittleEndian.Uint32(e[4:]))
+			}
+		case "TF":
+			if t, ok := tfModify(e); ok {
+				de.modTime = t
+			}
+		case "CL":
+			if len(e) >= 12 {
+				return img.childLink(de, binary.LittleEndian.Uint32(e[4:]))
+			}
+		case "RE":
+			hide = true
+		}
+		return nil
+	})
+	if hasName {
+		de.name = string(name)
+	}
+	return hide, err
+}
+
+// eachSUEntry calls fn with every SUSP entry of rec's System Use field
+// (after the SP skip bytes) and of its continuation areas (SUSP 5.1, CE),
+// stopping at ST or at a malformed entry. Continuations are capped in
+// number and total size.
+func (img *image) eachSUEntry(rec rawRecord, fn func(e []byte) error) error {
+	su := rec.su[min(img.rrSkip, len(rec.su)):]
+	total := 0
+	for hops := 0; ; hops++ {
 		var ce *extent
 		for len(su) >= 4 {
 			l := int(su[2])
-			if l < 4 || l > len(su) {
+			if l < 4 || l > len(su) || string(su[:2]) == "ST" {
 				break
 			}
 			e := su[:l]
 			su = su[l:]
-			switch string(e[:2]) {
-			case "NM":
-				if l >= 5 && e[4]&0x06 == 0 && len(name)+l-5 <= maxNameLen {
-					name, hasName = append(name, e[5:]...), true
+			if string(e[:2]) == "CE" && l >= 28 {
+				ce = &extent{
+					off: int64(binary.LittleEndian.Uint32(e[4:]))*img.bs + int64(binary.LittleEndian.Uint32(e[12:])),
+					n:   int64(binary.LittleEndian.Uint32(e[20:])),
 				}
-			case "PX":
-				if l >= 36 {
-					de.mode = posixMode(binary.LittleEndian.Uint32(e[4:]))
-				}
-			case "TF":
-				if t, ok := tfModify(e); ok {
-					de.modTime = t
-				}
-			case "CL":
-				if l >= 12 {
-					if err := img.childLink(de, binary.LittleEndian.Uint32(e[4:])); err != nil {
-						return false, err
-					}
-				}
-			case "RE":
-				hide = true
-			case "CE":
-				if l >= 28 {
-					ce = &extent{
-						off: int64(binary.LittleEndian.Uint32(e[4:]))*img.bs + int64(binary.LittleEndian.Uint32(e[12:])),
-						n:   int64(binary.LittleEndian.Uint32(e[20:])),
-					}
-				}
-			case "ST":
-				su = nil
+				continue
+			}
+			if err := fn(e); err != nil {
+				return err
 			}
 		}
-		su = nil
 		if ce == nil {
-			break
+			return nil
 		}
-		if hops++; hops > maxCEHops || ce.n > int64(maxSUBytes-total) {
-			return false, formatErr("Rock Ridge continuation areas too long")
+		if hops >= maxCEHops || ce.n > int64(maxSUBytes-total) {
+			return formatErr("Rock Ridge continuation areas too long")
 		}
 		if err := img.checkExtent(*ce); err != nil {
-			return false, err
+			return err
 		}
-		su = make([]byte, ce.n)
+		su = make([]byte, ce.n) // at most maxSUBytes in all
 		if _, err := img.r.ReadAt(su, ce.off); err != nil {
-			return false, formatErr("continuation area: %v", err)
+			return formatErr("continuation area: %v", err)
 		}
 		total += len(su)
 	}
-	if hasName {
-		de.name = string(name)
-	}
-	return hide, nil
 }
 
 // posixMode maps an st_mode value (RRIP PX) to an fs.FileMode.

@@ -46,17 +46,23 @@ func (p *plan) writeMeta(w *bufio.Writer) error {
 	for i := 0; i < 16; i++ { // system area (ECMA-119 6.2.1)
 		w.Write(sector)
 	}
-	w.Write(p.pvd())
+	for _, t := range p.trees {
+		w.Write(p.volumeDescriptor(t))
+	}
 	w.Write(terminator())
-	w.Write(p.pathTable(binary.LittleEndian))
-	w.Write(p.pathTable(binary.BigEndian))
+	for _, t := range p.trees {
+		w.Write(p.pathTable(binary.LittleEndian, t))
+		w.Write(p.pathTable(binary.BigEndian, t))
+	}
 	if p.opts.RockRidge {
 		clear(sector)
 		copy(sector, erEntry())
 		w.Write(sector)
 	}
-	for _, d := range p.dirs {
-		w.Write(p.dirBytes(d))
+	for _, t := range p.trees {
+		for _, d := range p.dirs {
+			w.Write(p.dirBytes(d, t))
+		}
 	}
 	// bufio.Writer keeps the first error and returns it from Flush.
 	if err := w.Flush(); err != nil {
@@ -65,29 +71,37 @@ func (p *plan) writeMeta(w *bufio.Writer) error {
 	return nil
 }
 
-// pvd encodes the Primary Volume Descriptor (ECMA-119 8.4).
-func (p *plan) pvd() []byte {
+// volumeDescriptor encodes the Primary Volume Descriptor (ECMA-119 8.4)
+// or, for the Joliet tree, the Supplementary one (8.5) with the UCS-2
+// Level 3 escape sequence "%/E" and UCS-2 identifiers.
+func (p *plan) volumeDescriptor(t tree) []byte {
 	b := make([]byte, sectorSize)
 	b[0] = 1
+	if t == jolietTree {
+		b[0] = 2
+		copy(b[88:], "%/E")
+	}
 	copy(b[1:], "CD001")
 	b[6] = 1
-	putPadded(b[8:40], "")               // System Identifier (PS3.12 F.1.1: spaces)
-	putPadded(b[40:72], p.opts.VolumeID) // Volume Identifier, bytes 41-72
-	putBoth32(b[80:], p.sectors)         // Volume Space Size
-	putBoth16(b[120:], 1)                // Volume Set Size
-	putBoth16(b[124:], 1)                // Volume Sequence Number
-	putBoth16(b[128:], sectorSize)       // Logical Block Size
-	putBoth32(b[132:], p.ptSize)
-	binary.LittleEndian.PutUint32(b[140:], p.lPath)
-	binary.BigEndian.PutUint32(b[148:], p.mPath)
-	root := p.dirRecord(p.root, "\x00")
+	putField(b[8:40], "", t)               // System Identifier (PS3.12 F.1.1: spaces)
+	putField(b[40:72], p.opts.VolumeID, t) // Volume Identifier, bytes 41-72
+	putBoth32(b[80:], p.sectors)           // Volume Space Size
+	putBoth16(b[120:], 1)                  // Volume Set Size
+	putBoth16(b[124:], 1)                  // Volume Sequence Number
+	putBoth16(b[128:], sectorSize)         // Logical Block Size
+	putBoth32(b[132:], p.ptSize[t])
+	binary.LittleEndian.PutUint32(b[140:], p.lPath[t])
+	binary.BigEndian.PutUint32(b[148:], p.mPath[t])
+	root := p.dirRecord(p.root, "\x00", t)
 	root.su = nil // the PVD copy has no System Use (34 bytes, 8.4.18)
 	root.encode(b[156:190])
-	putPadded(b[190:318], "") // Volume Set Identifier
-	putPadded(b[318:446], p.opts.Publisher)
-	putPadded(b[446:574], "") // Data Preparer
-	putPadded(b[574:702], p.opts.Application)
-	putPadded(b[702:813], "") // copyright, abstract, bibliographic files
+	putField(b[190:318], "", t) // Volume Set Identifier
+	putField(b[318:446], p.opts.Publisher, t)
+	putField(b[446:574], "", t) // Data Preparer
+	putField(b[574:702], p.opts.Application, t)
+	putField(b[702:739], "", t) // Copyright File Identifier
+	putField(b[739:776], "", t) // Abstract File Identifier
+	putField(b[776:813], "", t) // Bibliographic File Identifier
 	putDate17(b[813:], p.opts.ModTime)
 	putDate17(b[830:], p.opts.ModTime)
 	putDate17(b[847:], time.Time{}) // expiration: not specified
@@ -107,13 +121,13 @@ func terminator() []byte {
 
 // pathTable encodes one path table (ECMA-119 9.4) in byte order bo,
 // padded to whole sectors.
-func (p *plan) pathTable(bo binary.ByteOrder) []byte {
-	b := make([]byte, sectorsFor(uint64(p.ptSize))*sectorSize)
+func (p *plan) pathTable(bo binary.ByteOrder, t tree) []byte {
+	b := make([]byte, sectorsFor(uint64(p.ptSize[t]))*sectorSize)
 	off := 0
 	for _, d := range p.dirs {
-		id := d.ident()
+		id := d.ident(t)
 		b[off] = byte(len(id))
-		bo.PutUint32(b[off+2:], d.extent)
+		bo.PutUint32(b[off+2:], d.extent[t])
 		parent := d.parent
 		if parent == nil {
 			parent = d
@@ -126,10 +140,10 @@ func (p *plan) pathTable(bo binary.ByteOrder) []byte {
 }
 
 // dirBytes encodes directory d's extent.
-func (p *plan) dirBytes(d *dirNode) []byte {
-	b := make([]byte, d.size)
+func (p *plan) dirBytes(d *dirNode, t tree) []byte {
+	b := make([]byte, d.size[t])
 	off := 0
-	p.eachRecord(d, func(r record) {
+	p.eachRecord(d, t, func(r record) {
 		if n := r.length(); off%sectorSize+n > sectorSize {
 			off += sectorSize - off%sectorSize // records never straddle sectors
 		}

@@ -36,7 +36,7 @@ func TestSizeEqualsWrittenBytes(t *testing.T) {
 	shapes["manydirs"] = many
 	for name, files := range shapes {
 		for _, rr := range []bool{false, true} {
-			opts := Options{VolumeID: "V", ModTime: testTime, RockRidge: rr}
+			opts := Options{VolumeID: "V", ModTime: testTime, RockRidge: rr, Joliet: !rr}
 			size, err := Size(files, opts)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
@@ -81,7 +81,6 @@ func TestInvalidInput(t *testing.T) {
 		"volume id lower": {VolumeID: "abc"},
 		"volume id long":  {VolumeID: strings.Repeat("A", 33)},
 		"publisher lower": {Publisher: "acme"},
-		"joliet":          {Joliet: true},
 	} {
 		if _, err := Size([]File{ok}, o); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -180,7 +179,7 @@ func TestSizeRandomShapes(t *testing.T) {
 			size := int64(rng.IntN(3)*sectorSize + rng.IntN(3) - 1)
 			files = append(files, memFile(i, p, max(size, 0)))
 		}
-		opts := Options{VolumeID: name(rng.IntN(17)), ModTime: testTime, RockRidge: rng.IntN(2) == 0}
+		opts := Options{VolumeID: name(rng.IntN(17)), ModTime: testTime, RockRidge: rng.IntN(2) == 0, Joliet: rng.IntN(2) == 0}
 		size, err := Size(files, opts)
 		if err != nil {
 			t.Fatal(err)
@@ -197,5 +196,60 @@ func TestSizeRandomShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkContents(t, fsys, files)
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	for _, ok := range []string{"DICOMDIR", "README.TXT", "DICOM/P0000001/ST000001/SE000001/IM000001", "A/B/C/D/E/F/G/H", "VIEWER/LINUX/SMVIEW"} {
+		if err := CheckPath(ok); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/DICOMDIR", "DICOM/", "readme.txt", "A/B/C/D/E/F/G/H/I", "A B", "ABCDEFGHI.TXT"} {
+		if CheckPath(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestOpenOrderAndNothingWrittenOnBadInput: Open is called once per file in
+// slice order, and invalid input writes no byte and opens no file.
+func TestOpenOrderAndNothingWrittenOnBadInput(t *testing.T) {
+	var order []string
+	mk := func(p string) File {
+		return File{Path: p, Size: 3, Open: func() (io.Reader, error) {
+			order = append(order, p)
+			return strings.NewReader("abc"), nil
+		}}
+	}
+	files := []File{mk("Z"), mk("A/B"), mk("M.TXT")}
+	if err := Write(io.Discard, files, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(order, " "); got != "Z A/B M.TXT" {
+		t.Errorf("Open order %q", got)
+	}
+	order = nil
+	var c countWriter
+	if err := Write(&c, append(files, mk("bad")), Options{}); err == nil || c.n != 0 || order != nil {
+		t.Errorf("bad input: err %v, wrote %d bytes, opened %v", err, c.n, order)
+	}
+}
+
+type failWriter struct{ after int }
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.after -= len(p); f.after < 0 {
+		return 0, errors.New("disc full")
+	}
+	return len(p), nil
+}
+
+func TestWriterErrorIsReturned(t *testing.T) {
+	for _, after := range []int{0, 40 << 10, 100 << 10} {
+		err := Write(&failWriter{after: after}, sampleFiles(), Options{RockRidge: true})
+		if err == nil || !strings.Contains(err.Error(), "disc full") {
+			t.Errorf("failure after %d bytes: %v", after, err)
+		}
 	}
 }
