@@ -97,7 +97,7 @@ func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instanc
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range runtime.GOMAXPROCS(0) + 1 { // + 1: workers block in write(2)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

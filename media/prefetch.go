@@ -75,7 +75,9 @@ func (p *Plan) startPrefetch() *prefetcher {
 			}
 		}
 	}()
-	for range runtime.GOMAXPROCS(0) {
+	// One worker more than cores: the sink's goroutine spends much of its
+	// time blocked in write(2), when a core would otherwise idle.
+	for range runtime.GOMAXPROCS(0) + 1 {
 		go func() {
 			for i := range jobs {
 				pf.results[i] <- p.sealToMemory(p.Entries[i])
