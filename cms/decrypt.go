@@ -155,21 +155,7 @@ func (r *Reader) openDigested(b *berReader) (io.Reader, error) {
 // and returns a reader of the content that, at its end, checks the digest,
 // closes extra enclosing frames and checks that nothing follows.
 func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) {
-	h, err := b.expect(tagSequence, "DigestedData")
-	if err != nil {
-		return nil, err
-	}
-	if err := b.enter(h); err != nil {
-		return nil, err
-	}
-	if _, err := readSmallInt(b); err != nil {
-		return nil, err
-	}
-	ah, err := b.expect(tagSequence, "digestAlgorithm")
-	if err != nil {
-		return nil, err
-	}
-	alg, err := b.readWhole(ah, 1024)
+	alg, err := openVersioned(b, "DigestedData", tagSequence, 1024)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +189,27 @@ func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) 
 		}
 		return nil
 	})
+}
+
+// openVersioned enters a DigestedData or SignedData SEQUENCE, skips its
+// version and returns the digest algorithm element that follows (an
+// AlgorithmIdentifier, or a SET of them), read whole within max bytes.
+func openVersioned(b *berReader, what string, algTag byte, max int64) ([]byte, error) {
+	h, err := b.expect(tagSequence, what)
+	if err != nil {
+		return nil, err
+	}
+	if err := b.enter(h); err != nil {
+		return nil, err
+	}
+	if _, err := readSmallInt(b); err != nil {
+		return nil, err
+	}
+	ah, err := b.expect(algTag, what+" digest algorithm")
+	if err != nil {
+		return nil, err
+	}
+	return b.readWhole(ah, max)
 }
 
 // openEncapsulated parses EncapsulatedContentInfo up to its eContent and
@@ -314,21 +321,7 @@ const (
 // openSignedFrames parses SignedData (RFC 5652 §5) up to its content; at the
 // end it reads the certificates and signerInfos and verifies every signer.
 func (r *Reader) openSignedFrames(b *berReader, extra int) (io.Reader, error) {
-	h, err := b.expect(tagSequence, "SignedData")
-	if err != nil {
-		return nil, err
-	}
-	if err := b.enter(h); err != nil {
-		return nil, err
-	}
-	if _, err := readSmallInt(b); err != nil {
-		return nil, err
-	}
-	sh, err := b.expect(tagSet, "digestAlgorithms")
-	if err != nil {
-		return nil, err
-	}
-	algs, err := b.readWhole(sh, 4096)
+	algs, err := openVersioned(b, "SignedData", tagSet, 4096)
 	if err != nil {
 		return nil, err
 	}

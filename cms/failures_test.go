@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/asn1"
 	"errors"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,9 +109,7 @@ func TestTamperedDigest(t *testing.T) {
 		t.Fatalf("got %v, want ErrIntegrity", err)
 	}
 
-	if _, err := exec.LookPath("openssl"); err != nil {
-		requireTool(t, "openssl")
-	}
+	testtool.Require(t, "openssl")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.dcm")
 	os.WriteFile(in, data, 0o600)

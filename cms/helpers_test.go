@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -159,21 +158,6 @@ func open(sealed []byte, ids ...Identity) ([]byte, *Info, error) {
 	var out bytes.Buffer
 	_, err = out.ReadFrom(r)
 	return out.Bytes(), r.Info(), err
-}
-
-// requireTool returns the path of an external tool. Outside CI a missing
-// tool skips the test; under CI=true it fails it, because interop tests
-// must run there.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true (install it: see .ci/run)", name)
-		}
-		t.Skipf("%s not installed: interop test skipped", name)
-	}
-	return p
 }
 
 // sampleDICOM returns a small real DICOM file from the bundled sample study.

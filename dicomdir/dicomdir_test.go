@@ -3,6 +3,7 @@ package dicomdir
 import (
 	"bytes"
 	"errors"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,26 +19,9 @@ const corpus = "../../shared/corpus"
 
 var dirtests = filepath.Join(corpus, "pydicom/dicomdirtests")
 
-// requireTool skips the test when an interop tool is missing, except under
-// CI=true, where the tool must be installed (.ci/run installs it).
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (required under CI=true)", name)
-		}
-		t.Skipf("%s not installed: interop test skipped", name)
-	}
-}
-
 func requireCorpus(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s missing: %v", corpus, err)
-		}
-		t.Skipf("corpus %s missing", corpus)
-	}
+	testtool.RequirePath(t, corpus, "the shared corpus")
 }
 
 func count(d *Directory) map[string]int {
@@ -358,9 +342,9 @@ func FuzzParse(f *testing.F) {
 // a DICOMDIR that dcmtk and dicom3tools accept, offsets included.
 func TestReencodeForeignInterop(t *testing.T) {
 	requireCorpus(t)
-	requireTool(t, "dcmdump")
-	requireTool(t, "dcdirdmp")
-	requireTool(t, "dciodvfy")
+	testtool.Require(t, "dcmdump")
+	testtool.Require(t, "dcdirdmp")
+	testtool.Require(t, "dciodvfy")
 	d, err := ParseFile(filepath.Join(dirtests, "DICOMDIR-bigEnd"))
 	if err != nil {
 		t.Fatal(err)

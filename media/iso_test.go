@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -48,14 +49,9 @@ func wrapDigested(inner []byte) []byte {
 // sealed file with openssl and compares the result with our extract.
 func TestISOOpensWithOtherTools(t *testing.T) {
 	for _, tool := range []string{"isoinfo", "xorriso", "openssl"} {
-		requireTool(t, tool)
+		testtool.Require(t, tool)
 	}
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("corpus not available")
-	}
+	testtool.RequirePath(t, corpus, "the shared corpus")
 	tmp := t.TempDir()
 	p, err := NewPlan([]string{corpus}, Options{Recipients: []cms.Recipient{recipient(t)}, AllowConflicts: true, FileSetID: "CORPUS_TEST"})
 	if err != nil {
@@ -125,7 +121,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 // TestISOFromSampleStudyPassesDciodvfy: the decrypted DICOMDIR of a burnt
 // image is a conformant Basic Directory.
 func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
-	requireTool(t, "dciodvfy")
+	testtool.Require(t, "dciodvfy")
 	tmp := t.TempDir()
 	p, err := NewPlan([]string{study}, Options{Medium: CD, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
@@ -164,7 +160,7 @@ func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
 // openssl seals every file with its defaults, xorriso makes the image.
 func TestThirdPartyISO(t *testing.T) {
 	for _, tool := range []string{"openssl", "dcmmkdir", "xorriso"} {
-		requireTool(t, tool)
+		testtool.Require(t, tool)
 	}
 	tmp := t.TempDir()
 	plain := filepath.Join(tmp, "plain")

@@ -3,6 +3,7 @@ package media
 import (
 	"bytes"
 	"errors"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,16 +41,6 @@ func identity(t testing.TB, pw string) *cms.PasswordIdentity {
 		t.Fatal(err)
 	}
 	return id
-}
-
-func requireTool(t testing.TB, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
 }
 
 // burnFolder plans the sample study and writes it to a new folder.
@@ -119,7 +110,7 @@ func TestFolderRoundTrip(t *testing.T) {
 	if n := id.Derivations(); n != 1 {
 		t.Errorf("opening, verifying and extracting cost %d PBKDF2 runs, want 1", n)
 	}
-	requireTool(t, "dciodvfy")
+	testtool.Require(t, "dciodvfy")
 	cmd := exec.Command("dciodvfy", filepath.Join(out, "DICOMDIR"))
 	msg, _ := cmd.CombinedOutput()
 	if bytes.Contains(msg, []byte("Error")) {
@@ -197,8 +188,8 @@ func TestTooLargeForTheMedium(t *testing.T) {
 // "openssl cms -encrypt -pwri_password" with its defaults (3DES, SHA-1 PRF,
 // 2048 iterations, plain id-data) over a dcmmkdir File-set.
 func TestThirdPartyDisc(t *testing.T) {
-	requireTool(t, "openssl")
-	requireTool(t, "dcmmkdir")
+	testtool.Require(t, "openssl")
+	testtool.Require(t, "dcmmkdir")
 	plain := filepath.Join(t.TempDir(), "plain")
 	if out, err := exec.Command("cp", "-r", study, plain).CombinedOutput(); err != nil {
 		t.Fatal(err, string(out))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ func TestBenchIndexVsDcmmkdir(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set SECUREMEDIA_BENCH=10000 to run")
 	}
-	requireDICOMTool(t, "dcmmkdir")
+	testtool.Require(t, "dcmmkdir")
 	in := t.TempDir()
 	perSeries := 100
 	series := (n + perSeries - 1) / perSeries

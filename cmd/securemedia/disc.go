@@ -67,16 +67,9 @@ Exit codes: see "securemedia help exit-codes".`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required)")
-	o.password.addFlags(cmd, "disc")
+	o.sealOptions.addFlags(cmd, "disc")
 	f.BoolVar(&o.generate, "generate-password", false, "generate a passphrase (shown once; see --slip)")
 	f.StringVar(&o.slip, "slip", "", "write the generated passphrase to `FILE` (e.g. to print for the patient)")
-	f.StringArrayVar(&o.recipients, "recipient", nil, "also seal for the RSA certificate(s) in `FILE` (repeatable)")
-	f.BoolVar(&o.oaep, "oaep", false, "RSAES-OAEP (SHA-256) for certificate recipients instead of PKCS #1 v1.5")
-	f.StringVar(&o.signCert, "sign", "", "sign every file with the RSA certificate in `FILE` (needs --sign-key)")
-	f.StringVar(&o.signKey, "sign-key", "", "private key for --sign")
-	f.StringVar(&o.cipher, "cipher", "aes256", "content cipher: aes256, aes192, aes128")
-	f.StringVar(&o.digest, "digest", "sha256", "digest: sha256, sha384, sha512")
-	f.IntVar(&o.iterations, "iterations", 600_000, "PBKDF2 iterations")
 	f.StringVar(&o.medium, "media", "", "cd, dvd, dvd-dl, bd or usb (default: the smallest disc that fits)")
 	f.StringVar(&o.label, "label", "", "volume label and File-set ID: up to 16 of A-Z 0-9 _, no patient data (default SM<date>_<time>)")
 	f.StringVar(&o.contact, "contact", "", "who to contact, printed in README.TXT (no patient data)")
@@ -84,7 +77,6 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.BoolVar(&o.allowConflicts, "allow-conflicts", false, "keep the first of conflicting files or names (see \"securemedia index\")")
 	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
 	cmd.MarkFlagsMutuallyExclusive("generate-password", "password-file", "password-env", "ask-password")
-	cmd.MarkFlagsRequiredTogether("sign", "sign-key")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }

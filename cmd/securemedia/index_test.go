@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,27 +25,9 @@ const (
 	sampleStudyDir = "../../testdata/sample-study"
 )
 
-// requireDICOMTool skips an interop test when a DICOM tool is missing,
-// except under CI=true, where .ci/run installs dcmtk and dicom3tools and a
-// missing tool is a failure.
-func requireDICOMTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (required under CI=true)", name)
-		}
-		t.Skipf("%s not installed: interop test skipped", name)
-	}
-}
-
 func requireSharedCorpus(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(sharedCorpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing: %v", err)
-		}
-		t.Skipf("corpus %s missing", sharedCorpus)
-	}
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
 }
 
 func runIndexLs(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -69,7 +52,7 @@ func mustIndex(t *testing.T, args ...string) string {
 // values byte for byte, so we inherit them; dciodvfy reports them on the
 // inputs too).
 func checkDciodvfy(t *testing.T, fs string, inputs []string) {
-	requireDICOMTool(t, "dciodvfy")
+	testtool.Require(t, "dciodvfy")
 	out, _ := exec.Command("dciodvfy", filepath.Join(fs, "DICOMDIR")).CombinedOutput()
 	valueErr := regexp.MustCompile(`^Error - Value invalid for this VR - .* = <(.*)> - `)
 	for _, line := range strings.Split(string(out), "\n") {
@@ -103,8 +86,8 @@ func valueInInputs(inputs []string, value []byte) bool {
 // checkDcmtk: dcmdump parses the DICOMDIR without errors and dcdirdmp
 // (dicom3tools) follows every offset without complaint.
 func checkDcmtk(t *testing.T, fs string) {
-	requireDICOMTool(t, "dcmdump")
-	requireDICOMTool(t, "dcdirdmp")
+	testtool.Require(t, "dcmdump")
+	testtool.Require(t, "dcdirdmp")
 	dd := filepath.Join(fs, "DICOMDIR")
 	out, err := exec.Command("dcmdump", "-E", dd).CombinedOutput()
 	if err != nil || bytes.Contains(out, []byte("E: ")) {
@@ -119,7 +102,7 @@ func checkDcmtk(t *testing.T, fs string) {
 // checkDcentvfy: dicom3tools' entity checker finds no inconsistency
 // (errors) between the DICOMDIR and the instances of the File-set.
 func checkDcentvfy(t *testing.T, fs string) {
-	requireDICOMTool(t, "dcentvfy")
+	testtool.Require(t, "dcentvfy")
 	args := []string{filepath.Join(fs, "DICOMDIR")}
 	filepath.WalkDir(filepath.Join(fs, "DICOM"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -146,7 +129,7 @@ func checkResolves(t *testing.T, fs string) {
 // File-set and compares the trees: same records per level, same File IDs
 // with the same SOP Instance UIDs, same key values.
 func checkAgainstDcmmkdir(t *testing.T, fs string) {
-	requireDICOMTool(t, "dcmmkdir")
+	testtool.Require(t, "dcmmkdir")
 	ref := filepath.Join(t.TempDir(), "REFDIR")
 	cmd := exec.Command("dcmmkdir", "-Pgp", "+I", "+r", "+D", ref, "DICOM")
 	cmd.Dir = fs
@@ -262,7 +245,7 @@ func TestIndexCorpus(t *testing.T) {
 // the instance must sit under the same patient, study and series as in
 // our DICOMDIR.
 func checkPlacementAgainstDcmmkdir(t *testing.T, fs string) {
-	requireDICOMTool(t, "dcmmkdir")
+	testtool.Require(t, "dcmmkdir")
 	ref := filepath.Join(t.TempDir(), "REFDIR")
 	cmd := exec.Command("dcmmkdir", "-Pgp", "+I", "-Nxc", "-Nec", "-Nrc", "+Nrs", "+r", "+D", ref, "DICOM")
 	cmd.Dir = fs
@@ -319,7 +302,7 @@ func dcmPlacements(d *dicomdir.Directory) map[string][4]string {
 // allowed are between files that have no Patient ID at all: dcentvfy sees
 // them as one patient, we give each a NOID patient of its own.
 func checkDcentvfyCorpus(t *testing.T, fs string) {
-	requireDICOMTool(t, "dcentvfy")
+	testtool.Require(t, "dcentvfy")
 	d, err := dicomdir.ParseFile(filepath.Join(fs, "DICOMDIR"))
 	if err != nil {
 		t.Fatal(err)

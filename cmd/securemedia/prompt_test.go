@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,13 +14,7 @@ import (
 // util-linux "script") and types the password at the prompt: sealing asks
 // twice, unsealing once, and the typed password never appears on screen.
 func TestPromptOnATerminal(t *testing.T) {
-	script, err := exec.LookPath("script")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("script (util-linux) is required under CI=true")
-		}
-		t.Skip("script (util-linux) not installed")
-	}
+	script := testtool.Require(t, "script") // util-linux
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "securemedia")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {

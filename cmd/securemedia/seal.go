@@ -87,7 +87,19 @@ Exit codes: see "securemedia help exit-codes".`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "output `FILE` (one input file) or FOLDER (required)")
-	o.password.addFlags(cmd, "sealing")
+	o.addFlags(cmd, "sealing")
+	f.BoolVar(&o.plainData, "plain-data", false, "compatibility: no DigestedData (no integrity check; not PS3.15 conformant)")
+	f.BoolVar(&o.anyFile, "allow-non-dicom", false, "seal inputs that are not DICOM Part 10 files")
+	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+// addFlags declares who may open the output and how it is sealed; seal and
+// burn share them.
+func (o *sealOptions) addFlags(cmd *cobra.Command, what string) {
+	f := cmd.Flags()
+	o.password.addFlags(cmd, what)
 	f.StringArrayVar(&o.recipients, "recipient", nil, "seal also for the RSA certificate(s) in PEM/DER `FILE` (repeatable)")
 	f.BoolVar(&o.oaep, "oaep", false, "use RSAES-OAEP (SHA-256) instead of PKCS #1 v1.5 for certificate recipients")
 	f.BoolVar(&o.keyID, "keyid", false, "identify certificate recipients by Subject Key Identifier")
@@ -96,12 +108,7 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.StringVar(&o.cipher, "cipher", "aes256", "content cipher: aes256, aes192, aes128 (des3 only for legacy readers)")
 	f.StringVar(&o.digest, "digest", "sha256", "digest: sha256, sha384, sha512 (sha1 only for legacy readers)")
 	f.IntVar(&o.iterations, "iterations", cms.DefaultIterations, fmt.Sprintf("PBKDF2 iterations (%d to %d)", cms.MinIterations, cms.MaxIterations))
-	f.BoolVar(&o.plainData, "plain-data", false, "compatibility: no DigestedData (no integrity check; not PS3.15 conformant)")
-	f.BoolVar(&o.anyFile, "allow-non-dicom", false, "seal inputs that are not DICOM Part 10 files")
-	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
 	cmd.MarkFlagsRequiredTogether("sign", "sign-key")
-	_ = cmd.MarkFlagRequired("output")
-	return cmd
 }
 
 func runSeal(e *env, inputs []string, o *sealOptions) error {

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"math/big"
 	"os"
 	"os/exec"
@@ -213,13 +214,7 @@ func TestCertificateRecipientsAndSigning(t *testing.T) {
 }
 
 func TestPKCS12(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl is required under CI=true")
-		}
-		t.Skip("openssl not installed")
-	}
+	openssl := testtool.Require(t, "openssl")
 	dir := t.TempDir()
 	cert, key := testCert(t, "p12")
 	p12 := filepath.Join(dir, "id.p12")

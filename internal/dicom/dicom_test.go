@@ -3,6 +3,7 @@ package dicom
 import (
 	"bytes"
 	"errors"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"io"
 	"os"
 	"os/exec"
@@ -14,26 +15,9 @@ import (
 
 const corpus = "../../../shared/corpus"
 
-// requireTool skips the test when an interop tool is missing, except under
-// CI=true, where the tool must be installed (.ci/run installs it).
-func requireTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (required under CI=true)", name)
-		}
-		t.Skipf("%s not installed: interop test skipped", name)
-	}
-}
-
 func requireCorpus(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus %s missing: %v", corpus, err)
-		}
-		t.Skipf("corpus %s missing", corpus)
-	}
+	testtool.RequirePath(t, corpus, "the shared corpus")
 }
 
 func readAll(t *testing.T, path string) (*Header, []*Element) {
@@ -89,7 +73,7 @@ func TestByteExactRoundTrip(t *testing.T) {
 // Item offsets must count from byte 0 of the file; dcmdump prints them.
 func TestItemOffsetsMatchDcmdump(t *testing.T) {
 	requireCorpus(t)
-	requireTool(t, "dcmdump")
+	testtool.Require(t, "dcmdump")
 	path := filepath.Join(corpus, "pydicom/dicomdirtests/DICOMDIR")
 	out, err := exec.Command("dcmdump", path).Output()
 	if err != nil {

@@ -5,25 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 )
-
-// requireTool returns the path of an external tool. Outside CI a missing
-// tool skips the test with its name; under CI=true it fails, because CI
-// installs every peer tool (.ci/run).
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found in PATH; CI must install it (.ci/run)", name)
-		}
-		t.Skipf("%s not installed; skipping interop test", name)
-	}
-	return path
-}
 
 var testTime = time.Date(2026, 11, 22, 12, 34, 56, 0, time.UTC)
 

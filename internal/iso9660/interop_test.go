@@ -3,6 +3,7 @@ package iso9660
 import (
 	"bytes"
 	"fmt"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 // run runs a tool and returns its combined output, failing on error.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(requireTool(t, name), args...).CombinedOutput()
+	out, err := exec.Command(testtool.Require(t, name), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
