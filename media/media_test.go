@@ -233,3 +233,28 @@ func TestThirdPartyDisc(t *testing.T) {
 		t.Fatalf("extract: %v", err)
 	}
 }
+
+// The root of a freshly formatted stick exists and cannot be replaced: the
+// files are staged inside it and moved up at the end.
+func TestWriteIntoEmptyFolder(t *testing.T) {
+	p, err := NewPlan([]string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	os.Mkdir(filepath.Join(root, ".Trashes"), 0o755) // hidden entries are tolerated
+	if err := p.WriteFolder(root, nil); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(root)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != ".Trashes DICOM DICOMDIR MANIFEST README.TXT" {
+		t.Fatalf("root holds %v", names)
+	}
+	if err := p.WriteFolder(root, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("writing into a non-empty folder: %v", err)
+	}
+}
