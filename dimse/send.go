@@ -1,0 +1,222 @@
+package dimse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Transfer syntax UIDs the sender treats specially.
+const (
+	ImplicitVRLittleEndian = "1.2.840.10008.1.2"
+	ExplicitVRLittleEndian = "1.2.840.10008.1.2.1"
+)
+
+// Instance is one SOP instance to send. Open returns its data set (no
+// group 0002) encoded in TransferSyntaxUID; it is called once, when the
+// instance is sent, so that a disc's instances are decrypted one at a time.
+type Instance struct {
+	SOPClassUID, SOPInstanceUID, TransferSyntaxUID string
+	Size                                           int64 // data set bytes, for progress
+	Open                                           func() (io.ReadCloser, error)
+	// Label identifies the instance in reports (e.g. a file name).
+	Label string
+}
+
+// Outcome is the fate of one instance.
+type Outcome int
+
+// Outcomes of a send.
+const (
+	Sent      Outcome = iota // stored, status 0000
+	Warned                   // stored with a warning status
+	Failed                   // the peer refused it, or it could not be sent
+	NotTried                 // never offered: the association ended first
+	Refused                  // no context the peer accepted fits its transfer syntax
+	Cancelled                // ctx was cancelled before it was sent
+)
+
+func (o Outcome) String() string {
+	return [...]string{"sent", "warning", "failed", "not sent", "refused", "cancelled"}[o]
+}
+
+// Stored reports whether the peer has the instance.
+func (o Outcome) Stored() bool { return o == Sent || o == Warned }
+
+// Result is reported for every instance, in order.
+type Result struct {
+	Instance *Instance
+	Outcome  Outcome
+	Status   Status // when the peer answered
+	Err      error  // why, when not stored
+	// TransferSyntaxUID is what went over the wire.
+	TransferSyntaxUID string
+}
+
+// Detail explains the result in one line.
+func (r Result) Detail() string {
+	switch {
+	case r.Err != nil:
+		return r.Err.Error()
+	case r.Outcome == Sent:
+		return ""
+	}
+	return r.Status.String()
+}
+
+// offered returns the transfer syntaxes proposed for an instance encoded
+// in ts: its own, plus implicit VR little endian for explicit VR little
+// endian data, which convert.go rewrites losslessly. Implicit VR little
+// endian is the default every SCP accepts (PS3.5 §10.1), so implicit data
+// never needs the reverse (lossy without a full dictionary) conversion.
+func offered(ts string) []string {
+	if ts == ExplicitVRLittleEndian {
+		return []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian}
+	}
+	return []string{ts}
+}
+
+type ctxKey struct{ as, ts string }
+
+// plan groups instances into batches of at most 128 distinct contexts,
+// in order, each batch being one association (PS3.8 §9.3.2.2).
+func plan(insts []*Instance) [][]*Instance {
+	var batches [][]*Instance
+	var cur []*Instance
+	seen := map[ctxKey]bool{}
+	for _, in := range insts {
+		k := ctxKey{in.SOPClassUID, in.TransferSyntaxUID}
+		if !seen[k] && len(seen) == 128 {
+			batches = append(batches, cur)
+			cur, seen = nil, map[ctxKey]bool{}
+		}
+		seen[k] = true
+		cur = append(cur, in)
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	return batches
+}
+
+func contextsFor(batch []*Instance) []PresentationContext {
+	var out []PresentationContext
+	seen := map[ctxKey]bool{}
+	for _, in := range batch {
+		k := ctxKey{in.SOPClassUID, in.TransferSyntaxUID}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, PresentationContext{AbstractSyntax: k.as, TransferSyntaxes: offered(k.ts)})
+		}
+	}
+	return out
+}
+
+// SendAll stores every instance, one association per batch of 128
+// contexts, and calls report once per instance, in order. It returns an
+// error only when nothing could be attempted for a batch (e.g. the peer is
+// unreachable); the per-instance results carry the rest.
+func SendAll(ctx context.Context, cfg Config, insts []*Instance, report func(Result)) error {
+	var firstErr error
+	for _, batch := range plan(insts) {
+		err := sendBatch(ctx, cfg, batch, report)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
+}
+
+func sendBatch(ctx context.Context, cfg Config, batch []*Instance, report func(Result)) error {
+	if ctx.Err() != nil {
+		reportRest(batch, Cancelled, ctx.Err(), report)
+		return ctx.Err()
+	}
+	a, err := Dial(ctx, cfg, contextsFor(batch))
+	if err != nil {
+		reportRest(batch, NotTried, fmt.Errorf("no association: %w", err), report)
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { a.Abort() })
+	defer stop()
+	for i, in := range batch {
+		if ctx.Err() != nil {
+			a.Abort()
+			reportRest(batch[i:], Cancelled, ctx.Err(), report)
+			return ctx.Err()
+		}
+		r, fatal := sendOne(a, in)
+		report(r)
+		if fatal != nil {
+			reportRest(batch[i+1:], NotTried, fmt.Errorf("association lost: %w", fatal), report)
+			return nil
+		}
+	}
+	if err := a.Release(); err != nil {
+		// Every instance already has its answer; a failed release loses
+		// nothing, so it is not reported as a failure.
+		return nil
+	}
+	return nil
+}
+
+func reportRest(insts []*Instance, o Outcome, err error, report func(Result)) {
+	for _, in := range insts {
+		report(Result{Instance: in, Outcome: o, Err: err})
+	}
+}
+
+// sendOne sends one instance; fatal is set when the association is gone.
+func sendOne(a *Assoc, in *Instance) (r Result, fatal error) {
+	r = Result{Instance: in}
+	id, ts := a.pick(in)
+	if id == 0 {
+		r.Outcome = Refused
+		r.Err = fmt.Errorf("the peer accepts no transfer syntax this instance can be sent in without transcoding (%s, SOP Class %s)", in.TransferSyntaxUID, in.SOPClassUID)
+		return r, nil
+	}
+	r.TransferSyntaxUID = ts
+	rc, err := in.Open()
+	if err != nil {
+		r.Outcome, r.Err = Failed, fmt.Errorf("cannot read: %w", err)
+		return r, nil
+	}
+	defer rc.Close()
+	var data io.Reader = rc
+	if ts != in.TransferSyntaxUID {
+		conv := ExplicitToImplicit(rc)
+		defer conv.Close()
+		data = conv
+	}
+	st, err := a.Store(id, in.SOPClassUID, in.SOPInstanceUID, data)
+	if err != nil {
+		r.Outcome, r.Err = Failed, err
+		var se *sourceError
+		if errors.As(err, &se) {
+			r.Err = fmt.Errorf("%v (association aborted, instance not stored)", err)
+		}
+		return r, err
+	}
+	r.Status = st
+	switch st.Kind() {
+	case Success:
+		r.Outcome = Sent
+	case Warning:
+		r.Outcome = Warned
+	default:
+		r.Outcome = Failed
+	}
+	return r, nil
+}
+
+// pick chooses the accepted context for an instance: its own transfer
+// syntax first, then implicit VR little endian for explicit VR LE data.
+func (a *Assoc) pick(in *Instance) (byte, string) {
+	for _, ts := range offered(in.TransferSyntaxUID) {
+		if id := a.Accepted(in.SOPClassUID, ts); id != 0 {
+			return id, ts
+		}
+	}
+	return 0, ""
+}
