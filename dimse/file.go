@@ -1,7 +1,7 @@
 package dimse
 
 import (
-	"fmt"
+	"errors"
 	"io"
 	"os"
 
@@ -13,6 +13,10 @@ const (
 	tagSOPClassUID    dicom.Tag = 0x00080016
 	tagSOPInstanceUID dicom.Tag = 0x00080018
 )
+
+// ErrNoSOPInstance is returned for a file that is not a SOP instance (no
+// SOP Class or SOP Instance UID): no PACS could store it.
+var ErrNoSOPInstance = errors.New("not a SOP instance (no SOP Class UID or SOP Instance UID)")
 
 // FileInstance describes a DICOM Part 10 file for SendAll. Its data set is
 // sent exactly as stored after the File Meta Information, which is never
@@ -45,7 +49,7 @@ func FileInstance(path string) (*Instance, error) {
 	in.SOPClassUID = firstOf(dicom.Find(elems, tagSOPClassUID).String(), h.MetaString(0x00020002))
 	in.SOPInstanceUID = firstOf(dicom.Find(elems, tagSOPInstanceUID).String(), h.MetaString(0x00020003))
 	if in.SOPClassUID == "" || in.SOPInstanceUID == "" {
-		return nil, fmt.Errorf("no SOP Class UID or SOP Instance UID")
+		return nil, ErrNoSOPInstance
 	}
 	off := h.DataSetOffset
 	in.Open = func() (io.ReadCloser, error) { return openAt(path, off) }
