@@ -272,7 +272,9 @@ func (a *Assoc) fragmentSize() int {
 	if m < 64 {
 		m = 64
 	}
-	return int(m) - 6
+	// Even, because some peers (dcmtk) reject odd fragments (PS3.5 §7.1
+	// keeps every element even, so even fragments are always possible).
+	return (int(m) - 6) &^ 1
 }
 
 // sendFragments streams r as PDVs of at most fragmentSize bytes, marking

@@ -11,6 +11,7 @@ import (
 const (
 	ImplicitVRLittleEndian = "1.2.840.10008.1.2"
 	ExplicitVRLittleEndian = "1.2.840.10008.1.2.1"
+	DeflatedExplicitVR     = "1.2.840.10008.1.2.1.99"
 )
 
 // Instance is one SOP instance to send. Open returns its data set (no
@@ -172,11 +173,16 @@ func sendOne(a *Assoc, in *Instance) (r Result, fatal error) {
 	r = Result{Instance: in}
 	id, ts := a.pick(in)
 	if id == 0 {
-		r.Outcome = Refused
-		r.Err = fmt.Errorf("the peer accepts no transfer syntax this instance can be sent in without transcoding (%s, SOP Class %s)", in.TransferSyntaxUID, in.SOPClassUID)
+		r.Outcome, r.Err = Refused, a.refusal(in)
 		return r, nil
 	}
 	r.TransferSyntaxUID = ts
+	if in.Size%2 == 1 && in.TransferSyntaxUID != DeflatedExplicitVR {
+		// Every element has an even length (PS3.5 §7.1), so an odd data
+		// set is damaged; peers abort on it and it would cost the others.
+		r.Outcome, r.Err = Failed, fmt.Errorf("malformed: data set of odd length %d, not sent", in.Size)
+		return r, nil
+	}
 	rc, err := in.Open()
 	if err != nil {
 		r.Outcome, r.Err = Failed, fmt.Errorf("cannot read: %w", err)
@@ -184,6 +190,11 @@ func sendOne(a *Assoc, in *Instance) (r Result, fatal error) {
 	}
 	defer rc.Close()
 	var data io.Reader = rc
+	if ts == DeflatedExplicitVR {
+		// PS3.5 §A.5: the deflated stream is padded with one NUL to an
+		// even length; some writers forget, and inflate ignores it.
+		data = &evenReader{r: rc}
+	}
 	if ts != in.TransferSyntaxUID {
 		conv := ExplicitToImplicit(rc)
 		defer conv.Close()
@@ -219,4 +230,37 @@ func (a *Assoc) pick(in *Instance) (byte, string) {
 		}
 	}
 	return 0, ""
+}
+
+// evenReader appends a NUL byte to a stream of odd length.
+type evenReader struct {
+	r    io.Reader
+	n    int64
+	done bool
+}
+
+func (e *evenReader) Read(p []byte) (int, error) {
+	if e.done {
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p)
+	e.n += int64(n)
+	if err == io.EOF && n == 0 {
+		e.done = true
+		if e.n%2 == 1 && len(p) > 0 {
+			p[0] = 0
+			return 1, nil
+		}
+	}
+	return n, err
+}
+
+// refusal explains why no context fits an instance.
+func (a *Assoc) refusal(in *Instance) error {
+	for _, pc := range a.Contexts {
+		if pc.AbstractSyntax == in.SOPClassUID && pc.Result == ResultAbstractSyntaxUnsupported {
+			return fmt.Errorf("the peer does not support SOP Class %s", in.SOPClassUID)
+		}
+	}
+	return fmt.Errorf("the peer does not accept transfer syntax %s for SOP Class %s, and the instance is not transcoded", in.TransferSyntaxUID, in.SOPClassUID)
 }
