@@ -15,6 +15,7 @@ import (
 
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/reconcile"
 	"github.com/spf13/cobra"
 )
 
@@ -29,6 +30,7 @@ var discInstances func(ctx context.Context, e *env, path string, o *sendOptions)
 
 type sendOptions struct {
 	nf           netFlags
+	change       reconcile.Change
 	state        string
 	noResume     bool
 	passwordFile string
@@ -56,6 +58,15 @@ AET@HOST:PORT, tab, SOP Instance UID). A re-run to the same PACS skips those
 and sends only the rest. --no-resume sends everything again; deleting the file
 forgets everything. The file holds UIDs only, no patient data.
 
+Reconciliation (IHE IRWF): --patient-id, --issuer and --patient-name store
+the instances under the local patient identity. Every UID is kept; the
+original values are kept in Original Attributes Sequence (0400,0561) and the
+original Patient ID in Other Patient IDs Sequence (0010,1002); every other
+element is sent byte for byte. Instances in big endian or deflated transfer
+syntaxes cannot be reconciled and are reported as failed. The resume state
+distinguishes sends with different reconciliations (by a hash, not the
+values).
+
 Sending from an encrypted disc (--password-file) needs the media support,
 which is not built into this version.`,
 		Args: cobra.ExactArgs(1),
@@ -66,6 +77,9 @@ which is not built into this version.`,
 	f.StringVar(&o.state, "state", "", "state file of instances already confirmed (default <user cache dir>/securemedia/sent.tsv)")
 	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
 	f.StringVar(&o.passwordFile, "password-file", "", "password file, for an encrypted disc")
+	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
+	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
+	f.StringVar(&o.change.PatientName, "patient-name", "", "store under this Patient's Name (DICOM PN, e.g. DOE^JANE)")
 	return cmd
 }
 
@@ -83,6 +97,14 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	insts, skipped, err := collect(ctx, e, src, o)
 	if err != nil {
 		return err
+	}
+	if err := o.change.Check(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if !o.change.Empty() {
+		for _, in := range insts {
+			reconcileOnOpen(in, o.change)
+		}
 	}
 	st, err := openState(o, p)
 	if err != nil {
@@ -212,6 +234,9 @@ func openState(o *sendOptions, p peer) (*sendState, error) {
 		path = filepath.Join(dir, "securemedia", "sent.tsv")
 	}
 	s := &sendState{key: p.String(), done: map[string]bool{}}
+	if k := o.change.Key(); k != "" {
+		s.key += "#" + k
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -247,3 +272,23 @@ func (s *sendState) record(uid string) {
 }
 
 func (s *sendState) close() { s.f.Close() }
+
+// reconcileOnOpen makes in's data set carry the new patient identity.
+func reconcileOnOpen(in *dimse.Instance, c reconcile.Change) {
+	open, ts := in.Open, in.TransferSyntaxUID
+	in.Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		r, err := reconcile.Rewrite(rc, ts, c)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{r, rc}, nil
+	}
+}
