@@ -278,31 +278,58 @@ func (a *Assoc) fragmentSize() int {
 }
 
 // sendFragments streams r as PDVs of at most fragmentSize bytes, marking
-// the last one. An empty r still sends one (empty) last fragment.
+// the last one. An empty r still sends one (empty) last fragment. It reads
+// one fragment ahead (two buffers) to know which fragment is the last,
+// without copying the data through another buffer.
 func (a *Assoc) sendFragments(ctxID byte, command bool, r io.Reader) error {
 	size := a.fragmentSize()
-	buf := make([]byte, size)
-	br := bufio.NewReaderSize(r, 64<<10)
+	cur, next := make([]byte, size), make([]byte, size)
+	n, err := readChunk(r, cur)
+	if err != nil {
+		return err
+	}
 	for {
-		n, err := io.ReadFull(br, buf)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return &sourceError{err}
-		}
-		last := err != nil
-		if !last {
-			if _, perr := br.Peek(1); perr == io.EOF {
-				last = true
-			} else if perr != nil {
-				return &sourceError{perr}
+		m := 0
+		if n == size {
+			if m, err = readChunk(r, next); err != nil {
+				return err
 			}
 		}
-		if werr := a.write(pdataHeader(ctxID, command, last, n), buf[:n]); werr != nil {
+		last := m == 0
+		if werr := a.writePDV(pdataHeader(ctxID, command, last, n), cur[:n]); werr != nil {
 			return werr
 		}
 		if last {
 			return nil
 		}
+		cur, next, n = next, cur, m
 	}
+}
+
+// readChunk fills b as far as r allows; a short count means r is done.
+func readChunk(r io.Reader, b []byte) (int, error) {
+	n, err := io.ReadFull(r, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if err != nil {
+		return n, &sourceError{err}
+	}
+	return n, nil
+}
+
+// writePDV writes a P-DATA-TF PDU with one gather write (writev), so the
+// data is not copied into the write buffer.
+func (a *Assoc) writePDV(hdr, data []byte) error {
+	if err := a.conn.SetWriteDeadline(time.Now().Add(a.Timeout)); err != nil {
+		return err
+	}
+	if err := a.bw.Flush(); err != nil {
+		return err
+	}
+	bufs := net.Buffers{hdr, data}
+	_, err := bufs.WriteTo(a.conn)
+	return err
 }
 
 // sourceError marks a failure to read the data being sent (as opposed to
