@@ -37,7 +37,9 @@ appears under its final name complete or not at all. C-ECHO is answered.
 
 It listens on 127.0.0.1 unless --bind says otherwise (for example --bind 0.0.0.0
 to accept other machines), answers only to the called AE title --aet, and runs
-until interrupted (Ctrl-C), letting transfers in progress end first.`,
+until interrupted (Ctrl-C). An interrupt aborts the associations in progress:
+an instance being received is discarded (never left partial), and its sender
+is told it was not stored.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReceive(cmd.Context(), e, &o) },
 	}
