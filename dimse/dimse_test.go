@@ -104,6 +104,7 @@ func TestEchoAndStoreInProcess(t *testing.T) {
 	}
 	insts := sampleInstances(t)
 	var results []Result
+	cfg.Associations = 3
 	if err := SendAll(context.Background(), cfg, insts, func(r Result) { results = append(results, r) }); err != nil {
 		t.Fatal(err)
 	}

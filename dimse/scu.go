@@ -16,6 +16,9 @@ type Config struct {
 	Timeout             time.Duration // per PDU read/write, and a DIMSE reply
 	ARTIM               time.Duration // connect, association and release
 	MaxPDU              uint32        // what we can receive; 0: DefaultMaxPDU
+	// Associations is how many associations SendAll uses in parallel
+	// (0 or 1: one at a time).
+	Associations int
 }
 
 // Dial connects and negotiates an association proposing contexts. IDs are

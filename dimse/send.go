@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Transfer syntax UIDs the sender treats specially.
@@ -115,10 +116,37 @@ func contextsFor(batch []*Instance) []PresentationContext {
 }
 
 // SendAll stores every instance, one association per batch of 128
-// contexts, and calls report once per instance, in order. It returns an
-// error only when nothing could be attempted for a batch (e.g. the peer is
-// unreachable); the per-instance results carry the rest.
+// contexts, and calls report once per instance (never concurrently). With
+// cfg.Associations > 1 the instances are split into that many contiguous
+// runs sent over parallel associations; reports then interleave. It
+// returns an error only when nothing could be attempted for some batch
+// (e.g. the peer is unreachable); the per-instance results carry the rest.
 func SendAll(ctx context.Context, cfg Config, insts []*Instance, report func(Result)) error {
+	n := max(1, min(cfg.Associations, len(insts)))
+	if n == 1 {
+		return sendSerial(ctx, cfg, insts, report)
+	}
+	var mu sync.Mutex
+	locked := func(r Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		report(r)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		part := insts[i*len(insts)/n : (i+1)*len(insts)/n]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = sendSerial(ctx, cfg, part, locked)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func sendSerial(ctx context.Context, cfg Config, insts []*Instance, report func(Result)) error {
 	var firstErr error
 	for _, batch := range plan(insts) {
 		err := sendBatch(ctx, cfg, batch, report)

@@ -2,7 +2,8 @@
 # bench-dimse.sh: C-STORE throughput of "securemedia send" against dcmtk's
 # storescu (with TCP_NODELAY=1, its tuned setting), both sending the same
 # synthetic 500-slice CT (/work/shared/scripts/make-large-study.sh, ~263 MB)
-# to the same "storescp +B" over loopback, one association each.
+# to the same "storescp +B" over loopback, one association each, and ours
+# with 2 and 4 parallel associations.
 #   BENCH_SLICES  number of slices (default 500)
 #   BENCH_RUNS    runs per sender, best kept (default 3)
 # storescp 3.6.7 listens on every interface, so everything runs in a private
@@ -33,8 +34,9 @@ set -euo pipefail
 ip link set lo up
 rx=$OUT/rx; mkdir -p "$rx"
 # TCP_NODELAY=1: without it the replies of storescp stall 40 ms (Nagle and
-# delayed ACK) and both senders measure only that.
-TCP_NODELAY=1 storescp -aet BENCH +B -od "$rx" 11112 & scp=$!
+# delayed ACK) and both senders measure only that. --fork: one process per
+# association, so parallel associations are served in parallel.
+TCP_NODELAY=1 storescp --fork -aet BENCH +B -od "$rx" 11112 & scp=$!
 trap "kill $scp 2>/dev/null" EXIT
 for i in $(seq 50); do echoscu -aec BENCH 127.0.0.1 11112 2>/dev/null && break; sleep 0.1; done
 best() { sort -n | head -1; }
@@ -56,5 +58,7 @@ run() { # label command...
 }
 echo "C-STORE of $FILES instances ($((BYTES / 1000000)) MB) to storescp +B, one association, best of $RUNS"
 run "securemedia send" "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
+run "securemedia send, 2 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 2
+run "securemedia send, 4 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 4
 run "storescu (TCP_NODELAY=1)" env TCP_NODELAY=1 storescu -aec BENCH 127.0.0.1 11112 +sd "$OUT/study/CT"
 ' | tee "$out/report.txt"

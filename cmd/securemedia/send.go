@@ -31,6 +31,7 @@ var discInstances func(ctx context.Context, e *env, path string, o *sendOptions)
 type sendOptions struct {
 	nf           netFlags
 	change       reconcile.Change
+	associations int
 	state        string
 	noResume     bool
 	passwordFile string
@@ -75,6 +76,7 @@ which is not built into this version.`,
 	o.nf.register(cmd, true)
 	f := cmd.Flags()
 	f.StringVar(&o.state, "state", "", "state file of instances already confirmed (default <user cache dir>/securemedia/sent.tsv)")
+	f.IntVar(&o.associations, "associations", 1, "parallel associations (1 to 8)")
 	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
 	f.StringVar(&o.passwordFile, "password-file", "", "password file, for an encrypted disc")
 	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
@@ -98,6 +100,10 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.associations < 1 || o.associations > 8 {
+		return withCode(exitUsage, fmt.Errorf("--associations %d: want 1 to 8", o.associations))
+	}
+	cfg.Associations = o.associations
 	if err := o.change.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
