@@ -169,3 +169,29 @@ func TestPlanSplitsAt128Contexts(t *testing.T) {
 		t.Fatalf("batches %d", len(b))
 	}
 }
+
+// TestCancelMidInstance: cancelling during a long transfer stops at once
+// and reports the instance and the rest as cancelled.
+func TestCancelMidInstance(t *testing.T) {
+	started := make(chan struct{}, 1)
+	addr := startSCP(t, &Server{Store: func(_ context.Context, _ StoreRequest, data io.Reader) Status {
+		started <- struct{}{}
+		io.Copy(io.Discard, data)
+		return Status{}
+	}})
+	big := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3", TransferSyntaxUID: ExplicitVRLittleEndian,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(2<<30 - 2)), nil }}
+	next := *big
+	next.SOPInstanceUID = "1.2.4"
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	var results []Result
+	t0 := time.Now()
+	SendAll(ctx, Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{big, &next}, func(r Result) { results = append(results, r) })
+	if len(results) != 2 || results[0].Outcome != Cancelled || results[1].Outcome != Cancelled {
+		t.Fatalf("results %+v", results)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("cancellation took %v", d)
+	}
+}

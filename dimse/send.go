@@ -167,7 +167,10 @@ func sendBatch(ctx context.Context, cfg Config, batch []*Instance, report func(R
 		reportRest(batch, NotTried, fmt.Errorf("no association: %w", err), report)
 		return err
 	}
-	stop := context.AfterFunc(ctx, func() { a.Abort() })
+	// Cancellation closes the connection under any read or write in
+	// progress (net.Conn allows that concurrently); the peer sees the
+	// transport close, which PS3.8 §9.1.6 treats as an abort.
+	stop := context.AfterFunc(ctx, func() { a.conn.Close() })
 	defer stop()
 	for i, in := range batch {
 		if ctx.Err() != nil {
@@ -176,6 +179,12 @@ func sendBatch(ctx context.Context, cfg Config, batch []*Instance, report func(R
 			return ctx.Err()
 		}
 		r, fatal := sendOne(a, in)
+		if fatal != nil && ctx.Err() != nil {
+			r.Outcome, r.Err = Cancelled, ctx.Err()
+			report(r)
+			reportRest(batch[i+1:], Cancelled, ctx.Err(), report)
+			return ctx.Err()
+		}
 		report(r)
 		if fatal != nil {
 			reportRest(batch[i+1:], NotTried, fmt.Errorf("association lost: %w", fatal), report)

@@ -359,3 +359,35 @@ stop_scp`)
 		t.Fatalf("echo to storescp:\n%s", log)
 	}
 }
+
+// TestNetworkCommandErrors: usage errors exit 2, an unreachable peer 12
+// for echo and 11 (with every instance listed as not sent) for send.
+func TestNetworkCommandErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"echo", "--pacs", "nohost"},
+		{"echo", "--pacs", "AET@127.0.0.1"},
+		{"echo", "--pacs", "WAYTOOLONGAETITLE1@127.0.0.1:104"},
+		{"echo"},
+		{"receive", "--aet", "X", "--port", "0", "-o", t.TempDir()},
+		{"send", "../../testdata/sample-study", "--pacs", "A@127.0.0.1:104", "--patient-name", "Zoë"},
+		{"send", "../../testdata/sample-study", "--pacs", "A@127.0.0.1:104", "--associations", "0"},
+	} {
+		if r := cli(t, "", args...); r.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, exitUsage, r.stderr)
+		}
+	}
+	// A port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("PACS@%s", ln.Addr())
+	ln.Close()
+	cli(t, "", "echo", "--pacs", dead).expect(t, exitNetwork, "connection refused")
+	state := filepath.Join(t.TempDir(), "state.tsv")
+	r := cli(t, "", "send", "../../testdata/sample-study", "--pacs", dead, "--state", state)
+	r.expect(t, exitNotStored, "31 not sent")
+	if n := strings.Count(r.stdout, "not sent"); n != 31 {
+		t.Errorf("%d instances listed as not sent, want 31:\n%s", n, r.stdout)
+	}
+}
