@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // phases splits a namespace script's log at "=== name" lines.
@@ -47,7 +50,7 @@ func countRows(rows map[string][2]string) map[string]int {
 // skipping what the peer already confirmed.
 func TestSendFailuresAndResume(t *testing.T) {
 	requireSharedCorpus(t)
-	for _, tool := range []string{"storescp", "echoscu"} {
+	for _, tool := range []string{"storescp", "echoscu", "dcmconv", "dcmdump"} {
 		requireTool(t, tool)
 	}
 	requireNetns(t)
@@ -84,6 +87,7 @@ start_scp -aet SCP +xa -od %[1]s/c; %[6]s; stop_scp
 	if exitOf(t, ph["implicit-only"]) != "11" || rows["jpeg.dcm"][0] != "refused" || countRows(rows)["sent"] != instances-1 {
 		t.Errorf("implicit-only peer:\n%s", ph["implicit-only"])
 	}
+	checkImplicitCopies(t, study, filepath.Join(tmp, "a"))
 	rows = tableRows(ph["implicit-only rerun"])
 	if exitOf(t, ph["implicit-only rerun"]) != "0" || rows["jpeg.dcm"][0] != "sent" || countRows(rows)["sent"] != 1 {
 		t.Errorf("rerun after a refusal:\n%s", ph["implicit-only rerun"])
@@ -137,4 +141,48 @@ func copyTestFile(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkImplicitCopies: what we rewrote from explicit to implicit VR and
+// storescp stored has the same dcmdump as dcmtk's own conversion of the
+// original (dcmconv +ti).
+func checkImplicitCopies(t *testing.T, study, received string) {
+	t.Helper()
+	conv := filepath.Join(t.TempDir(), "conv.dcm")
+	n := 0
+	filepath.Walk(study, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || fi.Name() == "README.md" || fi.Name() == "jpeg.dcm" {
+			return err
+		}
+		got, _ := filepath.Glob(filepath.Join(received, "*."+sopInstanceOf(t, p)))
+		if len(got) != 1 {
+			t.Errorf("%s: %d files received", p, len(got))
+			return nil
+		}
+		if out, err := exec.Command("dcmconv", "+ti", p, conv).CombinedOutput(); err != nil {
+			t.Fatalf("dcmconv: %v %s", err, out)
+		}
+		if dumpDataSet(t, conv) != dumpDataSet(t, got[0]) {
+			t.Errorf("%s: our implicit VR rewrite differs from dcmconv +ti", p)
+		}
+		n++
+		return nil
+	})
+	if n != 31 {
+		t.Errorf("%d files compared, want 31", n)
+	}
+}
+
+func sopInstanceOf(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h, _, err := dicom.ReadHeader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.MetaString(0x00020003)
 }

@@ -82,8 +82,9 @@ func inNetns(t *testing.T, sm, script string) string {
 }
 
 // storescpUp starts storescp with args on port 11112 and waits (bounded)
-// until it accepts connections.
-const storescpUp = `start_scp() { storescp "$@" 11112 & SCP=$!; i=0; while ! echoscu -to 1 -aec SCP 127.0.0.1 11112 2>/dev/null; do i=$((i+1)); [ $i -gt 50 ] && exit 9; sleep 0.1; done; }
+// until it accepts connections. Its messages go to $SCPLOG (default
+// /dev/null) so that they cannot interleave with our output.
+const storescpUp = `start_scp() { storescp "$@" 11112 >>"${SCPLOG:-/dev/null}" 2>&1 & SCP=$!; i=0; while ! echoscu -to 1 -aec SCP 127.0.0.1 11112 2>/dev/null; do i=$((i+1)); [ $i -gt 50 ] && exit 9; sleep 0.1; done; }
 stop_scp() { kill $SCP; wait $SCP 2>/dev/null; true; }
 `
 
