@@ -195,3 +195,33 @@ func TestCancelMidInstance(t *testing.T) {
 		t.Errorf("cancellation took %v", d)
 	}
 }
+
+// TestAssociationLimit: associations beyond MaxAssociations are rejected
+// transiently, and accepted again once one ends.
+func TestAssociationLimit(t *testing.T) {
+	addr := startSCP(t, &Server{MaxAssociations: 1})
+	cfg := Config{CallingAE: "A", CalledAE: "B", Address: addr, Timeout: 5 * time.Second}
+	echo := []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}
+	first, err := Dial(context.Background(), cfg, echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), cfg, echo)
+	if rj, ok := err.(*Reject); !ok || rj.Result != 2 || rj.Source != 3 || rj.Reason != 2 {
+		t.Fatalf("second association: %v", err)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // the slot frees when the server goroutine ends
+		a, err := Dial(context.Background(), cfg, echo)
+		if err == nil {
+			a.Release()
+			break
+		}
+		if i == 50 {
+			t.Fatalf("no association after release: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -83,25 +83,28 @@ type Associate struct {
 // Reject is an A-ASSOCIATE-RJ (PS3.8 §9.3.4).
 type Reject struct{ Result, Source, Reason byte }
 
+// rejectReasons are the A-ASSOCIATE-RJ reasons by source (PS3.8 Table
+// 9-21): 1 service user, 2 service provider (ACSE), 3 service provider
+// (presentation).
+var rejectReasons = map[[2]byte]string{
+	{1, 1}: "no reason given",
+	{1, 2}: "application context name not supported",
+	{1, 3}: "calling AE title not recognized",
+	{1, 7}: "called AE title not recognized",
+	{2, 1}: "no reason given",
+	{2, 2}: "protocol version not supported",
+	{3, 1}: "temporary congestion",
+	{3, 2}: "local limit exceeded",
+}
+
 func (r *Reject) Error() string {
 	perm := "permanently"
 	if r.Result == 2 {
 		perm = "transiently"
 	}
-	reason := fmt.Sprintf("reason %d", r.Reason)
-	if r.Source == 1 {
-		switch r.Reason {
-		case 2:
-			reason = "application context name not supported"
-		case 3:
-			reason = "calling AE title not recognized"
-		case 7:
-			reason = "called AE title not recognized"
-		}
-	} else if r.Source == 3 && r.Reason == 2 {
-		reason = "temporary congestion"
-	} else if r.Source == 3 && r.Reason == 1 {
-		reason = "protocol version not supported"
+	reason, ok := rejectReasons[[2]byte{r.Source, r.Reason}]
+	if !ok {
+		reason = fmt.Sprintf("source %d, reason %d", r.Source, r.Reason)
 	}
 	return fmt.Sprintf("association rejected %s by the peer: %s", perm, reason)
 }

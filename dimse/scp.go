@@ -32,6 +32,10 @@ type Server struct {
 	Timeout time.Duration // per PDU, as for Assoc
 	ARTIM   time.Duration // time allowed for A-ASSOCIATE-RQ and release
 	MaxPDU  uint32
+	// MaxAssociations bounds concurrent associations (0: 16); more are
+	// rejected transiently ("local limit exceeded", PS3.8 Table 9-21) so
+	// the sender retries later instead of overloading the disk.
+	MaxAssociations int
 	// Syntaxes, when set, are the only transfer syntaxes accepted, in our
 	// order of preference; otherwise every Acceptable one is, in the
 	// proposer's order.
@@ -57,6 +61,11 @@ func Acceptable(ts string) bool {
 // the associations in progress to end (each within its timeouts).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
+	limit := s.MaxAssociations
+	if limit <= 0 {
+		limit = 16
+	}
+	slots := make(chan struct{}, limit)
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer wg.Wait()
@@ -75,7 +84,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, c)
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				s.serveConn(ctx, c)
+			default:
+				s.refuse(c)
+			}
 		}()
 	}
 }
@@ -210,4 +225,15 @@ func (s *Server) preference(proposed []string) []string {
 		return s.Syntaxes
 	}
 	return proposed
+}
+
+// refuse answers an association over the limit with a transient
+// rejection (result 2, source 3: service provider presentation related,
+// reason 2: local limit exceeded).
+func (s *Server) refuse(c net.Conn) {
+	a := newAssoc(c, s.Timeout, s.ARTIM, s.MaxPDU)
+	defer a.close()
+	if typ, _, err := a.read(a.ARTIM); err == nil && typ == typeAssociateRQ {
+		_ = a.write(encodeReject(Reject{Result: 2, Source: 3, Reason: 2}))
+	}
 }
