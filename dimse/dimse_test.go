@@ -2,6 +2,7 @@ package dimse
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"io"
 	"net"
@@ -223,5 +224,35 @@ func TestAssociationLimit(t *testing.T) {
 			t.Fatalf("no association after release: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDeflatedToPeerWithoutDeflate: a deflated instance goes inflated
+// (explicit VR LE, the same data set) to a peer that does not take
+// deflate, and rewritten to implicit VR for one that takes only that.
+func TestDeflatedToPeerWithoutDeflate(t *testing.T) {
+	in, err := FileInstance("../../shared/corpus/pydicom/test_files/image_dfl.dcm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("corpus: %v", err)
+		}
+		t.Skipf("corpus: %v", err)
+	}
+	raw := dataSet(t, in)
+	want, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian} {
+		m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+		addr := startSCP(t, &Server{Store: m.handle, Syntaxes: []string{ts}})
+		var res Result
+		SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, func(r Result) { res = r })
+		if res.Outcome != Sent || m.ts[in.SOPInstanceUID] != ts {
+			t.Fatalf("%s: %v %s", ts, res.Outcome, res.Detail())
+		}
+		if got := m.got[in.SOPInstanceUID]; ts == ExplicitVRLittleEndian && !bytes.Equal(got, want) {
+			t.Errorf("inflated data set differs")
+		}
 	}
 }

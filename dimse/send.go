@@ -1,6 +1,7 @@
 package dimse
 
 import (
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
@@ -68,13 +69,19 @@ func (r Result) Detail() string {
 }
 
 // offered returns the transfer syntaxes proposed for an instance encoded
-// in ts: its own, plus implicit VR little endian for explicit VR little
-// endian data, which convert.go rewrites losslessly. Implicit VR little
+// in ts, in order of preference: its own, plus implicit VR little endian
+// for explicit VR little endian data, which convert.go rewrites
+// losslessly, and both for deflated data, which is inflated first. Implicit VR little
 // endian is the default every SCP accepts (PS3.5 §10.1), so implicit data
 // never needs the reverse (lossy without a full dictionary) conversion.
 func offered(ts string) []string {
-	if ts == ExplicitVRLittleEndian {
+	switch ts {
+	case ExplicitVRLittleEndian:
 		return []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian}
+	case DeflatedExplicitVR:
+		// Inflating is lossless too: the deflated stream is an explicit VR
+		// little endian data set (PS3.5 §A.5).
+		return []string{DeflatedExplicitVR, ExplicitVRLittleEndian, ImplicitVRLittleEndian}
 	}
 	return []string{ts}
 }
@@ -232,8 +239,13 @@ func sendOne(a *Assoc, in *Instance) (r Result, fatal error) {
 		// even length; some writers forget, and inflate ignores it.
 		data = &evenReader{r: rc}
 	}
-	if ts != in.TransferSyntaxUID {
-		conv := ExplicitToImplicit(rc)
+	if in.TransferSyntaxUID == DeflatedExplicitVR && ts != DeflatedExplicitVR {
+		fr := flate.NewReader(rc)
+		defer fr.Close()
+		data = fr
+	}
+	if ts == ImplicitVRLittleEndian && in.TransferSyntaxUID != ImplicitVRLittleEndian {
+		conv := ExplicitToImplicit(data)
 		defer conv.Close()
 		data = conv
 	}
