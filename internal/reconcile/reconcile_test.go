@@ -15,6 +15,9 @@ func dataSet(t *testing.T, path string) (string, []byte) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v", path, err)
+		}
 		t.Skipf("%s: %v", path, err)
 	}
 	h, _, err := dicom.ReadHeader(bytes.NewReader(b))
