@@ -42,6 +42,7 @@ type Assoc struct {
 	Peer   *Associate
 	msgID  uint16
 	queue  []PDV // PDVs of a received P-DATA-TF not consumed yet
+	bufs   [2][]byte
 	closed bool
 }
 
@@ -247,7 +248,16 @@ func (a *Assoc) sendCommand(ctxID byte, c *Command) error {
 	if err != nil {
 		return err
 	}
-	return a.sendFragments(ctxID, true, &byteReader{b: b})
+	size := a.fragmentSize()
+	for {
+		n := min(size, len(b))
+		if err := a.writePDV(pdataHeader(ctxID, true, n == len(b), n), b[:n]); err != nil {
+			return err
+		}
+		if b = b[n:]; len(b) == 0 {
+			return nil
+		}
+	}
 }
 
 type byteReader struct{ b []byte }
@@ -283,7 +293,10 @@ func (a *Assoc) fragmentSize() int {
 // without copying the data through another buffer.
 func (a *Assoc) sendFragments(ctxID byte, command bool, r io.Reader) error {
 	size := a.fragmentSize()
-	cur, next := make([]byte, size), make([]byte, size)
+	if len(a.bufs[0]) != size { // reused across messages: one pair per association
+		a.bufs = [2][]byte{make([]byte, size), make([]byte, size)}
+	}
+	cur, next := a.bufs[0], a.bufs[1]
 	n, err := readChunk(r, cur)
 	if err != nil {
 		return err
