@@ -20,6 +20,8 @@ const (
 	exitNotCMS      = 8  // input is not a Secure DICOM File (not CMS EnvelopedData)
 	exitPolicy      = 9  // refused by policy: password characters, weak or unsupported parameters
 	exitConflict    = 10 // conflicting input (e.g. two different files claim one SOP Instance UID)
+	exitNotStored   = 11 // send: at least one instance was not stored by the peer
+	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO
 )
 
 const exitCodesText = `Exit codes (stable; scripts may rely on them):
@@ -37,6 +39,10 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
       weak, algorithm not supported
   10  conflicting input (for example two different files with one SOP
       Instance UID)
+  11  send: at least one instance was not stored by the peer (the result
+      table says which and why; a re-run sends only those)
+  12  network: the peer could not be reached, rejected the association, or
+      did not answer C-ECHO with success
 
 On any non-zero exit, no output file is left behind.`
 

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/securemedia/securemedia/dimse"
+	"github.com/spf13/cobra"
+)
+
+// peer is a remote application entity given as AET@HOST:PORT.
+type peer struct {
+	AET, Addr string
+}
+
+func (p peer) String() string { return p.AET + "@" + p.Addr }
+
+// parsePeer parses AET@HOST:PORT; an AE title is 1 to 16 characters of
+// the default repertoire without backslash (PS3.5 Table 6.2-1, AE).
+func parsePeer(s string) (peer, error) {
+	i := strings.LastIndex(s, "@")
+	if i <= 0 {
+		return peer{}, fmt.Errorf("--pacs %q: want AET@HOST:PORT", s)
+	}
+	p := peer{AET: s[:i], Addr: s[i+1:]}
+	if err := checkAET(p.AET); err != nil {
+		return peer{}, err
+	}
+	host, port, err := net.SplitHostPort(p.Addr)
+	if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+		return peer{}, fmt.Errorf("--pacs %q: want AET@HOST:PORT with a port from 1 to 65535", s)
+	}
+	return p, nil
+}
+
+func checkAET(aet string) error {
+	if len(aet) == 0 || len(aet) > 16 || strings.TrimSpace(aet) == "" {
+		return fmt.Errorf("AE title %q: must be 1 to 16 characters", aet)
+	}
+	for _, c := range aet {
+		if c < 0x20 || c > 0x7E || c == '\\' {
+			return fmt.Errorf("AE title %q: only printable ASCII without backslash", aet)
+		}
+	}
+	return nil
+}
+
+// netFlags are the options every networking command shares.
+type netFlags struct {
+	pacs, callingAET string
+	timeout          time.Duration
+}
+
+func (n *netFlags) register(cmd *cobra.Command, needPACS bool) {
+	f := cmd.Flags()
+	if needPACS {
+		f.StringVar(&n.pacs, "pacs", "", "the peer, as AET@HOST:PORT (required)")
+		f.StringVar(&n.callingAET, "calling-aet", "SECUREMEDIA", "our AE title")
+		_ = cmd.MarkFlagRequired("pacs")
+	}
+	f.DurationVar(&n.timeout, "timeout", dimse.DefaultTimeout, "longest silence allowed per network read or write (never for a whole study)")
+}
+
+func (n *netFlags) config() (dimse.Config, peer, error) {
+	p, err := parsePeer(n.pacs)
+	if err == nil {
+		err = checkAET(n.callingAET)
+	}
+	if err != nil {
+		return dimse.Config{}, p, withCode(exitUsage, err)
+	}
+	return dimse.Config{CallingAE: n.callingAET, CalledAE: p.AET, Address: p.Addr, Timeout: n.timeout,
+		ARTIM: min(n.timeout, dimse.DefaultARTIM)}, p, nil
+}

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/reconcile"
+	"github.com/spf13/cobra"
+)
+
+func init() { commandFactories = append(commandFactories, newSendCommand) }
+
+// discInstances is the seam for sending from an encrypted disc or image:
+// the media package's command file sets it (in its init) to a function
+// that unlocks the disc and returns instances whose Open decrypts one
+// instance at a time. While it is nil, send takes folders of plain DICOM
+// files only.
+var discInstances func(ctx context.Context, e *env, path string, o *sendOptions) ([]*dimse.Instance, error)
+
+type sendOptions struct {
+	nf           netFlags
+	change       reconcile.Change
+	associations int
+	state        string
+	noResume     bool
+	passwordFile string
+}
+
+func newSendCommand(e *env) *cobra.Command {
+	var o sendOptions
+	cmd := &cobra.Command{
+		Use:   "send FOLDER --pacs AET@HOST:PORT",
+		Short: "Send the DICOM instances of a folder to a PACS (C-STORE)",
+		Long: `send stores every DICOM Part 10 file found under FOLDER in the PACS with
+C-STORE. Each instance is offered in its own transfer syntax: compressed data
+is never transcoded, and explicit VR little endian data may also travel as
+implicit VR little endian (a lossless header rewrite). An instance the PACS
+cannot take in its own encoding is reported as refused, never sent altered.
+Files that are not DICOM Part 10 files, and DICOMDIRs, are listed as skipped.
+
+At the end a table gives each instance's result: sent, warning (stored, with
+the PACS's warning status), or failed/refused/not sent with the reason. The
+exit code is 11 if any instance was not stored.
+
+Resuming: every instance the PACS confirms is recorded in a state file
+(default: <user cache dir>/securemedia/sent.tsv, one line per instance:
+AET@HOST:PORT, tab, SOP Instance UID). A re-run to the same PACS skips those
+and sends only the rest. --no-resume sends everything again; deleting the file
+forgets everything. The file holds UIDs only, no patient data.
+
+Reconciliation (IHE IRWF): --patient-id, --issuer and --patient-name store
+the instances under the local patient identity. Every UID is kept; the
+original values are kept in Original Attributes Sequence (0400,0561) and the
+original Patient ID in Other Patient IDs Sequence (0010,1002); every other
+element is sent byte for byte. Instances in big endian or deflated transfer
+syntaxes cannot be reconciled and are reported as failed. The resume state
+distinguishes sends with different reconciliations (by a hash, not the
+values).
+
+Sending from an encrypted disc (--password-file) needs the media support,
+which is not built into this version.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runSend(cmd.Context(), e, args[0], &o) },
+	}
+	o.nf.register(cmd, true)
+	f := cmd.Flags()
+	f.StringVar(&o.state, "state", "", "state file of instances already confirmed (default <user cache dir>/securemedia/sent.tsv)")
+	f.IntVar(&o.associations, "associations", 1, "parallel associations (1 to 8)")
+	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
+	f.StringVar(&o.passwordFile, "password-file", "", "password file, for an encrypted disc")
+	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
+	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
+	f.StringVar(&o.change.PatientName, "patient-name", "", "store under this Patient's Name (DICOM PN, e.g. DOE^JANE)")
+	return cmd
+}
+
+// sendItem is one line of the result table.
+type sendItem struct {
+	label, uid, result, detail string
+	failed                     bool
+}
+
+func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
+	cfg, p, err := o.nf.config()
+	if err != nil {
+		return err
+	}
+	insts, skipped, err := collect(ctx, e, src, o)
+	if err != nil {
+		return err
+	}
+	if o.associations < 1 || o.associations > 8 {
+		return withCode(exitUsage, fmt.Errorf("--associations %d: want 1 to 8", o.associations))
+	}
+	cfg.Associations = o.associations
+	if err := o.change.Check(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	if !o.change.Empty() {
+		for _, in := range insts {
+			reconcileOnOpen(in, o.change)
+		}
+	}
+	st, err := openState(o, p)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	var todo []*dimse.Instance
+	var total int64
+	for _, in := range insts {
+		if st.done[in.SOPInstanceUID] {
+			skipped = append(skipped, sendItem{label: in.Label, uid: in.SOPInstanceUID, result: "skipped", detail: "already stored (state file)"})
+			continue
+		}
+		todo = append(todo, in)
+		total += in.Size
+	}
+	items := sendInstances(ctx, e, cfg, todo, total, st)
+	return report(e, append(items, skipped...), src)
+}
+
+func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, st *sendState) []sendItem {
+	prog := newProgress(e.stderr, "sending", len(todo), total)
+	var items []sendItem
+	_ = dimse.SendAll(ctx, cfg, todo, func(r dimse.Result) {
+		prog.add(r.Instance.Size)
+		prog.fileDone()
+		it := sendItem{label: r.Instance.Label, uid: r.Instance.SOPInstanceUID, result: r.Outcome.String(), detail: r.Detail()}
+		it.failed = !r.Outcome.Stored()
+		if r.Outcome.Stored() {
+			st.record(r.Instance.SOPInstanceUID)
+		}
+		items = append(items, it)
+	})
+	return items
+}
+
+// collect lists what to send: a folder of plain DICOM files, or (through
+// discInstances) an encrypted disc.
+func collect(ctx context.Context, e *env, src string, o *sendOptions) ([]*dimse.Instance, []sendItem, error) {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fi.IsDir() || o.passwordFile != "" {
+		if discInstances == nil {
+			return nil, nil, withCode(exitUsage, errors.New("sending from an encrypted disc or image needs media support, which this version does not have; give a folder of plain DICOM files"))
+		}
+		insts, err := discInstances(ctx, e, src, o)
+		return insts, nil, err
+	}
+	return folderInstances(src)
+}
+
+// mediaStorageDirectory is the SOP Class of a DICOMDIR, which is not
+// something to store in a PACS.
+const mediaStorageDirectory = "1.2.840.10008.1.3.10"
+
+func folderInstances(root string) ([]*dimse.Instance, []sendItem, error) {
+	var insts []*dimse.Instance
+	var skipped []sendItem
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		in, err := dimse.FileInstance(p)
+		switch {
+		case errors.Is(err, dicom.ErrNotPart10):
+			skipped = append(skipped, sendItem{label: rel, result: "skipped", detail: "not a DICOM Part 10 file"})
+		case errors.Is(err, dimse.ErrNoSOPInstance):
+			skipped = append(skipped, sendItem{label: rel, result: "skipped", detail: err.Error()})
+		case err != nil:
+			skipped = append(skipped, sendItem{label: rel, result: "failed", detail: "unreadable: " + err.Error(), failed: true})
+		case in.SOPClassUID == mediaStorageDirectory:
+			skipped = append(skipped, sendItem{label: rel, uid: in.SOPInstanceUID, result: "skipped", detail: "DICOMDIR"})
+		default:
+			in.Label = rel
+			insts = append(insts, in)
+		}
+		return nil
+	})
+	return insts, skipped, err
+}
+
+// report prints the per-instance table on stdout and a summary on stderr.
+func report(e *env, items []sendItem, src string) error {
+	sort.SliceStable(items, func(i, j int) bool { return items[i].label < items[j].label })
+	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "RESULT\tFILE\tSOP INSTANCE UID\tDETAIL")
+	counts := map[string]int{}
+	failed := 0
+	for _, it := range items {
+		counts[it.result]++
+		if it.failed {
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.result, it.label, orDash(it.uid), orDash(it.detail))
+	}
+	tw.Flush()
+	var parts []string
+	for _, k := range []string{"sent", "warning", "skipped", "failed", "refused", "not sent", "cancelled"} {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		}
+	}
+	fmt.Fprintf(e.stderr, "send %s: %s\n", src, strings.Join(parts, ", "))
+	if failed > 0 {
+		return &quietError{codedError{code: exitNotStored, err: fmt.Errorf("%d instances not stored", failed)}}
+	}
+	return nil
+}
+
+// sendState records the instances a peer confirmed, for resuming.
+type sendState struct {
+	key  string
+	done map[string]bool
+	f    *os.File
+}
+
+func openState(o *sendOptions, p peer) (*sendState, error) {
+	path := o.state
+	if path == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			return nil, fmt.Errorf("no cache directory for the resume state (use --state FILE): %w", err)
+		}
+		path = filepath.Join(dir, "securemedia", "sent.tsv")
+	}
+	s := &sendState{key: p.String(), done: map[string]bool{}}
+	if k := o.change.Key(); k != "" {
+		s.key += "#" + k
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	s.f = f
+	if !o.noResume {
+		if err := s.load(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("state file %s: %w", path, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *sendState) load(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, uid, ok := strings.Cut(sc.Text(), "\t")
+		if ok && k == s.key {
+			s.done[uid] = true
+		}
+	}
+	return sc.Err()
+}
+
+// record appends one confirmed instance; a line is written in one call
+// so that an interrupted run leaves whole lines only.
+func (s *sendState) record(uid string) {
+	_, _ = s.f.WriteString(s.key + "\t" + uid + "\n")
+}
+
+func (s *sendState) close() { s.f.Close() }
+
+// reconcileOnOpen makes in's data set carry the new patient identity.
+func reconcileOnOpen(in *dimse.Instance, c reconcile.Change) {
+	open, ts := in.Open, in.TransferSyntaxUID
+	in.Open = func() (io.ReadCloser, error) {
+		rc, err := open()
+		if err != nil {
+			return nil, err
+		}
+		r, err := reconcile.Rewrite(rc, ts, c)
+		if err != nil {
+			rc.Close()
+			return nil, err
+		}
+		return struct {
+			io.Reader
+			io.Closer
+		}{r, rc}, nil
+	}
+}

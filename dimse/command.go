@@ -1,0 +1,245 @@
+package dimse
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// Command set elements (PS3.7 §E.1, group 0000).
+const (
+	tagGroupLength        dicom.Tag = 0x00000000
+	tagAffectedSOPClass   dicom.Tag = 0x00000002
+	tagCommandField       dicom.Tag = 0x00000100
+	tagMessageID          dicom.Tag = 0x00000110
+	tagMessageIDResponded dicom.Tag = 0x00000120
+	tagPriority           dicom.Tag = 0x00000700
+	tagDataSetType        dicom.Tag = 0x00000800
+	tagStatus             dicom.Tag = 0x00000900
+	tagOffendingElement   dicom.Tag = 0x00000901
+	tagErrorComment       dicom.Tag = 0x00000902
+	tagAffectedSOPInst    dicom.Tag = 0x00001000
+)
+
+// Command Field values (PS3.7 §E.1).
+const (
+	CStoreRQ  = 0x0001
+	CStoreRSP = 0x8001
+	CEchoRQ   = 0x0030
+	CEchoRSP  = 0x8030
+)
+
+// noDataSet is the Command Data Set Type meaning "no data set" (PS3.7 §E.1).
+const noDataSet = 0x0101
+
+// VerificationSOPClass is the SOP Class of C-ECHO (PS3.4 Annex A).
+const VerificationSOPClass = "1.2.840.10008.1.1"
+
+// maxCommandBytes bounds a command set: real ones are a few hundred bytes.
+const maxCommandBytes = 64 << 10
+
+// Command is a decoded DIMSE command set.
+type Command struct {
+	Field                 uint16
+	MessageID             uint16
+	MessageIDRespondedTo  uint16
+	AffectedSOPClass      string
+	AffectedSOPInstance   string
+	Priority              uint16
+	HasDataSet            bool
+	Status                uint16
+	ErrorComment          string
+	OffendingElementsTags []dicom.Tag
+}
+
+func usElem(t dicom.Tag, v uint16) *dicom.Element { return dicom.Uint16Element(t, v) }
+
+// encode builds the command set in implicit VR little endian with its
+// group length first (PS3.7 §6.3.1).
+func (c *Command) encode() ([]byte, error) {
+	elems := []*dicom.Element{usElem(tagCommandField, c.Field)}
+	if c.AffectedSOPClass != "" {
+		elems = append(elems, dicom.StringElement(tagAffectedSOPClass, "UI", c.AffectedSOPClass))
+	}
+	if c.AffectedSOPInstance != "" {
+		elems = append(elems, dicom.StringElement(tagAffectedSOPInst, "UI", c.AffectedSOPInstance))
+	}
+	if c.Field&0x8000 == 0 {
+		elems = append(elems, usElem(tagMessageID, c.MessageID))
+		if c.Field == CStoreRQ {
+			elems = append(elems, usElem(tagPriority, c.Priority))
+		}
+	} else {
+		elems = append(elems, usElem(tagMessageIDResponded, c.MessageIDRespondedTo), usElem(tagStatus, c.Status))
+		if c.ErrorComment != "" {
+			elems = append(elems, dicom.StringElement(tagErrorComment, "LO", truncate(c.ErrorComment, 64)))
+		}
+	}
+	dst := uint16(noDataSet)
+	if c.HasDataSet {
+		dst = 0x0001
+	}
+	elems = append(elems, usElem(tagDataSetType, dst))
+	sort.Slice(elems, func(i, j int) bool { return elems[i].Tag < elems[j].Tag })
+	var body []byte
+	for _, e := range elems {
+		dicom.PadValue(e)
+		var err error
+		if body, err = dicom.AppendElementSyntax(body, e, dicom.ImplicitVRLittleEndian); err != nil {
+			return nil, err
+		}
+	}
+	gl, _ := dicom.AppendElementSyntax(nil, dicom.Uint32Element(tagGroupLength, uint32(len(body))), dicom.ImplicitVRLittleEndian)
+	return append(gl, body...), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// decodeCommand parses an implicit VR little endian command set. Only
+// group 0000 elements of defined length are allowed.
+func decodeCommand(b []byte) (*Command, error) {
+	c := &Command{}
+	for len(b) > 0 {
+		if len(b) < 8 {
+			return nil, protoErr("truncated command element")
+		}
+		t := dicom.NewTag(binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:]))
+		n := binary.LittleEndian.Uint32(b[4:])
+		if t.Group() != 0 || uint64(n) > uint64(len(b)-8) {
+			return nil, protoErr("bad command element %v of length %d", t, n)
+		}
+		c.set(t, b[8:8+n])
+		b = b[8+n:]
+	}
+	if c.Field == 0 {
+		return nil, protoErr("command set without Command Field")
+	}
+	return c, nil
+}
+
+func (c *Command) set(t dicom.Tag, v []byte) {
+	us := func() uint16 {
+		if len(v) < 2 {
+			return 0
+		}
+		return binary.LittleEndian.Uint16(v)
+	}
+	str := func() string { return (&dicom.Element{Value: v}).String() }
+	switch t {
+	case tagCommandField:
+		c.Field = us()
+	case tagMessageID:
+		c.MessageID = us()
+	case tagMessageIDResponded:
+		c.MessageIDRespondedTo = us()
+	case tagAffectedSOPClass:
+		c.AffectedSOPClass = str()
+	case tagAffectedSOPInst:
+		c.AffectedSOPInstance = str()
+	case tagPriority:
+		c.Priority = us()
+	case tagDataSetType:
+		c.HasDataSet = us() != noDataSet
+	case tagStatus:
+		c.Status = us()
+	case tagErrorComment:
+		c.ErrorComment = str()
+	case tagOffendingElement:
+		for i := 0; i+4 <= len(v); i += 4 {
+			c.OffendingElementsTags = append(c.OffendingElementsTags,
+				dicom.NewTag(binary.LittleEndian.Uint16(v[i:]), binary.LittleEndian.Uint16(v[i+2:])))
+		}
+	}
+}
+
+// Kind classifies a DIMSE status (PS3.7 Annex C).
+type Kind int
+
+// Status kinds.
+const (
+	Success Kind = iota
+	Warning
+	Failure
+)
+
+func (k Kind) String() string {
+	return [...]string{"success", "warning", "failure"}[k]
+}
+
+// Status is the outcome of a DIMSE operation as the peer reported it.
+type Status struct {
+	Code              uint16
+	ErrorComment      string
+	OffendingElements []dicom.Tag
+}
+
+// Kind maps the code to success, warning or failure (PS3.7 Annex C,
+// PS3.4 Table B.2-1): 0000 success; 0001 and Bxxx warnings; the rest,
+// including Cancel (FE00) for a store, failure.
+func (s Status) Kind() Kind {
+	switch {
+	case s.Code == 0:
+		return Success
+	case s.Code == 0x0001 || s.Code&0xF000 == 0xB000:
+		return Warning
+	}
+	return Failure
+}
+
+// Meaning describes the code in words (PS3.4 Table B.2-1, PS3.7 Annex C).
+func (s Status) Meaning() string {
+	switch c := s.Code; {
+	case c == 0x0000:
+		return "success"
+	case c == 0xB000:
+		return "warning: coercion of data elements"
+	case c == 0xB006:
+		return "warning: elements discarded"
+	case c == 0xB007:
+		return "warning: data set does not match SOP Class"
+	case c&0xFF00 == 0xA700:
+		return "refused: out of resources"
+	case c&0xFF00 == 0xA900:
+		return "error: data set does not match SOP Class"
+	case c&0xF000 == 0xC000:
+		return "error: cannot understand"
+	case c == 0x0122:
+		return "refused: SOP Class not supported"
+	case c == 0x0124:
+		return "refused: not authorized"
+	case c == 0x0110:
+		return "processing failure"
+	case c == 0x0111:
+		return "duplicate SOP Instance"
+	case c == 0x0117:
+		return "invalid SOP Instance"
+	case c == 0x0211:
+		return "unrecognized operation"
+	case c == 0x0212:
+		return "mistyped argument"
+	case c == 0x0213:
+		return "resource limitation"
+	case c&0xF000 == 0xB000:
+		return "warning"
+	}
+	return "failure"
+}
+
+// String gives the code, its meaning and the peer's own words.
+func (s Status) String() string {
+	out := fmt.Sprintf("%04X %s", s.Code, s.Meaning())
+	if len(s.OffendingElements) > 0 {
+		out += fmt.Sprintf(" (offending elements %v)", s.OffendingElements)
+	}
+	if s.ErrorComment != "" {
+		out += ": " + s.ErrorComment
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+package dimse
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memStore keeps received data sets by SOP Instance UID.
+type memStore struct {
+	mu   sync.Mutex
+	got  map[string][]byte
+	ts   map[string]string
+	code uint16
+}
+
+func (m *memStore) handle(_ context.Context, req StoreRequest, data io.Reader) Status {
+	b, err := io.ReadAll(data)
+	if err != nil {
+		return Status{Code: 0x0110, ErrorComment: err.Error()}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got[req.SOPInstanceUID] = b
+	m.ts[req.SOPInstanceUID] = req.TransferSyntaxUID
+	return Status{Code: m.code}
+}
+
+// startSCP runs srv on 127.0.0.1 for the duration of the test.
+func startSCP(t *testing.T, srv *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("SCP did not stop")
+		}
+	})
+	return ln.Addr().String()
+}
+
+func sampleInstances(t *testing.T) []*Instance {
+	t.Helper()
+	var out []*Instance
+	err := filepath.Walk("../testdata/sample-study", func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || fi.Name() == "DICOMDIR" {
+			return err
+		}
+		in, err := FileInstance(p)
+		if err != nil {
+			return nil
+		}
+		out = append(out, in)
+		return nil
+	})
+	if err != nil || len(out) == 0 {
+		t.Fatalf("no sample instances: %v", err)
+	}
+	return out
+}
+
+func dataSet(t *testing.T, in *Instance) []byte {
+	t.Helper()
+	rc, err := in.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestEchoAndStoreInProcess(t *testing.T) {
+	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+	addr := startSCP(t, &Server{AETitle: "TESTSCP", Store: m.handle, MaxPDU: 4096})
+	cfg := Config{CallingAE: "TESTSCU", CalledAE: "TESTSCP", Address: addr, Timeout: 5 * time.Second, MaxPDU: 8192}
+	a, err := Dial(context.Background(), cfg, []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := a.Echo(); err != nil || st.Kind() != Success {
+		t.Fatalf("echo: %v %v", st, err)
+	}
+	if err := a.Release(); err != nil {
+		t.Fatal(err)
+	}
+	insts := sampleInstances(t)
+	var results []Result
+	cfg.Associations = 3
+	if err := SendAll(context.Background(), cfg, insts, func(r Result) { results = append(results, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(insts) {
+		t.Fatalf("%d results for %d instances", len(results), len(insts))
+	}
+	for _, r := range results {
+		if r.Outcome != Sent {
+			t.Errorf("%s: %v %s", r.Instance.Label, r.Outcome, r.Detail())
+			continue
+		}
+		if !bytes.Equal(m.got[r.Instance.SOPInstanceUID], dataSet(t, r.Instance)) {
+			t.Errorf("%s: received data set differs", r.Instance.Label)
+		}
+	}
+}
+
+func TestCalledAERejected(t *testing.T) {
+	addr := startSCP(t, &Server{AETitle: "RIGHT"})
+	_, err := Dial(context.Background(), Config{CallingAE: "A", CalledAE: "WRONG", Address: addr},
+		[]PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	var rj *Reject
+	if err == nil || !asReject(err, &rj) || rj.Reason != 7 {
+		t.Fatalf("want rejection for called AE title, got %v", err)
+	}
+}
+
+func asReject(err error, rj **Reject) bool {
+	r, ok := err.(*Reject)
+	*rj = r
+	return ok
+}
+
+// A peer that accepts only implicit VR LE gets explicit VR data converted
+// losslessly; a compressed instance it cannot take is refused, not sent.
+func TestImplicitOnlyPeer(t *testing.T) {
+	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}, code: 0xB000}
+	addr := startSCP(t, &Server{Store: m.handle, Syntaxes: []string{ImplicitVRLittleEndian}})
+	cfg := Config{CallingAE: "SCU", CalledAE: "ANY", Address: addr, Timeout: 5 * time.Second}
+	insts := sampleInstances(t)[:2]
+	jpeg := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3.4",
+		TransferSyntaxUID: "1.2.840.10008.1.2.4.50", Open: func() (io.ReadCloser, error) { t.Fatal("opened"); return nil, nil }}
+	var results []Result
+	SendAll(context.Background(), cfg, append(insts, jpeg), func(r Result) { results = append(results, r) })
+	for _, r := range results[:2] {
+		if r.Outcome != Warned || r.TransferSyntaxUID != ImplicitVRLittleEndian || m.ts[r.Instance.SOPInstanceUID] != ImplicitVRLittleEndian {
+			t.Errorf("%s: %v over %s", r.Instance.Label, r.Outcome, r.TransferSyntaxUID)
+		}
+	}
+	if results[2].Outcome != Refused {
+		t.Errorf("JPEG instance: %v, want refused", results[2].Outcome)
+	}
+}
+
+func TestPlanSplitsAt128Contexts(t *testing.T) {
+	var insts []*Instance
+	for i := 0; i < 300; i++ {
+		insts = append(insts, &Instance{SOPClassUID: "1.2.3." + strconv.Itoa(i), TransferSyntaxUID: ExplicitVRLittleEndian})
+	}
+	b := plan(insts)
+	if len(b) != 3 || len(b[0]) != 128 || len(b[1]) != 128 || len(b[2]) != 44 {
+		t.Fatalf("batches %d", len(b))
+	}
+}
+
+// TestCancelMidInstance: cancelling during a long transfer stops at once
+// and reports the instance and the rest as cancelled.
+func TestCancelMidInstance(t *testing.T) {
+	started := make(chan struct{}, 1)
+	addr := startSCP(t, &Server{Store: func(_ context.Context, _ StoreRequest, data io.Reader) Status {
+		started <- struct{}{}
+		io.Copy(io.Discard, data)
+		return Status{}
+	}})
+	big := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3", TransferSyntaxUID: ExplicitVRLittleEndian,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(2<<30 - 2)), nil }}
+	next := *big
+	next.SOPInstanceUID = "1.2.4"
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	var results []Result
+	t0 := time.Now()
+	SendAll(ctx, Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{big, &next}, func(r Result) { results = append(results, r) })
+	if len(results) != 2 || results[0].Outcome != Cancelled || results[1].Outcome != Cancelled {
+		t.Fatalf("results %+v", results)
+	}
+	if d := time.Since(t0); d > 5*time.Second {
+		t.Errorf("cancellation took %v", d)
+	}
+}
+
+// TestAssociationLimit: associations beyond MaxAssociations are rejected
+// transiently, and accepted again once one ends.
+func TestAssociationLimit(t *testing.T) {
+	addr := startSCP(t, &Server{MaxAssociations: 1})
+	cfg := Config{CallingAE: "A", CalledAE: "B", Address: addr, Timeout: 5 * time.Second}
+	echo := []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}
+	first, err := Dial(context.Background(), cfg, echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), cfg, echo)
+	if rj, ok := err.(*Reject); !ok || rj.Result != 2 || rj.Source != 3 || rj.Reason != 2 {
+		t.Fatalf("second association: %v", err)
+	}
+	if err := first.Release(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ { // the slot frees when the server goroutine ends
+		a, err := Dial(context.Background(), cfg, echo)
+		if err == nil {
+			a.Release()
+			break
+		}
+		if i == 50 {
+			t.Fatalf("no association after release: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDeflatedToPeerWithoutDeflate: a deflated instance goes inflated
+// (explicit VR LE, the same data set) to a peer that does not take
+// deflate, and rewritten to implicit VR for one that takes only that.
+func TestDeflatedToPeerWithoutDeflate(t *testing.T) {
+	in, err := FileInstance("../../shared/corpus/pydicom/test_files/image_dfl.dcm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("corpus: %v", err)
+		}
+		t.Skipf("corpus: %v", err)
+	}
+	raw := dataSet(t, in)
+	want, err := io.ReadAll(flate.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ts := range []string{ExplicitVRLittleEndian, ImplicitVRLittleEndian} {
+		m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+		addr := startSCP(t, &Server{Store: m.handle, Syntaxes: []string{ts}})
+		var res Result
+		SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, func(r Result) { res = r })
+		if res.Outcome != Sent || m.ts[in.SOPInstanceUID] != ts {
+			t.Fatalf("%s: %v %s", ts, res.Outcome, res.Detail())
+		}
+		if got := m.got[in.SOPInstanceUID]; ts == ExplicitVRLittleEndian && !bytes.Equal(got, want) {
+			t.Errorf("inflated data set differs")
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package dimse
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+)
+
+// FuzzPDU feeds arbitrary bytes to the PDU reader and to every decoder of
+// a PDU body: errors are fine, panics are not, and a declared length never
+// causes an allocation beyond the bytes actually present (readPDU grows its
+// buffer with the data received; see TestHugeDeclaredLength).
+func FuzzPDU(f *testing.F) {
+	rq, _ := encodeAssociate(typeAssociateRQ, &Associate{CalledAE: "A", CallingAE: "B", MaxLength: 16384,
+		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion,
+		Contexts: []PresentationContext{{ID: 1, AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
+	f.Add(rq)
+	ac, _ := encodeAssociate(typeAssociateAC, &Associate{Contexts: []PresentationContext{{ID: 1, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
+	f.Add(ac)
+	cmd, _ := (&Command{Field: CEchoRQ, MessageID: 1, AffectedSOPClass: VerificationSOPClass}).encode()
+	f.Add(append(pdataHeader(1, true, true, len(cmd)), cmd...))
+	f.Add(encodeReject(Reject{1, 1, 7}))
+	f.Add(encodeAbort(2, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		typ, body, err := readPDU(bytes.NewReader(b), 1<<16)
+		if err != nil {
+			return
+		}
+		switch typ {
+		case typeAssociateRQ, typeAssociateAC:
+			decodeAssociate(typ, body)
+		case typeAssociateRJ:
+			decodeReject(body)
+		case typePData:
+			pdvs, err := decodePData(body)
+			if err == nil {
+				for _, p := range pdvs {
+					if p.Command {
+						decodeCommand(p.Data)
+					}
+				}
+			}
+		case typeAbort:
+			decodeAbort(body)
+		}
+	})
+}
+
+// TestHugeDeclaredLength: a PDU header claiming 4 GB with 10 bytes behind
+// it is refused or fails, without allocating gigabytes.
+func TestHugeDeclaredLength(t *testing.T) {
+	b := append(pduHeader(nil, typePData, 0xFFFFFFF0), make([]byte, 10)...)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, _, err := readPDU(bytes.NewReader(b), 0xFFFFFFFF); err == nil {
+		t.Fatal("truncated PDU accepted")
+	}
+	runtime.ReadMemStats(&after)
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Fatalf("%d bytes allocated for a 10-byte PDU body", d)
+	}
+	if _, _, err := readPDU(bytes.NewReader(b), DefaultMaxPDU); err == nil {
+		t.Fatal("oversized PDU accepted")
+	}
+}
