@@ -300,3 +300,17 @@ func (c *countReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// FileSize is the size of a file of the medium as recorded (sealed size
+// for sealed files).
+func (d *Disc) FileSize(fileID []string) (int64, error) {
+	p, err := d.lookup(path.Join(fileID...))
+	if err != nil {
+		return 0, err
+	}
+	st, err := fs.Stat(d.fsys, p)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}

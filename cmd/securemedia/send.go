@@ -26,7 +26,7 @@ func init() { commandFactories = append(commandFactories, newSendCommand) }
 // that unlocks the disc and returns instances whose Open decrypts one
 // instance at a time. While it is nil, send takes folders of plain DICOM
 // files only.
-var discInstances func(ctx context.Context, e *env, path string, o *sendOptions) ([]*dimse.Instance, error)
+var discInstances func(ctx context.Context, e *env, path string, o *sendOptions) ([]*dimse.Instance, []sendItem, error)
 
 type sendOptions struct {
 	nf           netFlags
@@ -34,16 +34,16 @@ type sendOptions struct {
 	associations int
 	state        string
 	noResume     bool
-	passwordFile string
+	keys         keyFlags // for an encrypted medium
 }
 
 func newSendCommand(e *env) *cobra.Command {
 	var o sendOptions
 	cmd := &cobra.Command{
-		Use:   "send FOLDER --pacs AET@HOST:PORT",
-		Short: "Send the DICOM instances of a folder to a PACS (C-STORE)",
-		Long: `send stores every DICOM Part 10 file found under FOLDER in the PACS with
-C-STORE. Each instance is offered in its own transfer syntax: compressed data
+		Use:   "send DISC|FOLDER --pacs AET@HOST:PORT",
+		Short: "Send the studies of an encrypted medium or a folder to a PACS (C-STORE)",
+		Long: `send stores every instance of an encrypted medium (DISC), or every DICOM
+Part 10 file found under FOLDER, in the PACS with C-STORE. Each instance is offered in its own transfer syntax: compressed data
 is never transcoded, and explicit VR little endian data may also travel as
 implicit VR little endian (a lossless header rewrite). An instance the PACS
 cannot take in its own encoding is reported as refused, never sent altered.
@@ -68,8 +68,12 @@ syntaxes cannot be reconciled and are reported as failed. The resume state
 distinguishes sends with different reconciliations (by a hash, not the
 values).
 
-Sending from an encrypted disc (--password-file) needs the media support,
-which is not built into this version.`,
+An encrypted medium (an ISO image, a USB folder or a mounted disc made by
+"securemedia burn" or another Basic DICOM Media Security Profile writer) is
+unlocked like "securemedia open": --password-file, --password-env or a
+prompt, or --key/--cert or --p12. Each instance is decrypted in memory and its
+digest or signature checked before its first byte goes to the PACS; nothing
+decrypted is written to disk.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSend(cmd.Context(), e, args[0], &o) },
 	}
@@ -78,7 +82,7 @@ which is not built into this version.`,
 	f.StringVar(&o.state, "state", "", "state file of instances already confirmed (default <user cache dir>/securemedia/sent.tsv)")
 	f.IntVar(&o.associations, "associations", 1, "parallel associations (1 to 8)")
 	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
-	f.StringVar(&o.passwordFile, "password-file", "", "password file, for an encrypted disc")
+	o.keys.addFlags(cmd)
 	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
 	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
 	f.StringVar(&o.change.PatientName, "patient-name", "", "store under this Patient's Name (DICOM PN, e.g. DOE^JANE)")
@@ -154,12 +158,11 @@ func collect(ctx context.Context, e *env, src string, o *sendOptions) ([]*dimse.
 	if err != nil {
 		return nil, nil, err
 	}
-	if !fi.IsDir() || o.passwordFile != "" {
+	if !fi.IsDir() || isMedium(src) {
 		if discInstances == nil {
 			return nil, nil, withCode(exitUsage, errors.New("sending from an encrypted disc or image needs media support, which this version does not have; give a folder of plain DICOM files"))
 		}
-		insts, err := discInstances(ctx, e, src, o)
-		return insts, nil, err
+		return discInstances(ctx, e, src, o)
 	}
 	return folderInstances(src)
 }
