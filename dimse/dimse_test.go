@@ -256,3 +256,25 @@ func TestDeflatedToPeerWithoutDeflate(t *testing.T) {
 		}
 	}
 }
+
+// TestMoreThan128Contexts: 300 instances of 300 SOP Classes need three
+// associations (at most 128 presentation contexts each, PS3.8 §9.3.2.2);
+// all are stored.
+func TestMoreThan128Contexts(t *testing.T) {
+	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+	addr := startSCP(t, &Server{Store: m.handle})
+	var insts []*Instance
+	for i := range 300 {
+		insts = append(insts, &Instance{SOPClassUID: "1.2.3." + strconv.Itoa(i), SOPInstanceUID: "1.2.4." + strconv.Itoa(i),
+			TransferSyntaxUID: ExplicitVRLittleEndian, Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(64)), nil }})
+	}
+	sent := 0
+	SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, insts, func(r Result) {
+		if r.Outcome == Sent {
+			sent++
+		}
+	})
+	if sent != 300 || len(m.got) != 300 || len(plan(insts)) != 3 {
+		t.Fatalf("%d sent, %d stored, %d associations", sent, len(m.got), len(plan(insts)))
+	}
+}
