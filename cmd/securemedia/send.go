@@ -43,10 +43,13 @@ func newSendCommand(e *env) *cobra.Command {
 		Use:   "send DISC|FOLDER --pacs AET@HOST:PORT",
 		Short: "Send the studies of an encrypted medium or a folder to a PACS (C-STORE)",
 		Long: `send stores every instance of an encrypted medium (DISC), or every DICOM
-Part 10 file found under FOLDER, in the PACS with C-STORE. Each instance is offered in its own transfer syntax: compressed data
-is never transcoded, and explicit VR little endian data may also travel as
-implicit VR little endian (a lossless header rewrite). An instance the PACS
-cannot take in its own encoding is reported as refused, never sent altered.
+Part 10 file found under FOLDER, in the PACS with C-STORE. Each instance is
+offered in its own transfer syntax: compressed data is never transcoded. Two
+lossless rewrites are allowed when the PACS does not take an instance's own
+encoding: explicit VR little endian data may travel as implicit VR little
+endian (element headers only), and deflated data inflated (explicit or
+implicit VR little endian). Anything else the PACS cannot take is reported as
+refused, never sent altered. Progress is shown on a terminal.
 Files that are not DICOM Part 10 files, and DICOMDIRs, are listed as skipped.
 
 At the end a table gives each instance's result: sent, warning (stored, with
