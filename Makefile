@@ -52,6 +52,7 @@ bench: build
 	SECUREMEDIA_BENCH=10000 $(GO) test -count=1 -run TestBenchIndexVsDcmmkdir -v ./cmd/securemedia
 	./scripts/bench.sh
 	./scripts/bench-burn.sh
+	./scripts/bench-dimse.sh
 
 clean:
 	rm -rf bin demo-out bench-out
