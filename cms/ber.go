@@ -158,6 +158,15 @@ func (b *berReader) expect(tag byte, what string) (berHeader, error) {
 	return h, nil
 }
 
+// open reads the next header, checks its tag and enters the element.
+func (b *berReader) open(tag byte, what string) (berHeader, error) {
+	h, err := b.expect(tag, what)
+	if err == nil {
+		err = b.enter(h)
+	}
+	return h, err
+}
+
 // enter opens a constructed element whose header was just read.
 func (b *berReader) enter(h berHeader) error {
 	if !h.constructed {

@@ -195,11 +195,7 @@ func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) 
 // version and returns the digest algorithm element that follows (an
 // AlgorithmIdentifier, or a SET of them), read whole within max bytes.
 func openVersioned(b *berReader, what string, algTag byte, max int64) ([]byte, error) {
-	h, err := b.expect(tagSequence, what)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.enter(h); err != nil {
+	if _, err := b.open(tagSequence, what); err != nil {
 		return nil, err
 	}
 	if _, err := readSmallInt(b); err != nil {
@@ -215,11 +211,7 @@ func openVersioned(b *berReader, what string, algTag byte, max int64) ([]byte, e
 // openEncapsulated parses EncapsulatedContentInfo up to its eContent and
 // returns the content stream; at its end, after closes what follows.
 func openEncapsulated(b *berReader, hashes []hash.Hash, after func() error) (io.Reader, error) {
-	h, err := b.expect(tagSequence, "EncapsulatedContentInfo")
-	if err != nil {
-		return nil, err
-	}
-	if err := b.enter(h); err != nil {
+	if _, err := b.open(tagSequence, "EncapsulatedContentInfo"); err != nil {
 		return nil, err
 	}
 	oid, err := readOID(b)
@@ -236,11 +228,7 @@ func openEncapsulated(b *berReader, hashes []hash.Hash, after func() error) (io.
 	if !more {
 		return nil, fmt.Errorf("%w: detached content", ErrUnsupported)
 	}
-	eh, err := b.expect(tagCtx0Cons, "eContent")
-	if err != nil {
-		return nil, err
-	}
-	if err := b.enter(eh); err != nil {
+	if _, err := b.open(tagCtx0Cons, "eContent"); err != nil {
 		return nil, err
 	}
 	oh, err := b.next()

@@ -186,13 +186,10 @@ func readRecipientInfos(b *berReader, env *envelope) error {
 
 // readContentInfoHeader reads EncryptedContentInfo up to the content.
 func readContentInfoHeader(b *berReader, env *envelope) error {
-	h, err := b.expect(tagSequence, "EncryptedContentInfo")
-	if err != nil {
+	if _, err := b.open(tagSequence, "EncryptedContentInfo"); err != nil {
 		return err
 	}
-	if err := b.enter(h); err != nil {
-		return err
-	}
+	var err error
 	if env.contentType, err = readOID(b); err != nil {
 		return err
 	}
