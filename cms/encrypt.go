@@ -180,7 +180,7 @@ func SealedSize(size int64, opts *Options, recipients ...Recipient) (int64, erro
 // the rest; it fails with ErrSize if fewer bytes were written, as Write does
 // if more are. Close does not close dst. On any error the output is
 // incomplete and must be discarded.
-func Encrypt(dst io.Writer, size int64, opts *Options, recipients ...Recipient) (io.WriteCloser, error) {
+func Encrypt(dst io.Writer, size int64, opts *Options, recipients ...Recipient) (*Writer, error) {
 	s, err := newSealer(size, opts, recipients)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func Encrypt(dst io.Writer, size int64, opts *Options, recipients ...Recipient) 
 	return s.start(dst)
 }
 
-func (s *sealer) start(dst io.Writer) (io.WriteCloser, error) {
+func (s *sealer) start(dst io.Writer) (*Writer, error) {
 	block, err := s.cipher.new(s.cek)
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func (s *sealer) start(dst io.Writer) (io.WriteCloser, error) {
 	if _, err := dst.Write(s.prefix); err != nil {
 		return nil, err
 	}
-	w := &sealWriter{cbc: newCBCWriter(dst, block, s.iv), inner: s.inner, remaining: s.size}
+	w := &Writer{cbc: newCBCWriter(dst, block, s.iv), inner: s.inner, remaining: s.size}
 	if s.inner.hash != 0 {
 		w.hash = s.inner.hash.New()
 	}
@@ -206,16 +206,28 @@ func (s *sealer) start(dst io.Writer) (io.WriteCloser, error) {
 	return w, nil
 }
 
-// sealWriter streams plaintext through the inner encoding and the cipher.
-type sealWriter struct {
+// Writer streams plaintext through the inner encoding and the cipher. It
+// is an io.WriteCloser; after a successful Close, Digest gives the digest
+// of the plaintext that the DigestedData or SignedData carries.
+type Writer struct {
 	cbc       *cbcWriter
 	hash      hash.Hash
 	inner     innerLayout
 	remaining int64
+	digest    []byte
 	err       error
 }
 
-func (w *sealWriter) Write(p []byte) (int, error) {
+// Digest returns the hash algorithm and the digest of the plaintext after a
+// successful Close, or (0, nil) for PlainData, which has none.
+func (w *Writer) Digest() (crypto.Hash, []byte) {
+	if w.digest == nil {
+		return 0, nil
+	}
+	return w.inner.hash, w.digest
+}
+
+func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
@@ -234,7 +246,7 @@ func (w *sealWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (w *sealWriter) Close() error {
+func (w *Writer) Close() error {
 	if w.err != nil {
 		return w.err
 	}
@@ -257,6 +269,7 @@ func (w *sealWriter) Close() error {
 		w.err = err
 		return err
 	}
+	w.digest = digest
 	w.err = errors.New("cms: writer already closed")
 	return nil
 }

@@ -3,6 +3,7 @@ package cms
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"testing"
 )
@@ -91,5 +92,25 @@ func TestOneDerivationForManyFiles(t *testing.T) {
 	}
 	if d := id.Derivations(); d != 1 {
 		t.Fatalf("50 files under one salt cost %d PBKDF2 runs, want 1", d)
+	}
+}
+
+func TestWriterReportsTheContentDigest(t *testing.T) {
+	data := sampleDICOM(t)
+	var buf bytes.Buffer
+	w, err := Encrypt(&buf, int64(len(data)), nil, passwordRecipient(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	if h, d := w.Digest(); h != 0 || d != nil {
+		t.Fatal("digest before Close")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(data)
+	if h, d := w.Digest(); h != crypto.SHA256 || !bytes.Equal(d, want[:]) {
+		t.Fatalf("Digest() = %v %x, want SHA-256 %x", h, d, want)
 	}
 }

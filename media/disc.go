@@ -253,8 +253,7 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 		return err
 	}
 	defer f.Close()
-	h := sha256.New()
-	counted := &countReader{r: io.TeeReader(f, h), progress: progress}
+	counted := &countReader{r: f, progress: progress}
 	var src io.Reader = counted
 	if decrypt {
 		br := bufio.NewReaderSize(counted, 256<<10)
@@ -269,7 +268,11 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 			src = br
 		}
 	}
-	if _, err := io.Copy(io.Discard, src); err != nil {
+	// The manifest holds the SHA-256 of the content: the DICOM File inside
+	// a sealed file, so a file swapped for another validly sealed one is
+	// caught too.
+	h := sha256.New()
+	if _, err := io.Copy(h, src); err != nil {
 		return err
 	}
 	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
@@ -280,7 +283,7 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 			return fmt.Errorf("size %d, the manifest says %d: altered", counted.n, want.size)
 		}
 		if !bytes.Equal(h.Sum(nil), want.sha256[:]) {
-			return errors.New("content differs from the manifest: altered")
+			return errors.New("content differs from the manifest: altered or replaced")
 		}
 	}
 	return nil

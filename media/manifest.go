@@ -9,10 +9,11 @@ import (
 	"strings"
 )
 
-// The manifest lists every other file of the medium with its size and the
-// SHA-256 of its bytes as recorded (sealed bytes for sealed files). It is
-// sealed itself, so it reveals nothing, and it is written last: its lines
-// have a fixed width, so its size is known before the hashes are.
+// The manifest lists every other file of the medium with its size as
+// recorded and the SHA-256 of its content (the DICOM File inside a sealed
+// file, the bytes of a plain one). It is sealed itself, so it reveals
+// nothing, and it is written last: its lines have a fixed width, so its
+// size is known before the hashes are.
 
 const manifestName = "MANIFEST"
 

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
@@ -256,5 +257,62 @@ func TestWriteIntoEmptyFolder(t *testing.T) {
 	}
 	if err := p.WriteFolder(root, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("writing into a non-empty folder: %v", err)
+	}
+}
+
+// Two instances swapped on the medium both decrypt fine (same key), but
+// the manifest's content digests catch the substitution.
+func TestVerifyCatchesSwappedFiles(t *testing.T) {
+	p, dir := burnFolder(t)
+	// Two instances of the same sealed size, so only the digest can tell.
+	var a, b string
+	bySize := map[int64]string{}
+	for _, e := range p.Entries {
+		if e.source == "" {
+			continue
+		}
+		if prev, ok := bySize[e.Size]; ok {
+			a, b = prev, e.Path
+			break
+		}
+		bySize[e.Size] = e.Path
+	}
+	if a == "" {
+		t.Fatal("the sample study has no two instances of one size")
+	}
+	a, b = filepath.Join(dir, filepath.FromSlash(a)), filepath.Join(dir, filepath.FromSlash(b))
+	ab, _ := os.ReadFile(a)
+	bb, _ := os.ReadFile(b)
+	os.WriteFile(a, bb, 0o644)
+	os.WriteFile(b, ab, 0o644)
+	d, _ := Open(dir)
+	if err := d.Unlock(identity(t, testPassword)); err != nil {
+		t.Fatal(err)
+	}
+	problems, _, err := d.Verify(nil)
+	if err != nil || len(problems) != 2 || !strings.Contains(problems[0].Err.Error(), "replaced") {
+		t.Fatalf("verify after swapping two files: %v %v", err, problems)
+	}
+}
+
+// Sealing with SHA-512 (no SHA-256 in the envelope): the manifest's SHA-256
+// is computed on the way, and verify agrees with it.
+func TestManifestWithOtherDigests(t *testing.T) {
+	for _, opts := range []*cms.Options{{Digest: crypto.SHA512}, {PlainData: true}} {
+		p, err := NewPlan([]string{study}, Options{Medium: USB, Seal: opts, Recipients: []cms.Recipient{recipient(t)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "usb")
+		if err := p.WriteFolder(dir, nil); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := Open(dir)
+		if err := d.Unlock(identity(t, testPassword)); err != nil {
+			t.Fatal(err)
+		}
+		if problems, n, err := d.Verify(nil); err != nil || len(problems) != 0 || n != 33 {
+			t.Fatalf("%+v: %v %v %d", opts, err, problems, n)
+		}
 	}
 }

@@ -3,14 +3,11 @@ package media
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"hash/crc32"
 	"io"
 	"os"
 	"runtime"
 	"sync"
-
-	"github.com/securemedia/securemedia/cms"
 )
 
 // Sealing is CPU-bound (SHA-256 for the DigestedData, AES-CBC, SHA-256 for
@@ -121,20 +118,11 @@ func (p *Plan) sealToMemory(e Entry) sealed {
 	}
 	defer f.Close()
 	buf := bytes.NewBuffer(getBuffer(e.Size))
-	h := sha256.New()
-	w, err := cms.Encrypt(io.MultiWriter(buf, h), e.PlainSize, p.opts.Seal, p.opts.Recipients...)
-	if err != nil {
-		return sealed{err: err}
-	}
-	if _, err := io.Copy(w, f); err != nil {
-		return sealed{err: err}
-	}
-	if err := w.Close(); err != nil {
-		return sealed{err: err}
-	}
 	var s sealed
+	if err := p.seal(buf, f, e.PlainSize, &s.sum); err != nil {
+		return sealed{err: err}
+	}
 	s.data = buf.Bytes()
-	h.Sum(s.sum.sha256[:0])
 	s.sum.crc = crc32.Checksum(s.data, castagnoli)
 	return s
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -48,40 +49,78 @@ func (p *Plan) sources(progress func(int64)) ([]source, func()) {
 				hashes[i] = &res.sum
 				return &prefetchedReader{r: bytes.NewReader(res.data), buf: res.data, size: e.Size, pf: pf, progress: progress}, nil
 			}
+			sum := new(fileDigest)
 			var r io.ReadCloser
 			var err error
 			switch {
 			case e.Path == manifestName:
-				r, err = p.manifestReader(hashes[:i])
+				r, err = p.manifestReader(hashes[:i], sum)
 			case e.source != "":
-				r, err = p.sealFile(e)
+				r, err = p.sealFile(e, sum)
 			case e.Sealed:
-				r, err = p.sealBytes(e.data)
+				r, err = p.sealBytes(e.data, sum)
 			default:
 				r = io.NopCloser(bytes.NewReader(e.data))
+				sum.sha256 = sha256.Sum256(e.data)
 			}
 			if err != nil {
 				return nil, err
 			}
-			hashes[i] = new(fileDigest)
-			return &checkedReader{r: r, path: e.Path, want: e.Size, h: sha256.New(), crc: crc32.New(castagnoli), sum: hashes[i], progress: progress}, nil
+			hashes[i] = sum
+			return &checkedReader{r: r, path: e.Path, want: e.Size, crc: crc32.New(castagnoli), sum: sum, progress: progress}, nil
 		}}
 	}
 	return out, pf.stop
 }
 
-// fileDigest is what is known of a file as written: the SHA-256 that goes
-// into the manifest, and a CRC-32C (hardware-assisted, about ten times
-// cheaper) for the read-back check, which looks for medium errors, not for
-// an adversary.
+// fileDigest is what is known of a file as written: the SHA-256 of its
+// content (the DICOM File inside a sealed file, which the DigestedData has
+// computed already; the bytes of a plain one) for the manifest, and a
+// CRC-32C of the bytes as recorded (hardware-assisted, about ten times
+// cheaper than SHA-256) for the read-back check, which looks for medium
+// errors, not for an adversary.
 type fileDigest struct {
 	sha256 [32]byte
 	crc    uint32
 }
 
+// seal encrypts size bytes of src into dst and records the SHA-256 of the
+// plaintext in sum: the one the DigestedData computed when it uses SHA-256,
+// else one computed on the way.
+func (p *Plan) seal(dst io.Writer, src io.Reader, size int64, sum *fileDigest) error {
+	var own hash.Hash
+	if !p.sealsWithSHA256() {
+		own = sha256.New()
+		src = io.TeeReader(src, own)
+	}
+	w, err := cms.Encrypt(dst, size, p.opts.Seal, p.opts.Recipients...)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("%w (did the input change while it was read?)", err)
+	}
+	if own != nil {
+		own.Sum(sum.sha256[:0])
+	} else {
+		_, d := w.Digest()
+		copy(sum.sha256[:], d)
+	}
+	return nil
+}
+
+// sealsWithSHA256 tells whether the sealed content carries a SHA-256 digest.
+func (p *Plan) sealsWithSHA256() bool {
+	o := p.opts.Seal
+	return o == nil || !o.PlainData && (o.Digest == 0 || o.Digest == crypto.SHA256)
+}
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func (p *Plan) manifestReader(hashes []*fileDigest) (io.ReadCloser, error) {
+func (p *Plan) manifestReader(hashes []*fileDigest, sum *fileDigest) (io.ReadCloser, error) {
 	entries := make([]manifestEntry, len(hashes))
 	for j, h := range hashes {
 		if h == nil {
@@ -89,27 +128,29 @@ func (p *Plan) manifestReader(hashes []*fileDigest) (io.ReadCloser, error) {
 		}
 		entries[j] = manifestEntry{path: p.Entries[j].Path, size: p.Entries[j].Size, sha256: h.sha256}
 	}
-	return p.sealBytes(encodeManifest(entries))
+	return p.sealBytes(encodeManifest(entries), sum)
 }
 
-func (p *Plan) sealBytes(data []byte) (io.ReadCloser, error) {
-	return newSealingReader(io.NopCloser(bytes.NewReader(data)), int64(len(data)), p.opts.Seal, p.opts.Recipients)
+func (p *Plan) sealBytes(data []byte, sum *fileDigest) (io.ReadCloser, error) {
+	return p.newSealingReader(io.NopCloser(bytes.NewReader(data)), int64(len(data)), sum)
 }
 
-func (p *Plan) sealFile(e Entry) (io.ReadCloser, error) {
+func (p *Plan) sealFile(e Entry, sum *fileDigest) (io.ReadCloser, error) {
 	f, err := os.Open(e.source)
 	if err != nil {
 		return nil, err
 	}
-	return newSealingReader(f, e.PlainSize, p.opts.Seal, p.opts.Recipients)
+	return p.newSealingReader(f, e.PlainSize, sum)
 }
 
 // sealingReader turns a plaintext reader into a reader of the sealed
 // bytes, pulling plaintext as the consumer reads: no goroutine, and memory
-// bounded by one chunk.
+// bounded by one chunk. At the end it records the content digest in sum.
 type sealingReader struct {
 	src   io.ReadCloser
-	w     io.WriteCloser
+	own   hash.Hash // SHA-256 of the plaintext when the envelope has none
+	w     *cms.Writer
+	sum   *fileDigest
 	out   bytes.Buffer
 	chunk []byte
 	done  bool
@@ -117,9 +158,12 @@ type sealingReader struct {
 
 const sealChunk = 256 << 10
 
-func newSealingReader(src io.ReadCloser, size int64, opts *cms.Options, rs []cms.Recipient) (*sealingReader, error) {
-	s := &sealingReader{src: src, chunk: make([]byte, sealChunk)}
-	w, err := cms.Encrypt(&s.out, size, opts, rs...)
+func (p *Plan) newSealingReader(src io.ReadCloser, size int64, sum *fileDigest) (*sealingReader, error) {
+	s := &sealingReader{src: src, sum: sum, chunk: make([]byte, sealChunk)}
+	if !p.sealsWithSHA256() {
+		s.own = sha256.New()
+	}
+	w, err := cms.Encrypt(&s.out, size, p.opts.Seal, p.opts.Recipients...)
 	if err != nil {
 		src.Close()
 		return nil, err
@@ -135,14 +179,16 @@ func (s *sealingReader) Read(p []byte) (int, error) {
 		}
 		n, err := s.src.Read(s.chunk)
 		if n > 0 {
+			if s.own != nil {
+				s.own.Write(s.chunk[:n])
+			}
 			if _, werr := s.w.Write(s.chunk[:n]); werr != nil {
 				return 0, werr
 			}
 		}
 		if errors.Is(err, io.EOF) {
-			s.done = true
-			if err := s.w.Close(); err != nil {
-				return 0, fmt.Errorf("%w (did the input change while it was read?)", err)
+			if err := s.finish(); err != nil {
+				return 0, err
 			}
 		} else if err != nil {
 			return 0, err
@@ -151,14 +197,28 @@ func (s *sealingReader) Read(p []byte) (int, error) {
 	return s.out.Read(p)
 }
 
+func (s *sealingReader) finish() error {
+	s.done = true
+	if err := s.w.Close(); err != nil {
+		return fmt.Errorf("%w (did the input change while it was read?)", err)
+	}
+	if s.own != nil {
+		s.own.Sum(s.sum.sha256[:0])
+	} else {
+		_, d := s.w.Digest()
+		copy(s.sum.sha256[:], d)
+	}
+	return nil
+}
+
 func (s *sealingReader) Close() error { return s.src.Close() }
 
-// checkedReader checks the byte count, hashes, and reports progress.
+// checkedReader checks the byte count, computes the CRC of the recorded
+// bytes, and reports progress.
 type checkedReader struct {
 	r        io.ReadCloser
 	path     string
 	want, n  int64
-	h        hash.Hash
 	crc      hash.Hash32
 	sum      *fileDigest
 	progress func(int64)
@@ -167,7 +227,6 @@ type checkedReader struct {
 func (c *checkedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
-	c.h.Write(p[:n])
 	c.crc.Write(p[:n])
 	c.progress(int64(n))
 	if c.n > c.want {
@@ -177,7 +236,6 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		if c.n != c.want {
 			return n, fmt.Errorf("%s: %d bytes instead of the %d planned", c.path, c.n, c.want)
 		}
-		c.h.Sum(c.sum.sha256[:0])
 		c.sum.crc = c.crc.Sum32()
 	} else if err != nil {
 		err = fmt.Errorf("%s: %w", c.path, err)
