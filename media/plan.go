@@ -58,6 +58,16 @@ var ErrTooLarge = errors.New("content does not fit the medium")
 
 // NewPlan scans the inputs and lays out the medium.
 func NewPlan(inputs []string, o Options) (*Plan, error) {
+	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.AllowConflicts})
+	if err != nil {
+		return nil, err
+	}
+	return PlanScanned(res, o)
+}
+
+// PlanScanned lays out the medium for inputs already scanned with
+// dicomdir.Scan, so a caller can scan while it derives the disc's key.
+func PlanScanned(res *dicomdir.ScanResult, o Options) (*Plan, error) {
 	if len(o.Recipients) == 0 {
 		return nil, errors.New("media: no recipients")
 	}
@@ -67,11 +77,7 @@ func NewPlan(inputs []string, o Options) (*Plan, error) {
 	if o.FileSetID == "" {
 		o.FileSetID = "SM" + o.Now.UTC().Format("20060102_1504")
 	}
-	if err := validFileSetID(o.FileSetID); err != nil {
-		return nil, err
-	}
-	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.AllowConflicts})
-	if err != nil {
+	if err := ValidFileSetID(o.FileSetID); err != nil {
 		return nil, err
 	}
 	if len(res.Instances) == 0 {
@@ -94,7 +100,9 @@ func NewPlan(inputs []string, o Options) (*Plan, error) {
 	return p, p.addReadmeAndManifest()
 }
 
-func validFileSetID(id string) error {
+// ValidFileSetID checks a File-set ID, which burn also writes as the
+// volume label: at most 16 of A-Z 0-9 _ (PS3.10 §8.2).
+func ValidFileSetID(id string) error {
 	if len(id) > 16 {
 		return fmt.Errorf("file-set ID %q: at most 16 characters", id)
 	}
