@@ -1,0 +1,117 @@
+// SecureMedia viewer: slice navigation and window/level on the series page.
+// The server decodes and windows each frame; this script only asks for it.
+"use strict";
+(function () {
+  const viewer = document.getElementById("viewer");
+  if (!viewer) return;
+  const img = document.getElementById("image");
+  const msg = document.getElementById("message");
+  const out = document.getElementById("window");
+  const presets = document.getElementById("presets");
+  const series = viewer.dataset.series;
+  const count = parseInt(viewer.dataset.count, 10);
+  let index = parseInt(viewer.dataset.index, 10);
+  let info = {
+    WindowCenter: parseFloat(img.dataset.wc), WindowWidth: parseFloat(img.dataset.ww),
+    Monochrome: img.dataset.mono === "true", ImageURL: img.getAttribute("src") || "", Message: msg.textContent.trim(),
+  };
+  let wc = null, ww = null; // null: the image's own window
+  let loading = false, pending = false;
+
+  function src() {
+    let u = info.ImageURL;
+    if (!u) return "";
+    if (wc !== null && ww !== null) u += "?wc=" + encodeURIComponent(wc.toFixed(1)) + "&ww=" + encodeURIComponent(ww.toFixed(1));
+    return u;
+  }
+  function showWindow() {
+    if (!out) return;
+    out.textContent = wc === null ? "As stored" : "Centre " + Math.round(wc) + ", width " + Math.round(ww);
+  }
+  function refresh() {
+    const u = src();
+    if (!u) return;
+    if (loading) { pending = true; return; }
+    loading = true;
+    img.src = u;
+  }
+  img.addEventListener("load", function () { loading = false; if (pending) { pending = false; refresh(); } });
+  img.addEventListener("error", function () { loading = false; pending = false; });
+
+  function set(id, v) { const e = document.getElementById(id); if (e) e.textContent = v || "–"; }
+  function go(i) {
+    if (i < 0 || i >= count || i === index) return;
+    index = i;
+    fetch("/info/" + series + "/" + i, { credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (v) {
+        if (v.Index !== index) return;
+        info = v;
+        set("position", "Image " + (i + 1) + " of " + count);
+        set("a-modality", v.Modality); set("a-date", v.Date); set("a-description", v.Description);
+        set("a-instance", v.Instance);
+        set("a-size", v.Width ? v.Width + " × " + v.Height + (v.Frames > 1 ? ", " + v.Frames + " frames" : "") : "");
+        img.alt = "Image " + (i + 1) + " of " + count;
+        if (v.Message) { msg.textContent = v.Message; msg.hidden = false; img.hidden = true; }
+        else { msg.hidden = true; img.hidden = false; refresh(); }
+        if (presets) presets.hidden = !v.Monochrome;
+        updateLinks();
+        history.replaceState(null, "", "?i=" + i);
+      })
+      .catch(function (e) { msg.textContent = "The image could not be loaded (" + e.message + ")."; msg.hidden = false; });
+  }
+  function updateLinks() {
+    const p = document.getElementById("prev"), n = document.getElementById("next");
+    if (p && p.tagName === "A") p.href = "?i=" + Math.max(0, index - 1);
+    if (n && n.tagName === "A") n.href = "?i=" + Math.min(count - 1, index + 1);
+  }
+  ["prev", "next"].forEach(function (id) {
+    const a = document.getElementById(id);
+    if (a && a.tagName === "A") a.addEventListener("click", function (ev) { ev.preventDefault(); go(index + (id === "prev" ? -1 : 1)); });
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target && (ev.target.tagName === "INPUT" || ev.target.tagName === "TEXTAREA")) return;
+    let d = 0;
+    switch (ev.key) {
+      case "ArrowUp": case "ArrowLeft": case "PageUp": d = -1; break;
+      case "ArrowDown": case "ArrowRight": case "PageDown": d = 1; break;
+      case "Home": go(0); ev.preventDefault(); return;
+      case "End": go(count - 1); ev.preventDefault(); return;
+      default: return;
+    }
+    ev.preventDefault();
+    go(Math.max(0, Math.min(count - 1, index + d)));
+  });
+  document.getElementById("stage").addEventListener("wheel", function (ev) {
+    ev.preventDefault();
+    go(Math.max(0, Math.min(count - 1, index + (ev.deltaY > 0 ? 1 : -1))));
+  }, { passive: false });
+
+  // Drag: horizontal changes width (contrast), vertical changes centre (brightness).
+  let drag = null;
+  img.addEventListener("pointerdown", function (ev) {
+    if (!info.Monochrome) return;
+    if (wc === null) { wc = info.WindowCenter || 0; ww = info.WindowWidth || 400; if (!info.WindowWidth) { wc = 0; ww = 400; } }
+    drag = { x: ev.clientX, y: ev.clientY, wc: wc, ww: ww };
+    img.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+  });
+  img.addEventListener("pointermove", function (ev) {
+    if (!drag) return;
+    const scale = Math.max(1, drag.ww / 200);
+    ww = Math.max(1, drag.ww + (ev.clientX - drag.x) * scale);
+    wc = drag.wc + (ev.clientY - drag.y) * scale;
+    showWindow(); refresh();
+  });
+  ["pointerup", "pointercancel"].forEach(function (t) { img.addEventListener(t, function () { drag = null; }); });
+
+  if (presets) presets.addEventListener("click", function (ev) {
+    const b = ev.target.closest("button");
+    if (!b) return;
+    if (b.dataset.preset === "default") { wc = ww = null; }
+    else if (b.dataset.preset === "full") { wc = ww = null; showWindow(); if (info.ImageURL) { img.src = info.ImageURL + "?full=1"; } out.textContent = "Full range"; return; }
+    else { wc = parseFloat(b.dataset.wc); ww = parseFloat(b.dataset.ww); }
+    showWindow(); refresh();
+  });
+  showWindow();
+})();
