@@ -145,11 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// from the address bar and history.
 		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/", HttpOnly: true,
 			SameSite: http.SameSiteStrictMode})
-		u := *r.URL
-		v := u.Query()
-		v.Del("token")
-		u.RawQuery = v.Encode()
-		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -163,10 +159,11 @@ func (s *Server) refuse(r *http.Request) string {
 	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
 		return "request from another site"
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-			return "request from another site"
-		}
+	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
+	// does not stop it): only our own pages and typed or opened addresses
+	// are accepted.
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return "request from another site"
 	}
 	given := r.URL.Query().Get("token")
 	if given == "" || r.Method != http.MethodGet {

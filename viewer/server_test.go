@@ -150,7 +150,8 @@ func TestRefusesForeignRequests(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `type="password"`) {
 		t.Fatalf("with the token: %d\n%s", code, body)
 	}
-	if h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") {
+	if h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") ||
+		h.Get("Cross-Origin-Resource-Policy") != "same-origin" || h.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("headers: %v", h)
 	}
 	// The right token but another Host (DNS rebinding).
@@ -172,6 +173,12 @@ func TestRefusesForeignRequests(t *testing.T) {
 		if code, _, _ := c.do(req); code != 403 {
 			t.Errorf("POST with %s %s: %d", hdr[0], hdr[1], code)
 		}
+	}
+	// Another port of 127.0.0.1 is the same site for cookies: refused too.
+	req, _ = http.NewRequest("GET", c.base+"/", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	if code, _, _ := c.do(req); code != 403 {
+		t.Errorf("GET from the same site: %d", code)
 	}
 	// None of that unlocked the disc.
 	if _, body, _ := c.get("/"); !strings.Contains(body, `type="password"`) {
@@ -326,6 +333,16 @@ func TestExport(t *testing.T) {
 	}
 	if errs := d.Verify(out); len(errs) > 0 {
 		t.Fatalf("exported file-set: %v", errs)
+	}
+	// The saved copy is a plain File-set: the viewer opens it without a
+	// password.
+	p := start(t, out)
+	p.login()
+	if _, body, _ := p.get("/"); !strings.Contains(body, "Doe, Archibald") {
+		t.Fatalf("plain copy:\n%s", body)
+	}
+	if img, err := png.Decode(bytes.NewReader(p.png("/image/0-0-0/0"))); err != nil || img.Bounds().Dx() != 16 {
+		t.Fatalf("plain copy image: %v", err)
 	}
 	// Not into a folder that has something in it.
 	code, body = c.post("/export", url.Values{"folder": {out}})

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os/exec"
 	"runtime"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +20,7 @@ func newViewCommand(e *env) *cobra.Command {
 	var k keyFlags
 	var noBrowser bool
 	var port int
+	var addr string
 	cmd := &cobra.Command{
 		Use:   "view DISC [flags]",
 		Short: "Look at the images of an encrypted DICOM medium in your web browser",
@@ -42,6 +45,9 @@ EXAMPLES
   securemedia view /media/cdrom --password-file pw.txt --no-browser`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if port < 0 || port > 65535 {
+				return withCode(exitUsage, fmt.Errorf("--port %d: a port is 0 to 65535", port))
+			}
 			d, err := media.Open(args[0])
 			if err != nil {
 				return err
@@ -54,6 +60,11 @@ EXAMPLES
 				}
 				if err := d.Unlock(ids...); err != nil {
 					return err
+				}
+			}
+			if addr != "" {
+				if port, err = loopbackPort(addr); err != nil {
+					return withCode(exitUsage, err)
 				}
 			}
 			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: loadKeyFiles})
@@ -75,6 +86,8 @@ EXAMPLES
 	f := cmd.Flags()
 	f.BoolVar(&noBrowser, "no-browser", false, "only print the address, do not start a browser")
 	f.IntVar(&port, "port", 0, "listen on this port of 127.0.0.1 (default: a free one)")
+	f.StringVar(&addr, "addr", "", "listen on `127.0.0.1:PORT` (the same as --port; only 127.0.0.1 is allowed)")
+	cmd.MarkFlagsMutuallyExclusive("port", "addr")
 	return cmd
 }
 
@@ -109,4 +122,21 @@ var openBrowser = func(url string) error {
 	}
 	go func() { _ = c.Wait() }()
 	return nil
+}
+
+// loopbackPort accepts 127.0.0.1:PORT (PORT 0: a free one) and nothing
+// else: the viewer never listens beyond this computer.
+func loopbackPort(addr string) (int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("--addr %s: %w", addr, err)
+	}
+	if host != "127.0.0.1" {
+		return 0, fmt.Errorf("--addr %s: the viewer listens on 127.0.0.1 only", addr)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("--addr %s: bad port", addr)
+	}
+	return n, nil
 }

@@ -103,7 +103,7 @@ func burnSample(t *testing.T) (dir, iso, pw string) {
 // shows images, saves a copy "ls" reads, and "Close viewer" ends the command.
 func TestViewUnlockedUpFront(t *testing.T) {
 	dir, iso, pw := burnSample(t)
-	v := startView(t, iso, "--password-file", pw, "--no-browser")
+	v := startView(t, iso, "--password-file", pw, "--no-browser", "--addr", "127.0.0.1:0")
 	if code, _ := v.get(t, "/"); code != http.StatusForbidden {
 		t.Fatalf("without the token: %d", code)
 	}
@@ -184,6 +184,8 @@ func TestViewErrors(t *testing.T) {
 	cli(t, "", "view", iso, "--no-browser", "--password-file", writeFile(t, dir, "bad", "not the disc passphrase")).expect(t, exitBadPassword, "wrong password")
 	cli(t, "", "view", filepath.Join(dir, "missing.iso"), "--no-browser").expect(t, exitFailure, "missing.iso")
 	cli(t, "", "view", t.TempDir(), "--no-browser").expect(t, exitFailure, "no DICOMDIR")
-	cli(t, "", "view", iso, "--no-browser", "--port", "70000").expect(t, exitFailure, "port")
+	cli(t, "", "view", iso, "--no-browser", "--port", "70000").expect(t, exitUsage, "port")
+	cli(t, "", "view", iso, "--no-browser", "--addr", "0.0.0.0:0").expect(t, exitUsage, "127.0.0.1 only")
+	cli(t, "", "view", iso, "--no-browser", "--addr", "127.0.0.1:0", "--port", "1").expect(t, exitUsage, "")
 	cli(t, "", "view").expect(t, exitUsage, "")
 }

@@ -16,17 +16,19 @@
     Monochrome: img.dataset.mono === "true", ImageURL: img.getAttribute("src") || "", Message: msg.textContent.trim(),
   };
   let wc = null, ww = null; // null: the image's own window
+  let full = false; // the full range of each image's values
   let loading = false, pending = false;
 
   function src() {
     let u = info.ImageURL;
     if (!u) return "";
     if (wc !== null && ww !== null) u += "?wc=" + encodeURIComponent(wc.toFixed(1)) + "&ww=" + encodeURIComponent(ww.toFixed(1));
+    else if (full) u += "?full=1";
     return u;
   }
   function showWindow() {
     if (!out) return;
-    out.textContent = wc === null ? "As stored" : "Centre " + Math.round(wc) + ", width " + Math.round(ww);
+    out.textContent = wc !== null ? "Centre " + Math.round(wc) + ", width " + Math.round(ww) : (full ? "Full range" : "As stored");
   }
   function refresh() {
     const u = src();
@@ -91,7 +93,11 @@
   let drag = null;
   img.addEventListener("pointerdown", function (ev) {
     if (!info.Monochrome) return;
-    if (wc === null) { wc = info.WindowCenter || 0; ww = info.WindowWidth || 400; if (!info.WindowWidth) { wc = 0; ww = 400; } }
+    if (wc === null) {
+      // Start from the image's own window (or a neutral one without it).
+      if (info.WindowWidth >= 1) { wc = info.WindowCenter; ww = info.WindowWidth; } else { wc = 0; ww = 400; }
+      full = false;
+    }
     drag = { x: ev.clientX, y: ev.clientY, wc: wc, ww: ww };
     img.setPointerCapture(ev.pointerId);
     ev.preventDefault();
@@ -108,8 +114,8 @@
   if (presets) presets.addEventListener("click", function (ev) {
     const b = ev.target.closest("button");
     if (!b) return;
-    if (b.dataset.preset === "default") { wc = ww = null; }
-    else if (b.dataset.preset === "full") { wc = ww = null; showWindow(); if (info.ImageURL) { img.src = info.ImageURL + "?full=1"; } out.textContent = "Full range"; return; }
+    full = b.dataset.preset === "full";
+    if (b.dataset.preset) { wc = ww = null; }
     else { wc = parseFloat(b.dataset.wc); ww = parseFloat(b.dataset.ww); }
     showWindow(); refresh();
   });
