@@ -189,3 +189,33 @@ func TestViewErrors(t *testing.T) {
 	cli(t, "", "view", iso, "--no-browser", "--addr", "127.0.0.1:0", "--port", "1").expect(t, exitUsage, "")
 	cli(t, "", "view").expect(t, exitUsage, "")
 }
+
+// The unlock page also opens a disc with a certificate and its key file;
+// a key the disc was not sealed for is told apart from a wrong password.
+func TestViewUnlockWithCertificate(t *testing.T) {
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	siteCert, siteKey := testCert(t, "site")
+	otherCert, otherKey := testCert(t, "other")
+	iso := filepath.Join(dir, "disc.iso")
+	cli(t, "", "burn", sampleStudy, "-o", iso, "--password-file", pw, "--recipient", siteCert, "--no-viewer").expect(t, 0, "read back and checked")
+	v := startView(t, iso, "--no-browser")
+	resp, err := v.hc.Get(v.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, body := v.post(t, "/unlock", url.Values{"cert": {otherCert}, "key": {otherKey}}); !strings.Contains(body, "not sealed for that key") {
+		t.Fatalf("other key: %s", body)
+	}
+	if _, body := v.post(t, "/unlock", url.Values{"cert": {siteCert}, "key": {filepath.Join(dir, "missing.key")}}); !strings.Contains(body, "could not be read") {
+		t.Fatalf("missing key file: %s", body)
+	}
+	if _, body := v.post(t, "/unlock", url.Values{"cert": {siteCert}, "key": {siteKey}}); !strings.Contains(body, "Doe, Archibald") {
+		t.Fatalf("site key: %s", body)
+	}
+	v.cancel()
+	if code := v.wait(t); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
