@@ -3,6 +3,8 @@ package viewer
 import (
 	"bytes"
 	"image"
+	"image/png"
+	"io"
 	"strings"
 	"testing"
 )
@@ -150,6 +152,30 @@ func TestPersonName(t *testing.T) {
 	} {
 		if got := personName(in); got != want {
 			t.Errorf("personName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkRender512 is one 512×512 16-bit CT frame: header, frame, window, PNG.
+func BenchmarkRender512(b *testing.B) {
+	pix := make([]byte, 512*512*2)
+	for i := range pix {
+		pix[i] = byte(i * 7)
+	}
+	file := synthBytes(b, synth{uid: "b", rows: 512, cols: 512, bits: 16, stored: 12, pixrep: 1, photometric: "MONOCHROME2",
+		slope: "1", intercept: "-1024", wc: "40", ww: "400", pixels: pix})
+	for b.Loop() {
+		in, br, err := readInfo(bytes.NewReader(file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		frame, err := readFrame(br, in, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		img, _, _ := render(in, frame, nan, nan, false)
+		if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(io.Discard, img); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -25,7 +25,7 @@ type synth struct {
 	modality, name, seriesDsc string
 }
 
-func synthBytes(t *testing.T, s synth) []byte {
+func synthBytes(t testing.TB, s synth) []byte {
 	t.Helper()
 	if s.ts == "" {
 		s.ts = dicom.ExplicitVRLittleEndianUID
