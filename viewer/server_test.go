@@ -282,6 +282,8 @@ func TestSyntheticImages(t *testing.T) {
 		wc: "0", ww: "200", pixels: u16(0, 50, 100), name: "Synth^One", seriesDsc: "inverted"})
 	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16,
 		photometric: "MONOCHROME2", fragment: []byte("not really JPEG 2000"), name: "Synth^One", seriesDsc: "compressed"})
+	writeSynth(t, in, synth{uid: "3", series: "3", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
+		pixels: []byte{0, 50, 100, 150, 150, 100, 50, 0}, name: "Synth^One"})
 	c := start(t, sealedDisc(t, in))
 	c.login()
 	c.unlock()
@@ -308,6 +310,16 @@ func TestSyntheticImages(t *testing.T) {
 	}
 	if code, body, _ := c.get("/image/0-0-1/0"); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "compressed") {
 		t.Fatalf("compressed PNG: %d %s", code, body)
+	}
+	// Series 3 has two frames, each its own PNG.
+	if _, body, _ := c.get("/series/0-0-2"); !strings.Contains(body, "Frame 1 of 2") || !strings.Contains(body, "2 × 2, 2 frames") {
+		t.Fatalf("multi-frame page:\n%s", body)
+	}
+	if bytes.Equal(c.png("/image/0-0-2/0"), c.png("/image/0-0-2/0?frame=1")) {
+		t.Fatal("frame 2 looks like frame 1")
+	}
+	if code, body, _ := c.get("/image/0-0-2/0?frame=2"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "no frame 3") {
+		t.Fatalf("frame out of range: %d %s", code, body)
 	}
 }
 

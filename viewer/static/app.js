@@ -13,19 +13,47 @@
   let index = parseInt(viewer.dataset.index, 10);
   let info = {
     WindowCenter: parseFloat(img.dataset.wc), WindowWidth: parseFloat(img.dataset.ww),
-    Monochrome: img.dataset.mono === "true", ImageURL: img.getAttribute("src") || "", Message: msg.textContent.trim(),
+    Monochrome: img.dataset.mono === "true", Frames: parseInt(img.dataset.frames, 10) || 1, ImageURL: img.getAttribute("src") || "", Message: msg.textContent.trim(),
   };
   let wc = null, ww = null; // null: the image's own window
   let full = false; // the full range of each image's values
   let loading = false, pending = false;
 
+  let frame = 0, timer = null;
   function src() {
-    let u = info.ImageURL;
+    const u = info.ImageURL;
     if (!u) return "";
-    if (wc !== null && ww !== null) u += "?wc=" + encodeURIComponent(wc.toFixed(1)) + "&ww=" + encodeURIComponent(ww.toFixed(1));
-    else if (full) u += "?full=1";
-    return u;
+    const q = [];
+    if (wc !== null && ww !== null) q.push("wc=" + encodeURIComponent(wc.toFixed(1)), "ww=" + encodeURIComponent(ww.toFixed(1)));
+    else if (full) q.push("full=1");
+    if (frame > 0) q.push("frame=" + frame);
+    return q.length ? u + "?" + q.join("&") : u;
   }
+  function showFrame() {
+    const box = document.getElementById("frames");
+    if (box) box.hidden = !(info.Frames > 1) || !!info.Message;
+    set("fpos", "Frame " + (frame + 1) + " of " + info.Frames);
+  }
+  function stepFrame(d) {
+    if (!(info.Frames > 1)) return;
+    frame = (frame + d + info.Frames) % info.Frames;
+    showFrame(); refresh();
+  }
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    const p = document.getElementById("play");
+    if (p) { p.textContent = "Play"; p.setAttribute("aria-pressed", "false"); }
+  }
+  (function () {
+    const p = document.getElementById("play"), a = document.getElementById("fprev"), b = document.getElementById("fnext");
+    if (a) a.addEventListener("click", function () { stop(); stepFrame(-1); });
+    if (b) b.addEventListener("click", function () { stop(); stepFrame(1); });
+    if (p) p.addEventListener("click", function () {
+      if (timer) { stop(); return; }
+      timer = setInterval(function () { if (!loading) stepFrame(1); }, 66);
+      p.textContent = "Stop"; p.setAttribute("aria-pressed", "true");
+    });
+  })();
   function showWindow() {
     if (!out) return;
     out.textContent = wc !== null ? "Centre " + Math.round(wc) + ", width " + Math.round(ww) : (full ? "Full range" : "As stored");
@@ -49,6 +77,7 @@
       .then(function (v) {
         if (v.Index !== index) return;
         info = v;
+        stop(); frame = 0; showFrame();
         set("position", "Image " + (i + 1) + " of " + count);
         set("a-modality", v.Modality); set("a-date", v.Date); set("a-description", v.Description);
         set("a-instance", v.Instance);
@@ -77,6 +106,9 @@
     switch (ev.key) {
       case "ArrowUp": case "ArrowLeft": case "PageUp": d = -1; break;
       case "ArrowDown": case "ArrowRight": case "PageDown": d = 1; break;
+      case ",": stop(); stepFrame(-1); return;
+      case ".": stop(); stepFrame(1); return;
+      case " ": if (info.Frames > 1) { ev.preventDefault(); document.getElementById("play").click(); } return;
       case "Home": go(0); ev.preventDefault(); return;
       case "End": go(count - 1); ev.preventDefault(); return;
       default: return;
