@@ -114,10 +114,18 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 		return ""
 	}
 	us := func(t dicom.Tag, def int) int {
-		if e := dicom.Find(elems, t); e != nil {
-			if v, ok := e.Uint(order); ok {
-				return int(v)
-			}
+		e := dicom.Find(elems, t)
+		if e == nil {
+			return def
+		}
+		if v, ok := e.Uint(order); ok {
+			return int(v)
+		}
+		// Implicit VR: the codec's small dictionary does not know every
+		// image tag (Bits Stored, Pixel Representation...), so they come
+		// back as UN; they are all US.
+		if len(e.Value) == 2 {
+			return int(order.Uint16(e.Value))
 		}
 		return def
 	}
@@ -132,6 +140,9 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	in.Rows, in.Cols = us(0x00280010, 0), us(0x00280011, 0)
 	in.SamplesPerPixel = us(0x00280002, 1)
 	in.Photometric = strings.ToUpper(str(0x00280004))
+	if in.Photometric == "" && in.SamplesPerPixel == 1 {
+		in.Photometric = "MONOCHROME2" // old files omit it; grey is the only reading
+	}
 	in.BitsAllocated = us(0x00280100, 0)
 	in.BitsStored = us(0x00280101, in.BitsAllocated)
 	in.PixelRepresentation = us(0x00280103, 0)

@@ -91,6 +91,20 @@ func TestDefaultWindowAndEightBit(t *testing.T) {
 	}
 }
 
+// Implicit VR little endian (the DICOM default) decodes the same way.
+func TestImplicitVR(t *testing.T) {
+	s := synth{uid: "11", ts: "1.2.840.10008.1.2", rows: 1, cols: 3, bits: 16, stored: 12, pixrep: 1,
+		pixels: u16(0xFFF, 0, 1), wc: "0", ww: "3"}
+	in, img := decode(t, s, nan, nan)
+	if in.Photometric != "MONOCHROME2" || !in.syntax.Implicit {
+		t.Fatalf("info: %+v", in)
+	}
+	// -1, 0, 1 through the window 0/3 (signed: 0xFFF is -1).
+	if g := grays(img); g[0] != 64 || g[1] != 191 || g[2] != 255 {
+		t.Fatalf("implicit VR: %v", g)
+	}
+}
+
 func TestRGB(t *testing.T) {
 	s := synth{uid: "4", rows: 1, cols: 2, spp: 3, bits: 8, photometric: "RGB", pixels: []byte{255, 0, 0, 0, 0, 255}}
 	_, img := decode(t, s, nan, nan)

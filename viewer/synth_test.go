@@ -97,9 +97,10 @@ func synthBytes(t testing.TB, s synth) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	syntax, _ := dicom.SyntaxOf(s.ts)
 	for _, e := range ds {
 		dicom.PadValue(e)
-		if b, err = dicom.AppendElement(b, e); err != nil {
+		if b, err = dicom.AppendElementSyntax(b, e, syntax); err != nil {
 			t.Fatal(err)
 		}
 	}
