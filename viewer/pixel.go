@@ -296,8 +296,12 @@ func fullRange(vals []float64) (c, w float64) {
 	return (lo + hi + 1) / 2, max(hi-lo+1, 1)
 }
 
-// window applies the linear VOI function of PS3.3 C.11.2.1.2.1.
-func window(x, c, w float64) uint8 {
+// window applies the linear VOI function of PS3.3 C.11.2.1.2.1 and maps
+// to 0..255 the way dcmtk does (truncating), so that our renderings equal
+// dcm2pnm's.
+func window(x, c, w float64) uint8 { return uint8(windowF(x, c, w)) }
+
+func windowF(x, c, w float64) float64 {
 	if w < 1 {
 		w = 1
 	}
@@ -310,7 +314,7 @@ func window(x, c, w float64) uint8 {
 		return 255
 	}
 	y := ((x-(c-0.5))/(w-1) + 0.5) * 255
-	return uint8(math.Round(max(0, min(255, y))))
+	return max(0, min(255, y))
 }
 
 // render turns one stored frame into an image. For monochrome images wc/ww
@@ -330,11 +334,11 @@ func render(in *imageInfo, frame []byte, wc, ww float64, full bool) (image.Image
 	img := image.NewGray(image.Rect(0, 0, in.Cols, in.Rows))
 	invert := in.Photometric == "MONOCHROME1"
 	for i, v := range vals {
-		g := window(v, wc, ww)
+		y := windowF(v, wc, ww)
 		if invert {
-			g = 255 - g
+			y = 255 - y
 		}
-		img.Pix[i] = g
+		img.Pix[i] = uint8(y)
 	}
 	return img, wc, ww
 }
