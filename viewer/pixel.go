@@ -252,46 +252,53 @@ func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	return frame, nil
 }
 
-// modalityValues converts a monochrome frame into modality values
-// (stored value, masked to Bits Stored, sign-extended, rescaled).
+// raw returns stored value i of a monochrome frame, masked to Bits Stored
+// (the index into a lookup table).
+func raw(in *imageInfo, frame []byte, i int) uint32 {
+	var v uint32
+	if in.BitsAllocated == 16 {
+		v = uint32(binary.LittleEndian.Uint16(frame[2*i:]))
+	} else {
+		v = uint32(frame[i])
+	}
+	return v & (uint32(1)<<uint(in.BitsStored) - 1)
+}
+
+// modality converts a masked stored value to its modality value: sign
+// extended when Pixel Representation is 1, then rescaled.
+func modality(in *imageInfo, v uint32) float64 {
+	x := float64(v)
+	if in.PixelRepresentation == 1 && v&(uint32(1)<<uint(in.BitsStored-1)) != 0 {
+		x -= float64(uint64(1) << uint(in.BitsStored))
+	}
+	return x*in.Slope + in.Intercept
+}
+
+// modalityValues converts a monochrome frame into modality values (tests).
 func modalityValues(in *imageInfo, frame []byte) []float64 {
-	n := in.Rows * in.Cols
-	out := make([]float64, n)
-	bits := uint(in.BitsStored)
-	mask := uint32(1)<<bits - 1
-	signBit := uint32(1) << (bits - 1)
-	for i := range n {
-		var v uint32
-		if in.BitsAllocated == 16 {
-			v = uint32(binary.LittleEndian.Uint16(frame[2*i:]))
-		} else {
-			v = uint32(frame[i])
-		}
-		v &= mask
-		x := float64(v)
-		if in.PixelRepresentation == 1 && v&signBit != 0 {
-			x = float64(int64(v) - int64(mask) - 1)
-		}
-		out[i] = x*in.Slope + in.Intercept
+	out := make([]float64, in.Rows*in.Cols)
+	for i := range out {
+		out[i] = modality(in, raw(in, frame, i))
 	}
 	return out
 }
 
-// defaultWindow is the file's first window, else the full range of values.
-func defaultWindow(in *imageInfo, vals []float64) (c, w float64) {
-	if in.WindowWidth >= 1 {
-		return in.WindowCenter, in.WindowWidth
-	}
-	return fullRange(vals)
-}
-
-func fullRange(vals []float64) (c, w float64) {
-	if len(vals) == 0 {
+// fullRange is the window that spans every modality value of the frame.
+func fullRange(in *imageInfo, frame []byte) (c, w float64) {
+	n := in.Rows * in.Cols
+	if n == 0 {
 		return 0, 1
 	}
-	lo, hi := vals[0], vals[0]
-	for _, v := range vals {
-		lo, hi = min(lo, v), max(hi, v)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var seen [1 << 16]bool // stored values are at most 16 bits
+	for i := range n {
+		v := raw(in, frame, i)
+		if seen[v] {
+			continue
+		}
+		seen[v] = true
+		x := modality(in, v)
+		lo, hi = min(lo, x), max(hi, x)
 	}
 	return (lo + hi + 1) / 2, max(hi-lo+1, 1)
 }
@@ -324,21 +331,26 @@ func render(in *imageInfo, frame []byte, wc, ww float64, full bool) (image.Image
 	if in.SamplesPerPixel == 3 {
 		return renderColor(in, frame), 0, 0
 	}
-	vals := modalityValues(in, frame)
 	switch {
-	case full:
-		wc, ww = fullRange(vals)
+	case full || ((math.IsNaN(wc) || math.IsNaN(ww)) && in.WindowWidth < 1):
+		wc, ww = fullRange(in, frame)
 	case math.IsNaN(wc) || math.IsNaN(ww):
-		wc, ww = defaultWindow(in, vals)
+		wc, ww = in.WindowCenter, in.WindowWidth
 	}
-	img := image.NewGray(image.Rect(0, 0, in.Cols, in.Rows))
+	// One grey level per possible stored value: memory is the frame plus
+	// one byte per pixel, whatever the bit depth.
+	lut := make([]uint8, 1<<uint(in.BitsStored))
 	invert := in.Photometric == "MONOCHROME1"
-	for i, v := range vals {
-		y := windowF(v, wc, ww)
+	for v := range lut {
+		y := windowF(modality(in, uint32(v)), wc, ww)
 		if invert {
 			y = 255 - y
 		}
-		img.Pix[i] = uint8(y)
+		lut[v] = uint8(y)
+	}
+	img := image.NewGray(image.Rect(0, 0, in.Cols, in.Rows))
+	for i := range img.Pix {
+		img.Pix[i] = lut[raw(in, frame, i)]
 	}
 	return img, wc, ww
 }
