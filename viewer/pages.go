@@ -220,7 +220,9 @@ type infoView struct {
 	Monochrome       bool
 	Modality         string
 	Description      string
-	Date             string
+	Date             string // study date
+	ImageDate        string // content or series date, when it differs
+	BodyPart         string
 	Instance         string
 	Patient          string `json:"-"` // only on the page
 	PatientID        string `json:"-"`
@@ -255,12 +257,18 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 	if in.SeriesDescription != "" {
 		v.Description = in.SeriesDescription
 	}
-	for _, d := range []string{in.ContentDate, in.SeriesDate, in.StudyDate} {
+	if in.StudyDate != "" {
+		v.Date = formatDate(in.StudyDate)
+	}
+	for _, d := range []string{in.ContentDate, in.SeriesDate} {
 		if d != "" {
-			v.Date = formatDate(d)
+			if d != in.StudyDate {
+				v.ImageDate = formatDate(d)
+			}
 			break
 		}
 	}
+	v.BodyPart = in.BodyPart
 	v.Instance = in.InstanceNumber
 	if in.PatientName != "" {
 		v.Patient = personName(in.PatientName)

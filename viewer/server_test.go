@@ -217,7 +217,8 @@ func TestUnlockStudiesImages(t *testing.T) {
 	}
 	// The CT series of Archibald Doe: 4 images of 16×16.
 	code, body, _ = c.get("/series/0-0-0")
-	if code != 200 || !strings.Contains(body, "Image 1 of 4") || !strings.Contains(body, `src="/image/0-0-0/0"`) || !strings.Contains(body, "Doe, Archibald") {
+	if code != 200 || !strings.Contains(body, "Image 1 of 4") || !strings.Contains(body, `src="/image/0-0-0/0"`) || !strings.Contains(body, "Doe, Archibald") ||
+		!strings.Contains(body, `<dd id="a-date">1995-09-03</dd>`) || !strings.Contains(body, "Routine Brain") {
 		t.Fatalf("series page: %d\n%s", code, body)
 	}
 	if code, body, _ := c.get("/series/0-0-0?i=3"); code != 200 || !strings.Contains(body, "Image 4 of 4") || !strings.Contains(body, `href="?i=2"`) {

@@ -79,7 +79,7 @@
         info = v;
         stop(); frame = 0; showFrame();
         set("position", "Image " + (i + 1) + " of " + count);
-        set("a-modality", v.Modality); set("a-date", v.Date); set("a-description", v.Description);
+        set("a-modality", v.Modality); set("a-date", v.Date); set("a-imagedate", v.ImageDate || "same day"); set("a-bodypart", v.BodyPart); set("a-description", v.Description);
         set("a-instance", v.Instance);
         set("a-size", v.Width ? v.Width + " × " + v.Height + (v.Frames > 1 ? ", " + v.Frames + " frames" : "") : "");
         img.alt = "Image " + (i + 1) + " of " + count;
