@@ -109,6 +109,9 @@
       case ",": stop(); stepFrame(-1); return;
       case ".": stop(); stepFrame(1); return;
       case " ": if (info.Frames > 1) { ev.preventDefault(); document.getElementById("play").click(); } return;
+      case "+": case "=": setZoom(zoom * 1.25); return;
+      case "-": setZoom(zoom / 1.25); return;
+      case "0": setZoom(1); return;
       case "Home": go(0); ev.preventDefault(); return;
       case "End": go(count - 1); ev.preventDefault(); return;
       default: return;
@@ -118,12 +121,30 @@
   });
   document.getElementById("stage").addEventListener("wheel", function (ev) {
     ev.preventDefault();
+    if (ev.ctrlKey) { setZoom(zoom * (ev.deltaY < 0 ? 1.25 : 0.8)); return; }
     go(Math.max(0, Math.min(count - 1, index + (ev.deltaY > 0 ? 1 : -1))));
   }, { passive: false });
 
-  // Drag: horizontal changes width (contrast), vertical changes centre (brightness).
+  // Zoom and pan: a CSS transform of the image; the pixels stay the server's.
+  let zoom = 1, panX = 0, panY = 0;
+  function applyZoom() { img.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; }
+  function setZoom(z) { zoom = Math.max(1, Math.min(16, z)); if (zoom === 1) { panX = panY = 0; } applyZoom(); }
+  [["zoomin", function () { setZoom(zoom * 1.25); }], ["zoomout", function () { setZoom(zoom / 1.25); }],
+   ["zoomfit", function () { setZoom(1); }]].forEach(function (b) {
+    const e = document.getElementById(b[0]); if (e) e.addEventListener("click", b[1]);
+  });
+  img.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+
+  // Drag: horizontal changes width (contrast), vertical changes centre
+  // (brightness); Shift or the right button pans.
   let drag = null;
   img.addEventListener("pointerdown", function (ev) {
+    if (ev.shiftKey || ev.button === 2) {
+      drag = { pan: true, x: ev.clientX, y: ev.clientY, px: panX, py: panY };
+      img.setPointerCapture(ev.pointerId);
+      ev.preventDefault();
+      return;
+    }
     if (!info.Monochrome) return;
     if (wc === null) {
       // Start from the image's own window (or a neutral one without it).
@@ -136,6 +157,7 @@
   });
   img.addEventListener("pointermove", function (ev) {
     if (!drag) return;
+    if (drag.pan) { panX = drag.px + ev.clientX - drag.x; panY = drag.py + ev.clientY - drag.y; applyZoom(); return; }
     const scale = Math.max(1, drag.ww / 200);
     ww = Math.max(1, drag.ww + (ev.clientX - drag.x) * scale);
     wc = drag.wc + (ev.clientY - drag.y) * scale;
