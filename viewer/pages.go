@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -312,13 +313,32 @@ func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(s.info(se, i))
 }
 
+// thumbPNG is a small picture of the series' middle image for the study
+// list, in the file's own window.
+func (s *Server) thumbPNG(w http.ResponseWriter, r *http.Request) {
+	se := s.tree.series[r.PathValue("key")]
+	if se == nil || len(se.files) == 0 {
+		http.Error(w, "no such series", http.StatusNotFound)
+		return
+	}
+	s.writePNG(w, r, se, len(se.files)/2, url.Values{}, thumbSide)
+}
+
 func (s *Server) imagePNG(w http.ResponseWriter, r *http.Request) {
 	se, i, ok := s.instance(r, r.PathValue("i"))
 	if !ok {
 		http.Error(w, "no such image", http.StatusNotFound)
 		return
 	}
-	q := r.URL.Query()
+	s.writePNG(w, r, se, i, r.URL.Query(), 0)
+}
+
+// thumbSide is the longest side of a thumbnail, in pixels.
+const thumbSide = 96
+
+// writePNG decodes one frame of instance i and writes it as a PNG, shrunk
+// to fit side×side when side > 0.
+func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView, i int, q url.Values, side int) {
 	frame := 0
 	if f := q.Get("frame"); f != "" {
 		n, err := strconv.Atoi(f)
@@ -354,6 +374,9 @@ func (s *Server) imagePNG(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	img, _, _ := render(in, pix, wc, ww, q.Get("full") == "1")
+	if side > 0 {
+		img = shrink(img, side)
+	}
 	w.Header().Set("Content-Type", "image/png")
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	_ = enc.Encode(w, img)

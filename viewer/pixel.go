@@ -384,3 +384,35 @@ func renderColor(in *imageInfo, frame []byte) image.Image {
 	}
 	return img
 }
+
+// shrink scales img down (box filter) so that neither side exceeds side.
+func shrink(img image.Image, side int) image.Image {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if w <= side && h <= side {
+		return img
+	}
+	tw, th := side, side
+	if w > h {
+		th = max(1, h*side/w)
+	} else {
+		tw = max(1, w*side/h)
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	for y := range th {
+		y0, y1 := b.Min.Y+y*h/th, b.Min.Y+(y+1)*h/th
+		for x := range tw {
+			x0, x1 := b.Min.X+x*w/tw, b.Min.X+(x+1)*w/tw
+			var r, g, bl, n uint64
+			for sy := y0; sy < y1; sy++ {
+				for sx := x0; sx < x1; sx++ {
+					cr, cg, cb, _ := img.At(sx, sy).RGBA()
+					r, g, bl, n = r+uint64(cr), g+uint64(cg), bl+uint64(cb), n+1
+				}
+			}
+			o := dst.PixOffset(x, y)
+			dst.Pix[o], dst.Pix[o+1], dst.Pix[o+2], dst.Pix[o+3] = uint8(r/n>>8), uint8(g/n>>8), uint8(bl/n>>8), 255
+		}
+	}
+	return dst
+}

@@ -195,3 +195,24 @@ func BenchmarkRender512(b *testing.B) {
 		}
 	}
 }
+
+func TestShrink(t *testing.T) {
+	src := image.NewGray(image.Rect(0, 0, 200, 100))
+	for i := range src.Pix {
+		if i%200 >= 100 {
+			src.Pix[i] = 255
+		}
+	}
+	got := shrink(src, 96)
+	if b := got.Bounds(); b.Dx() != 96 || b.Dy() != 48 {
+		t.Fatalf("size %v", b)
+	}
+	l, _, _, _ := got.At(10, 10).RGBA()
+	r, _, _, _ := got.At(90, 10).RGBA()
+	if l != 0 || r != 0xffff {
+		t.Fatalf("left %d right %d", l, r)
+	}
+	if small := image.NewGray(image.Rect(0, 0, 16, 16)); shrink(small, 96) != image.Image(small) {
+		t.Fatal("a small image was scaled")
+	}
+}

@@ -185,6 +185,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
 	m.HandleFunc("GET /image/{key}/{i}", s.needUnlocked(s.imagePNG))
+	m.HandleFunc("GET /thumb/{key}", s.needUnlocked(s.thumbPNG))
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)

@@ -243,6 +243,13 @@ func TestUnlockStudiesImages(t *testing.T) {
 	if bytes.Equal(full, a) {
 		t.Error("full range looks like the file's window")
 	}
+	// Each series in the list has a preview of its middle image.
+	if _, body, _ := c.get("/"); !strings.Contains(body, `<img class="thumb" src="/thumb/0-0-0" alt="">`) {
+		t.Fatal("no preview in the study list")
+	}
+	if th, err := png.Decode(bytes.NewReader(c.png("/thumb/0-0-0"))); err != nil || th.Bounds().Dx() != 16 {
+		t.Fatalf("preview: %v", err)
+	}
 	// The JSON for scrolling carries no patient name.
 	code, body, _ = c.get("/info/0-0-0/2")
 	if code != 200 || !strings.Contains(body, `"Width":16`) || strings.Contains(body, "Doe") {
@@ -311,6 +318,9 @@ func TestSyntheticImages(t *testing.T) {
 	}
 	if code, body, _ := c.get("/image/0-0-1/0"); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "compressed") {
 		t.Fatalf("compressed PNG: %d %s", code, body)
+	}
+	if code, _, _ := c.get("/thumb/0-0-1"); code != http.StatusUnsupportedMediaType {
+		t.Fatalf("compressed preview: %d", code)
 	}
 	// Series 3 has two frames, each its own PNG.
 	if _, body, _ := c.get("/series/0-0-2"); !strings.Contains(body, "Frame 1 of 2") || !strings.Contains(body, "2 × 2, 2 frames") {

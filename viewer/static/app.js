@@ -1,6 +1,14 @@
 // SecureMedia viewer: slice navigation and window/level on the series page.
 // The server decodes and windows each frame; this script only asks for it.
 "use strict";
+// Study list: a series whose preview cannot be made (compressed, not an
+// image) says so instead of showing a broken picture.
+(function () {
+  document.querySelectorAll("img.thumb").forEach(function (t) {
+    function none() { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; t.replaceWith(s); }
+    if (t.complete && t.naturalWidth === 0) none(); else t.addEventListener("error", none);
+  });
+})();
 (function () {
   const viewer = document.getElementById("viewer");
   if (!viewer) return;
