@@ -1,6 +1,17 @@
 // SecureMedia viewer: slice navigation and window/level on the series page.
 // The server decodes and windows each frame; this script only asks for it.
 "use strict";
+// Save a copy: say that it is working, and do not submit twice.
+(function () {
+  const f = document.getElementById("exportform");
+  if (!f) return;
+  f.addEventListener("submit", function (ev) {
+    if (f.dataset.busy) { ev.preventDefault(); return; }
+    f.dataset.busy = "1";
+    document.getElementById("exportstatus").hidden = false;
+    f.querySelector("button").disabled = true;
+  });
+})();
 // Study list: a series whose preview cannot be made (compressed, not an
 // image) says so instead of showing a broken picture.
 (function () {
