@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"runtime"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/media"
+	"github.com/securemedia/securemedia/viewer"
+)
+
+func init() { commandFactories = append(commandFactories, newViewCommand) }
+
+func newViewCommand(e *env) *cobra.Command {
+	var k keyFlags
+	var noBrowser bool
+	var port int
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "view DISC [flags]",
+		Short: "Look at the images of an encrypted DICOM medium in your web browser",
+		Long: `view starts a private viewer for the medium in your web browser: it asks
+for the password (unless one of the key flags below is given), lists the
+patients, studies and series, shows the images with brightness and contrast
+(window/level) controls, and can save a plain copy of the disc.
+
+The viewer runs on this computer only (127.0.0.1), on a random port, and
+answers only the browser that opened the address printed at start (it holds
+a random one-time token); other programs and web sites get "forbidden".
+Images are decrypted in memory; nothing is written to disk except a copy you
+save yourself. It runs until you press "Close viewer" or Ctrl-C.
+
+Compressed images (JPEG, JPEG-LS, JPEG 2000, RLE) are not displayed yet;
+they can still be saved or sent.
+
+` + discArg + `
+
+EXAMPLES
+  securemedia view disc.iso
+  securemedia view /media/cdrom --password-file pw.txt --no-browser`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if port < 0 || port > 65535 {
+				return withCode(exitUsage, fmt.Errorf("--port %d: a port is 0 to 65535", port))
+			}
+			d, err := media.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if k.password.given() || k.key != "" || k.p12 != "" {
+				ids, err := k.identities(e)
+				if err != nil {
+					return err
+				}
+				if err := d.Unlock(ids...); err != nil {
+					return err
+				}
+			}
+			if addr != "" {
+				if port, err = loopbackPort(addr); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
+			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: loadKeyFiles})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "viewing %s at\n\n    %s\n\n(this address works only on this computer; press Ctrl-C or \"Close viewer\" to stop)\n", args[0], s.URL())
+			if !noBrowser {
+				if err := openBrowser(s.URL()); err != nil {
+					fmt.Fprintf(e.stderr, "could not start a browser (%v): open the address above yourself\n", err)
+				}
+			}
+			err = s.Serve(cmd.Context())
+			fmt.Fprintln(e.stderr, "viewer stopped")
+			return err
+		},
+	}
+	k.addFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&noBrowser, "no-browser", false, "only print the address, do not start a browser")
+	f.IntVar(&port, "port", 0, "listen on this port of 127.0.0.1 (default: a free one)")
+	f.StringVar(&addr, "addr", "", "listen on `127.0.0.1:PORT` (the same as --port; only 127.0.0.1 is allowed)")
+	cmd.MarkFlagsMutuallyExclusive("port", "addr")
+	return cmd
+}
+
+// loadKeyFiles opens the disc with a certificate and private key typed on
+// the unlock page.
+func loadKeyFiles(certFile, keyFile string) (cms.Identity, error) {
+	certs, err := loadCertificates(certFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := loadPrivateKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return certificateIdentity(certs[0], key, keyFile)
+}
+
+// openBrowser starts the system's web browser on url without waiting for
+// it. Tests replace it.
+var openBrowser = func(url string) error {
+	var c *exec.Cmd
+	switch runtime.GOOS {
+	case "windows":
+		c = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	case "darwin":
+		c = exec.Command("open", url)
+	default:
+		c = exec.Command("xdg-open", url)
+	}
+	if err := c.Start(); err != nil {
+		return err
+	}
+	go func() { _ = c.Wait() }()
+	return nil
+}
+
+// loopbackPort accepts 127.0.0.1:PORT (PORT 0: a free one) and nothing
+// else: the viewer never listens beyond this computer.
+func loopbackPort(addr string) (int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, fmt.Errorf("--addr %s: %w", addr, err)
+	}
+	if host != "127.0.0.1" {
+		return 0, fmt.Errorf("--addr %s: the viewer listens on 127.0.0.1 only", addr)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, fmt.Errorf("--addr %s: bad port", addr)
+	}
+	return n, nil
+}

@@ -1,0 +1,429 @@
+package viewer
+
+import (
+	"bufio"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"image/png"
+	"io"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticRoot embed.FS
+
+var staticFS fs.FS = staticRoot
+
+var nan = math.NaN()
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"date": formatDate}).ParseFS(templateFS, "templates/*.html"))
+
+// tree is the study list, built once when the disc is unlocked.
+type tree struct {
+	FileSetID string
+	Patients  []*patientView
+	series    map[string]*seriesView
+}
+
+type patientView struct {
+	Name, ID string
+	Studies  []*studyView
+}
+type studyView struct {
+	Date, Description, ID, Accession string
+	Series                           []*seriesView
+}
+type seriesView struct {
+	Key                           string
+	Number, Modality, Description string
+	Count                         int
+	Kinds                         string
+	Patient                       *patientView
+	Study                         *studyView
+	files                         [][]string
+}
+
+func buildTree(d *dicomdir.Directory) *tree {
+	t := &tree{FileSetID: d.FileSetID, series: map[string]*seriesView{}}
+	for pi, p := range d.Records {
+		if p.Type != "PATIENT" {
+			continue
+		}
+		pv := &patientView{Name: personName(p.Text(0x00100010)), ID: p.Text(0x00100020)}
+		t.Patients = append(t.Patients, pv)
+		for si, st := range p.Children {
+			if st.Type != "STUDY" {
+				continue
+			}
+			sv := &studyView{Date: st.Value(0x00080020), Description: st.Text(0x00081030), ID: st.Value(0x00200010), Accession: st.Value(0x00080050)}
+			pv.Studies = append(pv.Studies, sv)
+			for ei, se := range st.Children {
+				if se.Type != "SERIES" {
+					continue
+				}
+				v := &seriesView{Key: fmt.Sprintf("%d-%d-%d", pi, si, ei), Number: se.Value(0x00200011),
+					Modality: se.Value(0x00080060), Description: se.Text(0x0008103E), Patient: pv, Study: sv}
+				type inst struct {
+					n  int
+					id []string
+				}
+				var insts []inst
+				kinds := map[string]int{}
+				var order []string
+				for _, r := range se.Children {
+					id := r.FileID()
+					if len(id) == 0 {
+						continue
+					}
+					if kinds[r.Type] == 0 {
+						order = append(order, r.Type)
+					}
+					kinds[r.Type]++
+					n, err := strconv.Atoi(strings.TrimSpace(r.Value(0x00200013)))
+					if err != nil {
+						n = math.MaxInt
+					}
+					insts = append(insts, inst{n, id})
+				}
+				sort.SliceStable(insts, func(a, b int) bool { return insts[a].n < insts[b].n })
+				for _, in := range insts {
+					v.files = append(v.files, in.id)
+				}
+				v.Count = len(v.files)
+				var parts []string
+				for _, k := range order {
+					word := strings.ToLower(k)
+					if kinds[k] != 1 {
+						word += "s"
+					}
+					parts = append(parts, fmt.Sprintf("%d %s", kinds[k], word))
+				}
+				v.Kinds = strings.Join(parts, ", ")
+				sv.Series = append(sv.Series, v)
+				t.series[v.Key] = v
+			}
+		}
+	}
+	return t
+}
+
+// personName shows a DICOM person name (Family^Given^Middle^Prefix^Suffix,
+// up to three "=" groups) as "Family, Given Middle".
+func personName(pn string) string {
+	var groups []string
+	for _, g := range strings.Split(strings.TrimSpace(pn), "=") {
+		c := strings.Split(g, "^")
+		for len(c) < 5 {
+			c = append(c, "")
+		}
+		given := strings.TrimSpace(strings.Join([]string{c[3], c[1], c[2]}, " "))
+		name := strings.TrimSpace(c[0])
+		if given != "" {
+			if name != "" {
+				name += ", "
+			}
+			name += strings.Join(strings.Fields(given), " ")
+		}
+		if c[4] != "" {
+			name += " " + c[4]
+		}
+		if name != "" {
+			groups = append(groups, name)
+		}
+	}
+	return strings.Join(groups, " = ")
+}
+
+// formatDate shows a DA value as YYYY-MM-DD when it has that shape.
+func formatDate(da string) string {
+	da = strings.TrimSpace(da)
+	if len(da) == 8 && strings.Trim(da, "0123456789") == "" {
+		return da[:4] + "-" + da[4:6] + "-" + da[6:]
+	}
+	if da == "" {
+		return "unknown date"
+	}
+	return da
+}
+
+// instance finds the series and instance index of a request.
+func (s *Server) instance(r *http.Request, idx string) (*seriesView, int, bool) {
+	se := s.tree.series[r.PathValue("key")]
+	if se == nil {
+		return nil, 0, false
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil || i < 0 || i >= len(se.files) {
+		return se, 0, false
+	}
+	return se, i, true
+}
+
+// openInstance reads an instance's header; the caller must close rc.
+func (s *Server) openInstance(id []string) (*imageInfo, *bufio.Reader, io.ReadCloser, error) {
+	rc, err := s.disc.OpenFile(id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	in, br, err := readInfo(rc)
+	if err != nil {
+		rc.Close()
+		return nil, nil, nil, err
+	}
+	return in, br, rc, nil
+}
+
+// finish reads the rest of a decrypted stream so that its integrity check
+// (done at the end) has run before anything from it is shown.
+func finish(br *bufio.Reader) error {
+	_, err := io.Copy(io.Discard, br)
+	return err
+}
+
+func readMessage(err error) string {
+	switch {
+	case errors.Is(err, cms.ErrIntegrity), errors.Is(err, cms.ErrDamaged), errors.Is(err, cms.ErrTruncated):
+		return "This image is damaged or was altered after the disc was made (" + err.Error() + "); it is not shown."
+	case errors.Is(err, dicom.ErrMalformed), errors.Is(err, dicom.ErrNotPart10):
+		return "This file is not a readable DICOM image (" + err.Error() + ")."
+	case errors.Is(err, ErrNotDisplayable):
+		return err.Error()
+	}
+	return "The image could not be read: " + err.Error()
+}
+
+type infoView struct {
+	Index, Count     int
+	Frames           int
+	Width, Height    int
+	Message          string
+	Compressed       string
+	WindowCenter     float64
+	WindowWidth      float64
+	Monochrome       bool
+	Modality         string
+	Description      string
+	Date             string // study date
+	ImageDate        string // content or series date, when it differs
+	BodyPart         string
+	Instance         string
+	Patient          string `json:"-"` // only on the page
+	PatientID        string `json:"-"`
+	Photometric      string
+	TransferSyntax   string
+	HasFileWindow    bool
+	ImageURL, Series string
+}
+
+func (s *Server) info(se *seriesView, i int) *infoView {
+	v := &infoView{Index: i, Count: len(se.files), Series: se.Key, Modality: se.Modality, Description: se.Description,
+		Patient: se.Patient.Name, PatientID: se.Patient.ID, Date: formatDate(se.Study.Date)}
+	in, br, rc, err := s.openInstance(se.files[i])
+	if err != nil {
+		v.Message = readMessage(err)
+		return v
+	}
+	defer rc.Close()
+	// The header is shown only once the whole file checked out.
+	if err := finish(br); err != nil {
+		v.Message = readMessage(err)
+		return v
+	}
+	v.Frames, v.Width, v.Height = in.Frames, in.Cols, in.Rows
+	v.Message, v.Compressed = in.Unsupported, in.Compressed
+	v.WindowCenter, v.WindowWidth, v.HasFileWindow = in.WindowCenter, in.WindowWidth, in.WindowWidth >= 1
+	v.Monochrome = in.SamplesPerPixel == 1
+	v.Photometric, v.TransferSyntax = in.Photometric, in.TransferSyntax
+	if in.Modality != "" {
+		v.Modality = in.Modality
+	}
+	if in.SeriesDescription != "" {
+		v.Description = in.SeriesDescription
+	}
+	if in.StudyDate != "" {
+		v.Date = formatDate(in.StudyDate)
+	}
+	for _, d := range []string{in.ContentDate, in.SeriesDate} {
+		if d != "" {
+			if d != in.StudyDate {
+				v.ImageDate = formatDate(d)
+			}
+			break
+		}
+	}
+	v.BodyPart = in.BodyPart
+	v.Instance = in.InstanceNumber
+	if in.PatientName != "" {
+		v.Patient = personName(in.PatientName)
+	}
+	if v.Message == "" {
+		v.ImageURL = fmt.Sprintf("/image/%s/%d", se.Key, i)
+	}
+	return v
+}
+
+func (s *Server) seriesPage(w http.ResponseWriter, r *http.Request) {
+	se := s.tree.series[r.PathValue("key")]
+	if se == nil {
+		s.fail(w, http.StatusNotFound, "There is no such series on this disc.")
+		return
+	}
+	if len(se.files) == 0 {
+		s.fail(w, http.StatusNotFound, "This series has no files on the disc.")
+		return
+	}
+	idx := r.URL.Query().Get("i")
+	if idx == "" {
+		idx = "0"
+	}
+	_, i, ok := s.instance(r, idx)
+	if !ok {
+		i = 0
+	}
+	v := s.info(se, i)
+	s.render(w, http.StatusOK, "series", map[string]any{"Title": "Series " + se.Number + " " + se.Modality, "S": se, "V": v,
+		"Prev": i - 1, "Next": i + 1, "HasPrev": i > 0, "HasNext": i+1 < len(se.files), "Human": i + 1})
+}
+
+func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {
+	se, i, ok := s.instance(r, r.PathValue("i"))
+	if !ok {
+		http.Error(w, "no such image", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(s.info(se, i))
+}
+
+// thumbPNG is a small picture of the series' middle image for the study
+// list, in the file's own window.
+func (s *Server) thumbPNG(w http.ResponseWriter, r *http.Request) {
+	se := s.tree.series[r.PathValue("key")]
+	if se == nil || len(se.files) == 0 {
+		http.Error(w, "no such series", http.StatusNotFound)
+		return
+	}
+	s.writePNG(w, r, se, len(se.files)/2, url.Values{}, thumbSide)
+}
+
+func (s *Server) imagePNG(w http.ResponseWriter, r *http.Request) {
+	se, i, ok := s.instance(r, r.PathValue("i"))
+	if !ok {
+		http.Error(w, "no such image", http.StatusNotFound)
+		return
+	}
+	s.writePNG(w, r, se, i, r.URL.Query(), 0)
+}
+
+// thumbSide is the longest side of a thumbnail, in pixels.
+const thumbSide = 96
+
+// writePNG decodes one frame of instance i and writes it as a PNG, shrunk
+// to fit side×side when side > 0.
+func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView, i int, q url.Values, side int) {
+	frame := 0
+	if f := q.Get("frame"); f != "" {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			http.Error(w, "bad frame number", http.StatusBadRequest)
+			return
+		}
+		frame = n
+	}
+	wc, ww := queryFloat(q, "wc"), queryFloat(q, "ww")
+	select {
+	case s.decode <- struct{}{}:
+		defer func() { <-s.decode }()
+	case <-r.Context().Done():
+		return
+	}
+	in, br, rc, err := s.openInstance(se.files[i])
+	if err != nil {
+		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
+		return
+	}
+	defer rc.Close()
+	if in.Unsupported != "" {
+		http.Error(w, in.Unsupported, http.StatusUnsupportedMediaType)
+		return
+	}
+	pix, err := readFrame(br, in, frame)
+	if err == nil {
+		err = finish(br)
+	}
+	if err != nil {
+		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
+		return
+	}
+	img, _, _ := render(in, pix, wc, ww, q.Get("full") == "1")
+	if side > 0 {
+		img = shrink(img, side)
+	}
+	w.Header().Set("Content-Type", "image/png")
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	_ = enc.Encode(w, img)
+}
+
+func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "export", map[string]any{"Title": "Save a copy", "Tree": s.tree})
+}
+
+func (s *Server) export(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	folder := strings.TrimSpace(r.PostFormValue("folder"))
+	data := map[string]any{"Title": "Save a copy", "Tree": s.tree, "Folder": folder}
+	if folder == "" {
+		data["Error"] = "Type the folder to save the copy in."
+		s.render(w, http.StatusOK, "export", data)
+		return
+	}
+	if strings.HasPrefix(folder, "~") {
+		if home, err := os.UserHomeDir(); err == nil {
+			folder = filepath.Join(home, folder[1:])
+		}
+	}
+	if !filepath.IsAbs(folder) {
+		data["Error"] = "Give the full path of the folder, for example " + examplePath() + "."
+		s.render(w, http.StatusOK, "export", data)
+		return
+	}
+	if !s.exportMu.TryLock() {
+		data["Error"] = "A copy is already being saved; wait until it has finished."
+		s.render(w, http.StatusOK, "export", data)
+		return
+	}
+	defer s.exportMu.Unlock()
+	res, err := s.disc.Extract(folder, nil)
+	if err != nil {
+		data["Error"] = "The copy was not saved: " + err.Error() + ". Nothing was left behind in that folder."
+		s.render(w, http.StatusOK, "export", data)
+		return
+	}
+	data["Done"] = fmt.Sprintf("Saved %d images in %s as a standard DICOM folder (with a DICOMDIR) that any DICOM viewer or PACS can import. These copies are NOT encrypted: keep them safe.", res.Instances, folder)
+	s.render(w, http.StatusOK, "export", data)
+}
+
+func examplePath() string {
+	if filepath.Separator == '\\' {
+		return `C:\Users\you\Documents\Images`
+	}
+	return "/home/you/Images"
+}

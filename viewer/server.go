@@ -1,0 +1,304 @@
+package viewer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/media"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Port to listen on at 127.0.0.1; 0 picks a free one.
+	Port int
+	// LoadKey, if set, lets the unlock page open the disc with a
+	// certificate and private key file (paths typed by the user). Without
+	// it the page offers the password only.
+	LoadKey func(certFile, keyFile string) (cms.Identity, error)
+}
+
+// Server is the local web viewer of one disc. It listens on 127.0.0.1 only
+// and answers only requests that carry its per-launch token, name its own
+// host and come from its own origin.
+type Server struct {
+	disc   *media.Disc
+	opts   Options
+	ln     net.Listener
+	host   string // "127.0.0.1:port", the only Host header accepted
+	origin string // "http://127.0.0.1:port"
+	token  string
+	cookie string
+
+	unlockMu sync.Mutex
+	unlocked atomic.Bool
+	tree     *tree
+
+	exportMu sync.Mutex
+	decode   chan struct{} // bounds concurrent frame decodes (memory)
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	mux       *http.ServeMux
+}
+
+// New opens a listener on 127.0.0.1 for the disc. A disc that is already
+// unlocked (or plain) shows its studies at once; a sealed one asks for its
+// password first.
+func New(d *media.Disc, o Options) (*Server, error) {
+	if o.Port < 0 || o.Port > 65535 {
+		return nil, fmt.Errorf("port %d out of range", o.Port)
+	}
+	tok := make([]byte, 32) // 256 bits
+	if _, err := rand.Read(tok); err != nil {
+		return nil, err
+	}
+	s := &Server{disc: d, opts: o, token: base64.RawURLEncoding.EncodeToString(tok),
+		decode: make(chan struct{}, 2), closed: make(chan struct{})}
+	if d.Directory() == nil {
+		// A plain medium opens without a key; a sealed one stays locked.
+		if err := d.Unlock(); errors.Is(err, media.ErrNoDICOMDIR) {
+			return nil, err
+		}
+	}
+	if dir := d.Directory(); dir != nil {
+		s.tree = buildTree(dir)
+		s.unlocked.Store(true)
+	}
+	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	port := ln.Addr().(*net.TCPAddr).Port
+	s.host = fmt.Sprintf("127.0.0.1:%d", port)
+	s.origin = "http://" + s.host
+	// Cookies are not separated by port: name ours after it so that two
+	// viewers running at once do not overwrite each other's token.
+	s.cookie = fmt.Sprintf("sm_token_%d", port)
+	s.routes()
+	return s, nil
+}
+
+// URL is the start URL, token included: open it in a browser.
+func (s *Server) URL() string { return s.origin + "/?token=" + s.token }
+
+// Addr is the address the server listens on (127.0.0.1:port).
+func (s *Server) Addr() string { return s.host }
+
+// Closed is closed when the user pressed "Close" on the page.
+func (s *Server) Closed() <-chan struct{} { return s.closed }
+
+// Serve answers requests until ctx is done or the user closes the viewer.
+func (s *Server) Serve(ctx context.Context) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	case <-s.closed:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	return err
+}
+
+// ServeHTTP checks every request (host, origin, token) before routing it,
+// and sets the headers that keep pages private and self-contained.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if why := s.refuse(r); why != "" {
+		http.Error(w, "Forbidden: "+why+". Open the viewer with the address securemedia printed.", http.StatusForbidden)
+		return
+	}
+	if q := r.URL.Query().Get("token"); q != "" && r.Method == http.MethodGet {
+		// The start URL: hand the token over as a cookie and drop it
+		// from the address bar and history.
+		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/", HttpOnly: true,
+			SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// refuse says why a request is not for us, or "".
+func (s *Server) refuse(r *http.Request) string {
+	if r.Host != s.host {
+		return "wrong host"
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
+		return "request from another site"
+	}
+	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
+	// does not stop it): only our own pages and typed or opened addresses
+	// are accepted.
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		return "request from another site"
+	}
+	given := r.URL.Query().Get("token")
+	if given == "" || r.Method != http.MethodGet {
+		given = ""
+		if c, err := r.Cookie(s.cookie); err == nil {
+			given = c.Value
+		}
+	}
+	if subtle.ConstantTimeCompare([]byte(given), []byte(s.token)) != 1 {
+		return "missing or wrong access token"
+	}
+	return ""
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /{$}", s.home)
+	m.HandleFunc("POST /unlock", s.unlock)
+	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
+	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
+	m.HandleFunc("GET /image/{key}/{i}", s.needUnlocked(s.imagePNG))
+	m.HandleFunc("GET /thumb/{key}", s.needUnlocked(s.thumbPNG))
+	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
+	m.HandleFunc("POST /export", s.needUnlocked(s.export))
+	m.HandleFunc("POST /close", s.close)
+	m.Handle("GET /static/", http.FileServerFS(staticFS))
+	s.mux = m
+}
+
+func (s *Server) needUnlocked(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.unlocked.Load() {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if !s.unlocked.Load() {
+		s.render(w, http.StatusOK, "unlock", s.unlockData(""))
+		return
+	}
+	s.render(w, http.StatusOK, "studies", map[string]any{"Title": "Studies on this disc", "Tree": s.tree})
+}
+
+func (s *Server) unlockData(msg string) map[string]any {
+	return map[string]any{"Title": "Open the disc", "Error": msg, "Keys": s.opts.LoadKey != nil}
+}
+
+func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
+	s.unlockMu.Lock()
+	defer s.unlockMu.Unlock()
+	if s.unlocked.Load() {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	pw := r.PostFormValue("password")
+	certFile, keyFile := r.PostFormValue("cert"), r.PostFormValue("key")
+	var ids []cms.Identity
+	if certFile != "" || keyFile != "" {
+		if s.opts.LoadKey == nil {
+			s.render(w, http.StatusBadRequest, "unlock", s.unlockData("Opening with a certificate is not available here."))
+			return
+		}
+		if certFile == "" || keyFile == "" {
+			s.render(w, http.StatusOK, "unlock", s.unlockData("Give both the certificate file and the private key file."))
+			return
+		}
+		id, err := s.opts.LoadKey(certFile, keyFile)
+		if err != nil {
+			s.render(w, http.StatusOK, "unlock", s.unlockData("The certificate or key could not be read: "+err.Error()))
+			return
+		}
+		ids = append(ids, id)
+	}
+	if pw != "" {
+		id, err := cms.NewPasswordIdentity([]byte(pw))
+		if err != nil {
+			s.render(w, http.StatusOK, "unlock", s.unlockData("That password cannot be right: "+err.Error()))
+			return
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		s.render(w, http.StatusOK, "unlock", s.unlockData("Type the disc's password first."))
+		return
+	}
+	if err := s.disc.Unlock(ids...); err != nil {
+		s.render(w, http.StatusOK, "unlock", s.unlockData(unlockMessage(err)))
+		return
+	}
+	s.tree = buildTree(s.disc.Directory())
+	s.unlocked.Store(true)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func unlockMessage(err error) string {
+	switch {
+	case errors.Is(err, cms.ErrWrongPassword):
+		return "That password did not open this disc. Check it and try again: capitals, spaces and dashes count."
+	case errors.Is(err, cms.ErrNoRecipient):
+		return "This disc was not sealed for that key or certificate. Try the password instead, or another key."
+	case errors.Is(err, cms.ErrPasswordPolicy):
+		return "That password has characters a disc password never has. Check it and try again."
+	case errors.Is(err, cms.ErrIntegrity), errors.Is(err, cms.ErrDamaged), errors.Is(err, cms.ErrTruncated), errors.Is(err, cms.ErrMalformed):
+		return "The disc's directory is damaged and cannot be opened (" + err.Error() + "). Ask the sender for a new disc."
+	}
+	return "The disc could not be opened: " + err.Error()
+}
+
+func (s *Server) close(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "closed", map[string]any{"Title": "Viewer closed"})
+	s.closeOnce.Do(func() { close(s.closed) })
+}
+
+// render writes a page; template errors after the header are not
+// recoverable and are dropped.
+func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_ = pages.ExecuteTemplate(w, name, data)
+}
+
+func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
+	s.render(w, code, "message", map[string]any{"Title": "Something went wrong", "Message": msg})
+}
+
+// queryFloat parses a query parameter, NaN when absent or bad.
+func queryFloat(v url.Values, k string) float64 {
+	f, err := strconv.ParseFloat(v.Get(k), 64)
+	if err != nil {
+		return nan
+	}
+	return f
+}

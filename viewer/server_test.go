@@ -1,0 +1,388 @@
+package viewer
+
+import (
+	"bytes"
+	"context"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/media"
+)
+
+const (
+	testPassword = "a test passphrase, long enough"
+	sampleStudy  = "../testdata/sample-study"
+)
+
+// sealedDisc writes a sealed USB-style medium from the inputs.
+func sealedDisc(t *testing.T, inputs ...string) string {
+	t.Helper()
+	rcpt, err := cms.NewPasswordRecipient([]byte(testPassword), &cms.PasswordParams{Iterations: cms.MinIterations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := media.NewPlan(inputs, media.Options{Medium: media.USB, Recipients: []cms.Recipient{rcpt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "disc")
+	if err := p.WriteFolder(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+type client struct {
+	t    *testing.T
+	s    *Server
+	base string
+	hc   *http.Client
+}
+
+// start serves the disc on 127.0.0.1 until the test ends.
+func start(t *testing.T, discPath string) *client {
+	t.Helper()
+	d, err := media.Open(discPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		d.Close()
+	})
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, s: s, base: "http://" + s.Addr(), hc: &http.Client{Jar: jar}}
+}
+
+// login opens the start URL, which sets the token cookie.
+func (c *client) login() {
+	c.t.Helper()
+	resp, err := c.hc.Get(c.s.URL())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.RawQuery != "" {
+		c.t.Fatalf("start URL: %d, landed on %s", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+func (c *client) do(req *http.Request) (int, string, http.Header) {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+func (c *client) get(path string) (int, string, http.Header) {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.base+path, nil)
+	return c.do(req)
+}
+
+func (c *client) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	code, body, _ := c.do(req)
+	return code, body
+}
+
+func (c *client) unlock() {
+	c.t.Helper()
+	if code, body := c.post("/unlock", url.Values{"password": {testPassword}}); code != 200 || !strings.Contains(body, "Studies on this disc") {
+		c.t.Fatalf("unlock: %d\n%s", code, body)
+	}
+}
+
+func (c *client) png(path string) []byte {
+	c.t.Helper()
+	code, body, h := c.get(path)
+	if code != 200 || h.Get("Content-Type") != "image/png" {
+		c.t.Fatalf("%s: %d %s: %s", path, code, h.Get("Content-Type"), body)
+	}
+	return []byte(body)
+}
+
+func TestRefusesForeignRequests(t *testing.T) {
+	c := start(t, sealedDisc(t, sampleStudy))
+	if !strings.HasPrefix(c.s.Addr(), "127.0.0.1:") || len(c.s.token) < 43 {
+		t.Fatalf("address %s, token %q", c.s.Addr(), c.s.token)
+	}
+	// No token at all, a wrong token in the URL or the cookie.
+	if code, _, _ := c.get("/"); code != 403 {
+		t.Errorf("no token: %d", code)
+	}
+	if code, _, _ := c.get("/?token=" + strings.Repeat("A", 43)); code != 403 {
+		t.Errorf("wrong token: %d", code)
+	}
+	req, _ := http.NewRequest("GET", c.base+"/", nil)
+	req.AddCookie(&http.Cookie{Name: c.s.cookie, Value: "guess"})
+	if code, _, _ := c.do(req); code != 403 {
+		t.Errorf("wrong cookie: %d", code)
+	}
+	c.login()
+	code, body, h := c.get("/")
+	if code != 200 || !strings.Contains(body, `type="password"`) {
+		t.Fatalf("with the token: %d\n%s", code, body)
+	}
+	if h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") ||
+		h.Get("Cross-Origin-Resource-Policy") != "same-origin" || h.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("headers: %v", h)
+	}
+	// The right token but another Host (DNS rebinding).
+	req, _ = http.NewRequest("GET", c.base+"/", nil)
+	req.Host = "evil.example:" + strings.Split(c.s.Addr(), ":")[1]
+	if code, _, _ := c.do(req); code != 403 {
+		t.Errorf("wrong Host: %d", code)
+	}
+	req, _ = http.NewRequest("GET", c.base+"/", nil)
+	req.Host = "localhost:" + strings.Split(c.s.Addr(), ":")[1]
+	if code, _, _ := c.do(req); code != 403 {
+		t.Errorf("localhost Host: %d", code)
+	}
+	// The right token but posted from another site (CSRF).
+	for _, hdr := range [][2]string{{"Origin", "http://evil.example"}, {"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}} {
+		req, _ = http.NewRequest("POST", c.base+"/unlock", strings.NewReader(url.Values{"password": {testPassword}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(hdr[0], hdr[1])
+		if code, _, _ := c.do(req); code != 403 {
+			t.Errorf("POST with %s %s: %d", hdr[0], hdr[1], code)
+		}
+	}
+	// Another port of 127.0.0.1 is the same site for cookies: refused too.
+	req, _ = http.NewRequest("GET", c.base+"/", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-site")
+	if code, _, _ := c.do(req); code != 403 {
+		t.Errorf("GET from the same site: %d", code)
+	}
+	// None of that unlocked the disc.
+	if _, body, _ := c.get("/"); !strings.Contains(body, `type="password"`) {
+		t.Fatal("a refused request unlocked the disc")
+	}
+	// Pages behind the lock send you to the unlock page.
+	if _, body, _ := c.get("/series/0-0-0"); !strings.Contains(body, `type="password"`) {
+		t.Fatal("series page shown while locked")
+	}
+}
+
+func TestUnlockStudiesImages(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	disc := sealedDisc(t, sampleStudy)
+	before := listFiles(t, disc)
+	c := start(t, disc)
+	c.login()
+
+	code, body := c.post("/unlock", url.Values{"password": {"not the password"}})
+	if code != 200 || !strings.Contains(body, "That password did not open this disc") {
+		t.Fatalf("wrong password: %d\n%s", code, body)
+	}
+	if code, body := c.post("/unlock", url.Values{}); code != 200 || !strings.Contains(body, "Type the disc") {
+		t.Fatalf("empty password: %d\n%s", code, body)
+	}
+	if code, body := c.post("/unlock", url.Values{"cert": {"/x.pem"}, "key": {"/x.key"}}); code != 400 || !strings.Contains(body, "not available") {
+		t.Fatalf("certificate without LoadKey: %d\n%s", code, body)
+	}
+	c.unlock()
+	_, body, _ = c.get("/")
+	for _, want := range []string{"Doe, Archibald", "Doe, Peter", "77654033", "1995-09-03", "XR C Spine Comp Min 4 Views", "<td>CT</td>", "<td>MR</td>", "4 images"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("study list lacks %q", want)
+		}
+	}
+	// The CT series of Archibald Doe: 4 images of 16×16.
+	code, body, _ = c.get("/series/0-0-0")
+	if code != 200 || !strings.Contains(body, "Image 1 of 4") || !strings.Contains(body, `src="/image/0-0-0/0"`) || !strings.Contains(body, "Doe, Archibald") ||
+		!strings.Contains(body, `<dd id="a-date">1995-09-03</dd>`) || !strings.Contains(body, "Routine Brain") {
+		t.Fatalf("series page: %d\n%s", code, body)
+	}
+	if code, body, _ := c.get("/series/0-0-0?i=3"); code != 200 || !strings.Contains(body, "Image 4 of 4") || !strings.Contains(body, `href="?i=2"`) {
+		t.Fatalf("last slice: %d\n%s", code, body)
+	}
+	a := c.png("/image/0-0-0/1")
+	img, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 16 || b.Dy() != 16 {
+		t.Fatalf("size %v", b)
+	}
+	b := c.png("/image/0-0-0/1?wc=500&ww=3000")
+	if bytes.Equal(a, b) {
+		t.Fatal("window change did not change the image")
+	}
+	if !bytes.Equal(a, c.png("/image/0-0-0/1?wc=30&ww=100")) {
+		t.Fatal("the file's own window (30/100) differs from the default")
+	}
+	full := c.png("/image/0-0-0/1?full=1")
+	if bytes.Equal(full, a) {
+		t.Error("full range looks like the file's window")
+	}
+	// Each series in the list has a preview of its middle image.
+	if _, body, _ := c.get("/"); !strings.Contains(body, `<img class="thumb" src="/thumb/0-0-0" alt="">`) {
+		t.Fatal("no preview in the study list")
+	}
+	if th, err := png.Decode(bytes.NewReader(c.png("/thumb/0-0-0"))); err != nil || th.Bounds().Dx() != 16 {
+		t.Fatalf("preview: %v", err)
+	}
+	// The JSON for scrolling carries no patient name.
+	code, body, _ = c.get("/info/0-0-0/2")
+	if code != 200 || !strings.Contains(body, `"Width":16`) || strings.Contains(body, "Doe") {
+		t.Fatalf("info: %d %s", code, body)
+	}
+	for _, p := range []string{"/image/0-0-0/4", "/image/9-9-9/0", "/image/0-0-0/x"} {
+		if code, _, _ := c.get(p); code != 404 {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
+	// Nothing decrypted was written anywhere: not next to the disc, not in
+	// the temporary folder.
+	if after := listFiles(t, disc); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Errorf("the disc folder changed: %v", after)
+	}
+	if left := listFiles(t, tmp); len(left) > 0 {
+		t.Errorf("files in the temporary folder: %v", left)
+	}
+}
+
+func listFiles(t *testing.T, root string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// MONOCHROME1 and rescale through the whole chain, and a compressed image
+// that shows a message instead of failing.
+func TestSyntheticImages(t *testing.T) {
+	in := t.TempDir()
+	writeSynth(t, in, synth{uid: "1", rows: 1, cols: 3, bits: 16, photometric: "MONOCHROME1", slope: "2", intercept: "-100",
+		wc: "0", ww: "200", pixels: u16(0, 50, 100), name: "Synth^One", seriesDsc: "inverted"})
+	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16,
+		photometric: "MONOCHROME2", fragment: []byte("not really JPEG 2000"), name: "Synth^One", seriesDsc: "compressed"})
+	writeSynth(t, in, synth{uid: "3", series: "3", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
+		pixels: []byte{0, 50, 100, 150, 150, 100, 50, 0}, name: "Synth^One"})
+	c := start(t, sealedDisc(t, in))
+	c.login()
+	c.unlock()
+	if _, body, _ := c.get("/"); !strings.Contains(body, "Synth, One") || !strings.Contains(body, `href="/series/0-0-1"`) {
+		t.Fatalf("studies:\n%s", body)
+	}
+	// Series 1: stored 0, 50, 100 → -100, 0, 100; window 0/200; inverted.
+	img, err := png.Decode(bytes.NewReader(c.png("/image/0-0-0/0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g []uint8
+	for x := range 3 {
+		r, _, _, _ := img.At(x, 0).RGBA()
+		g = append(g, uint8(r>>8))
+	}
+	if g[0] != 255 || g[2] != 0 || g[1] < 120 || g[1] > 135 {
+		t.Fatalf("MONOCHROME1 with rescale: %v", g)
+	}
+	// Series 2 is compressed: a clear message, no image.
+	code, body, _ := c.get("/series/0-0-1")
+	if code != 200 || !strings.Contains(body, "this image is compressed (JPEG 2000 Lossless); display comes in a later version") || strings.Contains(body, `src="/image/`) {
+		t.Fatalf("compressed page: %d\n%s", code, body)
+	}
+	if code, body, _ := c.get("/image/0-0-1/0"); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "compressed") {
+		t.Fatalf("compressed PNG: %d %s", code, body)
+	}
+	if code, _, _ := c.get("/thumb/0-0-1"); code != http.StatusUnsupportedMediaType {
+		t.Fatalf("compressed preview: %d", code)
+	}
+	// Series 3 has two frames, each its own PNG.
+	if _, body, _ := c.get("/series/0-0-2"); !strings.Contains(body, "Frame 1 of 2") || !strings.Contains(body, "2 × 2, 2 frames") {
+		t.Fatalf("multi-frame page:\n%s", body)
+	}
+	if bytes.Equal(c.png("/image/0-0-2/0"), c.png("/image/0-0-2/0?frame=1")) {
+		t.Fatal("frame 2 looks like frame 1")
+	}
+	if code, body, _ := c.get("/image/0-0-2/0?frame=2"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "no frame 3") {
+		t.Fatalf("frame out of range: %d %s", code, body)
+	}
+}
+
+func TestExport(t *testing.T) {
+	c := start(t, sealedDisc(t, sampleStudy))
+	c.login()
+	// Export needs the disc open.
+	if code, body := c.post("/export", url.Values{"folder": {t.TempDir()}}); code != 200 || !strings.Contains(body, `type="password"`) {
+		t.Fatalf("export while locked: %d", code)
+	}
+	c.unlock()
+	out := filepath.Join(t.TempDir(), "copy")
+	if code, body := c.post("/export", url.Values{"folder": {"relative/path"}}); code != 200 || !strings.Contains(body, "full path") {
+		t.Fatalf("relative: %d\n%s", code, body)
+	}
+	code, body := c.post("/export", url.Values{"folder": {out}})
+	if code != 200 || !strings.Contains(body, "Saved 31 images") {
+		t.Fatalf("export: %d\n%s", code, body)
+	}
+	d, err := dicomdir.ParseFile(filepath.Join(out, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := d.Verify(out); len(errs) > 0 {
+		t.Fatalf("exported file-set: %v", errs)
+	}
+	// The saved copy is a plain File-set: the viewer opens it without a
+	// password.
+	p := start(t, out)
+	p.login()
+	if _, body, _ := p.get("/"); !strings.Contains(body, "Doe, Archibald") {
+		t.Fatalf("plain copy:\n%s", body)
+	}
+	if img, err := png.Decode(bytes.NewReader(p.png("/image/0-0-0/0"))); err != nil || img.Bounds().Dx() != 16 {
+		t.Fatalf("plain copy image: %v", err)
+	}
+	// Not into a folder that has something in it.
+	code, body = c.post("/export", url.Values{"folder": {out}})
+	if code != 200 || !strings.Contains(body, "The copy was not saved") {
+		t.Fatalf("second export: %d\n%s", code, body)
+	}
+}
+
+func TestCloseButton(t *testing.T) {
+	c := start(t, sealedDisc(t, sampleStudy))
+	c.login()
+	if code, body := c.post("/close", nil); code != 200 || !strings.Contains(body, "The viewer is closed") {
+		t.Fatalf("close: %d %s", code, body)
+	}
+	select {
+	case <-c.s.Closed():
+	default:
+		t.Fatal("Closed not signalled")
+	}
+}

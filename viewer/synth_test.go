@@ -1,0 +1,147 @@
+package viewer
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// synth describes a small generated image for pixel pipeline tests.
+type synth struct {
+	uid                       string // SOP Instance UID suffix
+	series                    string // Series Instance UID suffix
+	ts                        string // transfer syntax (default explicit VR LE)
+	rows, cols, spp           int
+	bits, stored, pixrep      int
+	photometric               string
+	slope, intercept, wc, ww  string
+	frames                    string
+	pixels                    []byte // native pixel data
+	fragment                  []byte // encapsulated: one fragment
+	modality, name, seriesDsc string
+}
+
+func synthBytes(t testing.TB, s synth) []byte {
+	t.Helper()
+	if s.ts == "" {
+		s.ts = dicom.ExplicitVRLittleEndianUID
+	}
+	if s.spp == 0 {
+		s.spp = 1
+	}
+	if s.stored == 0 {
+		s.stored = s.bits
+	}
+	if s.modality == "" {
+		s.modality = "OT"
+	}
+	if s.series == "" {
+		s.series = "1"
+	}
+	const sop = "1.2.840.10008.5.1.4.1.1.7" // Secondary Capture
+	uid := "2.25.4242." + s.uid
+	meta := []*dicom.Element{
+		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(0x00020002, "UI", sop),
+		dicom.StringElement(0x00020003, "UI", uid),
+		dicom.StringElement(0x00020010, "UI", s.ts),
+		dicom.StringElement(0x00020012, "UI", "2.25.1"),
+	}
+	ds := []*dicom.Element{
+		dicom.StringElement(0x00080016, "UI", sop),
+		dicom.StringElement(0x00080018, "UI", uid),
+		dicom.StringElement(0x00080020, "DA", "20240102"),
+		dicom.StringElement(0x00080060, "CS", s.modality),
+		dicom.StringElement(0x00100010, "PN", s.name),
+		dicom.StringElement(0x00100020, "LO", "SYNTH1"),
+		dicom.StringElement(0x0020000D, "UI", "2.25.4242"),
+		dicom.StringElement(0x0020000E, "UI", "2.25.4242.0."+s.series),
+		dicom.StringElement(0x00200011, "IS", s.series),
+		dicom.StringElement(0x00200013, "IS", s.uid),
+		dicom.Uint16Element(0x00280002, uint16(s.spp)),
+		dicom.StringElement(0x00280004, "CS", s.photometric),
+		dicom.Uint16Element(0x00280010, uint16(s.rows)),
+		dicom.Uint16Element(0x00280011, uint16(s.cols)),
+		dicom.Uint16Element(0x00280100, uint16(s.bits)),
+		dicom.Uint16Element(0x00280101, uint16(s.stored)),
+		dicom.Uint16Element(0x00280102, uint16(s.stored-1)),
+		dicom.Uint16Element(0x00280103, uint16(s.pixrep)),
+	}
+	opt := func(tag dicom.Tag, vr, v string) {
+		if v != "" {
+			ds = append(ds, dicom.StringElement(tag, vr, v))
+		}
+	}
+	opt(0x0008103E, "LO", s.seriesDsc)
+	opt(0x00280008, "IS", s.frames)
+	opt(0x00281050, "DS", s.wc)
+	opt(0x00281051, "DS", s.ww)
+	opt(0x00281052, "DS", s.intercept)
+	opt(0x00281053, "DS", s.slope)
+	if s.spp == 3 {
+		ds = append(ds, dicom.Uint16Element(0x00280006, 0))
+	}
+	if s.fragment == nil {
+		vr := "OW"
+		if s.bits == 8 {
+			vr = "OB"
+		}
+		ds = append(ds, &dicom.Element{Tag: dicom.PixelDataTag, VR: vr, Value: s.pixels})
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
+	b, err := dicom.AppendFileMeta(nil, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syntax, _ := dicom.SyntaxOf(s.ts)
+	for _, e := range ds {
+		dicom.PadValue(e)
+		if b, err = dicom.AppendElementSyntax(b, e, syntax); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.fragment != nil {
+		le := binary.LittleEndian
+		b = le.AppendUint16(b, 0x7FE0)
+		b = le.AppendUint16(b, 0x0010)
+		b = append(b, 'O', 'B', 0, 0)
+		b = le.AppendUint32(b, dicom.UndefinedLength)
+		item := func(v []byte) {
+			b = le.AppendUint16(b, 0xFFFE)
+			b = le.AppendUint16(b, 0xE000)
+			b = le.AppendUint32(b, uint32(len(v)))
+			b = append(b, v...)
+		}
+		item(nil) // empty Basic Offset Table
+		frag := s.fragment
+		if len(frag)%2 == 1 {
+			frag = append(frag, 0)
+		}
+		item(frag)
+		b = le.AppendUint16(b, 0xFFFE)
+		b = le.AppendUint16(b, 0xE0DD)
+		b = le.AppendUint32(b, 0)
+	}
+	return b
+}
+
+func writeSynth(t *testing.T, dir string, s synth) string {
+	t.Helper()
+	p := filepath.Join(dir, "synth"+s.uid+".dcm")
+	if err := os.WriteFile(p, synthBytes(t, s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func u16(vals ...int) []byte {
+	var b []byte
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	return b
+}
