@@ -237,3 +237,16 @@ func TestImplicitRoundTrip(t *testing.T) {
 		t.Fatal("big endian writing should be refused")
 	}
 }
+
+// Implicit VR files carry no VRs: the pixel description must come from the
+// dictionary, or signed images would decode as unsigned.
+func TestDictionaryKnowsThePixelModule(t *testing.T) {
+	for tag, want := range map[Tag]string{
+		0x00280101: "US", 0x00280103: "US", 0x00280006: "US",
+		0x00281050: "DS", 0x00281051: "DS", 0x00281052: "DS", 0x00281053: "DS",
+	} {
+		if got := VROf(tag); got != want {
+			t.Errorf("VROf(%08X) = %q, want %q", uint32(tag), got, want)
+		}
+	}
+}

@@ -39,6 +39,11 @@ var dict = map[Tag]string{
 
 	0x00280002: "US", 0x00280004: "CS", 0x00280008: "IS", 0x00280010: "US",
 	0x00280011: "US", 0x00280030: "DS", 0x00280100: "US", 0x00282112: "DS",
+	// Image Pixel and VOI LUT modules (PS3.3 C.7.6.3, C.11.2): implicit VR
+	// files need their VRs to decode pixels (signedness, planes, window).
+	0x00280006: "US", 0x00280101: "US", 0x00280102: "US", 0x00280103: "US",
+	0x00281050: "DS", 0x00281051: "DS", 0x00281052: "DS", 0x00281053: "DS",
+	0x00281054: "LO",
 
 	0x00400555: "SQ", 0x0040A030: "DT", 0x0040A040: "CS", 0x0040A043: "SQ",
 	0x0040A168: "SQ", 0x0040A491: "CS", 0x0040A493: "CS", 0x0040A730: "SQ",
