@@ -14,6 +14,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // Disc is an opened medium: a folder, a mounted disc or an ISO image.
@@ -143,17 +144,27 @@ func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(f, 256<<10)
-	head, _ := br.Peek(132)
-	if len(head) == 132 && string(head[128:]) == "DICM" {
-		return readCloser{br, f}, nil, nil
-	}
-	r, err := cms.Decrypt(br, d.ids...)
+	r, info, err := d.content(f)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	return readCloser{r, f}, r.Info(), nil
+	return readCloser{r, f}, info, nil
+}
+
+// content returns the DICOM File in the bytes of a file of the medium:
+// decrypted if they are a Secure DICOM File (with its envelope's Info),
+// passed through if they are a plain DICOM File.
+func (d *Disc) content(raw io.Reader) (io.Reader, *cms.Info, error) {
+	br := bufio.NewReaderSize(raw, 256<<10)
+	if head, _ := br.Peek(dicom.PreambleLen + 4); dicom.IsPart10(head) {
+		return br, nil, nil
+	}
+	r, err := cms.Decrypt(br, d.ids...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, r.Info(), nil
 }
 
 type readCloser struct {
@@ -256,16 +267,8 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 	counted := &countReader{r: f, progress: progress}
 	var src io.Reader = counted
 	if decrypt {
-		br := bufio.NewReaderSize(counted, 256<<10)
-		head, _ := br.Peek(132)
-		if !(len(head) == 132 && string(head[128:]) == "DICM") {
-			r, err := cms.Decrypt(br, d.ids...)
-			if err != nil {
-				return err
-			}
-			src = r
-		} else {
-			src = br
+		if src, _, err = d.content(counted); err != nil {
+			return err
 		}
 	}
 	// The manifest holds the SHA-256 of the content: the DICOM File inside

@@ -26,16 +26,13 @@ type ExtractResult struct {
 // conformant whatever tool made the medium). dir must not exist or be
 // empty; it appears complete or not at all. Every file's integrity is
 // checked before the result is published.
-func (d *Disc) Extract(dir string, progress func(int64)) (res *ExtractResult, err error) {
-	staging, publish, err := stage(dir)
+func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error) {
+	out, err := atomicfile.CreateDir(dir, false)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(staging)
-		}
-	}()
+	defer out.Abort()
+	staging := out.Path
 	raw := filepath.Join(staging, ".raw")
 	if err := os.Mkdir(raw, 0o700); err != nil {
 		return nil, err
@@ -70,10 +67,7 @@ func (d *Disc) Extract(dir string, progress func(int64)) (res *ExtractResult, er
 	if err := os.WriteFile(filepath.Join(staging, "DICOMDIR"), data, 0o644); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.SyncTree(staging); err != nil {
-		return nil, err
-	}
-	if err := publish(); err != nil {
+	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory}, nil

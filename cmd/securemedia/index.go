@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -72,9 +73,12 @@ Number become the position among their siblings; Modality becomes OT.`,
 }
 
 func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) error {
-	if err := checkOutputDir(o.out); err != nil {
+	// Created first, so a non-empty output folder is refused before scanning.
+	out, err := atomicfile.CreateDir(o.out, false)
+	if err != nil {
 		return err
 	}
+	defer out.Abort()
 	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
 	if err != nil {
 		return err
@@ -92,7 +96,7 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	for _, c := range append(res.Conflicts, b.Conflicts...) {
 		fmt.Fprintf(e.stderr, "warning: %v (kept the first)\n", c)
 	}
-	if err := writeFileSet(ctx, o.out, b); err != nil {
+	if err := writeFileSet(ctx, out, b); err != nil {
 		return err
 	}
 	n := map[string]int{}
@@ -109,40 +113,15 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	return nil
 }
 
-// checkOutputDir refuses to write into an existing non-empty folder: a
-// File-set must not mix with unrelated files, and we never delete data.
-func checkOutputDir(dir string) error {
-	ents, err := os.ReadDir(dir)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	case len(ents) > 0:
-		return fmt.Errorf("%s exists and is not empty", dir)
-	}
-	return nil
-}
-
-// writeFileSet copies the instances and writes the DICOMDIR into a
-// temporary folder next to dir, then renames it into place, so a failed or
-// interrupted run leaves nothing behind.
-func writeFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult) (err error) {
-	parent := filepath.Dir(filepath.Clean(dir))
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
+// writeFileSet copies the instances and writes the DICOMDIR into out's
+// staging folder, then commits it, so a failed or interrupted run leaves
+// nothing behind.
+func writeFileSet(ctx context.Context, out *atomicfile.Dir, b *dicomdir.BuildResult) error {
 	for _, p := range b.Placements {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		dst := filepath.Join(append([]string{tmp}, p.FileID...)...)
+		dst := filepath.Join(append([]string{out.Path}, p.FileID...)...)
 		if err := copyFile(p.Instance.Path, dst, p.Instance.Size); err != nil {
 			return err
 		}
@@ -151,18 +130,12 @@ func writeFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult) (err
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "DICOMDIR"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(out.Path, "DICOMDIR"), data, 0o644); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	os.Remove(dir) // an empty folder given as output; ReadDir checked it is empty
-	return os.Rename(tmp, dir)
+	return out.Commit()
 }
 
-// copyFile copies src to a new file dst byte for byte and checks the size
-// against the one seen when scanning (the input must not change under us).
 func copyFile(src, dst string, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 func init() { commandFactories = append(commandFactories, newSealCommand) }
@@ -149,8 +150,8 @@ func checkDICOM(path string) error {
 		return err
 	}
 	defer f.Close()
-	var head [132]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[128:]) != "DICM" {
+	var head [dicom.PreambleLen + 4]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil || !dicom.IsPart10(head[:]) {
 		return withCode(exitPolicy, fmt.Errorf("%s is not a DICOM Part 10 file (no \"DICM\" at byte 128); seal only wraps DICOM Files (--allow-non-dicom to seal it anyway)", path))
 	}
 	return nil

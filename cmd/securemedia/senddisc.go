@@ -34,9 +34,9 @@ func isMedium(src string) bool {
 		return false
 	}
 	defer f.Close()
-	var head [132]byte
+	var head [dicom.PreambleLen + 4]byte
 	n, _ := io.ReadFull(f, head[:])
-	return n > 0 && !(n == 132 && string(head[128:]) == "DICM")
+	return n > 0 && !dicom.IsPart10(head[:n])
 }
 
 // mediaInstances unlocks an encrypted medium and describes its instances.

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ErrExists is returned by Create when the destination exists and overwrite
@@ -91,21 +92,54 @@ func (f *File) Abort() {
 	os.Remove(f.Name())
 }
 
-// Dir is an output directory under construction: files go into a temporary
-// sibling directory, which Commit renames into place.
+// Dir is an output directory under construction. Files go into Path, a
+// temporary directory; Commit flushes them and publishes them under the
+// final name, Abort removes them.
 type Dir struct {
 	Path      string // the temporary directory to write into
 	final     string
+	inside    bool // Path is inside final (an existing empty folder)
 	overwrite bool
 	done      bool
 }
 
-// CreateDir starts writing directory path. If path exists, CreateDir fails
-// with ErrExists unless overwrite is set, in which case Commit replaces it.
+// CreateDir starts writing directory path:
+//   - a path that does not exist is built as a hidden sibling and renamed;
+//   - an existing empty folder (such as the root of a freshly formatted
+//     stick, which cannot be replaced) gets a hidden staging folder whose
+//     entries Commit moves up; hidden entries and "System Volume
+//     Information" do not count as content;
+//   - an existing folder with content is an ErrExists error, unless
+//     overwrite is set, in which case Commit replaces it.
 func CreateDir(path string, overwrite bool) (*Dir, error) {
-	if _, err := os.Lstat(path); err == nil && !overwrite {
-		return nil, fmt.Errorf("%s: %w (use --force to replace it)", path, ErrExists)
+	ents, err := os.ReadDir(path)
+	switch {
+	case os.IsNotExist(err):
+		return siblingDir(path, false)
+	case err != nil:
+		return nil, err
+	case hasContent(ents) && overwrite:
+		return siblingDir(path, true)
+	case hasContent(ents):
+		return nil, fmt.Errorf("%s is not empty: give a new or empty folder (or --force to replace it): %w", path, ErrExists)
 	}
+	tmp, err := os.MkdirTemp(path, ".securemedia-tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{Path: tmp, final: path, inside: true}, nil
+}
+
+func hasContent(ents []fs.DirEntry) bool {
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") && !strings.EqualFold(e.Name(), "System Volume Information") {
+			return true
+		}
+	}
+	return false
+}
+
+func siblingDir(path string, overwrite bool) (*Dir, error) {
 	parent, base := filepath.Split(filepath.Clean(path))
 	if parent == "" {
 		parent = "."
@@ -118,26 +152,48 @@ func CreateDir(path string, overwrite bool) (*Dir, error) {
 }
 
 // Commit flushes the directory's files to stable storage (SyncTree) and
-// moves it into place, replacing an existing one only if overwrite was
-// requested.
+// publishes them. On error nothing is published and the files are removed.
 func (d *Dir) Commit() error {
 	if d.done {
 		return errors.New("atomicfile: already finished")
 	}
 	d.done = true
-	if err := SyncTree(d.Path); err != nil {
+	err := SyncTree(d.Path)
+	if err == nil && d.inside {
+		err = d.moveUp()
+	} else if err == nil {
+		err = d.rename()
+	}
+	if err != nil {
 		os.RemoveAll(d.Path)
+	}
+	return err
+}
+
+// moveUp moves the staged entries into the existing folder.
+func (d *Dir) moveUp() error {
+	ents, err := os.ReadDir(d.Path)
+	if err != nil {
 		return err
 	}
+	for _, e := range ents {
+		if err := os.Rename(filepath.Join(d.Path, e.Name()), filepath.Join(d.final, e.Name())); err != nil {
+			return err
+		}
+	}
+	return os.Remove(d.Path)
+}
+
+// rename puts the staged folder in place of the final name, moving an
+// existing one aside first when overwriting.
+func (d *Dir) rename() error {
 	if err := os.Chmod(d.Path, 0o755); err != nil {
-		os.RemoveAll(d.Path)
 		return err
 	}
 	var old string
 	if _, err := os.Lstat(d.final); err == nil && d.overwrite {
 		old = d.Path + ".old"
 		if err := os.Rename(d.final, old); err != nil {
-			os.RemoveAll(d.Path)
 			return err
 		}
 	}
@@ -145,7 +201,6 @@ func (d *Dir) Commit() error {
 		if old != "" {
 			os.Rename(old, d.final)
 		}
-		os.RemoveAll(d.Path)
 		return err
 	}
 	if old != "" {

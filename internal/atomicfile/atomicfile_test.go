@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -43,5 +44,70 @@ func TestCommitPublishesAbortLeavesNothing(t *testing.T) {
 	}
 	if _, err := Create(out, 0o644, false); !errors.Is(err, ErrExists) {
 		t.Fatalf("Create over existing file without overwrite: %v, want ErrExists", err)
+	}
+}
+
+func TestDirCases(t *testing.T) {
+	root := t.TempDir()
+	write := func(d *Dir, name string) {
+		if err := os.WriteFile(filepath.Join(d.Path, name), []byte(name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(dir string) string {
+		ents, _ := os.ReadDir(dir)
+		var s []string
+		for _, e := range ents {
+			s = append(s, e.Name())
+		}
+		return strings.Join(s, " ")
+	}
+
+	// A new folder appears only on Commit; Abort leaves nothing.
+	fresh := filepath.Join(root, "fresh")
+	d, err := CreateDir(fresh, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(d, "a")
+	d.Abort()
+	if names(root) != "" {
+		t.Fatalf("Abort left %q", names(root))
+	}
+	d, _ = CreateDir(fresh, false)
+	write(d, "a")
+	if err := d.Commit(); err != nil || names(fresh) != "a" {
+		t.Fatalf("commit new folder: %v, holds %q", err, names(fresh))
+	}
+
+	// An existing folder with content is refused, or replaced on request.
+	if _, err := CreateDir(fresh, false); !errors.Is(err, ErrExists) {
+		t.Fatalf("non-empty folder: %v, want ErrExists", err)
+	}
+	d, _ = CreateDir(fresh, true)
+	write(d, "b")
+	if err := d.Commit(); err != nil || names(fresh) != "b" {
+		t.Fatalf("replace: %v, holds %q", err, names(fresh))
+	}
+
+	// An existing empty folder (a mount point) keeps its identity; hidden
+	// entries do not count as content and stay.
+	mount := filepath.Join(root, "mount")
+	os.MkdirAll(filepath.Join(mount, ".Trashes"), 0o755)
+	before, _ := os.Stat(mount)
+	d, err = CreateDir(mount, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(d, "c")
+	if names(mount) == ".Trashes c" {
+		t.Fatal("content visible before Commit")
+	}
+	if err := d.Commit(); err != nil || names(mount) != ".Trashes c" {
+		t.Fatalf("empty folder: %v, holds %q", err, names(mount))
+	}
+	after, _ := os.Stat(mount)
+	if !os.SameFile(before, after) {
+		t.Fatal("the existing folder was replaced, not filled")
 	}
 }

@@ -2,7 +2,6 @@ package dicom
 
 import (
 	"bufio"
-	"bytes"
 	"compress/flate"
 	"fmt"
 	"io"
@@ -25,6 +24,12 @@ type Header struct {
 // Meta returns the string value of a File Meta element, or "".
 func (h *Header) MetaString(t Tag) string { return Find(h.Meta, t).String() }
 
+// IsPart10 reports whether head, the first bytes of a file, has the "DICM"
+// prefix after the 128-byte preamble (PS3.10 §7.1).
+func IsPart10(head []byte) bool {
+	return len(head) >= PreambleLen+4 && string(head[PreambleLen:PreambleLen+4]) == "DICM"
+}
+
 // ReadHeader reads the preamble, "DICM" and the File Meta Information
 // (always explicit VR little endian, PS3.10 §7.1), and returns a Reader
 // positioned at the first element of the data set. It tolerates a missing
@@ -33,7 +38,7 @@ func ReadHeader(r io.Reader) (*Header, *Reader, error) {
 	// 16 KiB: headers are small, and scanning opens thousands of files.
 	br := bufio.NewReaderSize(r, 16<<10)
 	pre := make([]byte, PreambleLen+4)
-	if _, err := io.ReadFull(br, pre); err != nil || !bytes.Equal(pre[PreambleLen:], []byte("DICM")) {
+	if _, err := io.ReadFull(br, pre); err != nil || !IsPart10(pre) {
 		return nil, nil, ErrNotPart10
 	}
 	mr := NewReader(br, int64(len(pre)), ExplicitVRLittleEndian)
