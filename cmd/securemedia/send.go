@@ -74,8 +74,10 @@ values).
 An encrypted medium (an ISO image, a USB folder or a mounted disc made by
 "securemedia burn" or another Basic DICOM Media Security Profile writer) is
 unlocked like "securemedia open": --password-file, --password-env or a
-prompt, or --key/--cert or --p12. Each instance is decrypted in memory and its
-digest or signature checked before its first byte goes to the PACS; nothing
+prompt, or --key/--cert or --p12. Every instance is decrypted and its digest
+or signature checked before sending starts (a damaged one is reported, not
+sent), and checked again as it is streamed: a failure then aborts that
+transfer, so the PACS never stores an incomplete instance. Nothing
 decrypted is written to disk.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSend(cmd.Context(), e, args[0], &o) },

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,12 +14,6 @@ import (
 )
 
 func init() { discInstances = mediaInstances }
-
-// maxVerifiedInMemory bounds the instances that are decrypted and verified
-// whole before their first byte goes to the PACS; larger ones are streamed,
-// and an integrity failure at their end aborts their transfer (the PACS
-// does not store an incomplete message).
-const maxVerifiedInMemory = 256 << 20
 
 // isMedium tells a medium (an image file, or a folder whose DICOMDIR is
 // sealed) from a folder of plain DICOM files.
@@ -42,8 +35,10 @@ func isMedium(src string) bool {
 // mediaInstances unlocks an encrypted medium and describes its instances.
 // Every instance is decrypted once here, which checks its integrity and
 // gives its exact size, so a damaged one is reported before anything is
-// sent; Open decrypts it again when its turn comes. The medium stays open
-// while they are sent.
+// sent. Open decrypts it again, as a stream, when its turn comes; the
+// integrity check at the end of that stream comes before the sender writes
+// the message's last fragment, so a file that changed since is aborted,
+// never stored incomplete. The medium stays open while they are sent.
 func mediaInstances(_ context.Context, e *env, src string, o *sendOptions) ([]*dimse.Instance, []sendItem, error) {
 	d, err := openDisc(e, src, &o.keys)
 	if err != nil {
@@ -63,9 +58,6 @@ func mediaInstances(_ context.Context, e *env, src string, o *sendOptions) ([]*d
 			bad = append(bad, sendItem{label: label, result: "failed", detail: "not sent: " + err.Error(), failed: true})
 			continue
 		}
-		if size <= maxVerifiedInMemory {
-			in.Open = func() (io.ReadCloser, error) { return verifiedDataSet(d, id) }
-		}
 		out = append(out, in)
 	}
 	if len(out)+len(bad) == 0 {
@@ -83,23 +75,4 @@ func plainSize(d *media.Disc, id []string) (int64, error) {
 	}
 	defer r.Close()
 	return io.Copy(io.Discard, r)
-}
-
-// verifiedDataSet decrypts an instance completely, so its digest or
-// signature is checked before anything is sent, and returns its data set.
-func verifiedDataSet(d *media.Disc, id []string) (io.ReadCloser, error) {
-	r, err := d.OpenFile(id)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, maxVerifiedInMemory+1))
-	if err != nil {
-		return nil, err
-	}
-	h, _, err := dicom.ReadHeader(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	return io.NopCloser(bytes.NewReader(data[h.DataSetOffset:])), nil
 }
