@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -276,5 +278,47 @@ func TestMoreThan128Contexts(t *testing.T) {
 	})
 	if sent != 300 || len(m.got) != 300 || len(plan(insts)) != 3 {
 		t.Fatalf("%d sent, %d stored, %d associations", sent, len(m.got), len(plan(insts)))
+	}
+}
+
+// failingAtEnd yields all of a data set and then, instead of io.EOF, an
+// error: what a decrypting reader does when the integrity check at the end
+// of a sealed file fails.
+type failingAtEnd struct{ r io.Reader }
+
+func (f failingAtEnd) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err == io.EOF {
+		return n, errors.New("integrity check failed")
+	}
+	return n, err
+}
+
+// TestSourceFailingAtTheEndIsNotStored: the last fragment of a message is
+// written only after its source has ended cleanly, so an error at the very
+// end aborts the transfer and the peer stores nothing; send DISC relies on
+// this. Sizes that fill the fragments exactly and that do not are both
+// covered.
+func TestSourceFailingAtTheEndIsNotStored(t *testing.T) {
+	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+	addr := startSCP(t, &Server{AETitle: "TESTSCP", Store: m.handle, MaxPDU: 4096})
+	cfg := Config{CallingAE: "TESTSCU", CalledAE: "TESTSCP", Address: addr, Timeout: 5 * time.Second, MaxPDU: 4096}
+	head, _ := io.ReadAll(syntheticDataSet(0))
+	for _, size := range []int{4096 - 6, 3 * (4096 - 6), 5000} { // whole fragments (PDV of max PDU - 6), and not
+		data, _ := io.ReadAll(syntheticDataSet(uint32(size - len(head))))
+		uid := fmt.Sprintf("1.2.3.%d", size)
+		in := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: uid, TransferSyntaxUID: ExplicitVRLittleEndian, Size: int64(len(data)),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(failingAtEnd{bytes.NewReader(data)}), nil }}
+		var results []Result
+		SendAll(context.Background(), cfg, []*Instance{in}, func(r Result) { results = append(results, r) })
+		if len(results) != 1 || results[0].Outcome == Sent || results[0].Outcome == Warned {
+			t.Fatalf("size %d: results %+v", size, results)
+		}
+		m.mu.Lock()
+		_, stored := m.got[uid]
+		m.mu.Unlock()
+		if stored {
+			t.Fatalf("size %d: the peer stored an instance whose source failed at its end", size)
+		}
 	}
 }
