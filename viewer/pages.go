@@ -242,10 +242,18 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 		return v
 	}
 	defer rc.Close()
-	// The header is shown only once the whole file checked out.
+	// The whole file is read anyway (the header is shown only once it
+	// checked out), so keep the first frame for the picture that follows.
+	var pix []byte
+	if in.Unsupported == "" {
+		pix, _ = readFrame(br, in, 0) // an error here is the image's to report
+	}
 	if err := finish(br); err != nil {
 		v.Message = readMessage(err)
 		return v
+	}
+	if pix != nil {
+		s.frames.put(frameKey{se.Key, i, 0}, in, pix)
 	}
 	v.Frames, v.Width, v.Height = in.Frames, in.Cols, in.Rows
 	v.Message, v.Compressed = in.Unsupported, in.Compressed
@@ -355,19 +363,10 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView
 	case <-r.Context().Done():
 		return
 	}
-	in, br, rc, err := s.openInstance(se.files[i])
-	if err != nil {
-		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
-		return
-	}
-	defer rc.Close()
-	if in.Unsupported != "" {
+	in, pix, err := s.frame(se, i, frame)
+	if errors.Is(err, errUnsupported) {
 		http.Error(w, in.Unsupported, http.StatusUnsupportedMediaType)
 		return
-	}
-	pix, err := readFrame(br, in, frame)
-	if err == nil {
-		err = finish(br)
 	}
 	if err != nil {
 		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
@@ -380,6 +379,34 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView
 	w.Header().Set("Content-Type", "image/png")
 	enc := png.Encoder{CompressionLevel: png.BestSpeed}
 	_ = enc.Encode(w, img)
+}
+
+var errUnsupported = errors.New("not displayable")
+
+// frame returns one decoded frame of instance i, from the cache or by
+// decrypting the file (to its end, so its integrity check has run).
+func (s *Server) frame(se *seriesView, i, n int) (*imageInfo, []byte, error) {
+	key := frameKey{se.Key, i, n}
+	if in, pix, ok := s.frames.get(key); ok {
+		return in, pix, nil
+	}
+	in, br, rc, err := s.openInstance(se.files[i])
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	if in.Unsupported != "" {
+		return in, nil, errUnsupported
+	}
+	pix, err := readFrame(br, in, n)
+	if err == nil {
+		err = finish(br)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.frames.put(key, in, pix)
+	return in, pix, nil
 }
 
 func (s *Server) exportPage(w http.ResponseWriter, r *http.Request) {

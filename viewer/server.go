@@ -49,6 +49,7 @@ type Server struct {
 
 	exportMu sync.Mutex
 	decode   chan struct{} // bounds concurrent frame decodes (memory)
+	frames   *frameCache
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -67,7 +68,7 @@ func New(d *media.Disc, o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{disc: d, opts: o, token: base64.RawURLEncoding.EncodeToString(tok),
-		decode: make(chan struct{}, 2), closed: make(chan struct{})}
+		decode: make(chan struct{}, 2), frames: newFrameCache(frameCacheBytes), closed: make(chan struct{})}
 	if d.Directory() == nil {
 		// A plain medium opens without a key; a sealed one stays locked.
 		if err := d.Unlock(); errors.Is(err, media.ErrNoDICOMDIR) {
