@@ -81,14 +81,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 	// our extract writes.
 	xdir := filepath.Join(tmp, "x")
 	run(t, tmp, "xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", xdir)
-	d, err := Open(iso)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.Unlock(identity(t, testPassword)); err != nil {
-		t.Fatal(err)
-	}
+	d := unlocked(t, iso, testPassword)
 	ours := filepath.Join(tmp, "ours")
 	res, err := d.Extract(ours, nil)
 	if err != nil {
@@ -131,14 +124,7 @@ func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
 	if err := p.WriteImage(iso, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(iso)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.Unlock(identity(t, testPassword)); err != nil {
-		t.Fatal(err)
-	}
+	d := unlocked(t, iso, testPassword)
 	r, err := d.OpenFile([]string{"DICOMDIR"})
 	if err != nil {
 		t.Fatal(err)
@@ -183,14 +169,7 @@ func TestThirdPartyISO(t *testing.T) {
 	})
 	iso := filepath.Join(tmp, "third.iso")
 	run(t, tmp, "xorriso", "-as", "mkisofs", "-quiet", "-iso-level", "1", "-V", "THIRDPARTY", "-o", iso, disc)
-	d, err := Open(iso)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.Unlock(identity(t, pw)); err != nil {
-		t.Fatal(err)
-	}
+	d := unlocked(t, iso, pw)
 	problems, checked, err := d.Verify(nil)
 	if err != nil || len(problems) != 0 || checked != 31 {
 		t.Fatalf("verify: %v %v (%d checked)", err, problems, checked)

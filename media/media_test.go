@@ -44,6 +44,21 @@ func identity(t testing.TB, pw string) *cms.PasswordIdentity {
 	return id
 }
 
+// unlocked opens a medium and unlocks it with a password, closing it when
+// the test ends.
+func unlocked(t *testing.T, path, password string) *Disc {
+	t.Helper()
+	d, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Unlock(identity(t, password)); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // burnFolder plans the sample study and writes it to a new folder.
 func burnFolder(t *testing.T) (*Plan, string) {
 	t.Helper()
@@ -149,10 +164,7 @@ func TestVerifyNamesTheDamagedFile(t *testing.T) {
 		b := bytes.Clone(orig)
 		b[offset(len(b))] ^= 0x20
 		os.WriteFile(f, b, 0o644)
-		d, _ := Open(dir)
-		if err := d.Unlock(identity(t, testPassword)); err != nil {
-			t.Fatal(err)
-		}
+		d := unlocked(t, dir, testPassword)
 		problems, _, err := d.Verify(nil)
 		if err != nil || len(problems) != 1 || problems[0].Path != victim {
 			t.Fatalf("verify after flipping a byte of %s: %v %v", victim, err, problems)
@@ -167,8 +179,7 @@ func TestVerifyNamesTheDamagedFile(t *testing.T) {
 		os.WriteFile(f, orig, 0o644)
 	}
 	os.Remove(filepath.Join(dir, filepath.FromSlash(victim)))
-	d, _ := Open(dir)
-	d.Unlock(identity(t, testPassword))
+	d := unlocked(t, dir, testPassword)
 	problems, _, _ := d.Verify(nil)
 	if len(problems) != 1 || problems[0].Path != victim || !strings.Contains(problems[0].Err.Error(), "missing") {
 		t.Fatalf("missing file: %v", problems)
@@ -218,13 +229,7 @@ func TestThirdPartyDisc(t *testing.T) {
 		}
 		return nil
 	})
-	d, err := Open(disc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Unlock(identity(t, pw)); err != nil {
-		t.Fatal(err)
-	}
+	d := unlocked(t, disc, pw)
 	problems, checked, err := d.Verify(nil)
 	if err != nil || len(problems) != 0 || checked != 31 {
 		t.Fatalf("verify: %v %v (%d checked)", err, problems, checked)
@@ -285,10 +290,7 @@ func TestVerifyCatchesSwappedFiles(t *testing.T) {
 	bb, _ := os.ReadFile(b)
 	os.WriteFile(a, bb, 0o644)
 	os.WriteFile(b, ab, 0o644)
-	d, _ := Open(dir)
-	if err := d.Unlock(identity(t, testPassword)); err != nil {
-		t.Fatal(err)
-	}
+	d := unlocked(t, dir, testPassword)
 	problems, _, err := d.Verify(nil)
 	if err != nil || len(problems) != 2 || !strings.Contains(problems[0].Err.Error(), "replaced") {
 		t.Fatalf("verify after swapping two files: %v %v", err, problems)
@@ -307,10 +309,7 @@ func TestManifestWithOtherDigests(t *testing.T) {
 		if err := p.WriteFolder(dir, nil); err != nil {
 			t.Fatal(err)
 		}
-		d, _ := Open(dir)
-		if err := d.Unlock(identity(t, testPassword)); err != nil {
-			t.Fatal(err)
-		}
+		d := unlocked(t, dir, testPassword)
 		if problems, n, err := d.Verify(nil); err != nil || len(problems) != 0 || n != 33 {
 			t.Fatalf("%+v: %v %v %d", opts, err, problems, n)
 		}
