@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // phases splits a namespace script's log at "=== name" lines.
@@ -176,14 +175,6 @@ func checkImplicitCopies(t *testing.T, study, received string) {
 
 func sopInstanceOf(t *testing.T, path string) string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, _, err := dicom.ReadHeader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, _ := readPart10(t, path)
 	return h.MetaString(0x00020003)
 }

@@ -81,26 +81,25 @@ stop_scp() { kill $SCP; wait $SCP 2>/dev/null; true; }
 // File Meta Information), the part C-STORE carries.
 func dataSetHash(t *testing.T, path string) string {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	h, _, err := dicom.ReadHeader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if _, err := f.Seek(h.DataSetOffset, io.SeekStart); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, b := readPart10(t, path)
 	if h.TransferSyntaxUID == "1.2.840.10008.1.2.1.99" && len(b)%2 == 1 {
 		b = append(b, 0) // we pad deflated streams as PS3.5 §A.5 asks
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// readPart10 reads a test file's File Meta and its data set bytes.
+func readPart10(t *testing.T, path string) (*dicom.Header, []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := dicom.ReadHeader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return h, b[h.DataSetOffset:]
 }
 
 // tableRows parses send's result table: file -> result and detail.

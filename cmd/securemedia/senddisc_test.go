@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // dataSetBytes is a Part 10 file's data set, after the File Meta.
 func dataSetBytes(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _, err := dicom.ReadHeader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return b[h.DataSetOffset:]
+	_, b := readPart10(t, path)
+	return b
 }
 
 // An encrypted ISO goes to a PACS (our receive, in-process on 127.0.0.1)
