@@ -175,10 +175,7 @@ func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) 
 		if err != nil {
 			return err
 		}
-		if err := closeFrames(b, 1+extra); err != nil {
-			return err
-		}
-		if err := finishPlain(b); err != nil {
+		if err := endInner(b, 1+extra); err != nil {
 			return err
 		}
 		got := hh.Sum(nil)
@@ -256,9 +253,13 @@ func closeFrames(b *berReader, n int) error {
 	return nil
 }
 
-// finishPlain checks the end of the decrypted stream: reaching it also
-// verifies the padding and the envelope after the content.
-func finishPlain(b *berReader) error {
+// endInner closes the inner content's n open elements and checks that the
+// decrypted stream ends there: reaching its end also verifies the padding
+// and the envelope after the encrypted content.
+func endInner(b *berReader, n int) error {
+	if err := closeFrames(b, n); err != nil {
+		return err
+	}
 	return b.expectEnd()
 }
 
@@ -335,10 +336,7 @@ func (r *Reader) openSignedFrames(b *berReader, extra int) (io.Reader, error) {
 		if err != nil {
 			return err
 		}
-		if err := closeFrames(b, 1+extra); err != nil {
-			return err
-		}
-		if err := finishPlain(b); err != nil {
+		if err := endInner(b, 1+extra); err != nil {
 			return err
 		}
 		r.env.info.Signers = signers
