@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // dataSetBytes is a Part 10 file's data set, after the File Meta.
