@@ -103,7 +103,21 @@ func newCBCWriter(w io.Writer, block cipher.Block, iv []byte) *cbcWriter {
 
 func (c *cbcWriter) Write(p []byte) (int, error) {
 	n := len(p)
+	bs := c.mode.BlockSize()
 	for len(p) > 0 {
+		if len(c.buf) == 0 && len(p) >= bs {
+			// Whole blocks go from p through the cipher straight into buf:
+			// one pass over the bytes instead of a copy and then a pass.
+			k := min(len(p), cap(c.buf)) / bs * bs
+			c.buf = c.buf[:k]
+			c.mode.CryptBlocks(c.buf, p[:k])
+			if _, err := c.w.Write(c.buf); err != nil {
+				return 0, err
+			}
+			c.buf = c.buf[:0]
+			p = p[k:]
+			continue
+		}
 		k := copy(c.buf[len(c.buf):cap(c.buf)], p)
 		c.buf = c.buf[:len(c.buf)+k]
 		p = p[k:]

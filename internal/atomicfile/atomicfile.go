@@ -28,6 +28,26 @@ type File struct {
 	// NoSync skips the fsync in Commit, for files inside a Dir, which
 	// SyncTree flushes all at once before the Dir is committed.
 	NoSync bool
+
+	written, flushed int64 // bytes written through Write; bytes handed to writeback
+}
+
+// writebackChunk is how much written data Write lets pile up before it asks
+// the system to start writing it to the device.
+const writebackChunk = 32 << 20
+
+// Write writes to the temporary file. Every writebackChunk bytes it starts
+// the device write of what came before, without waiting for it, so that the
+// fsync in Commit finds little left to do: a large image is flushed while
+// the rest is still being produced instead of all at the end.
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.File.Write(p)
+	f.written += int64(n)
+	if !f.NoSync && f.written-f.flushed >= writebackChunk {
+		startWriteback(f.File, f.flushed, f.written-f.flushed)
+		f.flushed = f.written
+	}
+	return n, err
 }
 
 // Create starts writing path. The temporary file has mode 0600 while it is

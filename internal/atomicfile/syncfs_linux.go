@@ -17,3 +17,11 @@ func SyncTree(dir string) error {
 	defer f.Close()
 	return unix.Syncfs(int(f.Fd()))
 }
+
+// startWriteback asks Linux to start writing a range of f to the device
+// and returns without waiting (sync_file_range(2), SYNC_FILE_RANGE_WRITE).
+// It is only a hint: durability still comes from the fsync in Commit, so an
+// error here changes nothing and is ignored.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}

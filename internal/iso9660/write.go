@@ -27,8 +27,9 @@ func Write(w io.Writer, files []File, opts Options) error {
 	if err := p.writeMeta(bw); err != nil {
 		return err
 	}
+	buf := make([]byte, 64<<10)
 	for _, f := range p.files {
-		if err := writeFile(bw, f.f); err != nil {
+		if err := writeFile(bw, f.f, buf); err != nil {
 			return err
 		}
 	}
@@ -153,7 +154,10 @@ func (p *plan) dirBytes(d *dirNode, t tree) []byte {
 }
 
 // writeFile copies exactly f.Size bytes of f and pads to a whole sector.
-func writeFile(w *bufio.Writer, f *File) error {
+// The size limit sits on the writer side, so a reader that is an
+// io.WriterTo (an in-memory sealed file) hands over its bytes in one write
+// instead of being copied through buf.
+func writeFile(w *bufio.Writer, f *File, buf []byte) error {
 	r, err := f.Open()
 	if err != nil {
 		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
@@ -161,16 +165,16 @@ func writeFile(w *bufio.Writer, f *File) error {
 	if c, ok := r.(io.Closer); ok {
 		defer c.Close()
 	}
-	n, err := io.CopyN(w, r, f.Size)
-	if err == io.EOF {
-		return fmt.Errorf("iso9660: %s: %w: got %d bytes, want %d", f.Path, ErrSize, n, f.Size)
+	ew := &exactWriter{w: w, left: f.Size}
+	n, err := io.CopyBuffer(ew, r, buf)
+	if errors.Is(err, errTooLong) {
+		return fmt.Errorf("iso9660: %s: %w: more than %d bytes", f.Path, ErrSize, f.Size)
 	}
 	if err != nil {
 		return fmt.Errorf("iso9660: %s: %w", f.Path, err)
 	}
-	var one [1]byte
-	if k, _ := io.ReadFull(r, one[:]); k > 0 {
-		return fmt.Errorf("iso9660: %s: %w: more than %d bytes", f.Path, ErrSize, f.Size)
+	if ew.left > 0 {
+		return fmt.Errorf("iso9660: %s: %w: got %d bytes, want %d", f.Path, ErrSize, n, f.Size)
 	}
 	if pad := (sectorSize - f.Size%sectorSize) % sectorSize; pad > 0 {
 		if _, err := w.Write(zeros[:pad]); err != nil {
@@ -178,6 +182,24 @@ func writeFile(w *bufio.Writer, f *File) error {
 		}
 	}
 	return nil
+}
+
+var errTooLong = errors.New("too long")
+
+// exactWriter passes on at most left bytes and refuses a write that would
+// go past them, writing none of it.
+type exactWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (e *exactWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > e.left {
+		return 0, errTooLong
+	}
+	n, err := e.w.Write(p)
+	e.left -= int64(n)
+	return n, err
 }
 
 // ErrSize reports a file whose content does not match its declared Size.

@@ -92,13 +92,21 @@ func TestInvalidInput(t *testing.T) {
 }
 
 func TestWrongContentSizeNamesFile(t *testing.T) {
-	for _, n := range []int{9, 11} {
-		f := File{Path: "DICOM/IM000001", Size: 10, Open: func() (io.Reader, error) {
-			return bytes.NewReader(make([]byte, n)), nil
-		}}
-		err := Write(io.Discard, []File{f}, Options{})
-		if !errors.Is(err, ErrSize) || !strings.Contains(err.Error(), "DICOM/IM000001") {
-			t.Errorf("%d bytes for Size 10: %v", n, err)
+	// Both copy paths: a reader that writes itself out in one piece
+	// (io.WriterTo), and a plain one copied through a buffer.
+	readers := map[string]func([]byte) io.Reader{
+		"WriterTo": func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"Reader":   func(b []byte) io.Reader { return struct{ io.Reader }{bytes.NewReader(b)} },
+	}
+	for kind, newReader := range readers {
+		for _, n := range []int{9, 11, 200000} {
+			f := File{Path: "DICOM/IM000001", Size: 10, Open: func() (io.Reader, error) {
+				return newReader(make([]byte, n)), nil
+			}}
+			err := Write(io.Discard, []File{f}, Options{})
+			if !errors.Is(err, ErrSize) || !strings.Contains(err.Error(), "DICOM/IM000001") {
+				t.Errorf("%s, %d bytes for Size 10: %v", kind, n, err)
+			}
 		}
 	}
 	boom := errors.New("boom")
