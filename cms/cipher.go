@@ -97,8 +97,22 @@ type cbcWriter struct {
 
 const cbcChunk = 64 << 10
 
-func newCBCWriter(w io.Writer, block cipher.Block, iv []byte) *cbcWriter {
-	return &cbcWriter{w: w, mode: cipher.NewCBCEncrypter(block, iv), buf: make([]byte, 0, cbcChunk)}
+func newCBCWriter(w io.Writer, mode cipher.BlockMode) *cbcWriter {
+	return &cbcWriter{w: w, mode: mode, buf: make([]byte, 0, cbcChunk)}
+}
+
+// newCBCEncrypter is CBC encryption with the content cipher: an AES-NI loop
+// for AES-256 where there is one (cbcenc_amd64.go), else the standard
+// library's.
+func newCBCEncrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
+	if m := fastCBCEncrypter(ci, key, iv); m != nil {
+		return m, nil
+	}
+	block, err := ci.new(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewCBCEncrypter(block, iv), nil
 }
 
 func (c *cbcWriter) Write(p []byte) (int, error) {

@@ -189,14 +189,14 @@ func Encrypt(dst io.Writer, size int64, opts *Options, recipients ...Recipient) 
 }
 
 func (s *sealer) start(dst io.Writer) (*Writer, error) {
-	block, err := s.cipher.new(s.cek)
+	mode, err := newCBCEncrypter(s.cipher, s.cek, s.iv)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := dst.Write(s.prefix); err != nil {
 		return nil, err
 	}
-	w := &Writer{cbc: newCBCWriter(dst, block, s.iv), inner: s.inner, remaining: s.size}
+	w := &Writer{cbc: newCBCWriter(dst, mode), inner: s.inner, remaining: s.size}
 	if s.inner.hash != 0 {
 		w.hash = s.inner.hash.New()
 	}

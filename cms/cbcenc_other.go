@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package cms
+
+import "crypto/cipher"
+
+// fastCBCEncrypter: no assembly here; the standard library's CBC is used.
+func fastCBCEncrypter(cipherInfo, []byte, []byte) cipher.BlockMode { return nil }
