@@ -219,6 +219,14 @@ func ReadInstance(path string) (*Instance, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return ReadInstanceAt(f, st.Size(), path)
+}
+
+// ReadInstanceAt is ReadInstance for a file of the given size whose bytes
+// r holds (for example the start of a file just written, still in memory);
+// the Instance records path as its location.
+func ReadInstanceAt(ra io.ReaderAt, size int64, path string) (*Instance, string, error) {
+	f := io.NewSectionReader(ra, 0, size)
 	h, r, err := dicom.ReadHeader(f)
 	if errors.Is(err, dicom.ErrNotPart10) {
 		return nil, notPart10Reason(f), nil
@@ -239,7 +247,7 @@ func ReadInstance(path string) (*Instance, string, error) {
 			dicom.SwapToLittleEndian(e)
 		}
 	}
-	in := &Instance{Path: path, Size: st.Size(), Elements: elems, TransferSyntaxUID: h.TransferSyntaxUID}
+	in := &Instance{Path: path, Size: size, Elements: elems, TransferSyntaxUID: h.TransferSyntaxUID}
 	// The data set is authoritative for the instance's identity; the
 	// File Meta copy is a fallback for files that lack it.
 	in.SOPClassUID = firstNonEmpty(in.Value(0x00080016), h.MetaString(tagMediaStorageSOPClass))
@@ -262,7 +270,7 @@ func ReadInstance(path string) (*Instance, string, error) {
 // notPart10Reason explains why a file without "DICM" at byte 128 is not
 // indexed: a File-set may only hold Part 10 files (PS3.10 §7.1, §8), and
 // index never rewrites an input to make it one.
-func notPart10Reason(f *os.File) string {
+func notPart10Reason(f io.ReaderAt) string {
 	b := make([]byte, 8)
 	if n, _ := f.ReadAt(b, 0); n < len(b) {
 		return "not a DICOM file"

@@ -96,11 +96,12 @@ func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instanc
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 256<<10)
+			head := make([]byte, 0, headKept)
 			for i := range next {
 				if failed.Load() {
 					continue
 				}
-				instances[i], errs[i] = d.extractOne(ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, report)
+				instances[i], errs[i] = d.extractOne(ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, head, report)
 				if errs[i] != nil {
 					failed.Store(true)
 				}
@@ -120,9 +121,14 @@ func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instanc
 	return instances, nil
 }
 
+// headKept is how much of each decrypted file extract keeps in memory to
+// read its header from, instead of opening the file again: DICOM headers
+// are a few kilobytes; a longer one is read from the file.
+const headKept = 64 << 10
+
 // extractOne decrypts one instance to dst (an integrity failure surfaces
 // from the copy, before anything is published) and reads its header.
-func (d *Disc) extractOne(id []string, dst string, buf []byte, progress func(int64)) (*dicomdir.Instance, error) {
+func (d *Disc) extractOne(id []string, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
 	r, err := d.OpenFile(id)
 	if err != nil {
 		return nil, err
@@ -132,14 +138,18 @@ func (d *Disc) extractOne(id []string, dst string, buf []byte, progress func(int
 	if err != nil {
 		return nil, err
 	}
-	_, err = io.CopyBuffer(onlyWriter{f}, &countReader{r: r, progress: progress}, buf)
+	hw := &headWriter{w: f, head: head[:0]}
+	n, err := io.CopyBuffer(hw, &countReader{r: r, progress: progress}, buf)
+	if err == nil {
+		atomicfile.StartWriteback(f)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, err
 	}
-	in, reason, err := dicomdir.ReadInstance(dst)
+	in, reason, err := dicomdir.ReadInstanceAt(&headOrFile{head: hw.head, path: dst}, n, dst)
 	if err != nil {
 		return nil, fmt.Errorf("decrypted, but %w", err)
 	}
@@ -149,5 +159,35 @@ func (d *Disc) extractOne(id []string, dst string, buf []byte, progress func(int
 	return in, nil
 }
 
-// onlyWriter hides ReadFrom so io.CopyBuffer uses the caller's buffer.
-type onlyWriter struct{ io.Writer }
+// headWriter writes through to w and keeps the first cap(head) bytes. It
+// has no ReadFrom, so io.CopyBuffer uses the caller's buffer.
+type headWriter struct {
+	w    io.Writer
+	head []byte
+}
+
+func (h *headWriter) Write(p []byte) (int, error) {
+	if room := cap(h.head) - len(h.head); room > 0 {
+		h.head = append(h.head, p[:min(room, len(p))]...)
+	}
+	return h.w.Write(p)
+}
+
+// headOrFile reads from the kept head of a file, and from the file itself
+// beyond it.
+type headOrFile struct {
+	head []byte
+	path string
+}
+
+func (h *headOrFile) ReadAt(p []byte, off int64) (int, error) {
+	if off >= 0 && off+int64(len(p)) <= int64(len(h.head)) {
+		return copy(p, h.head[off:]), nil
+	}
+	f, err := os.Open(h.path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return f.ReadAt(p, off)
+}

@@ -46,5 +46,6 @@ func writeSource(root string, s source) error {
 		f.Close()
 		return err
 	}
+	atomicfile.StartWriteback(f)
 	return f.Close()
 }

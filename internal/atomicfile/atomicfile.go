@@ -43,7 +43,7 @@ const writebackChunk = 32 << 20
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.File.Write(p)
 	f.written += int64(n)
-	if !f.NoSync && f.written-f.flushed >= writebackChunk {
+	if f.written-f.flushed >= writebackChunk {
 		startWriteback(f.File, f.flushed, f.written-f.flushed)
 		f.flushed = f.written
 	}
@@ -83,7 +83,9 @@ func (f *File) Commit() error {
 	}
 	f.done = true
 	var err error
-	if !f.NoSync {
+	if f.NoSync {
+		startWriteback(f.File, 0, 0) // the Dir's SyncTree will find it under way
+	} else {
 		err = f.Sync()
 	}
 	if err == nil {

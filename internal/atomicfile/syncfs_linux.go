@@ -18,6 +18,11 @@ func SyncTree(dir string) error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
+// StartWriteback asks the system to start writing all of f to the device,
+// without waiting: for each file of a folder output as soon as it is
+// complete, so that the SyncTree before Commit finds little left to flush.
+func StartWriteback(f *os.File) { startWriteback(f, 0, 0) }
+
 // startWriteback asks Linux to start writing a range of f to the device
 // and returns without waiting (sync_file_range(2), SYNC_FILE_RANGE_WRITE).
 // It is only a hint: durability still comes from the fsync in Commit, so an
