@@ -102,7 +102,7 @@ func newCBCWriter(w io.Writer, mode cipher.BlockMode) *cbcWriter {
 }
 
 // newCBCEncrypter is CBC encryption with the content cipher: an AES-NI loop
-// for AES-256 where there is one (cbcenc_amd64.go), else the standard
+// for AES-256 where there is one (cbc_amd64.go), else the standard
 // library's.
 func newCBCEncrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
 	if m := fastCBCEncrypter(ci, key, iv); m != nil {
@@ -176,9 +176,24 @@ type cbcReader struct {
 	err  error
 }
 
-func newCBCReader(r io.Reader, block cipher.Block, iv []byte) *cbcReader {
-	return &cbcReader{r: r, mode: cipher.NewCBCDecrypter(block, iv), bs: block.BlockSize(),
-		buf: make([]byte, 0, cbcChunk+block.BlockSize()), dec: make([]byte, cbcChunk+block.BlockSize())}
+// newCBCDecrypter is CBC decryption with the content cipher: an AES-NI loop
+// for AES-256 where there is one (cbc_amd64.go), else the standard
+// library's.
+func newCBCDecrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
+	if m := fastCBCDecrypter(ci, key, iv); m != nil {
+		return m, nil
+	}
+	block, err := ci.new(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewCBCDecrypter(block, iv), nil
+}
+
+func newCBCReader(r io.Reader, mode cipher.BlockMode) *cbcReader {
+	bs := mode.BlockSize()
+	return &cbcReader{r: r, mode: mode, bs: bs,
+		buf: make([]byte, 0, cbcChunk+bs), dec: make([]byte, cbcChunk+bs)}
 }
 
 var errPadding = fmt.Errorf("%w: bad padding", ErrDamaged)

@@ -47,45 +47,56 @@ func TestCBCWriterAnyWriteSizes(t *testing.T) {
 	}
 }
 
-// TestCBCEncrypterMatchesStandardLibrary checks the content cipher's CBC
-// (the AES-NI loop for AES-256 where it exists) against crypto/cipher for
-// every key size, random keys and IVs, in place and not, with the chaining
-// carried across calls.
-func TestCBCEncrypterMatchesStandardLibrary(t *testing.T) {
+// TestCBCMatchesStandardLibrary checks the content cipher's CBC in both
+// directions (the AES-NI loops for AES-256 where they exist) against
+// crypto/cipher for every key size, random keys, IVs and lengths (four-block
+// groups and leftovers), in place and not, with the chaining carried across
+// calls.
+func TestCBCMatchesStandardLibrary(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []Cipher{AES256CBC, AES128CBC, AES192CBC, DES3CBC} {
-		ci, _ := c.info()
-		for trial := range 200 {
-			key, iv := make([]byte, ci.keyLen), make([]byte, ci.blockSize)
-			fill(rng, key)
-			fill(rng, iv)
-			if c == AES256CBC && trial == 0 {
-				// FIPS 197 Appendix C.3 key.
-				for i := range key {
-					key[i] = byte(i)
-				}
-			}
-			got, err := newCBCEncrypter(ci, key, iv)
+	type modes func(ci cipherInfo, key, iv []byte) (ours, std cipher.BlockMode)
+	directions := map[string]modes{
+		"encrypt": func(ci cipherInfo, key, iv []byte) (cipher.BlockMode, cipher.BlockMode) {
+			m, err := newCBCEncrypter(ci, key, iv)
 			if err != nil {
 				t.Fatal(err)
 			}
 			block, _ := ci.new(key)
-			want := cipher.NewCBCEncrypter(block, iv)
-			for call := range 3 {
-				n := ci.blockSize * rng.IntN(300)
-				src := make([]byte, n)
-				fill(rng, src)
-				wantOut := make([]byte, n)
-				want.CryptBlocks(wantOut, src)
-				gotOut := make([]byte, n)
-				if call == 1 { // in place
-					copy(gotOut, src)
-					got.CryptBlocks(gotOut, gotOut)
-				} else {
-					got.CryptBlocks(gotOut, src)
-				}
-				if !bytes.Equal(gotOut, wantOut) {
-					t.Fatalf("%v trial %d call %d (%d bytes): differs from crypto/cipher", c, trial, call, n)
+			return m, cipher.NewCBCEncrypter(block, iv)
+		},
+		"decrypt": func(ci cipherInfo, key, iv []byte) (cipher.BlockMode, cipher.BlockMode) {
+			m, err := newCBCDecrypter(ci, key, iv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, _ := ci.new(key)
+			return m, cipher.NewCBCDecrypter(block, iv)
+		},
+	}
+	for dir, newModes := range directions {
+		for _, c := range []Cipher{AES256CBC, AES128CBC, AES192CBC, DES3CBC} {
+			ci, _ := c.info()
+			for trial := range 200 {
+				key, iv := make([]byte, ci.keyLen), make([]byte, ci.blockSize)
+				fill(rng, key)
+				fill(rng, iv)
+				got, want := newModes(ci, key, iv)
+				for call := range 3 {
+					n := ci.blockSize * rng.IntN(300)
+					src := make([]byte, n)
+					fill(rng, src)
+					wantOut := make([]byte, n)
+					want.CryptBlocks(wantOut, src)
+					gotOut := make([]byte, n)
+					if call == 1 { // in place
+						copy(gotOut, src)
+						got.CryptBlocks(gotOut, gotOut)
+					} else {
+						got.CryptBlocks(gotOut, src)
+					}
+					if !bytes.Equal(gotOut, wantOut) {
+						t.Fatalf("%s %v trial %d call %d (%d bytes): differs from crypto/cipher", dir, c, trial, call, n)
+					}
 				}
 			}
 		}
@@ -93,7 +104,7 @@ func TestCBCEncrypterMatchesStandardLibrary(t *testing.T) {
 }
 
 // TestAES256KnownAnswer is FIPS 197 Appendix C.3 through the content
-// cipher with a zero IV (one CBC block is one AES block then).
+// cipher with a zero IV (one CBC block is one AES block then), both ways.
 func TestAES256KnownAnswer(t *testing.T) {
 	ci, _ := AES256CBC.info()
 	key := make([]byte, 32)
@@ -110,6 +121,14 @@ func TestAES256KnownAnswer(t *testing.T) {
 	m.CryptBlocks(got, plain)
 	if !bytes.Equal(got, want) {
 		t.Fatalf("AES-256(FIPS 197 C.3) = %x, want %x", got, want)
+	}
+	d, err := newCBCDecrypter(ci, key, make([]byte, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.CryptBlocks(got, want)
+	if !bytes.Equal(got, plain) {
+		t.Fatalf("AES-256 inverse(FIPS 197 C.3) = %x, want %x", got, plain)
 	}
 }
 

@@ -55,7 +55,7 @@ func Decrypt(src io.Reader, identities ...Identity) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := ciphers[env.cipher].new(cek)
+	mode, err := newCBCDecrypter(ciphers[env.cipher], cek, env.iv)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func Decrypt(src io.Reader, identities ...Identity) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain := newBERReader(newCBCReader(content, block, env.iv), ErrDamaged, ErrDamaged)
+	plain := newBERReader(newCBCReader(content, mode), ErrDamaged, ErrDamaged)
 	r := &Reader{env: env}
 	switch {
 	case env.contentType.Equal(oidDigestedData):
