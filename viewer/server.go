@@ -51,6 +51,8 @@ type Server struct {
 	decode   chan struct{} // bounds concurrent frame decodes (memory)
 	frames   *frameCache
 
+	send sender // Send to PACS (send.go)
+
 	closeOnce sync.Once
 	closed    chan struct{}
 	mux       *http.ServeMux
@@ -118,6 +120,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-s.closed:
 	}
+	s.stopSend()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -190,6 +193,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)
+	s.sendRoutes(m)
 	m.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux = m
 }
