@@ -65,8 +65,8 @@ func InNetns(t testing.TB, script string, env ...string) string {
 // Orthanc in the namespace: AE title ORTHANC on 127.0.0.1:4242, REST API
 // on 127.0.0.1:8042.
 const (
-	OrthancAET   = "ORTHANC"
-	OrthancDICOM = "127.0.0.1:4242"
+	OrthancAET  = "ORTHANC"
+	OrthancPort = 4242
 )
 
 // OrthancScript defines shell functions for an InNetns script:
