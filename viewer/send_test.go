@@ -223,6 +223,15 @@ func TestSendToPACS(t *testing.T) {
 		}
 	}
 
+	for _, bad := range []string{"/send?study=9-9", "/send?study=x", "/send?series=9-9-9"} {
+		if code, _, _ := c.get(bad); code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", bad, code)
+		}
+	}
+	if code, body, _ := c.get("/send?series=0-0-0"); code != 200 || !strings.Contains(body, `name="series" value="0-0-0"`) || !strings.Contains(body, "<strong>series ") {
+		t.Errorf("series send form: %d\n%s", code, body)
+	}
+
 	// One study, reconciled.
 	_, page, _ := c.get("/send?study=0-0")
 	if !strings.Contains(page, `name="study" value="0-0"`) {
@@ -406,5 +415,30 @@ func TestSendCancel(t *testing.T) {
 	}
 	if cancelled == 0 {
 		t.Errorf("no row says it was cancelled: %+v", s.Items)
+	}
+}
+
+// A form post from our own page, as Chromium sends it under our
+// Referrer-Policy (no-referrer): "Origin: null" with Sec-Fetch-Site
+// same-origin is ours; "null" from anywhere else is refused.
+func TestFormPostWithNullOrigin(t *testing.T) {
+	c := start(t, sealedDisc(t, filepath.Join(sampleStudy, "77654033", "CR1")))
+	c.login()
+	c.unlock()
+	post := func(site string) int {
+		req, _ := http.NewRequest("POST", c.base+"/send", strings.NewReader(sendForm("PACS", 0).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "null")
+		req.Header.Set("Sec-Fetch-Site", site)
+		code, _, _ := c.do(req)
+		return code
+	}
+	if code := post("same-origin"); code != http.StatusBadRequest { // reaches the form check (port 0)
+		t.Errorf("form post from our page: %d, want 400 from the form check", code)
+	}
+	for _, site := range []string{"cross-site", "same-site"} {
+		if code := post(site); code != http.StatusForbidden {
+			t.Errorf("Origin null, Sec-Fetch-Site %s: %d, want 403", site, code)
+		}
 	}
 }

@@ -160,7 +160,10 @@ func (s *Server) refuse(r *http.Request) string {
 	if r.Host != s.host {
 		return "wrong host"
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
+	// A form post from our own page says "Origin: null", because our
+	// Referrer-Policy is no-referrer; Sec-Fetch-Site, which pages cannot
+	// set, then vouches that it is ours.
+	if o := r.Header.Get("Origin"); o != "" && o != s.origin && (o != "null" || r.Header.Get("Sec-Fetch-Site") != "same-origin") {
 		return "request from another site"
 	}
 	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
