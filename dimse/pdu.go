@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // PDU types (PS3.8 §9.3.1, Table 9-11).
@@ -161,6 +162,20 @@ func appendItem(dst []byte, typ byte, value []byte) []byte {
 	dst = append(dst, typ, 0)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(value)))
 	return append(dst, value...)
+}
+
+// CheckAETitle checks an AE title: 1 to 16 characters of the default
+// repertoire without backslash, not all spaces (PS3.5 Table 6.2-1, AE).
+func CheckAETitle(aet string) error {
+	if len(aet) == 0 || len(aet) > 16 || strings.TrimSpace(aet) == "" {
+		return fmt.Errorf("AE title %q: must be 1 to 16 characters", aet)
+	}
+	for _, c := range aet {
+		if c < 0x20 || c > 0x7E || c == '\\' {
+			return fmt.Errorf("AE title %q: only printable ASCII without backslash", aet)
+		}
+	}
+	return nil
 }
 
 // aeField pads an AE title to 16 bytes with spaces (PS3.8 §9.3.2).

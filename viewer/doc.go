@@ -23,4 +23,24 @@
 // stream, after the whole file's integrity check has passed, within
 // MaxSide and MaxFrameBytes; nothing decrypted is written to disk except by
 // "Save a copy".
+//
+// "Send to PACS" (send.go; GET /send for the whole disc, ?study=P-S or
+// ?series=KEY for less) stores the images in a PACS with the same code as
+// "securemedia send" (internal/forward): every instance is decrypted and
+// its integrity checked first (a damaged one is reported, never offered),
+// the optional new Patient ID and issuer are applied as IHE IRWF asks
+// (internal/reconcile), and the instances go over one association in their
+// own transfer syntax, never transcoded. The form (called and calling AE
+// title, host, port; validated on the server) posts to POST /send, which
+// starts one background job at a time and redirects to the progress page
+// GET /send/job. Its script (static/send.js) polls GET /send/status?since=N
+// (JSON: state, counts, result rows from N on) every 300 ms and can POST
+// /send/cancel; POST /send/echo is "Test connection" (C-ECHO; JSON when the
+// request accepts it, the form again otherwise). Both pages work without
+// script. Results and problems are explained in plain words (transfer
+// syntax not accepted, association rejected with the AE title to check,
+// connection refused or timed out naming host:port, damaged file). These
+// POSTs pass the same token, host and origin checks as every other request;
+// the job runs until it ends, is cancelled, or the viewer stops, and logs
+// nothing.
 package viewer

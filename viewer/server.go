@@ -51,6 +51,8 @@ type Server struct {
 	decode   chan struct{} // bounds concurrent frame decodes (memory)
 	frames   *frameCache
 
+	send sender // Send to PACS (send.go)
+
 	closeOnce sync.Once
 	closed    chan struct{}
 	mux       *http.ServeMux
@@ -118,6 +120,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-s.closed:
 	}
+	s.stopSend()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := srv.Shutdown(sctx)
@@ -157,7 +160,10 @@ func (s *Server) refuse(r *http.Request) string {
 	if r.Host != s.host {
 		return "wrong host"
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
+	// A form post from our own page says "Origin: null", because our
+	// Referrer-Policy is no-referrer; Sec-Fetch-Site, which pages cannot
+	// set, then vouches that it is ours.
+	if o := r.Header.Get("Origin"); o != "" && o != s.origin && (o != "null" || r.Header.Get("Sec-Fetch-Site") != "same-origin") {
 		return "request from another site"
 	}
 	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
@@ -190,6 +196,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)
+	s.sendRoutes(m)
 	m.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux = m
 }

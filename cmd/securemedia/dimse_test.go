@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/pacstest"
 )
 
 // Interop tests of echo, send and receive against dcmtk. dcmtk 3.6.7's
@@ -27,17 +28,7 @@ import (
 
 // requireNetns checks that the test may create a private network
 // namespace, as the storescp tests need.
-func requireNetns(t *testing.T) {
-	t.Helper()
-	testtool.Require(t, "unshare")
-	testtool.Require(t, "ip")
-	if err := exec.Command("unshare", "-rn", "ip", "link", "set", "lo", "up").Run(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cannot create a network namespace: %v", err)
-		}
-		t.Skipf("cannot create a network namespace (%v): storescp test skipped", err)
-	}
-}
+func requireNetns(t *testing.T) { pacstest.RequireNetns(t) }
 
 // buildCLI builds the securemedia binary for tests that must run it in a
 // namespace.
@@ -52,22 +43,10 @@ func buildCLI(t *testing.T) string {
 }
 
 // inNetns runs a shell script in a fresh network namespace with lo up,
-// bounded in time; SM names the securemedia binary. Every process the
-// script starts dies with the namespace's last process at the latest.
+// bounded in time; SM names the securemedia binary.
 func inNetns(t *testing.T, sm, script string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "-rn", "--kill-child", "sh", "-c", "set -u; ip link set lo up; "+script)
-	cmd.Env = append(os.Environ(), "SM="+sm)
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("namespace script timed out:\n%s", out)
-	}
-	if err != nil {
-		t.Fatalf("namespace script: %v\n%s", err, out)
-	}
-	return string(out)
+	return pacstest.InNetns(t, script, "SM="+sm)
 }
 
 // storescpUp starts storescp with args on port 11112 and waits (bounded)

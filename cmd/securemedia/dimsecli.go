@@ -36,17 +36,7 @@ func parsePeer(s string) (peer, error) {
 	return p, nil
 }
 
-func checkAET(aet string) error {
-	if len(aet) == 0 || len(aet) > 16 || strings.TrimSpace(aet) == "" {
-		return fmt.Errorf("AE title %q: must be 1 to 16 characters", aet)
-	}
-	for _, c := range aet {
-		if c < 0x20 || c > 0x7E || c == '\\' {
-			return fmt.Errorf("AE title %q: only printable ASCII without backslash", aet)
-		}
-	}
-	return nil
-}
+func checkAET(aet string) error { return dimse.CheckAETitle(aet) }
 
 // netFlags are the options every networking command shares.
 type netFlags struct {

@@ -3,99 +3,18 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/securemedia/securemedia/internal/testtool"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/pacstest"
 )
 
-// Orthanc as a real PACS. Orthanc 1.10 cannot be told which address to
-// listen on, so like storescp it runs in a private network namespace with
-// only lo up, with a temporary configuration and storage; the script ends
-// it, and the namespace's end kills anything left.
-
-const orthancUp = `start_orthanc() {
-cat > "$1/orthanc.json" <<JSON
-{ "Name": "securemedia-test", "StorageDirectory": "$1/db", "IndexDirectory": "$1/db",
-  "DicomAet": "ORTHANC", "DicomPort": 4242, "HttpPort": 8042, "DicomCheckCalledAet": true,
-  "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [] }
-JSON
-Orthanc "$1/orthanc.json" >"$1/orthanc.log" 2>&1 & ORTHANC=$!
-i=0; until curl -sf http://127.0.0.1:8042/system >/dev/null; do i=$((i+1)); [ $i -gt 300 ] && { cat "$1/orthanc.log"; exit 9; }; sleep 0.1; done
-}
-stop_orthanc() { kill $ORTHANC; wait $ORTHANC 2>/dev/null; true; }
-# list_studies prints, per study, its JSON and its instances' JSON, one line
-# each (printf, since sh's echo would interpret the backslashes of DICOM values).
-list_studies() {
-for id in $(curl -sf http://127.0.0.1:8042/studies | tr -d '[]",'); do
-  printf 'STUDY %s\n' "$(curl -sf http://127.0.0.1:8042/studies/$id | tr -d '\n')"
-  printf 'INSTANCES %s\n' "$(curl -sf http://127.0.0.1:8042/studies/$id/instances | tr -d '\n')"
-done
-}
-`
-
-type orthancStudy struct {
-	MainDicomTags        map[string]string
-	PatientMainDicomTags map[string]string
-	Instances            int
-}
-
-// orthancStudies parses list_studies output, keyed by Study Instance UID.
-func orthancStudies(t *testing.T, log string) map[string]*orthancStudy {
-	t.Helper()
-	out := map[string]*orthancStudy{}
-	var cur *orthancStudy
-	for _, l := range strings.Split(log, "\n") {
-		switch {
-		case strings.HasPrefix(l, "STUDY "):
-			cur = &orthancStudy{}
-			if err := json.Unmarshal([]byte(l[6:]), cur); err != nil {
-				t.Fatalf("study JSON: %v", err)
-			}
-			out[cur.MainDicomTags["StudyInstanceUID"]] = cur
-		case strings.HasPrefix(l, "INSTANCES ") && cur != nil:
-			var inst []json.RawMessage
-			if err := json.Unmarshal([]byte(l[10:]), &inst); err != nil {
-				t.Fatalf("instances JSON: %v", err)
-			}
-			cur.Instances = len(inst)
-		}
-	}
-	return out
-}
-
-// studyCounts counts the DICOM instances of a folder by Study Instance UID.
-func studyCounts(t *testing.T, root string) map[string]int {
-	t.Helper()
-	n := map[string]int{}
-	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, r, err := dicom.ReadHeader(f); err == nil {
-			r.MaxValue = 1 << 16
-			elems, _ := r.ReadUntil(0x0020000E)
-			n[dicom.Find(elems, 0x0020000D).String()]++
-		}
-		return nil
-	})
-	return n
-}
+// Orthanc as a real PACS, started by internal/pacstest in a private
+// network namespace together with the securemedia binary.
 
 func requireOrthanc(t *testing.T) string {
 	t.Helper()
-	for _, tool := range []string{"Orthanc", "curl"} {
-		testtool.Require(t, tool)
-	}
-	requireNetns(t)
+	pacstest.RequireOrthanc(t)
 	return buildCLI(t)
 }
 
@@ -105,7 +24,7 @@ func TestSendStudyToOrthanc(t *testing.T) {
 	sm := requireOrthanc(t)
 	work := t.TempDir()
 	src := "../../testdata/sample-study"
-	log := inNetns(t, sm, orthancUp+fmt.Sprintf(`start_orthanc %[1]s
+	log := inNetns(t, sm, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" echo --pacs ORTHANC@127.0.0.1:4242; echo "echo-exit=$?"
 "$SM" send %[2]s --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv >%[1]s/table.txt; echo "exit=$?"
 list_studies
@@ -113,8 +32,8 @@ stop_orthanc`, work, src))
 	if !strings.Contains(log, "echo-exit=0") || !strings.Contains(log, "exit=0") {
 		t.Fatalf("echo/send to Orthanc failed:\n%s", log)
 	}
-	got := orthancStudies(t, log)
-	want := studyCounts(t, src)
+	got := pacstest.Studies(t, log)
+	want := pacstest.StudyCounts(t, src)
 	if len(got) != len(want) {
 		t.Errorf("Orthanc lists %d studies, want %d", len(got), len(want))
 	}
@@ -132,7 +51,7 @@ func TestSendReconciledToOrthanc(t *testing.T) {
 	sm := requireOrthanc(t)
 	work := t.TempDir()
 	src := "../../testdata/sample-study/77654033"
-	log := inNetns(t, sm, orthancUp+fmt.Sprintf(`start_orthanc %[1]s
+	log := inNetns(t, sm, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" send %[2]s --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv --patient-id LOCAL-42 --issuer THISHOSP; echo "exit=$?"
 list_studies
 inst=$(curl -sf http://127.0.0.1:8042/instances | tr -d '[]",' | awk 'NF{print $1; exit}')
@@ -141,8 +60,8 @@ stop_orthanc`, work, src))
 	if !strings.Contains(log, "exit=0") {
 		t.Fatalf("send to Orthanc failed:\n%s", log)
 	}
-	got := orthancStudies(t, log)
-	want := studyCounts(t, src)
+	got := pacstest.Studies(t, log)
+	want := pacstest.StudyCounts(t, src)
 	for uid, n := range want {
 		s := got[uid]
 		if s == nil || s.Instances != n || s.PatientMainDicomTags["PatientID"] != "LOCAL-42" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/forward"
 	"github.com/securemedia/securemedia/internal/reconcile"
 	"github.com/spf13/cobra"
 )
@@ -95,10 +96,7 @@ decrypted is written to disk.`,
 }
 
 // sendItem is one line of the result table.
-type sendItem struct {
-	label, uid, result, detail string
-	failed                     bool
-}
+type sendItem = forward.Item
 
 func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	cfg, p, err := o.nf.config()
@@ -116,11 +114,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	if err := o.change.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
-	if !o.change.Empty() {
-		for _, in := range insts {
-			reconcileOnOpen(in, o.change)
-		}
-	}
+	forward.Reconcile(insts, o.change)
 	st, err := openState(o, p)
 	if err != nil {
 		return err
@@ -130,7 +124,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	var total int64
 	for _, in := range insts {
 		if st.done[in.SOPInstanceUID] {
-			skipped = append(skipped, sendItem{label: in.Label, uid: in.SOPInstanceUID, result: "skipped", detail: "already stored (state file)"})
+			skipped = append(skipped, sendItem{Label: in.Label, UID: in.SOPInstanceUID, Result: "skipped", Detail: "already stored (state file)"})
 			continue
 		}
 		todo = append(todo, in)
@@ -143,13 +137,11 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, st *sendState) []sendItem {
 	prog := newProgress(e.stderr, "sending", len(todo), total)
 	var items []sendItem
-	_ = dimse.SendAll(ctx, cfg, todo, func(r dimse.Result) {
-		prog.add(r.Instance.Size)
+	_ = forward.Send(ctx, cfg, todo, func(it forward.Item) {
+		prog.add(it.Size)
 		prog.fileDone()
-		it := sendItem{label: r.Instance.Label, uid: r.Instance.SOPInstanceUID, result: r.Outcome.String(), detail: r.Detail()}
-		it.failed = !r.Outcome.Stored()
-		if r.Outcome.Stored() {
-			st.record(r.Instance.SOPInstanceUID)
+		if !it.Failed {
+			st.record(it.UID)
 		}
 		items = append(items, it)
 	})
@@ -187,13 +179,13 @@ func folderInstances(root string) ([]*dimse.Instance, []sendItem, error) {
 		in, err := dimse.FileInstance(p)
 		switch {
 		case errors.Is(err, dicom.ErrNotPart10):
-			skipped = append(skipped, sendItem{label: rel, result: "skipped", detail: "not a DICOM Part 10 file"})
+			skipped = append(skipped, sendItem{Label: rel, Result: "skipped", Detail: "not a DICOM Part 10 file"})
 		case errors.Is(err, dimse.ErrNoSOPInstance):
-			skipped = append(skipped, sendItem{label: rel, result: "skipped", detail: err.Error()})
+			skipped = append(skipped, sendItem{Label: rel, Result: "skipped", Detail: err.Error()})
 		case err != nil:
-			skipped = append(skipped, sendItem{label: rel, result: "failed", detail: "unreadable: " + err.Error(), failed: true})
+			skipped = append(skipped, sendItem{Label: rel, Result: "failed", Detail: "unreadable: " + err.Error(), Failed: true})
 		case in.SOPClassUID == mediaStorageDirectory:
-			skipped = append(skipped, sendItem{label: rel, uid: in.SOPInstanceUID, result: "skipped", detail: "DICOMDIR"})
+			skipped = append(skipped, sendItem{Label: rel, UID: in.SOPInstanceUID, Result: "skipped", Detail: "DICOMDIR"})
 		default:
 			in.Label = rel
 			insts = append(insts, in)
@@ -205,17 +197,17 @@ func folderInstances(root string) ([]*dimse.Instance, []sendItem, error) {
 
 // report prints the per-instance table on stdout and a summary on stderr.
 func report(e *env, items []sendItem, src string) error {
-	sort.SliceStable(items, func(i, j int) bool { return items[i].label < items[j].label })
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Label < items[j].Label })
 	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tFILE\tSOP INSTANCE UID\tDETAIL")
 	counts := map[string]int{}
 	failed := 0
 	for _, it := range items {
-		counts[it.result]++
-		if it.failed {
+		counts[it.Result]++
+		if it.Failed {
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.result, it.label, orDash(it.uid), orDash(it.detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Result, it.Label, orDash(it.UID), orDash(it.Detail))
 	}
 	tw.Flush()
 	var parts []string
@@ -286,23 +278,3 @@ func (s *sendState) record(uid string) {
 }
 
 func (s *sendState) close() { s.f.Close() }
-
-// reconcileOnOpen makes in's data set carry the new patient identity.
-func reconcileOnOpen(in *dimse.Instance, c reconcile.Change) {
-	open, ts := in.Open, in.TransferSyntaxUID
-	in.Open = func() (io.ReadCloser, error) {
-		rc, err := open()
-		if err != nil {
-			return nil, err
-		}
-		r, err := reconcile.Rewrite(rc, ts, c)
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{r, rc}, nil
-	}
-}

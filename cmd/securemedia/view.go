@@ -27,7 +27,8 @@ func newViewCommand(e *env) *cobra.Command {
 		Long: `view starts a private viewer for the medium in your web browser: it asks
 for the password (unless one of the key flags below is given), lists the
 patients, studies and series, shows the images with brightness and contrast
-(window/level) controls, and can save a plain copy of the disc.
+(window/level) controls, can save a plain copy of the disc, and can send the
+disc or one study to a PACS.
 
 The viewer runs on this computer only (127.0.0.1), on a random port, and
 answers only the browser that opened the address printed at start (it holds
@@ -37,6 +38,18 @@ save yourself. It runs until you press "Close viewer" or Ctrl-C.
 
 Compressed images (JPEG, JPEG-LS, JPEG 2000, RLE) are not displayed yet;
 they can still be saved or sent.
+
+Send to PACS (the link at the top, or "Send this study to a PACS" in the
+study list) stores the images in a hospital archive with C-STORE, as
+"securemedia send" does: give the PACS's AE title, host and port, and our
+AE title (default SECUREMEDIA); "Test connection" sends a C-ECHO first. An
+optional new Patient ID and Issuer of Patient ID store the study under the
+hospital's own ID (the original ID is kept in Other Patient IDs Sequence,
+every UID and every other element stays as it is). Every image is decrypted
+and checked before sending; a damaged one is listed and not sent.
+Compressed images are never decompressed or recompressed, so one whose
+encoding the PACS does not accept is listed as not stored. The page shows each image's result in plain words
+and can cancel. One send runs at a time; nothing is logged.
 
 ` + discArg + `
 
