@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,13 +35,38 @@ func viewerFolder(t *testing.T) (dir, native string) {
 			}
 			continue
 		}
-		os.MkdirAll(filepath.Dir(out), 0o755)
-		writeFile(t, filepath.Dir(out), filepath.Base(out), "stand-in for the "+v.System+" viewer")
+		standIn(t, dir, v)
 	}
 	if native == "" {
 		t.Skipf("no disc viewer for %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
 	return dir, native
+}
+
+// standIn puts a small file where a folder of viewers has the program v.
+func standIn(t *testing.T, dir string, v media.ViewerProgram) {
+	t.Helper()
+	out := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	writeFile(t, filepath.Dir(out), filepath.Base(out), "stand-in for the "+v.System+" viewer")
+}
+
+// burnWithViewers burns the sample study with the viewers of viewerFolder
+// onto a medium (usb or cd) and verifies it.
+func burnWithViewers(t *testing.T, medium string, files int) (out, native string) {
+	t.Helper()
+	t.Setenv(viewerDirEnv, "")
+	viewers, native := viewerFolder(t)
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	out = filepath.Join(dir, "disc-"+medium)
+	r := cli(t, "", "burn", sampleStudy, "-o", out, "--media", medium, "--password-file", pw, "--viewer-dir", viewers)
+	r.expect(t, 0, fmt.Sprintf("read back and checked %d files", files))
+	if strings.Contains(r.stderr, "warning") {
+		t.Errorf("warnings with every viewer present: %s", r.stderr)
+	}
+	cli(t, "", "verify", out, "--password-file", pw).expect(t, 0, "")
+	return out, native
 }
 
 // startDiscViewer runs a disc viewer program until it prints its address;
@@ -102,16 +128,7 @@ func (v *viewRun) closeViewer(t *testing.T) {
 // from the medium (or through a link to it), shows that medium; started
 // away from any disc it asks which one, and opens the one named.
 func TestBurnViewerOnUSB(t *testing.T) {
-	t.Setenv(viewerDirEnv, "")
-	viewers, native := viewerFolder(t)
-	dir := t.TempDir()
-	pw := passwordFile(t, dir)
-	usb := filepath.Join(dir, "usb")
-	r := cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--password-file", pw, "--viewer-dir", viewers)
-	r.expect(t, 0, "read back and checked 38 files")
-	if strings.Contains(r.stderr, "warning") {
-		t.Errorf("warnings with every viewer present: %s", r.stderr)
-	}
+	usb, native := burnWithViewers(t, "usb", 38)
 	for _, v := range media.ViewerPrograms {
 		if st, err := os.Stat(filepath.Join(usb, filepath.FromSlash(v.Path))); err != nil || st.Mode()&0o111 == 0 {
 			t.Fatalf("%s: %v %v", v.Path, err, st)
@@ -121,7 +138,6 @@ func TestBurnViewerOnUSB(t *testing.T) {
 	if !strings.Contains(string(readme), `VIEWER\WIN\VIEWER.EXE`) || !strings.Contains(string(readme), "VIEWER/LINUX/VIEWER") {
 		t.Errorf("README.TXT does not say where the viewers are:\n%s", readme)
 	}
-	cli(t, "", "verify", usb, "--password-file", pw).expect(t, 0, "")
 	password := "a test passphrase, long enough"
 
 	exe := filepath.Join(usb, filepath.FromSlash(native))
@@ -147,7 +163,7 @@ func TestBurnViewerOnUSB(t *testing.T) {
 	if code, body := v.get(t, v.url[len(v.base):]); code != 200 || !strings.Contains(body, "Which disc?") {
 		t.Fatalf("away from a disc: %d\n%s", code, body)
 	}
-	if code, body := v.post(t, "/choose", url.Values{"path": {dir}}); code != 200 || !strings.Contains(body, "There is no DICOMDIR in") {
+	if code, body := v.post(t, "/choose", url.Values{"path": {filepath.Dir(away)}}); code != 200 || !strings.Contains(body, "There is no DICOMDIR in") {
 		t.Fatalf("choosing a folder that is no disc: %d\n%s", code, body)
 	}
 	if code, body := v.post(t, "/choose", url.Values{"path": {usb}}); code != 200 || !strings.Contains(body, "Open the disc") {
@@ -165,13 +181,7 @@ func TestBurnViewerOnUSB(t *testing.T) {
 // On an ISO image the viewers are executable for Rock Ridge readers, and
 // the one for this computer runs from a copy of the image's files.
 func TestBurnViewerOnISO(t *testing.T) {
-	t.Setenv(viewerDirEnv, "")
-	viewers, native := viewerFolder(t)
-	dir := t.TempDir()
-	pw := passwordFile(t, dir)
-	iso := filepath.Join(dir, "disc.iso")
-	cli(t, "", "burn", sampleStudy, "-o", iso, "--media", "cd", "--password-file", pw, "--viewer-dir", viewers).expect(t, 0, "read back and checked 39 files")
-	cli(t, "", "verify", iso, "--password-file", pw).expect(t, 0, "")
+	iso, native := burnWithViewers(t, "cd", 39)
 
 	testtool.Require(t, "xorriso")
 	listing, err := exec.Command("xorriso", "-indev", iso, "-find", "/VIEWER", "-type", "f", "-exec", "lsdl").CombinedOutput()
@@ -192,7 +202,7 @@ func TestBurnViewerOnISO(t *testing.T) {
 			t.Errorf("xorriso does not list %s:\n%s", v.Path, listing)
 		}
 	}
-	files := filepath.Join(dir, "files")
+	files := filepath.Join(t.TempDir(), "files")
 	if msg, err := exec.Command("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", files).CombinedOutput(); err != nil {
 		t.Fatalf("xorriso -extract: %v\n%s", err, msg)
 	}
@@ -232,9 +242,7 @@ func TestBurnViewerWarnings(t *testing.T) {
 	// The environment variable names the folder too; one system missing.
 	partial := t.TempDir()
 	for _, v := range media.ViewerPrograms[:3] {
-		p := filepath.Join(partial, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		writeFile(t, filepath.Dir(p), filepath.Base(p), "stand-in")
+		standIn(t, partial, v)
 	}
 	t.Setenv(viewerDirEnv, partial)
 	r = cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "d"), "--media", "usb", "--password-file", pw)
