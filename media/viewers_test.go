@@ -94,6 +94,11 @@ func TestViewersOnFolder(t *testing.T) {
 func TestViewersOnISO(t *testing.T) {
 	found, _ := FindViewers(fakeViewers(t, "darwin/arm64", "darwin/amd64"))
 	p := viewerPlan(t, CD, found)
+	// The capacity plan counts them.
+	without := viewerPlan(t, CD, nil)
+	if grow := p.Size() - without.Size(); grow < 2*3000 || grow > 2*3100+3000 { // + README.TXT, AUTORUN.INF, MANIFEST lines
+		t.Errorf("two viewers of about 3 kB grow the plan by %d bytes", grow)
+	}
 	iso := filepath.Join(t.TempDir(), "disc.iso")
 	if err := p.WriteImage(iso, false, nil); err != nil {
 		t.Fatal(err)
