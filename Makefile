@@ -8,12 +8,24 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 15s
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: all build test unit lint fuzz demo bench clean
+.PHONY: all build viewers test unit lint fuzz demo bench clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/securemedia
+
+# The disc viewer for every system a disc serves, laid out as under VIEWER/
+# on the disc, next to $(BIN): burn takes them from there by default.
+VIEWERS := windows/amd64:WIN/VIEWER.EXE darwin/arm64:MAC_ARM/VIEWER darwin/amd64:MAC_X64/VIEWER linux/amd64:LINUX/VIEWER
+VIEWER_DIR := $(dir $(BIN))VIEWER
+
+viewers:
+	@set -e; for v in $(VIEWERS); do \
+	  target=$${v%%:*}; out=$(VIEWER_DIR)/$${v#*:}; \
+	  echo "viewer $$target -> $$out"; \
+	  CGO_ENABLED=0 GOOS=$${target%/*} GOARCH=$${target#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/discviewer; \
+	done
 
 # The whole test suite: formatting, vet, staticcheck, unit + interop tests
 # (openssl, dcmtk, ... run when installed; under CI=true they must be), and a
@@ -40,8 +52,9 @@ fuzz:
 	  done; \
 	done
 
-# Seal and unseal the bundled sample study with a freshly generated password.
-demo: build
+# Seal and unseal the bundled sample study with a freshly generated password,
+# with the viewer programs on the disc.
+demo: build viewers
 	./scripts/demo.sh
 
 # Throughput and memory: securemedia vs openssl cms on one large file

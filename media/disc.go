@@ -226,7 +226,7 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 	}
 	for i := range manifest {
 		e := &manifest[i]
-		check(e.path, e, e.path != "README.TXT")
+		check(e.path, e, !plainOnMedium(e.path))
 	}
 	for _, id := range d.Instances() {
 		if p := path.Join(id...); !seen[strings.ToUpper(p)] {

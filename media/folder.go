@@ -38,7 +38,11 @@ func writeSource(root string, s source) error {
 		return err
 	}
 	defer r.Close()
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	perm := os.FileMode(0o644)
+	if s.Mode&0o111 != 0 {
+		perm = 0o755 // the viewer programs
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}

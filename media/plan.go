@@ -26,6 +26,9 @@ type Options struct {
 	AllowConflicts bool
 	Now            time.Time // creation time; zero means now
 	Version        string    // the authoring software's version, for README.TXT
+	// Viewers are the viewer programs to put under VIEWER/ (FindViewers),
+	// unsealed and executable; README.TXT tells how to start them.
+	Viewers []ViewerFile
 }
 
 // Entry is one file of the medium.
@@ -37,6 +40,7 @@ type Entry struct {
 	Mode      fs.FileMode // for media that record modes (Rock Ridge)
 	source    string      // input file, for DICOM instances
 	data      []byte      // generated content (DICOMDIR, README.TXT)
+	plainFile string      // a file copied unsealed (the viewer programs)
 }
 
 // Plan is everything known about a medium before writing it.
@@ -94,9 +98,13 @@ func PlanScanned(res *dicomdir.ScanResult, o Options) (*Plan, error) {
 	if err := p.addEntries(b); err != nil {
 		return nil, err
 	}
+	if err := p.addViewers(); err != nil {
+		return nil, err
+	}
 	if err := p.chooseMedium(b); err != nil {
 		return nil, err
 	}
+	p.addAutorun()
 	return p, p.addReadmeAndManifest()
 }
 

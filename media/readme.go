@@ -24,9 +24,11 @@ func readmeText(p *Plan) string {
 	w("  %s. A hospital may instead hold the private key of a certificate the", mediumWord(p.Medium))
 	w("  %s was made for.", mediumWord(p.Medium))
 	w("")
+	viewerText(p, w)
 	w("  With SecureMedia (free software for Windows, macOS and Linux), from a")
 	w("  command prompt or terminal, where D: or /media/disc is this %s:", mediumWord(p.Medium))
 	w("")
+	w("    securemedia view D:              shows the images in your web browser")
 	w("    securemedia open D:              shows the patients and studies")
 	w("    securemedia verify D:            checks that every file is intact")
 	w("    securemedia extract D: -o DIR    writes plain DICOM files to DIR,")
@@ -34,8 +36,6 @@ func readmeText(p *Plan) string {
 	w("")
 	w("  Any other software that supports the DICOM Basic Media Security Profile")
 	w("  can open it too.")
-	w("")
-	w("  No viewer program is included on this %s.", mediumWord(p.Medium))
 	w("")
 	if p.opts.Contact != "" {
 		w("QUESTIONS")
@@ -66,4 +66,46 @@ func mediumWord(m Medium) string {
 		return "Blu-ray disc"
 	}
 	return "medium"
+}
+
+// viewerText tells how to start the viewer programs on the medium, for
+// each system that has one, or that there is none.
+func viewerText(p *Plan, w func(string, ...any)) {
+	m := mediumWord(p.Medium)
+	if len(p.opts.Viewers) == 0 {
+		w("  No viewer program is included on this %s: use SecureMedia's", m)
+		w("  \"securemedia view\" (below), or other DICOM software.")
+		w("")
+		return
+	}
+	w("  A viewer program is on this %s. It needs no installation and no", m)
+	w("  administrator rights. It shows the images in your web browser, on this")
+	w("  computer only, and asks for the password. A small window stays open")
+	w("  while it runs: close it, or press \"Close viewer\" on the page, when done.")
+	w("")
+	if v := p.viewerOn("windows", "amd64"); v != nil {
+		w("  Windows: open the %s in File Explorer and double-click", m)
+		w("    %s", dosPath(v.Path))
+		w("    If Windows says it protected your PC, click \"More info\", then")
+		w("    \"Run anyway\".")
+	}
+	arm, intel := p.viewerOn("darwin", "arm64"), p.viewerOn("darwin", "amd64")
+	if arm != nil || intel != nil {
+		w("  Mac: open the %s in the Finder and double-click", m)
+		if arm != nil {
+			w("    %s on a Mac with Apple silicon (M1 or later)", arm.Path)
+		}
+		if intel != nil {
+			w("    %s on a Mac with an Intel processor", intel.Path)
+		}
+		w("    (the Apple menu, \"About This Mac\", says which). If macOS says it")
+		w("    cannot verify the developer, Control-click the program, choose")
+		w("    \"Open\", then \"Open\" again; on recent macOS, open System Settings,")
+		w("    \"Privacy & Security\", and click \"Open Anyway\".")
+	}
+	if v := p.viewerOn("linux", "amd64"); v != nil {
+		w("  Linux: run %s from the %s, for example", v.Path, m)
+		w("    /media/cdrom/%s", v.Path)
+	}
+	w("")
 }

@@ -57,6 +57,8 @@ func (p *Plan) sources(progress func(int64)) ([]source, func()) {
 				r, err = p.manifestReader(hashes[:i], sum)
 			case e.source != "":
 				r, err = p.sealFile(e, sum)
+			case e.plainFile != "":
+				r, err = openPlainFile(e.plainFile, sum)
 			case e.Sealed:
 				r, err = p.sealBytes(e.data, sum)
 			default:

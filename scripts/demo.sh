@@ -22,10 +22,24 @@ echo "--- securemedia verify $disc"
 "$sm" verify "$disc" --password-file "$out/password.txt"
 echo "--- securemedia extract $disc -o $out/extracted"
 "$sm" extract "$disc" -o "$out/extracted" --password-file "$out/password.txt"
+case "$(uname -s)/$(uname -m)" in
+  Linux/x86_64) viewer=LINUX/VIEWER ;;
+  Darwin/arm64) viewer=MAC_ARM/VIEWER ;;
+  Darwin/x86_64) viewer=MAC_X64/VIEWER ;;
+  *) viewer= ;;
+esac
 cat <<MSG
 
 Demo done. The encrypted medium is $disc; its password is in $out/slip.txt.
 Open it yourself with:
   $sm open $disc --password-file $out/password.txt
   $sm extract $disc -o SOMEWHERE --password-file $out/password.txt
+  $sm view $disc
 MSG
+if [ -n "$viewer" ] && [ -x "bin/VIEWER/$viewer" ]; then
+  cat <<MSG
+The disc carries the viewer programs under VIEWER/ (see README.TXT on it).
+Burnt or mounted, the one for this computer starts by a double-click; from here:
+  bin/VIEWER/$viewer $disc
+MSG
+fi

@@ -11,6 +11,11 @@
 // Content-Security-Policy (no other origin, no inline script), no-store
 // caching and same-origin resource policy.
 //
+// New with a nil disc (the program on the disc started away from any
+// disc) first shows a page that asks for the path of a disc, folder or ISO
+// image, in plain words when it is not one; the disc chosen there belongs
+// to the Server, which closes it when Serve returns.
+//
 // Pages are rendered on the server (html/template, embedded): unlock
 // (password, or certificate and key files when Options.LoadKey is set),
 // the study list, a series view and "Save a copy" (Disc.Extract into a

@@ -36,6 +36,7 @@ type Options struct {
 // host and come from its own origin.
 type Server struct {
 	disc   *media.Disc
+	owned  *media.Disc // chosen on the page: closed when Serve returns
 	opts   Options
 	ln     net.Listener
 	host   string // "127.0.0.1:port", the only Host header accepted
@@ -60,7 +61,7 @@ type Server struct {
 
 // New opens a listener on 127.0.0.1 for the disc. A disc that is already
 // unlocked (or plain) shows its studies at once; a sealed one asks for its
-// password first.
+// password first. With a nil disc the page first asks which disc to open.
 func New(d *media.Disc, o Options) (*Server, error) {
 	if o.Port < 0 || o.Port > 65535 {
 		return nil, fmt.Errorf("port %d out of range", o.Port)
@@ -71,15 +72,10 @@ func New(d *media.Disc, o Options) (*Server, error) {
 	}
 	s := &Server{disc: d, opts: o, token: base64.RawURLEncoding.EncodeToString(tok),
 		decode: make(chan struct{}, 2), frames: newFrameCache(frameCacheBytes), closed: make(chan struct{})}
-	if d.Directory() == nil {
-		// A plain medium opens without a key; a sealed one stays locked.
-		if err := d.Unlock(); errors.Is(err, media.ErrNoDICOMDIR) {
+	if d != nil { // nil: the page asks for the disc (choose.go)
+		if err := s.attach(d); err != nil {
 			return nil, err
 		}
-	}
-	if dir := d.Directory(); dir != nil {
-		s.tree = buildTree(dir)
-		s.unlocked.Store(true)
 	}
 	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
 	if err != nil {
@@ -112,6 +108,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
+	defer s.closeOwned()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(s.ln) }()
 	select {
@@ -189,6 +186,7 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /{$}", s.home)
 	m.HandleFunc("POST /unlock", s.unlock)
+	m.HandleFunc("POST /choose", s.choose)
 	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
 	m.HandleFunc("GET /image/{key}/{i}", s.needUnlocked(s.imagePNG))
@@ -213,6 +211,10 @@ func (s *Server) needUnlocked(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	if !s.unlocked.Load() {
+		if s.needsDisc() {
+			s.render(w, http.StatusOK, "choose", chooseData("", ""))
+			return
+		}
 		s.render(w, http.StatusOK, "unlock", s.unlockData(""))
 		return
 	}
@@ -226,7 +228,7 @@ func (s *Server) unlockData(msg string) map[string]any {
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 	s.unlockMu.Lock()
 	defer s.unlockMu.Unlock()
-	if s.unlocked.Load() {
+	if s.unlocked.Load() || s.disc == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}

@@ -55,6 +55,14 @@ func start(t *testing.T, discPath string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close() })
+	return serve(t, d)
+}
+
+// serve runs a server for d (nil: the page asks for the disc) until the
+// test ends.
+func serve(t *testing.T, d *media.Disc) *client {
+	t.Helper()
 	s, err := New(d, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +75,6 @@ func start(t *testing.T, discPath string) *client {
 		if err := <-done; err != nil {
 			t.Errorf("Serve: %v", err)
 		}
-		d.Close()
 	})
 	jar, _ := cookiejar.New(nil)
 	return &client{t: t, s: s, base: "http://" + s.Addr(), hc: &http.Client{Jar: jar}}

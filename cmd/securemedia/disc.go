@@ -25,6 +25,7 @@ type burnOptions struct {
 	generate       bool
 	slip           string
 	noViewer       bool
+	viewerDir      string
 	allowConflicts bool
 }
 
@@ -57,6 +58,16 @@ authoring site's own certificate, for recovery)
   certificate holders. All files share one key derivation; each has its
   own content key.
 
+THE VIEWER PROGRAMS
+  Every medium gets the disc viewer for Windows, macOS (Apple silicon and
+  Intel) and Linux under VIEWER/, unsealed (they hold no patient data), and
+  README.TXT says how to start them. They are taken from --viewer-dir DIR,
+  else from $SECUREMEDIA_VIEWER_DIR, else from the folder VIEWER next to
+  the securemedia program (where "make viewers" puts them: bin/VIEWER). The
+  folder holds WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER and
+  LINUX/VIEWER. If that default folder has none, burn warns and makes the
+  medium without them; --no-viewer leaves them out silently.
+
 EXAMPLES
   securemedia burn study/ -o disc.iso --generate-password --slip slip.txt --recipient site-escrow.pem
   securemedia burn study/ -o /media/usb --media usb --password-file pw.txt
@@ -74,10 +85,12 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.StringVar(&o.medium, "media", "", "cd, dvd, dvd-dl, bd or usb (default: the smallest disc that fits)")
 	f.StringVar(&o.label, "label", "", "volume label and File-set ID: up to 16 of A-Z 0-9 _, no patient data (default SM<date>_<time>)")
 	f.StringVar(&o.contact, "contact", "", "who to contact, printed in README.TXT (no patient data)")
-	f.BoolVar(&o.noViewer, "no-viewer", false, "do not add the viewer programs (none are bundled yet)")
+	f.BoolVar(&o.noViewer, "no-viewer", false, "do not put the viewer programs on the medium")
+	f.StringVar(&o.viewerDir, "viewer-dir", "", "take the viewer programs from `DIR` (see THE VIEWER PROGRAMS)")
 	f.BoolVar(&o.allowConflicts, "allow-conflicts", false, "keep the first of conflicting files or names (see \"securemedia index\")")
 	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
 	cmd.MarkFlagsMutuallyExclusive("generate-password", "password-file", "password-env", "ask-password")
+	cmd.MarkFlagsMutuallyExclusive("no-viewer", "viewer-dir")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }
@@ -107,6 +120,10 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 			return err
 		}
 	}
+	viewers, err := findViewers(e, o)
+	if err != nil {
+		return err
+	}
 	// Scan the input while the password's key is derived (PBKDF2): both
 	// take a noticeable fraction of a second, and they are independent.
 	type scanned struct {
@@ -127,7 +144,7 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 		return classifyMediaError(sc.err)
 	}
 	plan, err := media.PlanScanned(sc.res, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
-		Seal: opts, Recipients: recipients, AllowConflicts: o.allowConflicts, Version: versionString()})
+		Seal: opts, Recipients: recipients, AllowConflicts: o.allowConflicts, Version: versionString(), Viewers: viewers})
 	if err != nil {
 		return classifyMediaError(err)
 	}

@@ -2,14 +2,11 @@ package main
 
 import (
 	"fmt"
-	"net"
-	"os/exec"
-	"runtime"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/launch"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
 )
@@ -76,7 +73,7 @@ EXAMPLES
 				}
 			}
 			if addr != "" {
-				if port, err = loopbackPort(addr); err != nil {
+				if port, err = launch.LoopbackPort(addr); err != nil {
 					return withCode(exitUsage, err)
 				}
 			}
@@ -118,38 +115,5 @@ func loadKeyFiles(certFile, keyFile string) (cms.Identity, error) {
 	return certificateIdentity(certs[0], key, keyFile)
 }
 
-// openBrowser starts the system's web browser on url without waiting for
-// it. Tests replace it.
-var openBrowser = func(url string) error {
-	var c *exec.Cmd
-	switch runtime.GOOS {
-	case "windows":
-		c = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
-	case "darwin":
-		c = exec.Command("open", url)
-	default:
-		c = exec.Command("xdg-open", url)
-	}
-	if err := c.Start(); err != nil {
-		return err
-	}
-	go func() { _ = c.Wait() }()
-	return nil
-}
-
-// loopbackPort accepts 127.0.0.1:PORT (PORT 0: a free one) and nothing
-// else: the viewer never listens beyond this computer.
-func loopbackPort(addr string) (int, error) {
-	host, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		return 0, fmt.Errorf("--addr %s: %w", addr, err)
-	}
-	if host != "127.0.0.1" {
-		return 0, fmt.Errorf("--addr %s: the viewer listens on 127.0.0.1 only", addr)
-	}
-	n, err := strconv.Atoi(p)
-	if err != nil || n < 0 || n > 65535 {
-		return 0, fmt.Errorf("--addr %s: bad port", addr)
-	}
-	return n, nil
-}
+// openBrowser starts the system's web browser; tests replace it.
+var openBrowser = launch.OpenBrowser

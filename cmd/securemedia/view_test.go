@@ -35,6 +35,13 @@ func startView(t *testing.T, args ...string) *viewRun {
 		v.code <- run(ctx, append([]string{"view"}, args...), strings.NewReader(""), io.Discard, v.stderr)
 	}()
 	t.Cleanup(cancel)
+	v.awaitURL(t)
+	return v
+}
+
+// awaitURL waits for the viewer to print its address.
+func (v *viewRun) awaitURL(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for v.url == "" {
 		select {
@@ -50,8 +57,7 @@ func startView(t *testing.T, args ...string) *viewRun {
 	}
 	v.base = v.url[:strings.Index(v.url, "/?")]
 	jar, _ := cookiejar.New(nil)
-	v.hc = &http.Client{Jar: jar}
-	return v
+	v.hc = &http.Client{Jar: jar, Timeout: 30 * time.Second}
 }
 
 func (v *viewRun) get(t *testing.T, path string) (int, string) {
