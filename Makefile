@@ -60,7 +60,7 @@ demo: build viewers
 # Throughput and memory: securemedia vs openssl cms on one large file
 # (BENCH_SIZE_MB, default 600), the Go benchmarks, and index vs dcmmkdir on
 # 10 000 generated instances.
-bench: build
+bench: build viewers
 	$(GO) test -run '^$$' -bench . -benchmem ./cms/
 	SECUREMEDIA_BENCH=10000 $(GO) test -count=1 -run TestBenchIndexVsDcmmkdir -v ./cmd/securemedia
 	./scripts/bench.sh
