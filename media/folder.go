@@ -10,10 +10,12 @@ import (
 
 // WriteFolder writes the medium as a folder (a USB stick or any
 // directory). dir must not exist, or be an empty folder (such as the root
-// of a freshly formatted stick); the files appear there only once all are
-// written. progress, if not nil, gets the bytes written as they go.
-func (p *Plan) WriteFolder(dir string, progress func(int64)) error {
-	out, err := atomicfile.CreateDir(dir, false)
+// of a freshly formatted stick), or overwrite must be set, in which case a
+// complete new folder replaces it; the files appear there only once all are
+// written and read back (CheckWritten). progress, if not nil, gets the
+// bytes written as they go.
+func (p *Plan) WriteFolder(dir string, overwrite bool, progress func(int64)) error {
+	out, err := atomicfile.CreateDir(dir, overwrite)
 	if err != nil {
 		return err
 	}
@@ -25,7 +27,7 @@ func (p *Plan) WriteFolder(dir string, progress func(int64)) error {
 			return err
 		}
 	}
-	return out.Commit() // one flush for the whole tree, then publish
+	return out.CommitChecked(p.readBack) // read back during one flush for the whole tree, then publish
 }
 
 func writeSource(root string, s source) error {

@@ -43,7 +43,9 @@ func (p *Plan) ImageSize() (int64, error) {
 
 // WriteImage writes the medium as an ISO 9660 image file in one pass: the
 // layout is known before sealing starts, so no file is staged or copied.
-// The image appears under path only when complete and flushed.
+// The image is then read back and every file compared with what was
+// written (CheckWritten), while it is flushed; it appears under path only
+// when complete, checked and flushed.
 func (p *Plan) WriteImage(path string, overwrite bool, progress func(int64)) error {
 	size, err := p.ImageSize()
 	if err != nil {
@@ -66,5 +68,5 @@ func (p *Plan) WriteImage(path string, overwrite bool, progress func(int64)) err
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return out.Commit()
+	return out.CommitChecked(p.readBack)
 }

@@ -67,7 +67,7 @@ func burnFolder(t *testing.T) (*Plan, string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "usb")
-	if err := p.WriteFolder(dir, nil); err != nil {
+	if err := p.WriteFolder(dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return p, dir
@@ -249,7 +249,7 @@ func TestWriteIntoEmptyFolder(t *testing.T) {
 	}
 	root := t.TempDir()
 	os.Mkdir(filepath.Join(root, ".Trashes"), 0o755) // hidden entries are tolerated
-	if err := p.WriteFolder(root, nil); err != nil {
+	if err := p.WriteFolder(root, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(root)
@@ -260,7 +260,7 @@ func TestWriteIntoEmptyFolder(t *testing.T) {
 	if strings.Join(names, " ") != ".Trashes DICOM DICOMDIR MANIFEST README.TXT" {
 		t.Fatalf("root holds %v", names)
 	}
-	if err := p.WriteFolder(root, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := p.WriteFolder(root, false, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("writing into a non-empty folder: %v", err)
 	}
 }
@@ -306,7 +306,7 @@ func TestManifestWithOtherDigests(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "usb")
-		if err := p.WriteFolder(dir, nil); err != nil {
+		if err := p.WriteFolder(dir, false, nil); err != nil {
 			t.Fatal(err)
 		}
 		d := unlocked(t, dir, testPassword)

@@ -48,6 +48,15 @@ func (p *Plan) CheckWritten(path string) (int, error) {
 	return len(p.Entries), nil
 }
 
+// readBack is CheckWritten for the writers, which run it before they
+// publish the medium.
+func (p *Plan) readBack(path string) error {
+	if _, err := p.CheckWritten(path); err != nil {
+		return fmt.Errorf("read-back check failed: %w", err)
+	}
+	return nil
+}
+
 func (p *Plan) checkOne(d *Disc, i int) error {
 	e := p.Entries[i]
 	if p.written[i] == nil {

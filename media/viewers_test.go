@@ -54,7 +54,7 @@ func TestViewersOnFolder(t *testing.T) {
 	found, _ := FindViewers(fakeViewers(t))
 	p := viewerPlan(t, USB, found)
 	dir := filepath.Join(t.TempDir(), "usb")
-	if err := p.WriteFolder(dir, nil); err != nil {
+	if err := p.WriteFolder(dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := p.CheckWritten(dir); err != nil || n != len(p.Entries) {

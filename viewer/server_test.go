@@ -35,7 +35,7 @@ func sealedDisc(t *testing.T, inputs ...string) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "disc")
-	if err := p.WriteFolder(dir, nil); err != nil {
+	if err := p.WriteFolder(dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir

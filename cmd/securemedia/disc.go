@@ -168,15 +168,13 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 	return nil
 }
 
-// writePlan writes the medium, then reads it back and verifies it.
+// writePlan writes the medium; the writers read it back and compare every
+// file with what was written before they publish it.
 func writePlan(e *env, plan *media.Plan, o *burnOptions) error {
 	p := newProgress(e.stderr, "writing", len(plan.Entries), plan.Size())
 	var err error
 	if plan.Medium == media.USB {
-		if o.force {
-			os.RemoveAll(o.out)
-		}
-		err = plan.WriteFolder(o.out, p.add)
+		err = plan.WriteFolder(o.out, o.force, p.add)
 	} else {
 		err = plan.WriteImage(o.out, o.force, p.add)
 	}
@@ -185,12 +183,7 @@ func writePlan(e *env, plan *media.Plan, o *burnOptions) error {
 	}
 	p.doneFiles = p.files
 	p.show(true)
-	// Read the result back and compare it with what was written.
-	n, err := plan.CheckWritten(o.out)
-	if err != nil {
-		return fmt.Errorf("read-back check of %s failed: %w", o.out, err)
-	}
-	fmt.Fprintf(e.stderr, "read back and checked %d files\n", n)
+	fmt.Fprintf(e.stderr, "read back and checked %d files\n", len(plan.Entries))
 	return nil
 }
 

@@ -122,3 +122,29 @@ func TestBurnGeneratedPassword(t *testing.T) {
 	})
 	cli(t, "", "verify", usb, "--password-file", writeFile(t, dir, "pw", pw)).expect(t, 0, "")
 }
+
+// A USB folder that holds a disc already is replaced only with --force,
+// and then only once the new one is complete: a burn that fails keeps the
+// old disc whole.
+func TestBurnUSBForceReplacesOnlyWhenComplete(t *testing.T) {
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	usb := filepath.Join(dir, "usb")
+	cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--password-file", pw, "--no-viewer", "--label", "FIRST").expect(t, 0, "")
+	cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--password-file", pw, "--no-viewer", "--label", "SECOND").expect(t, exitFailure, "not empty")
+
+	bad := filepath.Join(dir, "bad-input")
+	os.MkdirAll(bad, 0o755)
+	writeFile(t, bad, "notes.txt", "no DICOM here")
+	if r := cli(t, "", "burn", bad, "-o", usb, "--media", "usb", "--password-file", pw, "--no-viewer", "--force"); r.code == 0 {
+		t.Fatalf("burn of a folder without DICOM files succeeded: %+v", r)
+	}
+	if r := cli(t, "", "open", usb, "--password-file", pw); r.code != 0 || !strings.Contains(r.stdout, "FIRST") {
+		t.Fatalf("after a failed --force burn the old disc should open unchanged: %+v", r)
+	}
+
+	cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--password-file", pw, "--no-viewer", "--label", "SECOND", "--force").expect(t, 0, "")
+	if r := cli(t, "", "open", usb, "--password-file", pw); r.code != 0 || !strings.Contains(r.stdout, "SECOND") {
+		t.Fatalf("--force did not replace the disc: %+v", r)
+	}
+}

@@ -77,7 +77,13 @@ func Create(path string, perm fs.FileMode, overwrite bool) (*File, error) {
 }
 
 // Commit flushes the data to stable storage and renames the file into place.
-func (f *File) Commit() error {
+func (f *File) Commit() error { return f.CommitChecked(nil) }
+
+// CommitChecked is Commit with a last check of the complete file, which
+// runs on its temporary name while the data is flushed: reading back an
+// image costs no extra time when it overlaps the flush, and a file that
+// fails the check is never published.
+func (f *File) CommitChecked(check func(tmpPath string) error) error {
 	if f.done {
 		return errors.New("atomicfile: already finished")
 	}
@@ -85,8 +91,9 @@ func (f *File) Commit() error {
 	var err error
 	if f.NoSync {
 		startWriteback(f.File, 0, 0) // the Dir's SyncTree will find it under way
+		err = runCheck(check, f.Name())
 	} else {
-		err = f.Sync()
+		err = alongside(f.Sync, check, f.Name())
 	}
 	if err == nil {
 		err = f.Chmod(f.perm)
@@ -101,6 +108,28 @@ func (f *File) Commit() error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// alongside runs flush and check(path) at the same time and returns the
+// first error (the flush's first).
+func alongside(flush func() error, check func(string) error, path string) error {
+	if check == nil {
+		return flush()
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- flush() }()
+	cerr := check(path)
+	if ferr := <-flushed; ferr != nil {
+		return ferr
+	}
+	return cerr
+}
+
+func runCheck(check func(string) error, path string) error {
+	if check == nil {
+		return nil
+	}
+	return check(path)
 }
 
 // Abort discards the temporary file. It is safe to call more than once and
@@ -175,12 +204,17 @@ func siblingDir(path string, overwrite bool) (*Dir, error) {
 
 // Commit flushes the directory's files to stable storage (SyncTree) and
 // publishes them. On error nothing is published and the files are removed.
-func (d *Dir) Commit() error {
+func (d *Dir) Commit() error { return d.CommitChecked(nil) }
+
+// CommitChecked is Commit with a last check of the complete tree, which
+// runs on the staging folder while the files are flushed; a tree that
+// fails the check is never published.
+func (d *Dir) CommitChecked(check func(stagingPath string) error) error {
 	if d.done {
 		return errors.New("atomicfile: already finished")
 	}
 	d.done = true
-	err := SyncTree(d.Path)
+	err := alongside(func() error { return SyncTree(d.Path) }, check, d.Path)
 	if err == nil && d.inside {
 		err = d.moveUp()
 	} else if err == nil {

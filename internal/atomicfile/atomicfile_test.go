@@ -111,3 +111,62 @@ func TestDirCases(t *testing.T) {
 		t.Fatal("the existing folder was replaced, not filled")
 	}
 }
+
+// TestCommitCheckedPublishesOnlyWhatPassed checks that the last check sees
+// the complete data under the temporary name, and that a failed check
+// publishes nothing and leaves what was there before untouched, for files
+// and folders.
+func TestCommitCheckedPublishesOnlyWhatPassed(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "disc.iso")
+	if err := os.WriteFile(out, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := errors.New("reads back different")
+	for _, fail := range []bool{true, false} {
+		f, err := Create(out, 0o644, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("new image")
+		err = f.CommitChecked(func(tmp string) error {
+			if got, err := os.ReadFile(tmp); err != nil || string(got) != "new image" {
+				t.Errorf("check saw %q, %v", got, err)
+			}
+			if fail {
+				return bad
+			}
+			return nil
+		})
+		want := map[bool]string{true: "old", false: "new image"}[fail]
+		if fail != errors.Is(err, bad) {
+			t.Errorf("check failing=%v: Commit = %v", fail, err)
+		}
+		if got, _ := os.ReadFile(out); string(got) != want {
+			t.Errorf("check failing=%v: %s holds %q, want %q", fail, out, got, want)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("check failing=%v: %d entries left, want 1", fail, len(ents))
+		}
+	}
+
+	usb := filepath.Join(dir, "usb")
+	if err := os.MkdirAll(usb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(usb, "OLD"), nil, 0o644)
+	d, err := CreateDir(usb, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d.Path, "DICOMDIR"), []byte("x"), 0o644)
+	if err := d.CommitChecked(func(string) error { return bad }); !errors.Is(err, bad) {
+		t.Fatalf("Dir.CommitChecked = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(usb, "OLD")); err != nil {
+		t.Errorf("failed check: the old folder's content is gone: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(usb, "DICOMDIR")); err == nil {
+		t.Errorf("failed check: the new folder was published")
+	}
+}
