@@ -11,7 +11,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,7 +130,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -185,8 +184,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /unlock", s.unlock)
 	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
-	m.HandleFunc("GET /image/{key}/{i}", s.needUnlocked(s.imagePNG))
-	m.HandleFunc("GET /thumb/{key}", s.needUnlocked(s.thumbPNG))
+	m.HandleFunc("GET /frame/{key}/{i}", s.needUnlocked(s.frameData))
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)
@@ -293,13 +291,4 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, data any) 
 
 func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 	s.render(w, code, "message", map[string]any{"Title": "Something went wrong", "Message": msg})
-}
-
-// queryFloat parses a query parameter, NaN when absent or bad.
-func queryFloat(v url.Values, k string) float64 {
-	f, err := strconv.ParseFloat(v.Get(k), 64)
-	if err != nil {
-		return nan
-	}
-	return f
 }
