@@ -68,6 +68,7 @@ type imageInfo struct {
 
 	Modality, SeriesDescription, StudyDate, SeriesDate, ContentDate string
 	InstanceNumber, PatientName, PatientID, BodyPart, SOPClass      string
+	SOPInstance                                                     string
 
 	charset    *dicom.Element
 	syntax     dicom.Syntax
@@ -200,6 +201,7 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	in.InstanceNumber = str(0x00200013)
 	in.BodyPart = str(0x00180015)
 	in.SOPClass = str(0x00080016)
+	in.SOPInstance = str(0x00080018)
 	if e := dicom.Find(elems, 0x00100010); e != nil {
 		in.PatientName = dicomdir.DecodeText(in.charset, e)
 	}

@@ -53,7 +53,7 @@ function fetchInfo(series, i) {
 // at a time, so a long list does not flood the viewer.
 (function () {
   const thumbs = Array.from(document.querySelectorAll("canvas.thumb"));
-  function none(t) { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; t.replaceWith(s); }
+  function none(t, why) { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; s.title = why || ""; t.replaceWith(s); }
   let chain = Promise.resolve();
   thumbs.forEach(function (t) {
     chain = chain.then(function () {
@@ -72,7 +72,7 @@ function fetchInfo(series, i) {
           tc.drawImage(full, 0, 0, t.width, t.height);
           t.dataset.rendered = "1";
         });
-      }).catch(function () { none(t); });
+      }).catch(function (e) { none(t, e && e.message); });
     });
   });
 })();

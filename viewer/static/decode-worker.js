@@ -15,12 +15,14 @@ importScripts("/static/codecs/openjpegwasm_decode.js", "/static/codecs/charlswas
 // jpeg.js and the lossless decoder are CommonJS: give them a module object.
 self.module = { exports: {} };
 importScripts("/static/codecs/jpeg.js");
-const JpegImage = self.module.exports.JpegImage;
 self.module = { exports: {} };
 importScripts("/static/codecs/jpeg-lossless.js");
-const Lossless = self.module.exports;
+self.SMLossless = self.module.exports;
 delete self.module;
 
+// Our own names stay in this function: the decoders above declare globals.
+(function () {
+const Lossless = self.SMLossless;
 const locate = { locateFile: function (f) { return "/static/codecs/" + f; } };
 let openjpeg = null, charls = null;
 function openJPEG() { if (!openjpeg) openjpeg = OpenJPEGWASM(locate); return openjpeg; }
@@ -188,3 +190,4 @@ self.onmessage = async function (ev) {
     self.postMessage({ id: m.id, error: String(e && e.message || e) });
   }
 };
+})();
