@@ -26,7 +26,7 @@ files=(
   "charlswasm_decode.js c8ef100ac02552c692d59e60f61ab9dc84f355a62386d571e3db2c1046aa1f5a"
   "charlswasm_decode.wasm 7e3696ecffee534d7c188ff91790812710c0a267fcbf78620b19da6bc78979f4"
   "jpeg-lossless.js 93db46abb1cd74fd3e556c1c79e8b9ac36bbfa0e092067c9e4aa674c7ef248c3"
-  "jpeg.js 224a5eab4d3b1af898bcdfde1a5f4931b84460164124269f991fba16a82c4217"
+  "jpeg.js 53bdd852c17a2364ddbf2cae89343e3d88e5ff5a579c3fed19a240f0a5e76a38"
 )
 
 for t in "${tarballs[@]}"; do
@@ -53,12 +53,32 @@ cp "$work"/jpeg-lossless-decoder-js-2.1.2/package/LICENSE "$dest/LICENCE-jpeg-lo
 # cornerstone-wado-image-loader ships it (codecs/jpeg.js, with 12-bit
 # getData16); the package has it only inside a webpack chunk, so take the
 # original source from that chunk's source map.
+#
+# One fix is applied: its sample conversion (quantizeAndInverse) scales the
+# rounding term with the level shift, so 12-bit samples come out 15 too
+# high (ITU T.81 A.3.1: level shift 2^(P-1); 8-bit is unchanged). Measured
+# on pydicom's JPGExtended.dcm against dcmdjpeg: +14..15 on every sample
+# before, identical to dcmdjpeg's up to IDCT rounding after.
 node -e '
 const fs = require("fs");
 const m = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
 const i = m.sources.findIndex((s) => s.endsWith("/codecs/jpeg.js"));
 if (i < 0) { console.error("codecs/jpeg.js not in the source map"); process.exit(1); }
-fs.writeFileSync(process.argv[2], m.sourcesContent[i]);
+const before = `      q =
+        q <= -2056 / component.bitConversion
+          ? 0
+          : q >= 2024 / component.bitConversion
+          ? 255 / component.bitConversion
+          : (q + 2056 / component.bitConversion) >> 4;
+`;
+const after = `      // SecureMedia (scripts/vendor-codecs.sh): level shift 2^(P-1) and
+      // rounding 1/2 for any precision P; the original scaled both.
+      var maxVal = Math.round(255 / component.bitConversion), offset = (maxVal + 1) * 8 + 8;
+      q = q <= -offset ? 0 : q >= maxVal * 16 - offset ? maxVal : (q + offset) >> 4;
+`;
+const src = m.sourcesContent[i];
+if (src.split(before).length !== 2) { console.error("jpeg.js: the sample conversion to fix is not there"); process.exit(1); }
+fs.writeFileSync(process.argv[2], src.replace(before, after));
 ' "$work"/cornerstone-wado-image-loader-4.13.2/package/dist/dynamic-import/888.min.worker.js.map "$dest/jpeg.js"
 cp "$work"/cornerstone-wado-image-loader-4.13.2/package/LICENSE "$dest/LICENCE-cornerstone-wado-image-loader.txt"
 

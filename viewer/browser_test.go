@@ -31,6 +31,7 @@ import (
 // (JPEG-LS) or GDCM's gdcmconv --raw (JPEG 2000).
 type browserCase struct {
 	name string   // for messages: the transfer syntax and what is special
+	ts   string   // its transfer syntax UID (checked)
 	src  string   // corpus file, or "" when made by gen
 	gen  []string // command making the file from another corpus file: tool, args...; "IN" and "OUT" are replaced
 	from string   // gen's input
@@ -41,28 +42,29 @@ type browserCase struct {
 func pyd(name string) string { return filepath.Join(sharedCorpus, "pydicom/test_files", name) }
 
 var browserCases = []browserCase{
-	{name: "explicit VR LE, CT 16-bit signed with rescale", src: pyd("CT_small.dcm"), tol: 1},
-	{name: "implicit VR LE, MR", src: pyd("MR_small_implicit.dcm"), tol: 1},
-	{name: "implicit VR LE, CR 1760×2140 MONOCHROME1", src: filepath.Join(sharedCorpus, "suyashkumar-dicom/4.dcm"), tol: 1},
-	{name: "explicit VR LE, CT 512×512, 2 frames", src: filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm"), tol: 1},
-	{name: "explicit VR big endian, MR", src: pyd("MR_small_bigendian.dcm"), tol: 1},
-	{name: "explicit VR big endian, US 8-bit RGB", src: pyd("ExplVR_BigEnd.dcm"), tol: 1},
-	{name: "explicit VR LE, MONOCHROME1 CR with rescale", src: "../testdata/sample-study/77654033/CR1/6154", tol: 1},
-	{name: "RLE Lossless, MR 16-bit", src: pyd("MR_small_RLE.dcm"), tol: 1},
-	{name: "RLE Lossless, RGB 8-bit", src: pyd("SC_rgb_rle.dcm"), tol: 1},
-	{name: "JPEG Baseline, YBR_FULL", src: pyd("SC_rgb_jpeg_dcmtk.dcm"), tol: 8},
-	{name: "JPEG Baseline, YBR_FULL_422", src: pyd("SC_rgb_dcmtk_+eb+cy+np.dcm"), tol: 8},
-	{name: "JPEG Baseline, RGB without colour transform", src: pyd("SC_jpeg_no_color_transform.dcm"), tol: 8},
-	{name: "JPEG Baseline, MONOCHROME2 8-bit", from: pyd("image_dfl.dcm"), gen: []string{"dcmcjpeg", "+eb", "IN", "OUT"}, tol: 3},
-	{name: "JPEG Extended 12-bit, NM", src: pyd("JPGExtended.dcm"), tol: 3},
-	{name: "JPEG Lossless process 14 (.57), CT 16-bit", from: pyd("CT_small.dcm"), gen: []string{"dcmcjpeg", "+el", "IN", "OUT"}, tol: 1},
-	{name: "JPEG Lossless SV1 (.70), CT 16-bit", from: pyd("CT_small.dcm"), gen: []string{"dcmcjpeg", "+e1", "IN", "OUT"}, tol: 1},
-	{name: "JPEG Lossless SV1 (.70), RGB", src: pyd("SC_rgb_jpeg_gdcm.dcm"), tol: 1},
-	{name: "JPEG-LS Lossless, MR", src: pyd("MR_small_jpeg_ls_lossless.dcm"), ref: "dcmdjpls", tol: 1},
-	{name: "JPEG-LS Near-lossless (.81), MR 176×176", from: filepath.Join(sharedCorpus, "suyashkumar-dicom/3.dcm"), gen: []string{"dcmcjpls", "+en", "IN", "OUT"}, ref: "dcmdjpls", tol: 1},
-	{name: "JPEG 2000 Lossless, MR", src: pyd("MR_small_jp2klossless.dcm"), ref: "gdcmconv", tol: 1},
-	{name: "JPEG 2000 Lossless, YBR_RCT", src: pyd("GDCMJ2K_TextGBR.dcm"), ref: "gdcmconv", tol: 1},
-	{name: "JPEG 2000, CT 512×512", src: pyd("693_J2KI.dcm"), ref: "gdcmconv", tol: 1},
+	{name: "explicit VR LE, CT 16-bit signed with rescale", ts: "1.2.840.10008.1.2.1", src: pyd("CT_small.dcm"), tol: 1},
+	{name: "implicit VR LE, MR", ts: "1.2.840.10008.1.2", src: pyd("MR_small_implicit.dcm"), tol: 1},
+	{name: "implicit VR LE, CR 1760×2140 MONOCHROME1", ts: "1.2.840.10008.1.2", src: filepath.Join(sharedCorpus, "suyashkumar-dicom/4.dcm"), tol: 1},
+	{name: "explicit VR LE, CT 512×512, 2 frames", ts: "1.2.840.10008.1.2.1", src: filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm"), tol: 1},
+	{name: "explicit VR big endian, MR", ts: "1.2.840.10008.1.2.2", src: pyd("MR_small_bigendian.dcm"), tol: 1},
+	{name: "explicit VR big endian, US 8-bit RGB", ts: "1.2.840.10008.1.2.2", src: pyd("ExplVR_BigEnd.dcm"), tol: 1},
+	{name: "explicit VR LE, MONOCHROME1 CR with rescale", ts: "1.2.840.10008.1.2.1", src: "../testdata/sample-study/77654033/CR1/6154", tol: 1},
+	{name: "RLE Lossless, MR 16-bit", ts: "1.2.840.10008.1.2.5", src: pyd("MR_small_RLE.dcm"), tol: 1},
+	{name: "RLE Lossless, RGB 8-bit", ts: "1.2.840.10008.1.2.5", src: pyd("SC_rgb_rle.dcm"), tol: 1},
+	{name: "JPEG Baseline, YBR_FULL", ts: "1.2.840.10008.1.2.4.50", src: pyd("SC_rgb_jpeg_dcmtk.dcm"), tol: 3},
+	{name: "JPEG Baseline, YBR_FULL_422", ts: "1.2.840.10008.1.2.4.50", src: pyd("SC_rgb_dcmtk_+eb+cy+np.dcm"), tol: 3},
+	{name: "JPEG Baseline, YBR_FULL_422 (4:2:2)", ts: "1.2.840.10008.1.2.4.50", src: pyd("SC_rgb_dcmtk_+eb+cy+s2.dcm"), tol: 3},
+	{name: "JPEG Baseline, RGB without colour transform", ts: "1.2.840.10008.1.2.4.50", src: pyd("SC_jpeg_no_color_transform.dcm"), tol: 3},
+	{name: "JPEG Baseline, MONOCHROME2 8-bit", ts: "1.2.840.10008.1.2.4.50", from: pyd("image_dfl.dcm"), gen: []string{"dcmcjpeg", "+eb", "IN", "OUT"}, tol: 3},
+	{name: "JPEG Extended 12-bit, NM", ts: "1.2.840.10008.1.2.4.51", src: pyd("JPGExtended.dcm"), tol: 3},
+	{name: "JPEG Lossless process 14 (.57), CT 16-bit", ts: "1.2.840.10008.1.2.4.57", from: pyd("CT_small.dcm"), gen: []string{"dcmcjpeg", "+el", "IN", "OUT"}, tol: 1},
+	{name: "JPEG Lossless SV1 (.70), CT 16-bit", ts: "1.2.840.10008.1.2.4.70", from: pyd("CT_small.dcm"), gen: []string{"dcmcjpeg", "+e1", "IN", "OUT"}, tol: 1},
+	{name: "JPEG Lossless SV1 (.70), RGB", ts: "1.2.840.10008.1.2.4.70", src: pyd("SC_rgb_jpeg_gdcm.dcm"), tol: 1},
+	{name: "JPEG-LS Lossless, MR", ts: "1.2.840.10008.1.2.4.80", src: pyd("MR_small_jpeg_ls_lossless.dcm"), ref: "dcmdjpls", tol: 1},
+	{name: "JPEG-LS Near-lossless (.81), MR 176×176", ts: "1.2.840.10008.1.2.4.81", from: filepath.Join(sharedCorpus, "suyashkumar-dicom/3.dcm"), gen: []string{"dcmcjpls", "+en", "IN", "OUT"}, ref: "dcmdjpls", tol: 1},
+	{name: "JPEG 2000 Lossless, MR", ts: "1.2.840.10008.1.2.4.90", src: pyd("MR_small_jp2klossless.dcm"), ref: "gdcmconv", tol: 1},
+	{name: "JPEG 2000 Lossless, YBR_RCT", ts: "1.2.840.10008.1.2.4.90", src: pyd("GDCMJ2K_TextGBR.dcm"), ref: "gdcmconv", tol: 1},
+	{name: "JPEG 2000, CT 512×512", ts: "1.2.840.10008.1.2.4.91", src: pyd("693_J2KI.dcm"), ref: "gdcmconv", tol: 1},
 }
 
 // TestBrowser drives the viewer in headless Chromium: unlock (wrong, then
@@ -128,12 +130,27 @@ func TestBrowser(t *testing.T) {
 		d.Close()
 	})
 
+	// A fresh profile, removed once Chromium's helpers have let go of it
+	// (they may still write for a moment after the browser is gone).
+	profile, err := os.MkdirTemp("", "sm-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", profile)
+	})
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(dir, "chromium")), chromedp.WindowSize(1280, 1024))
-	defer cancelAlloc()
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 1024))
+	defer cancelAlloc() // kills Chromium (and waits for it)
 	var mu sync.Mutex
 	var jsErrors []string
 	pageErrors := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), jsErrors...) }
@@ -216,10 +233,17 @@ func TestBrowser(t *testing.T) {
 	do("wheel", chromedp.ActionFunc(func(ctx context.Context) error {
 		return input.DispatchMouseEvent(input.MouseWheel, box[0], box[1]).WithDeltaY(120).Do(ctx)
 	}))
-	before := shown("2/0/")
+	shown("2/0/")
+
+	// Window/level on a real CT (the sample study's slices are all
+	// brighter than their own window): dragging 300 px right and down
+	// raises centre and width by 300 each (one unit per pixel) and redraws
+	// without asking the server.
+	seriesOf := func(i int) string { return where[readInfoFile(t, files[i]).SOPInstance] }
+	do("open CT_small", chromedp.Navigate(s.origin+"/series/"+seriesOf(0)))
+	before := shown("0/0/")
 	beforePix := canvasPNG(t, ctx)
-	// 300 px right and down: from the file's 30/100 to centre 330, width
-	// 400 (one unit per pixel), so that the soft tissue turns dark.
+	do("canvas position", chromedp.Evaluate(`(function(){const r=document.getElementById("image").getBoundingClientRect();return [r.x+r.width/2,r.y+r.height/2];})()`, &box))
 	do("drag the window", chromedp.MouseEvent(input.MousePressed, box[0], box[1], chromedp.ButtonLeft),
 		chromedp.MouseEvent(input.MouseMoved, box[0]+150, box[1]+150, chromedp.ButtonLeft),
 		chromedp.MouseEvent(input.MouseMoved, box[0]+300, box[1]+300, chromedp.ButtonLeft),
@@ -229,10 +253,29 @@ func TestBrowser(t *testing.T) {
 	if sameImage(beforePix, canvasPNG(t, ctx)) {
 		t.Errorf("dragging changed the window (%s → %s) but not the pixels", before, after)
 	}
+	var out string
+	do("window shown", chromedp.Text("#window", &out, chromedp.ByID))
+	if !strings.Contains(out, "centre") {
+		t.Errorf("window after the drag: %q", out)
+	}
 
-	// Each transfer syntax, at 1:1, against dcm2pnm.
+	// A multi-frame image: "." shows frame 2, which differs.
+	do("open the 2-frame CT", chromedp.Navigate(s.origin+"/series/"+seriesOf(3)))
+	shown("0/0/")
+	f1 := canvasPNG(t, ctx)
+	do("next frame", chromedp.KeyEvent("."))
+	shown("0/1/")
+	if sameImage(f1, canvasPNG(t, ctx)) {
+		t.Error("frame 2 looks like frame 1")
+	}
+
+	// Each transfer syntax, at 1:1 (the canvas's own pixels), against
+	// dcmj2pnm with the same window.
 	for i, c := range browserCases {
 		info := readInfoFile(t, files[i])
+		if info.TransferSyntax != c.ts {
+			t.Errorf("%s: the file's transfer syntax is %s", c.name, info.TransferSyntax)
+		}
 		key := where[info.SOPInstance]
 		if key == "" {
 			t.Fatalf("%s: not on the disc", c.name)

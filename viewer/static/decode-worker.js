@@ -107,41 +107,83 @@ function ybr422(p, raw) {
   return { kind: "rgb", rgb: out };
 }
 
-// jpegIsYCbCr guesses, as libjpeg does (jdapimin.c default_decompress_parms),
-// whether a 3-component DCT JPEG holds YCbCr: a JFIF marker, an Adobe
-// marker with transform 1, or component ids other than 'R','G','B' say so.
-// DICOM's "RGB" photometric can be either; YBR_FULL(_422) always is.
+// jpegIsYCbCr says whether a 3-component DCT JPEG holds YCbCr. YBR_FULL and
+// YBR_FULL_422 always do (PS3.5 8.2.1). For "RGB", DICOM allows both; as
+// dcmtk does, we take the photometric interpretation at its word (no
+// transform) unless the codestream itself says YCbCr: a JFIF marker, an
+// Adobe marker with transform 1, or subsampled chroma (nobody subsamples
+// R, G and B).
 function jpegIsYCbCr(j, photometric) {
   if (photometric.startsWith("YBR")) return true;
   if (j.jfif) return true;
   if (j.adobe) return j.adobe.transformCode !== 0;
-  return sofComponentIds(j.bytes) !== "82,71,66";
+  const c = j.components;
+  return c.some(function (k) { return k.scaleX !== c[0].scaleX || k.scaleY !== c[0].scaleY; });
 }
 
-// sofComponentIds lists the component ids of a JPEG's frame header.
-function sofComponentIds(b) {
-  for (let i = 2; i + 4 < b.length;) {
-    if (b[i] !== 0xFF) return "";
-    const m = b[i + 1], len = (b[i + 2] << 8) | b[i + 3];
-    if (m >= 0xC0 && m <= 0xCF && m !== 0xC4 && m !== 0xC8 && m !== 0xCC) {
-      const ids = [];
-      for (let k = 0; k < b[i + 9] && i + 10 + 3 * k < b.length; k++) ids.push(b[i + 10 + 3 * k]);
-      return ids.join(",");
-    }
-    i += 2 + len;
+// plane copies component k of a parsed JpegImage into rows of cw samples
+// (its own, possibly subsampled, resolution).
+function plane(j, k) {
+  const c = j.components[k];
+  const cw = Math.ceil(j.width * c.scaleX), ch = Math.ceil(j.height * c.scaleY);
+  const out = new Uint8Array(cw * ch), stride = c.blocksPerLine + 1; // jpeg.js getBlockBufferOffset
+  for (let y = 0; y < ch; y++) {
+    const br = y >> 3, r = y & 7;
+    for (let x = 0; x < cw; x++) out[y * cw + x] = c.output[64 * (stride * br + (x >> 3)) + 8 * r + (x & 7)];
   }
-  return "";
+  return { s: out, w: cw, h: ch, sx: c.scaleX, sy: c.scaleY };
+}
+
+// upsample brings a component plane to w×h the way libjpeg does by default
+// ("fancy" triangular upsampling, jdsample.c h2v1/h2v2), so that colours
+// at edges match what dcmtk (IJG 6b) and browsers show; other factors are
+// replicated.
+function upsample(pl, w, h) {
+  if (pl.w === w && pl.h === h) return pl.s;
+  const out = new Uint8Array(w * h), n = pl.w, s = pl.s;
+  if (pl.sx === 0.5 && pl.sy === 1) {
+    for (let y = 0; y < h; y++) {
+      const row = y * n;
+      for (let i = 0; i < n; i++) {
+        const v = 3 * s[row + i];
+        const a = i === 0 ? s[row] : (v + s[row + i - 1] + 1) >> 2;
+        const b = i === n - 1 ? s[row + i] : (v + s[row + i + 1] + 2) >> 2;
+        if (2 * i < w) out[y * w + 2 * i] = a;
+        if (2 * i + 1 < w) out[y * w + 2 * i + 1] = b;
+      }
+    }
+    return out;
+  }
+  if (pl.sx === 0.5 && pl.sy === 0.5) {
+    for (let y = 0; y < h; y++) {
+      const r0 = (y >> 1) * n, near = (y & 1) ? Math.min((y >> 1) + 1, pl.h - 1) : Math.max((y >> 1) - 1, 0), r1 = near * n;
+      const col = function (i) { return 3 * s[r0 + i] + s[r1 + i]; };
+      for (let i = 0; i < n; i++) {
+        const t = col(i);
+        const a = i === 0 ? (4 * t + 8) >> 4 : (3 * t + col(i - 1) + 8) >> 4;
+        const b = i === n - 1 ? (4 * t + 7) >> 4 : (3 * t + col(i + 1) + 7) >> 4;
+        if (2 * i < w) out[y * w + 2 * i] = a;
+        if (2 * i + 1 < w) out[y * w + 2 * i + 1] = b;
+      }
+    }
+    return out;
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) out[y * w + x] = s[Math.min(pl.h - 1, Math.floor(y * pl.sy)) * n + Math.min(n - 1, Math.floor(x * pl.sx))];
+  }
+  return out;
 }
 
 function decodeDCT(p, bytes) {
   const j = new JpegImage();
   j.parse(bytes);
-  j.bytes = bytes;
   const w = j.width, h = j.height;
   if (w !== p.Columns || h !== p.Rows) throw new Error("the JPEG is " + w + "×" + h + ", the image says " + p.Columns + "×" + p.Rows);
   if (p.SamplesPerPixel === 1) return mono(p, p.BitsStored > 8 ? j.getData16(w, h) : j.getData(w, h));
-  j.colorTransform = false; // we convert below, by the rule above
-  return color(p, j.getData(w, h), false, jpegIsYCbCr(j, p.PhotometricInterpretation), 0);
+  if (j.components.length !== 3) throw new Error("the JPEG has " + j.components.length + " components, the image 3");
+  const n = w * h, planes = new Uint8Array(3 * n);
+  for (let k = 0; k < 3; k++) planes.set(upsample(plane(j, k), w, h), k * n);
+  return color(p, planes, true, jpegIsYCbCr(j, p.PhotometricInterpretation), 0);
 }
 
 async function decode(p, bytes) {

@@ -590,12 +590,10 @@ var JpegImage = (function jpegImage() {
     for (i = 0; i < 64; ++i) {
       var index = blockBufferOffset + i;
       var q = p[i];
-      q =
-        q <= -2056 / component.bitConversion
-          ? 0
-          : q >= 2024 / component.bitConversion
-          ? 255 / component.bitConversion
-          : (q + 2056 / component.bitConversion) >> 4;
+      // SecureMedia (scripts/vendor-codecs.sh): level shift 2^(P-1) and
+      // rounding 1/2 for any precision P; the original scaled both.
+      var maxVal = Math.round(255 / component.bitConversion), offset = (maxVal + 1) * 8 + 8;
+      q = q <= -offset ? 0 : q >= maxVal * 16 - offset ? maxVal : (q + offset) >> 4;
       component.blockData[index] = q;
     }
   }
