@@ -154,6 +154,16 @@ func TestRefusesForeignRequests(t *testing.T) {
 		h.Get("Cross-Origin-Resource-Policy") != "same-origin" || h.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("headers: %v", h)
 	}
+	// Scripts: our own files, plus compiling WebAssembly (the image
+	// decoders); no eval, no inline script, no other origin.
+	for _, d := range strings.Split(h.Get("Content-Security-Policy"), ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" && strings.Join(f[1:], " ") != "'self' 'wasm-unsafe-eval'" {
+			t.Errorf("script-src: %q", d)
+		}
+	}
+	if rp := h.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("Referrer-Policy %q", rp)
+	}
 	// The right token but another Host (DNS rebinding).
 	req, _ = http.NewRequest("GET", c.base+"/", nil)
 	req.Host = "evil.example:" + strings.Split(c.s.Addr(), ":")[1]
