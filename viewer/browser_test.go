@@ -315,7 +315,10 @@ func TestBrowser(t *testing.T) {
 		run(append(append(append([]string{"dcmj2pnm", "--write-png"}, c.opts...), voi...), ref, want)...)
 		do(c.name, chromedp.Navigate(s.origin+"/series/"+key))
 		shown("0/0")
-		got := canvasPNG(t, ctx)
+		got := screenshot(t, ctx)
+		if !sameImage(got, canvasPNG(t, ctx)) {
+			t.Errorf("%s: the screenshot differs from the canvas's pixels", c.name)
+		}
 		wantImg := readPNG(t, want)
 		if got.Bounds() != wantImg.Bounds() {
 			t.Errorf("%s: %v, dcm2pnm %v", c.name, got.Bounds(), wantImg.Bounds())
@@ -347,6 +350,26 @@ func canvasPNG(t *testing.T, ctx context.Context) image.Image {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// screenshot is what the browser shows of the image canvas, at 1:1:
+// device scale factor 1, the canvas at its natural size and out of the
+// page's layout (which would fit it to the window or clip it).
+func screenshot(t *testing.T, ctx context.Context) image.Image {
+	t.Helper()
+	var buf []byte
+	err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(1280, 1024, chromedp.EmulateScale(1)),
+		chromedp.Evaluate(`(function(){const c=document.getElementById("image");c.style.cssText="position:absolute;left:0;top:0;z-index:9;transform:none;min-width:0;max-width:none;max-height:none;width:"+c.width+"px;height:"+c.height+"px";document.body.appendChild(c);})()`, nil),
+		chromedp.Screenshot("#image", &buf, chromedp.ByID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
