@@ -100,7 +100,7 @@ function color(p, raw, planar, isYBR, shift) {
 // ybr422 expands native YBR_FULL_422 (Y1 Y2 Cb Cr per two pixels).
 function ybr422(p, raw) {
   const n = p.Rows * p.Columns, out = new Uint8Array(3 * n);
-  for (let i = 0, k = 0; i + 1 < n + 1 && k + 3 < raw.length + 1; i += 2, k += 4) {
+  for (let i = 0, k = 0; i < n && k + 3 < raw.length; i += 2, k += 4) {
     ybr(raw[k], raw[k + 2], raw[k + 3], out, 3 * i);
     if (i + 1 < n) ybr(raw[k + 1], raw[k + 2], raw[k + 3], out, 3 * i + 3);
   }
