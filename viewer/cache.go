@@ -5,9 +5,9 @@ import (
 	"sync"
 )
 
-// frameCache keeps the last decoded frames, so that dragging the window,
-// or showing a slice right after its attributes were read, does not
-// decrypt the whole file again for every picture. It holds decrypted pixels
+// frameCache keeps the last frames served, so that a slice's frame asked
+// for right after its attributes (/info reads it anyway), or again, does not
+// decrypt the whole file once more. It holds decrypted pixels
 // in memory only, bounded in bytes.
 type frameCache struct {
 	mu    sync.Mutex

@@ -19,15 +19,29 @@
 // Pages are rendered on the server (html/template, embedded): unlock
 // (password, or certificate and key files when Options.LoadKey is set),
 // the study list, a series view and "Save a copy" (Disc.Extract into a
-// folder the user names). The series view asks the server for each frame as
-// a PNG: native (uncompressed) explicit or implicit VR little endian pixel
-// data, 8 or 16 bits, signed or unsigned, MONOCHROME1/2 with Rescale
-// Slope/Intercept and a linear VOI window (the file's, the full range, or
-// ?wc=&ww=), RGB and YBR_FULL. Compressed transfer syntaxes get a plain
-// message instead. Frames are decoded one at a time from the decrypted
-// stream, after the whole file's integrity check has passed, within
-// MaxSide and MaxFrameBytes; nothing decrypted is written to disk except by
-// "Save a copy".
+// folder the user names).
+//
+// Pixels are decoded and rendered in the browser, not here. /info/{series}/{i}
+// describes an instance's pixel module (size, samples, bits, signedness,
+// photometric interpretation, planar configuration, frames, rescale, every
+// window, transfer syntax and codec) and /frame/{series}/{i}?n= returns one
+// frame's bytes: native pixel data as stored (big endian byte-swapped to
+// little endian), RLE Lossless decoded here (PS3.5 Annex G, colour by
+// plane), and the frames of JPEG, JPEG-LS and JPEG 2000 as their compressed
+// bitstream, assembled from fragments by the Extended or Basic Offset Table
+// or the codestreams' end markers (PS3.5 A.4). A Web Worker
+// (static/decode-worker.js) decodes them with vendored, pinned decoders
+// (static/codecs, README.md there; scripts/vendor-codecs.sh re-fetches and
+// checks them) and static/render.js applies rescale, the linear VOI window
+// (PS3.3 C.11.2.1.2.1) and MONOCHROME1 inversion, or converts colour, onto a
+// canvas; window/level, zoom, cine and previews need no further request.
+// WebAssembly needs 'wasm-unsafe-eval' in script-src; the policy is
+// otherwise unchanged (no other origin, no inline script).
+//
+// Frames are read one at a time from the decrypted stream, and served only
+// after the whole file's integrity check has passed, within MaxSide and
+// MaxFrameBytes; nothing decrypted is written to disk except by "Save a
+// copy", and decoded pixels stay in the page's memory.
 //
 // "Send to PACS" (send.go; GET /send for the whole disc, ?study=P-S or
 // ?series=KEY for less) stores the images in a PACS with the same code as

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"image/png"
 	"io"
 	"io/fs"
 	"math"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,8 +29,6 @@ var templateFS embed.FS
 var staticRoot embed.FS
 
 var staticFS fs.FS = staticRoot
-
-var nan = math.NaN()
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{"date": formatDate}).ParseFS(templateFS, "templates/*.html"))
 
@@ -60,6 +56,9 @@ type seriesView struct {
 	Study                         *studyView
 	files                         [][]string
 }
+
+// Middle is the index of the series' middle image (its preview).
+func (v *seriesView) Middle() int { return v.Count / 2 }
 
 func buildTree(d *dicomdir.Directory) *tree {
 	t := &tree{FileSetID: d.FileSetID, series: map[string]*seriesView{}}
@@ -211,26 +210,48 @@ func readMessage(err error) string {
 }
 
 type infoView struct {
-	Index, Count     int
-	Frames           int
-	Width, Height    int
-	Message          string
-	Compressed       string
-	WindowCenter     float64
-	WindowWidth      float64
-	Monochrome       bool
-	Modality         string
-	Description      string
-	Date             string // study date
-	ImageDate        string // content or series date, when it differs
-	BodyPart         string
-	Instance         string
-	Patient          string `json:"-"` // only on the page
-	PatientID        string `json:"-"`
-	Photometric      string
-	TransferSyntax   string
-	HasFileWindow    bool
-	ImageURL, Series string
+	Index, Count   int
+	Frames         int
+	Width, Height  int
+	Message        string
+	Compressed     string
+	WindowCenter   float64
+	WindowWidth    float64
+	Monochrome     bool
+	Modality       string
+	Description    string
+	Date           string // study date
+	ImageDate      string // content or series date, when it differs
+	BodyPart       string
+	Instance       string
+	Patient        string `json:"-"` // only on the page
+	PatientID      string `json:"-"`
+	Photometric    string
+	TransferSyntax string
+	HasFileWindow  bool
+	Series         string
+	FrameURL       string // of frame 0; ?n= picks another
+	Pixel          *pixelView
+}
+
+// pixelView is what the browser needs to decode and render a frame: the
+// Image Pixel module (PS3.3 C.7.6.3), Modality LUT (C.11.1, rescale only)
+// and VOI LUT (C.11.2, windows only) attributes, and the codec of the
+// bytes /frame returns.
+type pixelView struct {
+	Codec                     string // native, rle (served decoded), jpeg, jpeg-lossless, jpeg-ls, j2k
+	TransferSyntaxUID         string
+	Rows, Columns             int
+	SamplesPerPixel           int
+	BitsAllocated, BitsStored int
+	HighBit                   int
+	PixelRepresentation       int
+	PhotometricInterpretation string
+	PlanarConfiguration       int // of the bytes /frame returns: RLE is served colour by plane
+	NumberOfFrames            int
+	RescaleSlope              float64
+	RescaleIntercept          float64
+	WindowCenter, WindowWidth []float64 // every window of the file, possibly none
 }
 
 func (s *Server) info(se *seriesView, i int) *infoView {
@@ -283,7 +304,16 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 		v.Patient = personName(in.PatientName)
 	}
 	if v.Message == "" {
-		v.ImageURL = fmt.Sprintf("/image/%s/%d", se.Key, i)
+		v.FrameURL = fmt.Sprintf("/frame/%s/%d", se.Key, i)
+		planar := in.Planar
+		if in.Codec == codecRLE {
+			planar = 1 // decodeRLE returns colour by plane (PS3.5 G.2)
+		}
+		v.Pixel = &pixelView{Codec: in.Codec, TransferSyntaxUID: in.TransferSyntax, Rows: in.Rows, Columns: in.Cols,
+			SamplesPerPixel: in.SamplesPerPixel, BitsAllocated: in.BitsAllocated, BitsStored: in.BitsStored, HighBit: in.HighBit,
+			PixelRepresentation: in.PixelRepresentation, PhotometricInterpretation: in.Photometric, PlanarConfiguration: planar,
+			NumberOfFrames: in.Frames, RescaleSlope: in.Slope, RescaleIntercept: in.Intercept,
+			WindowCenter: in.WindowCenters, WindowWidth: in.WindowWidths}
 	}
 	return v
 }
@@ -321,34 +351,18 @@ func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(s.info(se, i))
 }
 
-// thumbPNG is a small picture of the series' middle image for the study
-// list, in the file's own window.
-func (s *Server) thumbPNG(w http.ResponseWriter, r *http.Request) {
-	se := s.tree.series[r.PathValue("key")]
-	if se == nil || len(se.files) == 0 {
-		http.Error(w, "no such series", http.StatusNotFound)
-		return
-	}
-	s.writePNG(w, r, se, len(se.files)/2, url.Values{}, thumbSide)
-}
-
-func (s *Server) imagePNG(w http.ResponseWriter, r *http.Request) {
+// frameData answers one frame of an instance (?n=, 0-based) as bytes:
+// native pixel data little endian, RLE decoded (colour by plane), the other
+// codecs' compressed bitstreams as stored. The browser decodes and renders
+// them (static/decode-worker.js, static/render.js); /info says how.
+func (s *Server) frameData(w http.ResponseWriter, r *http.Request) {
 	se, i, ok := s.instance(r, r.PathValue("i"))
 	if !ok {
 		http.Error(w, "no such image", http.StatusNotFound)
 		return
 	}
-	s.writePNG(w, r, se, i, r.URL.Query(), 0)
-}
-
-// thumbSide is the longest side of a thumbnail, in pixels.
-const thumbSide = 96
-
-// writePNG decodes one frame of instance i and writes it as a PNG, shrunk
-// to fit side×side when side > 0.
-func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView, i int, q url.Values, side int) {
 	frame := 0
-	if f := q.Get("frame"); f != "" {
+	if f := r.URL.Query().Get("n"); f != "" {
 		n, err := strconv.Atoi(f)
 		if err != nil {
 			http.Error(w, "bad frame number", http.StatusBadRequest)
@@ -356,7 +370,6 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView
 		}
 		frame = n
 	}
-	wc, ww := queryFloat(q, "wc"), queryFloat(q, "ww")
 	select {
 	case s.decode <- struct{}{}:
 		defer func() { <-s.decode }()
@@ -372,13 +385,9 @@ func (s *Server) writePNG(w http.ResponseWriter, r *http.Request, se *seriesView
 		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
 		return
 	}
-	img, _, _ := render(in, pix, wc, ww, q.Get("full") == "1")
-	if side > 0 {
-		img = shrink(img, side)
-	}
-	w.Header().Set("Content-Type", "image/png")
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
-	_ = enc.Encode(w, img)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(pix)))
+	_, _ = w.Write(pix)
 }
 
 var errUnsupported = errors.New("not displayable")

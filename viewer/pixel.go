@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"io"
 	"math"
 	"strconv"
@@ -51,6 +49,7 @@ var compressedNames = map[string]string{
 type imageInfo struct {
 	TransferSyntax string
 	Compressed     string // name of the compression, "" for native pixel data
+	Codec          string // decoder of the frames (codecNative, codecRLE, ...)
 	Unsupported    string // why it cannot be displayed, for the user; "" if it can
 
 	Rows, Cols, Frames  int
@@ -58,23 +57,32 @@ type imageInfo struct {
 	Photometric         string
 	BitsAllocated       int
 	BitsStored          int
+	HighBit             int
 	PixelRepresentation int
 	Planar              int
 	Slope, Intercept    float64
 	WindowCenter        float64 // first Window Center/Width of the file,
 	WindowWidth         float64 // or 0 when it has none
+	WindowCenters       []float64
+	WindowWidths        []float64
 
 	Modality, SeriesDescription, StudyDate, SeriesDate, ContentDate string
 	InstanceNumber, PatientName, PatientID, BodyPart, SOPClass      string
+	SOPInstance                                                     string
 
-	charset *dicom.Element
-	syntax  dicom.Syntax
-	hasData bool
+	charset    *dicom.Element
+	syntax     dicom.Syntax
+	hasData    bool
+	extOffsets []uint64 // Extended Offset Table (7FE0,0001), if any
 }
 
-// frameBytes is the stored size of one frame.
+// frameBytes is the size of one native (or RLE-decoded) frame.
 func (in *imageInfo) frameBytes() int64 {
-	return int64(in.Rows) * int64(in.Cols) * int64(in.SamplesPerPixel) * int64(in.BitsAllocated/8)
+	n := int64(in.Rows) * int64(in.Cols) * int64(in.SamplesPerPixel) * int64(in.BitsAllocated/8)
+	if in.Photometric == "YBR_FULL_422" && in.Codec == codecNative {
+		n = n * 2 / 3 // two luminance samples share one Cb and one Cr (PS3.3 C.7.6.3.1.2)
+	}
+	return n
 }
 
 // readInfo reads the header of a DICOM file up to its pixel data and
@@ -145,6 +153,7 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	}
 	in.BitsAllocated = us(0x00280100, 0)
 	in.BitsStored = us(0x00280101, in.BitsAllocated)
+	in.HighBit = us(0x00280102, in.BitsStored-1)
 	in.PixelRepresentation = us(0x00280103, 0)
 	in.Planar = us(0x00280006, 0)
 	in.Frames = 1
@@ -158,9 +167,32 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	if v, ok := num(0x00281052); ok {
 		in.Intercept = v
 	}
-	if c, ok := num(0x00281050); ok {
-		if w, ok := num(0x00281051); ok && w >= 1 {
-			in.WindowCenter, in.WindowWidth = c, w
+	// Window Center/Width may hold several windows (PS3.3 C.11.2.1.2);
+	// the first is the default, the others are offered as presets.
+	nums := func(t dicom.Tag) []float64 {
+		var out []float64
+		for _, p := range strings.Split(str(t), `\`) {
+			v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return out
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	cs, ws := nums(0x00281050), nums(0x00281051)
+	for k := range min(len(cs), len(ws)) {
+		if ws[k] >= 1 {
+			in.WindowCenters = append(in.WindowCenters, cs[k])
+			in.WindowWidths = append(in.WindowWidths, ws[k])
+		}
+	}
+	if len(in.WindowCenters) > 0 {
+		in.WindowCenter, in.WindowWidth = in.WindowCenters[0], in.WindowWidths[0]
+	}
+	if e := dicom.Find(elems, 0x7FE00001); e != nil && len(e.Value)%8 == 0 {
+		for k := 0; k < len(e.Value); k += 8 {
+			in.extOffsets = append(in.extOffsets, binary.LittleEndian.Uint64(e.Value[k:]))
 		}
 	}
 	in.Modality = str(0x00080060)
@@ -169,6 +201,7 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	in.InstanceNumber = str(0x00200013)
 	in.BodyPart = str(0x00180015)
 	in.SOPClass = str(0x00080016)
+	in.SOPInstance = str(0x00080018)
 	if e := dicom.Find(elems, 0x00100010); e != nil {
 		in.PatientName = dicomdir.DecodeText(in.charset, e)
 	}
@@ -176,15 +209,18 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 
 	t, err := rd.PeekTag()
 	in.hasData = err == nil && t == dicom.PixelDataTag
-	if name, ok := compressedNames[h.TransferSyntaxUID]; ok {
-		in.Compressed = name
-		in.Unsupported = "this image is compressed (" + name + "); display comes in a later version — you can still save a copy or send it"
-		return in, nil
+	in.Codec = codecs[h.TransferSyntaxUID]
+	if in.Codec != "" {
+		in.Compressed = compressedNames[h.TransferSyntaxUID]
+	}
+	if h.TransferSyntaxUID == dicom.ImplicitVRLittleEndianUID || h.TransferSyntaxUID == dicom.ExplicitVRLittleEndianUID || h.Syntax.BigEndian {
+		in.Codec = codecNative
 	}
 	switch {
-	case h.Syntax.BigEndian:
-		in.Unsupported = "this image uses the retired big endian encoding; display comes in a later version — you can still save a copy or send it"
-	case h.TransferSyntaxUID != dicom.ImplicitVRLittleEndianUID && h.TransferSyntaxUID != dicom.ExplicitVRLittleEndianUID:
+	case in.Codec == "" && compressedNames[h.TransferSyntaxUID] != "":
+		in.Compressed = compressedNames[h.TransferSyntaxUID]
+		in.Unsupported = "this image is compressed (" + in.Compressed + "), which the viewer does not display yet; you can still save a copy or send it"
+	case in.Codec == "":
 		in.Unsupported = "this image uses an encoding the viewer does not know yet (" + h.TransferSyntaxUID + "); you can still save a copy or send it"
 	case !in.hasData:
 		in.Unsupported = "this instance has no image (it may be a report or other document); you can still save a copy or send it"
@@ -194,14 +230,16 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 		in.Unsupported = fmt.Sprintf("this image is %d×%d pixels, larger than the viewer shows (%d×%d); you can still save a copy or send it", in.Cols, in.Rows, MaxSide, MaxSide)
 	case in.BitsAllocated != 8 && in.BitsAllocated != 16:
 		in.Unsupported = fmt.Sprintf("images with %d bits per sample cannot be displayed yet; you can still save a copy or send it", in.BitsAllocated)
-	case in.BitsStored < 1 || in.BitsStored > in.BitsAllocated:
-		in.Unsupported = "this image's Bits Stored is not valid"
+	case in.BitsStored < 1 || in.BitsStored > in.BitsAllocated || in.HighBit != in.BitsStored-1:
+		in.Unsupported = "this image's Bits Stored or High Bit is not valid"
 	case in.frameBytes() > MaxFrameBytes:
 		in.Unsupported = fmt.Sprintf("one frame of this image is %d MB, more than the viewer decodes (%d MB); you can still save a copy or send it", in.frameBytes()>>20, MaxFrameBytes>>20)
 	default:
 		switch {
 		case in.SamplesPerPixel == 1 && (in.Photometric == "MONOCHROME1" || in.Photometric == "MONOCHROME2"):
-		case in.SamplesPerPixel == 3 && (in.Photometric == "RGB" || in.Photometric == "YBR_FULL"):
+		case in.SamplesPerPixel == 3 && (in.Photometric == "RGB" || in.Photometric == "YBR_FULL" || in.Photometric == "YBR_FULL_422"):
+		case in.SamplesPerPixel == 3 && in.Codec == codecJ2K && (in.Photometric == "YBR_RCT" || in.Photometric == "YBR_ICT"):
+			// The JPEG 2000 decoder undoes the component transform: RGB.
 		default:
 			in.Unsupported = fmt.Sprintf("images with photometric interpretation %q (%d samples per pixel) cannot be displayed yet; you can still save a copy or send it", in.Photometric, in.SamplesPerPixel)
 		}
@@ -209,9 +247,27 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	return in, nil
 }
 
-// readFrame reads frame n (0-based) of native pixel data; br must be
-// positioned at the Pixel Data element (as readInfo leaves it).
+// readFrame reads frame n (0-based); br must be positioned at the Pixel
+// Data element (as readInfo leaves it). Native pixel data comes back little
+// endian, RLE decoded (colour by plane), and the other codecs' frames as
+// their compressed bitstream for the browser to decode.
 func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
+	switch in.Codec {
+	case codecNative:
+		return readNativeFrame(br, in, n)
+	case codecRLE:
+		frag, err := readEncapsulatedFrame(br, in, n)
+		if err != nil {
+			return nil, err
+		}
+		return decodeRLE(in, frag)
+	}
+	return readEncapsulatedFrame(br, in, n)
+}
+
+// readNativeFrame reads frame n of uncompressed pixel data, swapping big
+// endian 16-bit words to little endian.
+func readNativeFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	if n < 0 || n >= in.Frames {
 		return nil, fmt.Errorf("%w: there is no frame %d", ErrNotDisplayable, n+1)
 	}
@@ -230,9 +286,13 @@ func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	if _, err := io.ReadFull(br, b); err != nil {
 		return nil, fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF)
 	}
-	length := int64(binary.LittleEndian.Uint32(b[hdr-4:]))
+	order := binary.ByteOrder(binary.LittleEndian)
+	if in.syntax.BigEndian {
+		order = binary.BigEndian
+	}
+	length := int64(order.Uint32(b[hdr-4:]))
 	if hdr == 8 && !in.syntax.Implicit {
-		length = int64(binary.LittleEndian.Uint16(b[6:]))
+		length = int64(order.Uint16(b[6:]))
 	}
 	if length == int64(dicom.UndefinedLength) {
 		return nil, fmt.Errorf("%w: the pixel data is encapsulated although the encoding is not compressed", ErrNotDisplayable)
@@ -249,170 +309,12 @@ func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	if _, err := io.ReadFull(br, frame); err != nil {
 		return nil, fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF)
 	}
+	if in.syntax.BigEndian && in.BitsAllocated == 16 {
+		// OW is swapped word by word; 8-bit data is OB and stays as is
+		// (PS3.5 §7.3 and A.3).
+		for k := 0; k+1 < len(frame); k += 2 {
+			frame[k], frame[k+1] = frame[k+1], frame[k]
+		}
+	}
 	return frame, nil
-}
-
-// raw returns stored value i of a monochrome frame, masked to Bits Stored
-// (the index into a lookup table).
-func raw(in *imageInfo, frame []byte, i int) uint32 {
-	var v uint32
-	if in.BitsAllocated == 16 {
-		v = uint32(binary.LittleEndian.Uint16(frame[2*i:]))
-	} else {
-		v = uint32(frame[i])
-	}
-	return v & (uint32(1)<<uint(in.BitsStored) - 1)
-}
-
-// modality converts a masked stored value to its modality value: sign
-// extended when Pixel Representation is 1, then rescaled.
-func modality(in *imageInfo, v uint32) float64 {
-	x := float64(v)
-	if in.PixelRepresentation == 1 && v&(uint32(1)<<uint(in.BitsStored-1)) != 0 {
-		x -= float64(uint64(1) << uint(in.BitsStored))
-	}
-	return x*in.Slope + in.Intercept
-}
-
-// modalityValues converts a monochrome frame into modality values (tests).
-func modalityValues(in *imageInfo, frame []byte) []float64 {
-	out := make([]float64, in.Rows*in.Cols)
-	for i := range out {
-		out[i] = modality(in, raw(in, frame, i))
-	}
-	return out
-}
-
-// fullRange is the window that spans every modality value of the frame.
-func fullRange(in *imageInfo, frame []byte) (c, w float64) {
-	n := in.Rows * in.Cols
-	if n == 0 {
-		return 0, 1
-	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	var seen [1 << 16]bool // stored values are at most 16 bits
-	for i := range n {
-		v := raw(in, frame, i)
-		if seen[v] {
-			continue
-		}
-		seen[v] = true
-		x := modality(in, v)
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	return (lo + hi + 1) / 2, max(hi-lo+1, 1)
-}
-
-// window applies the linear VOI function of PS3.3 C.11.2.1.2.1 and maps
-// to 0..255 the way dcmtk does (truncating), so that our renderings equal
-// dcm2pnm's.
-func window(x, c, w float64) uint8 { return uint8(windowF(x, c, w)) }
-
-func windowF(x, c, w float64) float64 {
-	if w < 1 {
-		w = 1
-	}
-	lo := c - 0.5 - (w-1)/2
-	hi := c - 0.5 + (w-1)/2
-	switch {
-	case x <= lo:
-		return 0
-	case x > hi:
-		return 255
-	}
-	y := ((x-(c-0.5))/(w-1) + 0.5) * 255
-	return max(0, min(255, y))
-}
-
-// render turns one stored frame into an image. For monochrome images wc/ww
-// choose the window (NaN: the file's, else the full range; full: the full
-// range); colour images are shown as stored.
-func render(in *imageInfo, frame []byte, wc, ww float64, full bool) (image.Image, float64, float64) {
-	if in.SamplesPerPixel == 3 {
-		return renderColor(in, frame), 0, 0
-	}
-	switch {
-	case full || ((math.IsNaN(wc) || math.IsNaN(ww)) && in.WindowWidth < 1):
-		wc, ww = fullRange(in, frame)
-	case math.IsNaN(wc) || math.IsNaN(ww):
-		wc, ww = in.WindowCenter, in.WindowWidth
-	}
-	// One grey level per possible stored value: memory is the frame plus
-	// one byte per pixel, whatever the bit depth.
-	lut := make([]uint8, 1<<uint(in.BitsStored))
-	invert := in.Photometric == "MONOCHROME1"
-	for v := range lut {
-		y := windowF(modality(in, uint32(v)), wc, ww)
-		if invert {
-			y = 255 - y
-		}
-		lut[v] = uint8(y)
-	}
-	img := image.NewGray(image.Rect(0, 0, in.Cols, in.Rows))
-	for i := range img.Pix {
-		img.Pix[i] = lut[raw(in, frame, i)]
-	}
-	return img, wc, ww
-}
-
-func renderColor(in *imageInfo, frame []byte) image.Image {
-	img := image.NewRGBA(image.Rect(0, 0, in.Cols, in.Rows))
-	n := in.Rows * in.Cols
-	bps := in.BitsAllocated / 8
-	sample := func(pixel, s int) uint8 {
-		var idx int
-		if in.Planar == 1 {
-			idx = s*n + pixel
-		} else {
-			idx = pixel*3 + s
-		}
-		if bps == 2 {
-			v := binary.LittleEndian.Uint16(frame[2*idx:])
-			if in.BitsStored > 8 {
-				v >>= uint(in.BitsStored - 8)
-			}
-			return uint8(v)
-		}
-		return frame[idx]
-	}
-	for i := range n {
-		r, g, b := sample(i, 0), sample(i, 1), sample(i, 2)
-		if in.Photometric == "YBR_FULL" {
-			r, g, b = color.YCbCrToRGB(r, g, b)
-		}
-		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = r, g, b, 255
-	}
-	return img
-}
-
-// shrink scales img down (box filter) so that neither side exceeds side.
-func shrink(img image.Image, side int) image.Image {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if w <= side && h <= side {
-		return img
-	}
-	tw, th := side, side
-	if w > h {
-		th = max(1, h*side/w)
-	} else {
-		tw = max(1, w*side/h)
-	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
-	for y := range th {
-		y0, y1 := b.Min.Y+y*h/th, b.Min.Y+(y+1)*h/th
-		for x := range tw {
-			x0, x1 := b.Min.X+x*w/tw, b.Min.X+(x+1)*w/tw
-			var r, g, bl, n uint64
-			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
-					cr, cg, cb, _ := img.At(sx, sy).RGBA()
-					r, g, bl, n = r+uint64(cr), g+uint64(cg), bl+uint64(cb), n+1
-				}
-			}
-			o := dst.PixOffset(x, y)
-			dst.Pix[o], dst.Pix[o+1], dst.Pix[o+2], dst.Pix[o+3] = uint8(r/n>>8), uint8(g/n>>8), uint8(bl/n>>8), 255
-		}
-	}
-	return dst
 }

@@ -11,7 +11,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,10 +130,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with our own form posts (Fetch, "serialize a request
+	// origin"), which refuse() rightly rejects. No other origin is ever
+	// sent a referrer either way.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if why := s.refuse(r); why != "" {
@@ -157,10 +160,9 @@ func (s *Server) refuse(r *http.Request) string {
 	if r.Host != s.host {
 		return "wrong host"
 	}
-	// A form post from our own page says "Origin: null", because our
-	// Referrer-Policy is no-referrer; Sec-Fetch-Site, which pages cannot
-	// set, then vouches that it is ours.
-	if o := r.Header.Get("Origin"); o != "" && o != s.origin && (o != "null" || r.Header.Get("Sec-Fetch-Site") != "same-origin") {
+	// Our own pages send our origin (Referrer-Policy same-origin); "null"
+	// (a sandboxed frame, a page under no-referrer) is not ours.
+	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
 		return "request from another site"
 	}
 	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
@@ -189,8 +191,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /choose", s.choose)
 	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
-	m.HandleFunc("GET /image/{key}/{i}", s.needUnlocked(s.imagePNG))
-	m.HandleFunc("GET /thumb/{key}", s.needUnlocked(s.thumbPNG))
+	m.HandleFunc("GET /frame/{key}/{i}", s.needUnlocked(s.frameData))
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)
@@ -302,13 +303,4 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, data any) 
 
 func (s *Server) fail(w http.ResponseWriter, code int, msg string) {
 	s.render(w, code, "message", map[string]any{"Title": "Something went wrong", "Message": msg})
-}
-
-// queryFloat parses a query parameter, NaN when absent or bad.
-func queryFloat(v url.Values, k string) float64 {
-	f, err := strconv.ParseFloat(v.Get(k), 64)
-	if err != nil {
-		return nan
-	}
-	return f
 }

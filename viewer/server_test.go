@@ -3,7 +3,6 @@ package viewer
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -126,10 +125,11 @@ func (c *client) unlock() {
 	}
 }
 
-func (c *client) png(path string) []byte {
+// frame gets one frame's bytes (/frame/...).
+func (c *client) frame(path string) []byte {
 	c.t.Helper()
 	code, body, h := c.get(path)
-	if code != 200 || h.Get("Content-Type") != "image/png" {
+	if code != 200 || h.Get("Content-Type") != "application/octet-stream" {
 		c.t.Fatalf("%s: %d %s: %s", path, code, h.Get("Content-Type"), body)
 	}
 	return []byte(body)
@@ -160,6 +160,16 @@ func TestRefusesForeignRequests(t *testing.T) {
 	if h.Get("Cache-Control") != "no-store" || !strings.Contains(h.Get("Content-Security-Policy"), "default-src 'none'") ||
 		h.Get("Cross-Origin-Resource-Policy") != "same-origin" || h.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("headers: %v", h)
+	}
+	// Scripts: our own files, plus compiling WebAssembly (the image
+	// decoders); no eval, no inline script, no other origin.
+	for _, d := range strings.Split(h.Get("Content-Security-Policy"), ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" && strings.Join(f[1:], " ") != "'self' 'wasm-unsafe-eval'" {
+			t.Errorf("script-src: %q", d)
+		}
+	}
+	if rp := h.Get("Referrer-Policy"); rp != "same-origin" {
+		t.Errorf("Referrer-Policy %q", rp)
 	}
 	// The right token but another Host (DNS rebinding).
 	req, _ = http.NewRequest("GET", c.base+"/", nil)
@@ -224,45 +234,29 @@ func TestUnlockStudiesImages(t *testing.T) {
 	}
 	// The CT series of Archibald Doe: 4 images of 16×16.
 	code, body, _ = c.get("/series/0-0-0")
-	if code != 200 || !strings.Contains(body, "Image 1 of 4") || !strings.Contains(body, `src="/image/0-0-0/0"`) || !strings.Contains(body, "Doe, Archibald") ||
+	if code != 200 || !strings.Contains(body, "Image 1 of 4") || !strings.Contains(body, `data-frame="/frame/0-0-0/0"`) || !strings.Contains(body, "Doe, Archibald") ||
 		!strings.Contains(body, `<dd id="a-date">1995-09-03</dd>`) || !strings.Contains(body, "Routine Brain") {
 		t.Fatalf("series page: %d\n%s", code, body)
 	}
 	if code, body, _ := c.get("/series/0-0-0?i=3"); code != 200 || !strings.Contains(body, "Image 4 of 4") || !strings.Contains(body, `href="?i=2"`) {
 		t.Fatalf("last slice: %d\n%s", code, body)
 	}
-	a := c.png("/image/0-0-0/1")
-	img, err := png.Decode(bytes.NewReader(a))
-	if err != nil {
-		t.Fatal(err)
+	// The browser gets the stored pixels (16×16, 16 bits) and renders them.
+	if a := c.frame("/frame/0-0-0/1"); len(a) != 16*16*2 || bytes.Equal(a, c.frame("/frame/0-0-0/2")) {
+		t.Fatalf("frame: %d bytes, or the same as the next slice's", len(a))
 	}
-	if b := img.Bounds(); b.Dx() != 16 || b.Dy() != 16 {
-		t.Fatalf("size %v", b)
-	}
-	b := c.png("/image/0-0-0/1?wc=500&ww=3000")
-	if bytes.Equal(a, b) {
-		t.Fatal("window change did not change the image")
-	}
-	if !bytes.Equal(a, c.png("/image/0-0-0/1?wc=30&ww=100")) {
-		t.Fatal("the file's own window (30/100) differs from the default")
-	}
-	full := c.png("/image/0-0-0/1?full=1")
-	if bytes.Equal(full, a) {
-		t.Error("full range looks like the file's window")
-	}
-	// Each series in the list has a preview of its middle image.
-	if _, body, _ := c.get("/"); !strings.Contains(body, `<img class="thumb" src="/thumb/0-0-0" alt="">`) {
+	// Each series in the list has a preview of its middle image, drawn by
+	// the page from that image's frame.
+	if _, body, _ := c.get("/"); !strings.Contains(body, `<canvas class="thumb" data-series="0-0-0" data-index="2"`) {
 		t.Fatal("no preview in the study list")
-	}
-	if th, err := png.Decode(bytes.NewReader(c.png("/thumb/0-0-0"))); err != nil || th.Bounds().Dx() != 16 {
-		t.Fatalf("preview: %v", err)
 	}
 	// The JSON for scrolling carries no patient name.
 	code, body, _ = c.get("/info/0-0-0/2")
-	if code != 200 || !strings.Contains(body, `"Width":16`) || strings.Contains(body, "Doe") {
+	if code != 200 || !strings.Contains(body, `"Width":16`) || !strings.Contains(body, `"Codec":"native"`) || !strings.Contains(body, `"FrameURL":"/frame/0-0-0/2"`) ||
+		!strings.Contains(body, `"WindowCenter":[30]`) || strings.Contains(body, "Doe") {
 		t.Fatalf("info: %d %s", code, body)
 	}
-	for _, p := range []string{"/image/0-0-0/4", "/image/9-9-9/0", "/image/0-0-0/x"} {
+	for _, p := range []string{"/frame/0-0-0/4", "/frame/9-9-9/0", "/frame/0-0-0/x"} {
 		if code, _, _ := c.get(p); code != 404 {
 			t.Errorf("%s: %d", p, code)
 		}
@@ -295,8 +289,8 @@ func TestSyntheticImages(t *testing.T) {
 	in := t.TempDir()
 	writeSynth(t, in, synth{uid: "1", rows: 1, cols: 3, bits: 16, photometric: "MONOCHROME1", slope: "2", intercept: "-100",
 		wc: "0", ww: "200", pixels: u16(0, 50, 100), name: "Synth^One", seriesDsc: "inverted"})
-	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16,
-		photometric: "MONOCHROME2", fragment: []byte("not really JPEG 2000"), name: "Synth^One", seriesDsc: "compressed"})
+	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.201", rows: 2, cols: 2, bits: 16,
+		photometric: "MONOCHROME2", fragment: []byte("not really HTJ2K"), name: "Synth^One", seriesDsc: "compressed"})
 	writeSynth(t, in, synth{uid: "3", series: "3", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
 		pixels: []byte{0, 50, 100, 150, 150, 100, 50, 0}, name: "Synth^One"})
 	c := start(t, sealedDisc(t, in))
@@ -305,38 +299,34 @@ func TestSyntheticImages(t *testing.T) {
 	if _, body, _ := c.get("/"); !strings.Contains(body, "Synth, One") || !strings.Contains(body, `href="/series/0-0-1"`) {
 		t.Fatalf("studies:\n%s", body)
 	}
-	// Series 1: stored 0, 50, 100 → -100, 0, 100; window 0/200; inverted.
-	img, err := png.Decode(bytes.NewReader(c.png("/image/0-0-0/0")))
-	if err != nil {
-		t.Fatal(err)
+	// Series 1: the stored values, and what the page needs to rescale
+	// (0, 50, 100 → -100, 0, 100), window (0/200) and invert them.
+	if got := c.frame("/frame/0-0-0/0"); !bytes.Equal(got, u16(0, 50, 100)) {
+		t.Fatalf("frame: %v", got)
 	}
-	var g []uint8
-	for x := range 3 {
-		r, _, _, _ := img.At(x, 0).RGBA()
-		g = append(g, uint8(r>>8))
+	_, body, _ := c.get("/info/0-0-0/0")
+	for _, want := range []string{`"PhotometricInterpretation":"MONOCHROME1"`, `"RescaleSlope":2`, `"RescaleIntercept":-100`, `"WindowCenter":[0]`, `"WindowWidth":[200]`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("info lacks %s: %s", want, body)
+		}
 	}
-	if g[0] != 255 || g[2] != 0 || g[1] < 120 || g[1] > 135 {
-		t.Fatalf("MONOCHROME1 with rescale: %v", g)
-	}
-	// Series 2 is compressed: a clear message, no image.
+	// Series 2 is in a compression the viewer does not know: a clear
+	// message, no image.
 	code, body, _ := c.get("/series/0-0-1")
-	if code != 200 || !strings.Contains(body, "this image is compressed (JPEG 2000 Lossless); display comes in a later version") || strings.Contains(body, `src="/image/`) {
+	if code != 200 || !strings.Contains(body, "this image is compressed (HTJ2K Lossless), which the viewer does not display yet") || strings.Contains(body, `data-frame="/frame/`) {
 		t.Fatalf("compressed page: %d\n%s", code, body)
 	}
-	if code, body, _ := c.get("/image/0-0-1/0"); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "compressed") {
-		t.Fatalf("compressed PNG: %d %s", code, body)
-	}
-	if code, _, _ := c.get("/thumb/0-0-1"); code != http.StatusUnsupportedMediaType {
-		t.Fatalf("compressed preview: %d", code)
+	if code, body, _ := c.get("/frame/0-0-1/0"); code != http.StatusUnsupportedMediaType || !strings.Contains(body, "compressed") {
+		t.Fatalf("compressed frame: %d %s", code, body)
 	}
 	// Series 3 has two frames, each its own PNG.
 	if _, body, _ := c.get("/series/0-0-2"); !strings.Contains(body, "Frame 1 of 2") || !strings.Contains(body, "2 × 2, 2 frames") {
 		t.Fatalf("multi-frame page:\n%s", body)
 	}
-	if bytes.Equal(c.png("/image/0-0-2/0"), c.png("/image/0-0-2/0?frame=1")) {
-		t.Fatal("frame 2 looks like frame 1")
+	if got := c.frame("/frame/0-0-2/0?n=1"); !bytes.Equal(got, []byte{150, 100, 50, 0}) {
+		t.Fatalf("frame 2: %v", got)
 	}
-	if code, body, _ := c.get("/image/0-0-2/0?frame=2"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "no frame 3") {
+	if code, body, _ := c.get("/frame/0-0-2/0?n=2"); code != http.StatusUnprocessableEntity || !strings.Contains(body, "no frame 3") {
 		t.Fatalf("frame out of range: %d %s", code, body)
 	}
 }
@@ -371,8 +361,8 @@ func TestExport(t *testing.T) {
 	if _, body, _ := p.get("/"); !strings.Contains(body, "Doe, Archibald") {
 		t.Fatalf("plain copy:\n%s", body)
 	}
-	if img, err := png.Decode(bytes.NewReader(p.png("/image/0-0-0/0"))); err != nil || img.Bounds().Dx() != 16 {
-		t.Fatalf("plain copy image: %v", err)
+	if got := p.frame("/frame/0-0-0/0"); len(got) != 16*16*2 {
+		t.Fatalf("plain copy image: %d bytes", len(got))
 	}
 	// Not into a folder that has something in it.
 	code, body = c.post("/export", url.Values{"folder": {out}})

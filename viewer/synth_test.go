@@ -20,8 +20,11 @@ type synth struct {
 	photometric               string
 	slope, intercept, wc, ww  string
 	frames                    string
-	pixels                    []byte // native pixel data
-	fragment                  []byte // encapsulated: one fragment
+	pixels                    []byte   // native pixel data
+	fragment                  []byte   // encapsulated: one fragment
+	fragments                 [][]byte // encapsulated: several fragments
+	bot                       []uint32 // Basic Offset Table
+	eot                       []uint64 // Extended Offset Table
 	modality, name, seriesDsc string
 }
 
@@ -85,7 +88,17 @@ func synthBytes(t testing.TB, s synth) []byte {
 	if s.spp == 3 {
 		ds = append(ds, dicom.Uint16Element(0x00280006, 0))
 	}
-	if s.fragment == nil {
+	if s.fragment != nil {
+		s.fragments = [][]byte{s.fragment}
+	}
+	if s.eot != nil {
+		var v []byte
+		for _, o := range s.eot {
+			v = binary.LittleEndian.AppendUint64(v, o)
+		}
+		ds = append(ds, &dicom.Element{Tag: 0x7FE00001, VR: "OV", Value: v})
+	}
+	if s.fragments == nil {
 		vr := "OW"
 		if s.bits == 8 {
 			vr = "OB"
@@ -104,7 +117,7 @@ func synthBytes(t testing.TB, s synth) []byte {
 			t.Fatal(err)
 		}
 	}
-	if s.fragment != nil {
+	if s.fragments != nil {
 		le := binary.LittleEndian
 		b = le.AppendUint16(b, 0x7FE0)
 		b = le.AppendUint16(b, 0x0010)
@@ -116,12 +129,17 @@ func synthBytes(t testing.TB, s synth) []byte {
 			b = le.AppendUint32(b, uint32(len(v)))
 			b = append(b, v...)
 		}
-		item(nil) // empty Basic Offset Table
-		frag := s.fragment
-		if len(frag)%2 == 1 {
-			frag = append(frag, 0)
+		var bot []byte
+		for _, o := range s.bot {
+			bot = le.AppendUint32(bot, o)
 		}
-		item(frag)
+		item(bot)
+		for _, frag := range s.fragments {
+			if len(frag)%2 == 1 {
+				frag = append(frag, 0)
+			}
+			item(frag)
+		}
 		b = le.AppendUint16(b, 0xFFFE)
 		b = le.AppendUint16(b, 0xE0DD)
 		b = le.AppendUint32(b, 0)

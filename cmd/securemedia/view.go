@@ -33,8 +33,13 @@ a random one-time token); other programs and web sites get "forbidden".
 Images are decrypted in memory; nothing is written to disk except a copy you
 save yourself. It runs until you press "Close viewer" or Ctrl-C.
 
-Compressed images (JPEG, JPEG-LS, JPEG 2000, RLE) are not displayed yet;
-they can still be saved or sent.
+Uncompressed images and the usual compressed ones are displayed: RLE,
+JPEG (baseline, 12-bit extended, lossless), JPEG-LS and JPEG 2000, grey
+(8 to 16 bits, with their rescale and windows) or colour, single or
+multi-frame. The browser decodes and draws them itself, so brightness,
+contrast, zoom and cine work without waiting for the viewer. Other
+encodings (HTJ2K, MPEG video, deflated) are not displayed yet; they can
+still be saved or sent.
 
 Send to PACS (the link at the top, or "Send this study to a PACS" in the
 study list) stores the images in a hospital archive with C-STORE, as

@@ -1,5 +1,8 @@
-// SecureMedia viewer: slice navigation and window/level on the series page.
-// The server decodes and windows each frame; this script only asks for it.
+// SecureMedia viewer: the series page (slices, frames, window/level, zoom)
+// and the study list's previews. The server sends each frame's stored or
+// compressed bytes (/frame) and its pixel attributes (/info); a Web Worker
+// (decode-worker.js) decodes them and render.js draws them on a canvas, so
+// window/level, zoom and cine never go back to the server.
 "use strict";
 // Save a copy: say that it is working, and do not submit twice.
 (function () {
@@ -12,51 +15,207 @@
     f.querySelector("button").disabled = true;
   });
 })();
-// Study list: a series whose preview cannot be made (compressed, not an
-// image) says so instead of showing a broken picture.
+// decoder: frames are fetched and decoded in one Web Worker.
+const SMDecode = (function () {
+  let worker = null, next = 1;
+  const waiting = new Map();
+  function get() {
+    if (worker) return worker;
+    worker = new Worker("/static/decode-worker.js");
+    worker.onmessage = function (ev) {
+      const w = waiting.get(ev.data.id);
+      if (!w) return;
+      waiting.delete(ev.data.id);
+      if (ev.data.error) w.reject(new Error(ev.data.error)); else w.resolve(ev.data.decoded);
+    };
+    worker.onerror = function (ev) {
+      waiting.forEach(function (w) { w.reject(new Error("the decoder failed: " + (ev.message || "unknown error"))); });
+      waiting.clear();
+      worker = null;
+    };
+    return worker;
+  }
+  return function (url, pixel) {
+    return new Promise(function (resolve, reject) {
+      const id = next++;
+      waiting.set(id, { resolve: resolve, reject: reject });
+      get().postMessage({ id: id, url: url, pixel: pixel });
+    });
+  };
+})();
+
+function fetchInfo(series, i) {
+  return fetch("/info/" + series + "/" + i, { credentials: "same-origin" })
+    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+}
+
+// Study list: each series' preview is its middle image, drawn here; one
+// at a time, so a long list does not flood the viewer.
 (function () {
-  document.querySelectorAll("img.thumb").forEach(function (t) {
-    function none() { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; t.replaceWith(s); }
-    if (t.complete && t.naturalWidth === 0) none(); else t.addEventListener("error", none);
+  const thumbs = Array.from(document.querySelectorAll("canvas.thumb"));
+  function none(t, why) { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; s.title = why || ""; t.replaceWith(s); }
+  let chain = Promise.resolve();
+  thumbs.forEach(function (t) {
+    chain = chain.then(function () {
+      return fetchInfo(t.dataset.series, t.dataset.index).then(function (v) {
+        if (v.Message || !v.Pixel) throw new Error(v.Message);
+        return SMDecode(v.FrameURL, v.Pixel).then(function (d) {
+          const p = v.Pixel, full = document.createElement("canvas");
+          full.width = p.Columns; full.height = p.Rows;
+          const fc = full.getContext("2d"), img = fc.createImageData(p.Columns, p.Rows);
+          SMRender.render(p, d, null, img);
+          fc.putImageData(img, 0, 0);
+          const side = 96, s = Math.min(1, side / Math.max(p.Columns, p.Rows));
+          t.width = Math.max(1, Math.round(p.Columns * s)); t.height = Math.max(1, Math.round(p.Rows * s));
+          const tc = t.getContext("2d");
+          tc.imageSmoothingQuality = "high";
+          tc.drawImage(full, 0, 0, t.width, t.height);
+          t.dataset.rendered = "1";
+        });
+      }).catch(function (e) { none(t, e && e.message); });
+    });
   });
 })();
+
 (function () {
   const viewer = document.getElementById("viewer");
   if (!viewer) return;
-  const img = document.getElementById("image");
+  const canvas = document.getElementById("image");
+  const ctx = canvas.getContext("2d");
   const msg = document.getElementById("message");
   const out = document.getElementById("window");
   const presets = document.getElementById("presets");
   const series = viewer.dataset.series;
   const count = parseInt(viewer.dataset.count, 10);
   let index = parseInt(viewer.dataset.index, 10);
-  let info = {
-    WindowCenter: parseFloat(img.dataset.wc), WindowWidth: parseFloat(img.dataset.ww),
-    Monochrome: img.dataset.mono === "true", Frames: parseInt(img.dataset.frames, 10) || 1, ImageURL: img.getAttribute("src") || "", Message: msg.textContent.trim(),
-  };
-  let wc = null, ww = null; // null: the image's own window
-  let full = false; // the full range of each image's values
-  let loading = false, pending = false;
-
+  let info = null;      // /info of the image shown
+  let decoded = null;   // its decoded frame
+  let win = null;       // chosen window {c, w}; null: each image's own
+  let full = false;     // the full range of each image's values
   let frame = 0, timer = null;
-  function src() {
-    const u = info.ImageURL;
-    if (!u) return "";
-    const q = [];
-    if (wc !== null && ww !== null) q.push("wc=" + encodeURIComponent(wc.toFixed(1)), "ww=" + encodeURIComponent(ww.toFixed(1)));
-    else if (full) q.push("full=1");
-    if (frame > 0) q.push("frame=" + frame);
-    return q.length ? u + "?" + q.join("&") : u;
+  let imageData = null;
+
+  // Caches: the /info of each slice, and decoded frames (bounded in bytes;
+  // decoded pixels stay in this tab's memory only).
+  const infos = new Map();
+  const frames = new Map(); // key → {promise, bytes}
+  let frameBytes = 0;
+  const maxFrameBytes = 256 << 20;
+  function infoOf(i) {
+    if (!infos.has(i)) infos.set(i, fetchInfo(series, i).catch(function (e) { infos.delete(i); throw e; }));
+    return infos.get(i);
   }
+  function frameOf(i, f) {
+    const key = i + "/" + f;
+    let e = frames.get(key);
+    if (e) { frames.delete(key); frames.set(key, e); return e.promise; } // most recent last
+    e = { bytes: 0 };
+    e.promise = infoOf(i).then(function (v) {
+      if (v.Message || !v.Pixel) throw new Error(v.Message || "no image");
+      return SMDecode(v.FrameURL + (f > 0 ? "?n=" + f : ""), v.Pixel);
+    }).then(function (d) {
+      e.bytes = d.kind === "mono" ? d.values.byteLength : d.rgb.byteLength;
+      frameBytes += e.bytes;
+      for (const [k, old] of frames) {
+        if (frameBytes <= maxFrameBytes || k === key) break;
+        frames.delete(k); frameBytes -= old.bytes;
+      }
+      return d;
+    }, function (err) { frames.delete(key); throw err; });
+    frames.set(key, e);
+    return e.promise;
+  }
+  // Prefetch the neighbouring slices, nearest first, two at a time.
+  let prefetching = 0, wanted = [];
+  function prefetch() {
+    wanted = [];
+    for (let k = 1; k <= 8; k++) [index + k, index - k].forEach(function (i) { if (i >= 0 && i < count) wanted.push(i); });
+    pump();
+  }
+  function pump() {
+    while (prefetching < 2 && wanted.length > 0) {
+      const i = wanted.shift();
+      if (frames.has(i + "/0")) continue;
+      prefetching++;
+      frameOf(i, 0).catch(function () {}).then(function () { prefetching--; pump(); });
+    }
+  }
+
+  function set(id, v) { const e = document.getElementById(id); if (e) e.textContent = v || "–"; }
+  function showMessage(text) { msg.textContent = text; msg.hidden = false; canvas.hidden = true; }
+  function showWindow(used) {
+    if (!out) return;
+    if (!info || !info.Monochrome) { out.textContent = ""; return; }
+    const w = used || win;
+    out.textContent = (win ? "" : full ? "Full range: " : "As stored: ") + (w ? "centre " + Math.round(w.c) + ", width " + Math.round(w.w) : "");
+  }
+  function draw() {
+    if (!info || !decoded) return;
+    const p = info.Pixel;
+    if (canvas.width !== p.Columns || canvas.height !== p.Rows || !imageData) {
+      canvas.width = p.Columns; canvas.height = p.Rows;
+      imageData = ctx.createImageData(p.Columns, p.Rows);
+    }
+    const w = win || (full && decoded.kind === "mono" ? SMRender.fullRange(p, decoded) : null);
+    const used = SMRender.render(p, decoded, w, imageData);
+    ctx.putImageData(imageData, 0, 0);
+    msg.hidden = true; canvas.hidden = false;
+    showWindow(used);
+    // For tests and assistive tools: what is on the canvas now.
+    canvas.dataset.shown = index + "/" + frame + (used ? "/" + used.c + "/" + used.w : "");
+  }
+  let showing = 0;
+  function show() {
+    const my = ++showing, i = index, f = frame;
+    infoOf(i).then(function (v) {
+      if (my !== showing) return null;
+      info = v;
+      updateAttrs(v, i);
+      if (v.Message) { showMessage(v.Message); decoded = null; return null; }
+      return frameOf(i, f).then(function (d) {
+        if (my !== showing) return;
+        decoded = d;
+        draw();
+        prefetch();
+      });
+    }).catch(function (e) { if (my === showing) showMessage("The image could not be shown (" + e.message + ")."); });
+  }
+  function updateAttrs(v, i) {
+    set("position", "Image " + (i + 1) + " of " + count);
+    set("a-modality", v.Modality); set("a-date", v.Date); set("a-imagedate", v.ImageDate || "same day"); set("a-bodypart", v.BodyPart); set("a-description", v.Description);
+    set("a-instance", v.Instance);
+    set("a-size", v.Width ? v.Width + " × " + v.Height + (v.Frames > 1 ? ", " + v.Frames + " frames" : "") : "");
+    canvas.setAttribute("aria-label", "Image " + (i + 1) + " of " + count);
+    if (presets) presets.hidden = !v.Monochrome;
+    fileWindows(v);
+    showFrame();
+  }
+  // The file's other windows (Window Center/Width may hold several).
+  function fileWindows(v) {
+    const box = document.getElementById("filewindows");
+    if (!box) return;
+    box.textContent = "";
+    const p = v.Pixel;
+    if (!p || !p.WindowWidth || p.WindowWidth.length < 2) return;
+    p.WindowWidth.forEach(function (w, k) {
+      const b = document.createElement("button");
+      b.type = "button"; b.dataset.wc = p.WindowCenter[k]; b.dataset.ww = w;
+      b.textContent = "File window " + (k + 1);
+      box.appendChild(b);
+    });
+  }
+
   function showFrame() {
     const box = document.getElementById("frames");
-    if (box) box.hidden = !(info.Frames > 1) || !!info.Message;
-    set("fpos", "Frame " + (frame + 1) + " of " + info.Frames);
+    const n = info && info.Frames || 1;
+    if (box) box.hidden = !(n > 1) || !!(info && info.Message);
+    set("fpos", "Frame " + (frame + 1) + " of " + n);
   }
   function stepFrame(d) {
-    if (!(info.Frames > 1)) return;
-    frame = (frame + d + info.Frames) % info.Frames;
-    showFrame(); refresh();
+    const n = info && info.Frames || 1;
+    if (!(n > 1)) return;
+    frame = (frame + d + n) % n;
+    showFrame(); show();
   }
   function stop() {
     if (timer) { clearInterval(timer); timer = null; }
@@ -69,46 +228,24 @@
     if (b) b.addEventListener("click", function () { stop(); stepFrame(1); });
     if (p) p.addEventListener("click", function () {
       if (timer) { stop(); return; }
-      timer = setInterval(function () { if (!loading) stepFrame(1); }, 66);
+      // Cine: decode every frame ahead, then step through them.
+      for (let f = 0; f < (info.Frames || 1); f++) frameOf(index, f).catch(function () {});
+      timer = setInterval(function () {
+        const n = info.Frames, next = (frame + 1) % n;
+        const e = frames.get(index + "/" + next);
+        if (e && e.bytes > 0) stepFrame(1);
+      }, 66);
       p.textContent = "Stop"; p.setAttribute("aria-pressed", "true");
     });
   })();
-  function showWindow() {
-    if (!out) return;
-    out.textContent = wc !== null ? "Centre " + Math.round(wc) + ", width " + Math.round(ww) : (full ? "Full range" : "As stored");
-  }
-  function refresh() {
-    const u = src();
-    if (!u) return;
-    if (loading) { pending = true; return; }
-    loading = true;
-    img.src = u;
-  }
-  img.addEventListener("load", function () { loading = false; if (pending) { pending = false; refresh(); } });
-  img.addEventListener("error", function () { loading = false; pending = false; });
 
-  function set(id, v) { const e = document.getElementById(id); if (e) e.textContent = v || "–"; }
   function go(i) {
     if (i < 0 || i >= count || i === index) return;
     index = i;
-    fetch("/info/" + series + "/" + i, { credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-      .then(function (v) {
-        if (v.Index !== index) return;
-        info = v;
-        stop(); frame = 0; showFrame();
-        set("position", "Image " + (i + 1) + " of " + count);
-        set("a-modality", v.Modality); set("a-date", v.Date); set("a-imagedate", v.ImageDate || "same day"); set("a-bodypart", v.BodyPart); set("a-description", v.Description);
-        set("a-instance", v.Instance);
-        set("a-size", v.Width ? v.Width + " × " + v.Height + (v.Frames > 1 ? ", " + v.Frames + " frames" : "") : "");
-        img.alt = "Image " + (i + 1) + " of " + count;
-        if (v.Message) { msg.textContent = v.Message; msg.hidden = false; img.hidden = true; }
-        else { msg.hidden = true; img.hidden = false; refresh(); }
-        if (presets) presets.hidden = !v.Monochrome;
-        updateLinks();
-        history.replaceState(null, "", "?i=" + i);
-      })
-      .catch(function (e) { msg.textContent = "The image could not be loaded (" + e.message + ")."; msg.hidden = false; });
+    stop(); frame = 0;
+    show();
+    updateLinks();
+    history.replaceState(null, "", "?i=" + i);
   }
   function updateLinks() {
     const p = document.getElementById("prev"), n = document.getElementById("next");
@@ -127,7 +264,7 @@
       case "ArrowDown": case "ArrowRight": case "PageDown": d = 1; break;
       case ",": stop(); stepFrame(-1); return;
       case ".": stop(); stepFrame(1); return;
-      case " ": if (info.Frames > 1) { ev.preventDefault(); document.getElementById("play").click(); } return;
+      case " ": if (info && info.Frames > 1) { ev.preventDefault(); document.getElementById("play").click(); } return;
       case "+": case "=": setZoom(zoom * 1.25); return;
       case "-": setZoom(zoom / 1.25); return;
       case "0": setZoom(1); return;
@@ -144,53 +281,50 @@
     go(Math.max(0, Math.min(count - 1, index + (ev.deltaY > 0 ? 1 : -1))));
   }, { passive: false });
 
-  // Zoom and pan: a CSS transform of the image; the pixels stay the server's.
+  // Zoom and pan: a CSS transform of the canvas.
   let zoom = 1, panX = 0, panY = 0;
-  function applyZoom() { img.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; }
+  function applyZoom() { canvas.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; }
   function setZoom(z) { zoom = Math.max(1, Math.min(16, z)); if (zoom === 1) { panX = panY = 0; } applyZoom(); }
   [["zoomin", function () { setZoom(zoom * 1.25); }], ["zoomout", function () { setZoom(zoom / 1.25); }],
    ["zoomfit", function () { setZoom(1); }]].forEach(function (b) {
     const e = document.getElementById(b[0]); if (e) e.addEventListener("click", b[1]);
   });
-  img.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+  canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
 
   // Drag: horizontal changes width (contrast), vertical changes centre
-  // (brightness); Shift or the right button pans.
-  let drag = null;
-  img.addEventListener("pointerdown", function (ev) {
+  // (brightness); Shift or the right button pans. Redrawn here, from the
+  // decoded frame: no request per step.
+  let drag = null, pendingDraw = false;
+  canvas.addEventListener("pointerdown", function (ev) {
     if (ev.shiftKey || ev.button === 2) {
       drag = { pan: true, x: ev.clientX, y: ev.clientY, px: panX, py: panY };
-      img.setPointerCapture(ev.pointerId);
+      canvas.setPointerCapture(ev.pointerId);
       ev.preventDefault();
       return;
     }
-    if (!info.Monochrome) return;
-    if (wc === null) {
-      // Start from the image's own window (or a neutral one without it).
-      if (info.WindowWidth >= 1) { wc = info.WindowCenter; ww = info.WindowWidth; } else { wc = 0; ww = 400; }
-      full = false;
-    }
-    drag = { x: ev.clientX, y: ev.clientY, wc: wc, ww: ww };
-    img.setPointerCapture(ev.pointerId);
+    if (!info || !info.Monochrome || !decoded) return;
+    const start = win || (full ? SMRender.fullRange(info.Pixel, decoded) : SMRender.defaultWindow(info.Pixel, decoded));
+    drag = { x: ev.clientX, y: ev.clientY, c: start.c, w: start.w };
+    canvas.setPointerCapture(ev.pointerId);
     ev.preventDefault();
   });
-  img.addEventListener("pointermove", function (ev) {
+  canvas.addEventListener("pointermove", function (ev) {
     if (!drag) return;
     if (drag.pan) { panX = drag.px + ev.clientX - drag.x; panY = drag.py + ev.clientY - drag.y; applyZoom(); return; }
-    const scale = Math.max(1, drag.ww / 200);
-    ww = Math.max(1, drag.ww + (ev.clientX - drag.x) * scale);
-    wc = drag.wc + (ev.clientY - drag.y) * scale;
-    showWindow(); refresh();
+    const scale = Math.max(1, drag.w / 200);
+    win = { c: drag.c + (ev.clientY - drag.y) * scale, w: Math.max(1, drag.w + (ev.clientX - drag.x) * scale) };
+    full = false;
+    if (!pendingDraw) { pendingDraw = true; requestAnimationFrame(function () { pendingDraw = false; draw(); }); }
   });
-  ["pointerup", "pointercancel"].forEach(function (t) { img.addEventListener(t, function () { drag = null; }); });
+  ["pointerup", "pointercancel"].forEach(function (t) { canvas.addEventListener(t, function () { drag = null; }); });
 
   if (presets) presets.addEventListener("click", function (ev) {
     const b = ev.target.closest("button");
     if (!b) return;
     full = b.dataset.preset === "full";
-    if (b.dataset.preset) { wc = ww = null; }
-    else { wc = parseFloat(b.dataset.wc); ww = parseFloat(b.dataset.ww); }
-    showWindow(); refresh();
+    if (b.dataset.preset) win = null;
+    else win = { c: parseFloat(b.dataset.wc), w: parseFloat(b.dataset.ww) };
+    draw();
   });
-  showWindow();
+  show();
 })();

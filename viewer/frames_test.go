@@ -1,0 +1,196 @@
+package viewer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
+)
+
+const (
+	jpegBaselineUID = "1.2.840.10008.1.2.4.50"
+	sharedCorpus    = "../../shared/corpus"
+)
+
+// Frames of encapsulated pixel data are found by the Extended Offset
+// Table, the Basic Offset Table, or (without either) by where each JPEG
+// codestream ends (FFD9); a single frame is all its fragments.
+func TestEncapsulatedFrames(t *testing.T) {
+	a1, a2 := []byte{0xFF, 0xD8, 1, 2}, []byte{3, 0xFF, 0xD9}             // frame 1 in two fragments (padded to even)
+	b1 := []byte{0xFF, 0xD8, 5, 6, 0xFF, 0xD9}                            // frame 2
+	c1, c2, c3 := []byte{0xFF, 0xD8}, []byte{7, 8}, []byte{9, 0xFF, 0xD9} // frame 3 in three
+	frags := [][]byte{a1, a2, b1, c1, c2, c3}
+	want := [][]byte{append(append([]byte{}, a1...), 3, 0xFF, 0xD9, 0), b1, {0xFF, 0xD8, 7, 8, 9, 0xFF, 0xD9, 0}}
+	// Offsets from the first fragment's item tag: 8-byte item headers.
+	offs := []uint32{0, uint32(8 + 4 + 8 + 4), uint32(8 + 4 + 8 + 4 + 8 + 6)}
+	for _, c := range []struct {
+		name string
+		s    synth
+	}{
+		{"end markers", synth{fragments: frags}},
+		{"basic offset table", synth{fragments: frags, bot: offs}},
+		{"extended offset table", synth{fragments: frags, eot: []uint64{uint64(offs[0]), uint64(offs[1]), uint64(offs[2])}}},
+	} {
+		c.s.uid, c.s.ts, c.s.rows, c.s.cols, c.s.bits, c.s.photometric, c.s.frames = "20", jpegBaselineUID, 2, 2, 8, "MONOCHROME2", "3"
+		for n := range 3 {
+			in, got, err := frameOf(t, c.s, n)
+			if err != nil || !bytes.Equal(got, want[n]) {
+				t.Errorf("%s: frame %d = %x, %v; want %x", c.name, n+1, got, err, want[n])
+			}
+			if in.Codec != codecJPEG {
+				t.Errorf("codec %q", in.Codec)
+			}
+		}
+		if _, _, err := frameOf(t, c.s, 3); err == nil || !strings.Contains(err.Error(), "no frame 4") {
+			t.Errorf("%s: frame 4: %v", c.name, err)
+		}
+	}
+	one := synth{uid: "21", ts: jpegBaselineUID, rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", fragments: [][]byte{{1, 2}, {3, 4}}}
+	if _, got, err := frameOf(t, one, 0); err != nil || !bytes.Equal(got, []byte{1, 2, 3, 4}) {
+		t.Errorf("one frame in two fragments: %x %v", got, err)
+	}
+	bad := synth{uid: "22", ts: jpegBaselineUID, rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "3", fragments: frags, bot: []uint32{0, 12}}
+	if _, _, err := frameOf(t, bad, 0); err == nil || !strings.Contains(err.Error(), "offset table") {
+		t.Errorf("offset table of the wrong size: %v", err)
+	}
+}
+
+// rleSegments encodes each segment as literal runs (the simplest valid
+// PackBits) behind a PS3.5 G.5 header.
+func rleSegments(segs ...[]byte) []byte {
+	hdr := make([]byte, 64)
+	binary.LittleEndian.PutUint32(hdr, uint32(len(segs)))
+	var body []byte
+	for i, s := range segs {
+		binary.LittleEndian.PutUint32(hdr[4+4*i:], uint32(64+len(body)))
+		for len(s) > 0 {
+			k := min(len(s), 128)
+			body = append(body, byte(k-1))
+			body = append(body, s[:k]...)
+			s = s[k:]
+		}
+	}
+	return append(hdr, body...)
+}
+
+// RLE: the most significant byte comes first in its own segment, colour
+// samples by plane; runs repeat (PS3.5 G.3).
+func TestRLE(t *testing.T) {
+	s := synth{uid: "23", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 16, photometric: "MONOCHROME2",
+		fragment: rleSegments([]byte{0x12, 0x34, 0x56}, []byte{0xAB, 0xCD, 0xEF})}
+	if _, got, err := frameOf(t, s, 0); err != nil || !bytes.Equal(got, []byte{0xAB, 0x12, 0xCD, 0x34, 0xEF, 0x56}) {
+		t.Fatalf("16-bit: %x %v", got, err)
+	}
+	// 0xFE: repeat the next byte 3 times; 0x80 is a no-op.
+	run := append(make([]byte, 64), 0x80, 0xFE, 7, 0)
+	binary.LittleEndian.PutUint32(run, 1)
+	binary.LittleEndian.PutUint32(run[4:], 64)
+	s = synth{uid: "24", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 8, photometric: "MONOCHROME2", fragment: run}
+	if _, got, err := frameOf(t, s, 0); err != nil || !bytes.Equal(got, []byte{7, 7, 7}) {
+		t.Fatalf("run: %x %v", got, err)
+	}
+	s = synth{uid: "25", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 4, bits: 8, photometric: "MONOCHROME2", fragment: run}
+	if _, _, err := frameOf(t, s, 0); err == nil || !strings.Contains(err.Error(), "RLE data is damaged") {
+		t.Fatalf("short segment: %v", err)
+	}
+}
+
+// Our RLE decoder gives the bytes dcmtk's dcmdrle gives, for the corpus's
+// RLE files (8 and 16 bits, RGB, multi-frame).
+func TestRLEMatchesDcmdrle(t *testing.T) {
+	dcmdrle := testtool.Require(t, "dcmdrle")
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	dir := t.TempDir()
+	for _, name := range []string{"MR_small_RLE.dcm", "SC_rgb_rle.dcm", "SC_rgb_rle_16bit_2frame.dcm", "SC_rgb_rle_2frame.dcm"} {
+		src := filepath.Join(sharedCorpus, "pydicom/test_files", name)
+		ref := filepath.Join(dir, name)
+		if out, err := exec.Command(dcmdrle, src, ref).CombinedOutput(); err != nil {
+			t.Fatalf("dcmdrle %s: %v\n%s", name, err, out)
+		}
+		in, _, err := readFile(t, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := range in.Frames {
+			_, got, err := readFile(t, src, n)
+			if err != nil {
+				t.Fatalf("%s frame %d: %v", name, n, err)
+			}
+			rin, want, err := readFile(t, ref, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rin.Planar == 0 && in.SamplesPerPixel == 3 {
+				want = toPlanar(want, in.SamplesPerPixel, in.BitsAllocated/8)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s frame %d differs from dcmdrle", name, n+1)
+			}
+		}
+	}
+}
+
+// readFile reads frame n (default 0) of a file.
+func readFile(t *testing.T, path string, n ...int) (*imageInfo, []byte, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, br, err := readInfo(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in.Unsupported != "" {
+		t.Fatalf("%s: %s", path, in.Unsupported)
+	}
+	k := 0
+	if len(n) > 0 {
+		k = n[0]
+	}
+	pix, err := readFrame(br, in, k)
+	return in, pix, err
+}
+
+// toPlanar turns colour-by-pixel samples into colour-by-plane.
+func toPlanar(b []byte, spp, bps int) []byte {
+	out := make([]byte, len(b))
+	pixels := len(b) / (spp * bps)
+	for p := range pixels {
+		for s := range spp {
+			copy(out[(s*pixels+p)*bps:][:bps], b[(p*spp+s)*bps:][:bps])
+		}
+	}
+	return out
+}
+
+// FuzzRLE: any fragment decodes to exactly the frame's size or fails; it
+// never panics nor allocates more than the frame.
+func FuzzRLE(f *testing.F) {
+	f.Add(rleSegments([]byte{1, 2, 3}, []byte{4, 5, 6}), 1, 3, 16, 1)
+	f.Add(rleSegments([]byte{1}, []byte{2}, []byte{3}), 1, 1, 8, 3)
+	f.Add(append(rleSegments([]byte{}), 0xFE, 9), 2, 2, 8, 1)
+	f.Fuzz(func(t *testing.T, frag []byte, rows, cols, bits, spp int) {
+		rows, cols = 1+abs(rows)%64, 1+abs(cols)%64
+		bits = 8 * (1 + abs(bits)%2)
+		spp = []int{1, 3}[abs(spp)%2]
+		in := &imageInfo{Rows: rows, Cols: cols, BitsAllocated: bits, SamplesPerPixel: spp}
+		out, err := decodeRLE(in, frag)
+		if err == nil && len(out) != rows*cols*spp*bits/8 {
+			t.Fatalf("decoded %d bytes for %d×%d×%d×%d", len(out), rows, cols, spp, bits/8)
+		}
+	})
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
