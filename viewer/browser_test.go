@@ -86,7 +86,7 @@ var browserCases = []browserCase{
 // series by keyboard and wheel, window/level by dragging, and every
 // transfer syntax rendered as dcmtk renders it.
 func TestBrowser(t *testing.T) {
-	chromium := testtool.Require(t, "chromium")
+	testtool.Require(t, "chromium")
 	tools := map[string]string{}
 	for _, name := range []string{"dcmj2pnm", "dcmdjpls", "gdcmconv", "dcmcjpeg", "dcmcjpls", "dcmodify"} {
 		tools[name] = testtool.Require(t, name)
@@ -127,64 +127,9 @@ func TestBrowser(t *testing.T) {
 	// The sample study (4 CT slices) for navigation and window/level.
 	disc := sealedDisc(t, in, sampleStudy)
 
-	d, err := media.Open(disc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(d, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(sctx) }()
-	t.Cleanup(func() {
-		stop()
-		<-done
-		d.Close()
-	})
-
-	// A fresh profile, removed once Chromium's helpers have let go of it
-	// (they may still write for a moment after the browser is gone).
-	profile, err := os.MkdirTemp("", "sm-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Logf("could not remove %s", profile)
-	})
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 1024))
-	defer cancelAlloc() // kills Chromium (and waits for it)
-	var mu sync.Mutex
-	var jsErrors []string
-	pageErrors := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), jsErrors...) }
-	ctx, cancelTab := chromedp.NewContext(actx)
-	defer cancelTab()
-	chromedp.ListenTarget(ctx, func(ev any) {
-		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
-			mu.Lock()
-			jsErrors = append(jsErrors, exceptionText(e.ExceptionDetails))
-			mu.Unlock()
-		}
-	})
-	ctx, cancelTime := context.WithTimeout(ctx, 40*time.Second)
-	defer cancelTime()
-	do := func(what string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v (page errors: %v)", what, err, pageErrors())
-		}
-	}
+	s := serveDisc(t, disc)
+	b := startBrowser(t, 40*time.Second)
+	ctx, do, pageErrors := b.ctx, b.do, b.pageErrors
 
 	// Unlock: the wrong password is refused with a message, the right one
 	// shows the studies, each series with a preview drawn in the page.
@@ -334,6 +279,96 @@ func TestBrowser(t *testing.T) {
 	if e := pageErrors(); len(e) > 0 {
 		t.Errorf("page errors: %v", e)
 	}
+}
+
+// serveDisc serves a disc with the viewer until the test ends.
+func serveDisc(t testing.TB, disc string) *Server {
+	t.Helper()
+	d, err := media.Open(disc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(d, Options{})
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(sctx) }()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		d.Close()
+	})
+	return s
+}
+
+// browser is a headless Chromium tab for a test, with the page's script
+// errors collected.
+type browser struct {
+	ctx context.Context
+	t   testing.TB
+	mu  sync.Mutex
+	js  []string
+}
+
+// startBrowser starts headless Chromium (with the flags this machine needs:
+// no background networking, a fresh profile) for at most limit; it is
+// killed and its profile removed when the test ends.
+func startBrowser(t testing.TB, limit time.Duration) *browser {
+	t.Helper()
+	chromium := testtool.Require(t, "chromium")
+	// A fresh profile, removed once Chromium's helpers have let go of it
+	// (they may still write for a moment after the browser is gone).
+	profile, err := os.MkdirTemp("", "sm-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", profile)
+	})
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 1024))
+	t.Cleanup(cancelAlloc) // kills Chromium (and waits for it); runs last
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(cancelTab)
+	b := &browser{t: t}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+			b.mu.Lock()
+			b.js = append(b.js, exceptionText(e.ExceptionDetails))
+			b.mu.Unlock()
+		}
+	})
+	ctx, cancelTime := context.WithTimeout(ctx, limit)
+	t.Cleanup(cancelTime)
+	b.ctx = ctx
+	return b
+}
+
+// do runs actions in the tab and fails the test, with the page's script
+// errors, if they fail.
+func (b *browser) do(what string, actions ...chromedp.Action) {
+	b.t.Helper()
+	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+}
+
+func (b *browser) pageErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.js...)
 }
 
 func jsString(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
