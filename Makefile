@@ -66,6 +66,7 @@ bench: build viewers
 	./scripts/bench.sh
 	./scripts/bench-burn.sh
 	./scripts/bench-dimse.sh
+	./scripts/bench-viewer.sh
 
 clean:
 	rm -rf bin demo-out bench-out

@@ -11,22 +11,29 @@
 // native and rle frames arrive decoded (little endian; RLE colour by plane).
 "use strict";
 
-importScripts("/static/codecs/openjpegwasm_decode.js", "/static/codecs/charlswasm_decode.js");
-// jpeg.js and the lossless decoder are CommonJS: give them a module object.
-self.module = { exports: {} };
-importScripts("/static/codecs/jpeg.js");
-self.module = { exports: {} };
-importScripts("/static/codecs/jpeg-lossless.js");
-self.SMLossless = self.module.exports;
-delete self.module;
+// The decoders are loaded when a frame first needs one: a native or RLE
+// series (most CT and MR) never parses them, which matters for the first
+// image. jpeg.js and the lossless decoder are CommonJS: give them a module
+// object.
+let jpegLoaded = false, Lossless = null;
+function loadJPEG() { if (!jpegLoaded) { self.module = { exports: {} }; importScripts("/static/codecs/jpeg.js"); delete self.module; jpegLoaded = true; } }
+function loadLossless() {
+  if (!Lossless) { self.module = { exports: {} }; importScripts("/static/codecs/jpeg-lossless.js"); Lossless = self.module.exports; delete self.module; }
+  return Lossless;
+}
 
 // Our own names stay in this function: the decoders above declare globals.
 (function () {
-const Lossless = self.SMLossless;
 const locate = { locateFile: function (f) { return "/static/codecs/" + f; } };
 let openjpeg = null, charls = null;
-function openJPEG() { if (!openjpeg) openjpeg = OpenJPEGWASM(locate); return openjpeg; }
-function charLS() { if (!charls) charls = CharLSWASM(locate); return charls; }
+function openJPEG() {
+  if (!openjpeg) { importScripts("/static/codecs/openjpegwasm_decode.js"); openjpeg = OpenJPEGWASM(locate); }
+  return openjpeg;
+}
+function charLS() {
+  if (!charls) { importScripts("/static/codecs/charlswasm_decode.js"); charls = CharLSWASM(locate); }
+  return charls;
+}
 
 // wasmDecode runs an Emscripten decoder class (J2KDecoder, JpegLSDecoder).
 function wasmDecode(mod, Cls, bytes) {
@@ -175,6 +182,7 @@ function upsample(pl, w, h) {
 }
 
 function decodeDCT(p, bytes) {
+  loadJPEG();
   const j = new JpegImage();
   j.parse(bytes);
   const w = j.width, h = j.height;
@@ -200,7 +208,7 @@ async function decode(p, bytes) {
     case "jpeg":
       return decodeDCT(p, bytes);
     case "jpeg-lossless": {
-      const d = new Lossless.Decoder();
+      const d = new (loadLossless()).Decoder();
       const out = d.decode(bytes.buffer, bytes.byteOffset, bytes.byteLength, p.BitsAllocated > 8 ? 2 : 1);
       if (spp === 1) return mono(p, out);
       return color(p, out, false, ybrFull, shift);
