@@ -133,9 +133,9 @@ func (c *client) sendAndWait(form url.Values) status {
 	return status{}
 }
 
-// extracted decrypts the disc with "Save a copy"'s code (Disc.Extract) and
-// returns every data set by SOP Instance UID.
-func extracted(t *testing.T, disc string) map[string][]byte {
+// extractDisc decrypts the disc with "securemedia extract"'s code
+// (Disc.Extract) into a new folder and returns its path.
+func extractDisc(t *testing.T, disc string) string {
 	t.Helper()
 	d, err := media.Open(disc)
 	if err != nil {
@@ -153,6 +153,14 @@ func extracted(t *testing.T, disc string) map[string][]byte {
 	if _, err := d.Extract(dir, nil); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// extracted decrypts the disc (extractDisc) and returns every data set by
+// SOP Instance UID.
+func extracted(t *testing.T, disc string) map[string][]byte {
+	t.Helper()
+	dir := extractDisc(t, disc)
 	out := map[string][]byte{}
 	for _, p := range listFiles(t, dir) {
 		if filepath.Base(p) == "DICOMDIR" {

@@ -8,12 +8,14 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -332,7 +334,8 @@ func TestSyntheticImages(t *testing.T) {
 }
 
 func TestExport(t *testing.T) {
-	c := start(t, sealedDisc(t, sampleStudy))
+	disc := sealedDisc(t, sampleStudy)
+	c := start(t, disc)
 	c.login()
 	// Export needs the disc open.
 	if code, body := c.post("/export", url.Values{"folder": {t.TempDir()}}); code != 200 || !strings.Contains(body, `type="password"`) {
@@ -353,6 +356,26 @@ func TestExport(t *testing.T) {
 	}
 	if errs := d.Verify(out); len(errs) > 0 {
 		t.Fatalf("exported file-set: %v", errs)
+	}
+	// dciodvfy accepts its DICOMDIR, and it is what "securemedia extract"
+	// writes, file for file and byte for byte.
+	dciodvfy := testtool.Require(t, "dciodvfy")
+	if msg, err := exec.Command(dciodvfy, filepath.Join(out, "DICOMDIR")).CombinedOutput(); err != nil || bytes.Contains(msg, []byte("Error")) {
+		t.Fatalf("dciodvfy on the exported DICOMDIR: %v\n%s", err, msg)
+	}
+	want := extractDisc(t, disc)
+	wantFiles, gotFiles := listFiles(t, want), listFiles(t, out)
+	if len(gotFiles) != len(wantFiles) {
+		t.Fatalf("export has %d files, extract %d", len(gotFiles), len(wantFiles))
+	}
+	for i := range wantFiles {
+		rw, _ := filepath.Rel(want, wantFiles[i])
+		rg, _ := filepath.Rel(out, gotFiles[i])
+		a, _ := os.ReadFile(wantFiles[i])
+		b, _ := os.ReadFile(gotFiles[i])
+		if rw != rg || !bytes.Equal(a, b) {
+			t.Errorf("export's %s differs from extract's %s", rg, rw)
+		}
 	}
 	// The saved copy is a plain File-set: the viewer opens it without a
 	// password.
