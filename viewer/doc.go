@@ -43,8 +43,9 @@
 // MaxFrameBytes; nothing decrypted is written to disk except by "Save a
 // copy", and decoded pixels stay in the page's memory.
 //
-// "Send to PACS" (send.go; GET /send for the whole disc, ?study=P-S or
-// ?series=KEY for less) stores the images in a PACS with the same code as
+// "Send to PACS" (send.go; GET /send for the whole disc, from the header;
+// ?study=P-S from each study in the list or ?series=KEY from the series
+// page for less) stores the images in a PACS with the same code as
 // "securemedia send" (internal/forward): every instance is decrypted and
 // its integrity checked first (a damaged one is reported, never offered),
 // the optional new Patient ID and issuer are applied as IHE IRWF asks
