@@ -139,7 +139,7 @@ func TestBrowser(t *testing.T) {
 	// would make it "null" and the viewer would refuse its own unlock).
 	do("wrong password", chromedp.SendKeys("#password", "not the password", chromedp.ByID),
 		chromedp.Submit("#password", chromedp.ByID))
-	do("error", chromedp.Text("#unlock-error", &text, chromedp.ByID))
+	text = b.text("error", "#unlock-error", 10*time.Second)
 	if !strings.Contains(text, "That password did not open this disc") {
 		t.Fatalf("wrong password: %q", text)
 	}
@@ -370,6 +370,27 @@ func (b *browser) do(what string, actions ...chromedp.Action) {
 	b.t.Helper()
 	if err := chromedp.Run(b.ctx, actions...); err != nil {
 		b.t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+}
+
+// text waits until the page has an element matching selector with some
+// text, and returns the text. Unlike chromedp.Text it asks anew each time,
+// so a page that is replaced by the next one (a form post) between finding
+// the element and reading it costs a retry, not a "No node with given id"
+// failure.
+func (b *browser) text(what, selector string, limit time.Duration) string {
+	b.t.Helper()
+	js := `(function () { const e = document.querySelector(` + jsString(selector) + `); return e ? e.textContent : ""; })()`
+	deadline := time.Now().Add(limit)
+	for {
+		var v string
+		if err := chromedp.Run(b.ctx, chromedp.Evaluate(js, &v)); err == nil && strings.TrimSpace(v) != "" {
+			return v
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			b.t.Fatalf("%s: no text in %s after %v (page errors: %v)", what, selector, limit, b.pageErrors())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
