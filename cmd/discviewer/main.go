@@ -28,6 +28,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/securemedia/securemedia/internal/keyfile"
 	"github.com/securemedia/securemedia/internal/launch"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
@@ -109,7 +110,7 @@ and away from any disc, the page asks which disc to open.
 		}
 		defer d.Close()
 	}
-	s, err := viewer.New(d, viewer.Options{Port: port})
+	s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair})
 	if err != nil {
 		if errors.Is(err, media.ErrNoDICOMDIR) {
 			err = fmt.Errorf("%s has no DICOMDIR: it is not a DICOM disc, folder or disc image", where)

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"crypto/x509"
 	"errors"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/keyfile"
 )
 
 // keyFlags are the ways to open sealed data, shared by unseal, open,
@@ -47,15 +47,15 @@ func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
 	}
 	switch {
 	case o.key != "":
-		certs, err := loadCertificates(o.cert)
+		certs, err := keyfile.Certificates(o.cert)
 		if err != nil {
 			return nil, err
 		}
-		key, err := loadPrivateKey(o.key)
+		key, err := keyfile.PrivateKey(o.key)
 		if err != nil {
 			return nil, err
 		}
-		id, err := certificateIdentity(certs[0], key, o.key)
+		id, err := keyfile.Identity(certs[0], key, o.key)
 		if err != nil {
 			return nil, err
 		}
@@ -72,23 +72,15 @@ func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
 		} else if !errors.Is(err, errNoTerminal) {
 			return nil, err
 		}
-		key, cert, err := loadPKCS12(o.p12, pw)
+		key, cert, err := keyfile.PKCS12(o.p12, pw)
 		if err != nil {
 			return nil, err
 		}
-		id, err := certificateIdentity(cert, key, o.p12)
+		id, err := keyfile.Identity(cert, key, o.p12)
 		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-func certificateIdentity(cert *x509.Certificate, key any, path string) (cms.Identity, error) {
-	d, err := asDecrypter(key, path)
-	if err != nil {
-		return nil, err
-	}
-	return cms.NewCertificateIdentity(cert, d)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/keyfile"
 )
 
 func init() { commandFactories = append(commandFactories, newSealCommand) }
@@ -215,7 +216,7 @@ func (o *sealOptions) build(e *env) (*cms.Options, []cms.Recipient, error) {
 		recipients = append(recipients, r)
 	}
 	for _, path := range o.recipients {
-		certs, err := loadCertificates(path)
+		certs, err := keyfile.Certificates(path)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -245,15 +246,15 @@ func parseDigest(s string) (crypto.Hash, error) {
 }
 
 func loadSigner(certPath, keyPath string) (*cms.Signer, error) {
-	certs, err := loadCertificates(certPath)
+	certs, err := keyfile.Certificates(certPath)
 	if err != nil {
 		return nil, err
 	}
-	key, err := loadPrivateKey(keyPath)
+	key, err := keyfile.PrivateKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	signer, err := asSigner(key, keyPath)
+	signer, err := keyfile.Signer(key, keyPath)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/keyfile"
 )
 
 func init() { commandFactories = append(commandFactories, newUnsealCommand) }
@@ -149,7 +150,7 @@ func describeSigner(s cms.SignerResult) string {
 func (o *unsealOptions) signaturePolicy() (func(*cms.Info) error, error) {
 	var roots *x509.CertPool
 	if o.trust != "" {
-		certs, err := loadCertificates(o.trust)
+		certs, err := keyfile.Certificates(o.trust)
 		if err != nil {
 			return nil, err
 		}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/keyfile"
 	"github.com/securemedia/securemedia/internal/launch"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
@@ -82,7 +82,7 @@ EXAMPLES
 					return withCode(exitUsage, err)
 				}
 			}
-			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: loadKeyFiles})
+			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair})
 			if err != nil {
 				return err
 			}
@@ -104,20 +104,6 @@ EXAMPLES
 	f.StringVar(&addr, "addr", "", "listen on `127.0.0.1:PORT` (the same as --port; only 127.0.0.1 is allowed)")
 	cmd.MarkFlagsMutuallyExclusive("port", "addr")
 	return cmd
-}
-
-// loadKeyFiles opens the disc with a certificate and private key typed on
-// the unlock page.
-func loadKeyFiles(certFile, keyFile string) (cms.Identity, error) {
-	certs, err := loadCertificates(certFile)
-	if err != nil {
-		return nil, err
-	}
-	key, err := loadPrivateKey(keyFile)
-	if err != nil {
-		return nil, err
-	}
-	return certificateIdentity(certs[0], key, keyFile)
 }
 
 // openBrowser starts the system's web browser; tests replace it.

@@ -252,3 +252,27 @@ func TestBurnViewerWarnings(t *testing.T) {
 		t.Errorf("README.TXT names a viewer not on the medium:\n%s", readme)
 	}
 }
+
+// A disc sealed for a hospital's certificate (and no password) opens in
+// the viewer on the disc with that certificate and its key file, as in
+// "securemedia view"; another key is refused.
+func TestDiscViewerOpensWithCertificate(t *testing.T) {
+	t.Setenv(viewerDirEnv, "")
+	viewers, native := viewerFolder(t)
+	dir := t.TempDir()
+	siteCert, siteKey := testCert(t, "site")
+	otherCert, otherKey := testCert(t, "other")
+	usb := filepath.Join(dir, "usb")
+	cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--recipient", siteCert, "--viewer-dir", viewers).expect(t, 0, "read back and checked")
+	v := startDiscViewer(t, filepath.Join(usb, filepath.FromSlash(native)))
+	if code, body := v.get(t, v.url[len(v.base):]); code != 200 || !strings.Contains(body, `name="cert"`) {
+		t.Fatalf("start page offers no certificate: %d\n%s", code, body)
+	}
+	if _, body := v.post(t, "/unlock", url.Values{"cert": {otherCert}, "key": {otherKey}}); !strings.Contains(body, "not sealed for that key") {
+		t.Fatalf("other key: %s", body)
+	}
+	if _, body := v.post(t, "/unlock", url.Values{"cert": {siteCert}, "key": {siteKey}}); !strings.Contains(body, "Doe, Archibald") {
+		t.Fatalf("site key: %s", body)
+	}
+	v.closeViewer(t)
+}

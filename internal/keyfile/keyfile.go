@@ -1,4 +1,8 @@
-package main
+// Package keyfile loads certificates and private keys from files (PEM or
+// DER, or PKCS #12) and makes the cms identity that opens sealed data with
+// them: for the securemedia command and for the viewer on the disc, whose
+// unlock page accepts a certificate and key file.
+package keyfile
 
 import (
 	"crypto"
@@ -9,9 +13,9 @@ import (
 	"os"
 
 	"software.sslmate.com/src/go-pkcs12"
-)
 
-// Loading certificates and private keys: PEM or DER files, or PKCS #12.
+	"github.com/securemedia/securemedia/cms"
+)
 
 const maxKeyFile = 1 << 20
 
@@ -26,8 +30,8 @@ func readSmallFile(path, what string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
-// loadCertificates reads every certificate in a PEM file, or one DER one.
-func loadCertificates(path string) ([]*x509.Certificate, error) {
+// Certificates reads every certificate in a PEM file, or one DER one.
+func Certificates(path string) ([]*x509.Certificate, error) {
 	b, err := readSmallFile(path, "certificate")
 	if err != nil {
 		return nil, err
@@ -59,8 +63,8 @@ func loadCertificates(path string) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-// loadPrivateKey reads an unencrypted PEM (PKCS #8 or PKCS #1) or DER key.
-func loadPrivateKey(path string) (crypto.PrivateKey, error) {
+// PrivateKey reads an unencrypted PEM (PKCS #8 or PKCS #1) or DER key.
+func PrivateKey(path string) (crypto.PrivateKey, error) {
 	b, err := readSmallFile(path, "private key")
 	if err != nil {
 		return nil, err
@@ -85,9 +89,9 @@ func loadPrivateKey(path string) (crypto.PrivateKey, error) {
 	return nil, fmt.Errorf("private key %s: not a PKCS #8 or PKCS #1 key", path)
 }
 
-// loadPKCS12 reads a PKCS #12 file (as exported by browsers, Windows and
+// PKCS12 reads a PKCS #12 file (as exported by browsers, Windows and
 // "openssl pkcs12 -export").
-func loadPKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate, error) {
+func PKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate, error) {
 	b, err := readSmallFile(path, "PKCS #12 file")
 	if err != nil {
 		return nil, nil, err
@@ -102,7 +106,8 @@ func loadPKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certific
 	return key, cert, nil
 }
 
-func asDecrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
+// Decrypter is the key as a crypto.Decrypter, or an error naming path.
+func Decrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
 	d, ok := k.(crypto.Decrypter)
 	if !ok {
 		return nil, fmt.Errorf("private key %s cannot decrypt", path)
@@ -110,10 +115,35 @@ func asDecrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
 	return d, nil
 }
 
-func asSigner(k crypto.PrivateKey, path string) (crypto.Signer, error) {
+// Signer is the key as a crypto.Signer, or an error naming path.
+func Signer(k crypto.PrivateKey, path string) (crypto.Signer, error) {
 	s, ok := k.(crypto.Signer)
 	if !ok {
 		return nil, fmt.Errorf("private key %s cannot sign", path)
 	}
 	return s, nil
+}
+
+// Identity opens data sealed for cert with its private key (read from
+// path, which errors name).
+func Identity(cert *x509.Certificate, key crypto.PrivateKey, path string) (cms.Identity, error) {
+	d, err := Decrypter(key, path)
+	if err != nil {
+		return nil, err
+	}
+	return cms.NewCertificateIdentity(cert, d)
+}
+
+// Pair is the identity of a certificate file and its private key file
+// (the first certificate of the file).
+func Pair(certFile, keyFile string) (cms.Identity, error) {
+	certs, err := Certificates(certFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := PrivateKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return Identity(certs[0], key, keyFile)
 }
