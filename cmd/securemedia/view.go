@@ -41,8 +41,9 @@ contrast, zoom and cine work without waiting for the viewer. Other
 encodings (HTJ2K, MPEG video, deflated) are not displayed yet; they can
 still be saved or sent.
 
-Send to PACS (the link at the top, or "Send this study to a PACS" in the
-study list) stores the images in a hospital archive with C-STORE, as
+Send to PACS (the link at the top for the whole disc, "Send this study to
+a PACS" in the study list, "Send this series to a PACS" above an image)
+stores the images in a hospital archive with C-STORE, as
 "securemedia send" does: give the PACS's AE title, host and port, and our
 AE title (default SECUREMEDIA); "Test connection" sends a C-ECHO first. An
 optional new Patient ID and Issuer of Patient ID store the study under the
@@ -50,8 +51,9 @@ hospital's own ID (the original ID is kept in Other Patient IDs Sequence,
 every UID and every other element stays as it is). Every image is decrypted
 and checked before sending; a damaged one is listed and not sent.
 Compressed images are never decompressed or recompressed, so one whose
-encoding the PACS does not accept is listed as not stored. The page shows each image's result in plain words
-and can cancel. One send runs at a time; nothing is logged.
+encoding the PACS does not accept is listed as not stored. The page shows
+each image's result in plain words and can cancel. One send runs at a time;
+nothing is logged.
 
 ` + discArg + `
 
