@@ -142,8 +142,8 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 		if int64(len(out))+int64(length) > MaxFrameBytes {
 			return nil, fmt.Errorf("%w: one frame of this image is more than %d MB", ErrNotDisplayable, MaxFrameBytes>>20)
 		}
-		frag := make([]byte, length)
-		if _, err := io.ReadFull(br, frag); err != nil {
+		frag, err := readN(br, int64(length))
+		if err != nil {
 			return nil, short()
 		}
 		out = append(out, frag...)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -193,4 +194,57 @@ func abs(x int) int {
 		return -x
 	}
 	return x
+}
+
+// FuzzFrame: any bytes, read as a decrypted file, give a frame or an
+// error: reading the header and then frame 0–3 never panics. Frames up to
+// 16 MB are tried (larger ones only make the fuzzer slow; readN's bound is
+// checked in TestReadNGrowsWithData).
+func FuzzFrame(f *testing.F) {
+	for _, s := range []synth{
+		{uid: "1", rows: 2, cols: 3, bits: 16, photometric: "MONOCHROME2", pixels: u16(1, 2, 3, 4, 5, 6)},
+		{uid: "2", rows: 1, cols: 2, bits: 8, spp: 3, photometric: "RGB", frames: "2", pixels: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+		{uid: "3", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 8, photometric: "MONOCHROME2", fragment: rleSegments([]byte{1, 2, 3})},
+		{uid: "4", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16, photometric: "MONOCHROME2", frames: "2",
+			fragments: [][]byte{{0xFF, 0x4F, 0xFF, 0xD9}, {0xFF, 0x4F, 0xFF, 0xD9}}, bot: []uint32{0, 12}},
+		{uid: "5", ts: "1.2.840.10008.1.2.4.50", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
+			fragments: [][]byte{{0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8}, {0xFF, 0xD9}}},
+	} {
+		f.Add(synthBytes(f, s), uint8(0))
+		f.Add(synthBytes(f, s), uint8(1))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
+		in, br, err := readInfo(bytes.NewReader(data))
+		if err != nil || in.Unsupported != "" || in.frameBytes() > 16<<20 {
+			return
+		}
+		frame, err := readFrame(br, in, int(n%4))
+		if err == nil && len(frame) == 0 {
+			t.Fatalf("frame %d: no bytes and no error", n%4)
+		}
+	})
+}
+
+// TestReadNGrowsWithData: a length word claiming 500 MB in front of a few
+// bytes costs memory for the bytes, not for the claim.
+func TestReadNGrowsWithData(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := readN(bytes.NewReader(make([]byte, 10)), 500<<20); err == nil {
+		t.Fatal("500 MB read from 10 bytes")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Errorf("reading 10 bytes of a claimed 500 MB allocated %d MB", got>>20)
+	}
+	for _, n := range []int64{0, 1, 4<<20 - 1, 4 << 20, 9<<20 + 3} {
+		src := make([]byte, n+5)
+		for i := range src {
+			src[i] = byte(i * 7)
+		}
+		got, err := readN(bytes.NewReader(src), n)
+		if err != nil || !bytes.Equal(got, src[:n]) {
+			t.Errorf("readN of %d bytes: %d bytes, %v", n, len(got), err)
+		}
+	}
 }

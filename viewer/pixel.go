@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -265,6 +266,26 @@ func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	return readEncapsulatedFrame(br, in, n)
 }
 
+// readN reads exactly n bytes. The lengths it is given come from the file
+// (within MaxFrameBytes), so memory grows with the bytes actually there, in
+// steps, rather than being taken at once on a length's word: a small file
+// that claims a 500 MB frame costs a few megabytes, not 500.
+func readN(r io.Reader, n int64) ([]byte, error) {
+	const step = 4 << 20
+	b := make([]byte, 0, min(n, step))
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(n-int64(len(b)), max(int64(len(b)), step))))
+		}
+		k, err := io.ReadFull(r, b[len(b):min(int64(cap(b)), n)])
+		b = b[:len(b)+k]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
 // readNativeFrame reads frame n of uncompressed pixel data, swapping big
 // endian 16-bit words to little endian.
 func readNativeFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
@@ -305,8 +326,8 @@ func readNativeFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
 	if _, err := io.CopyN(io.Discard, br, off); err != nil {
 		return nil, fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF)
 	}
-	frame := make([]byte, size)
-	if _, err := io.ReadFull(br, frame); err != nil {
+	frame, err := readN(br, size)
+	if err != nil {
 		return nil, fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF)
 	}
 	if in.syntax.BigEndian && in.BitsAllocated == 16 {
