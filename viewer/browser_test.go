@@ -522,3 +522,41 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 	}
 	return d.Text
 }
+
+// TestBrowserWholeCorpus opens every series of a disc made from the whole
+// shared corpus (reports, ECGs, 1- and 32-bit images, deflated files, a
+// deliberately broken JPEG 2000 codestream, files whose header lies) and
+// checks that each page ends with either an image drawn or a message in
+// words, and that no script error happens anywhere.
+func TestBrowserWholeCorpus(t *testing.T) {
+	testtool.Require(t, "chromium")
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	s := serveDisc(t, sealedDiscWith(t, media.Options{AllowConflicts: true}, sharedCorpus))
+	b := startBrowser(t, 3*time.Minute)
+	b.do("unlock", chromedp.Navigate(s.URL()), chromedp.SendKeys("#password", testPassword, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID), chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	shown, told := 0, 0
+	for key, se := range s.tree.series {
+		var res string
+		b.do("series "+key+" ("+se.Modality+")", chromedp.Navigate(s.origin+"/series/"+key),
+			chromedp.Poll(`(function () {
+  const c = document.getElementById("image"), m = document.getElementById("message");
+  if (c && c.dataset.shown) return "shown";
+  if (m && !m.hidden && m.textContent.trim()) return "message: " + m.textContent.trim();
+  return null;
+})()`, &res, chromedp.WithPollingTimeout(15*time.Second)))
+		if res == "shown" {
+			shown++
+		} else {
+			told++
+			t.Logf("series %s (%s): %s", key, se.Modality, res)
+		}
+	}
+	t.Logf("%d series: %d shown, %d with a message", shown+told, shown, told)
+	if shown < 30 {
+		t.Errorf("only %d series of the corpus show an image", shown)
+	}
+	if e := b.pageErrors(); len(e) > 0 {
+		t.Errorf("page errors: %v", e)
+	}
+}

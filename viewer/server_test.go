@@ -27,11 +27,19 @@ const (
 // sealedDisc writes a sealed USB-style medium from the inputs.
 func sealedDisc(t *testing.T, inputs ...string) string {
 	t.Helper()
+	return sealedDiscWith(t, media.Options{}, inputs...)
+}
+
+// sealedDiscWith is sealedDisc with more options (medium and recipients
+// are set here).
+func sealedDiscWith(t *testing.T, o media.Options, inputs ...string) string {
+	t.Helper()
 	rcpt, err := cms.NewPasswordRecipient([]byte(testPassword), &cms.PasswordParams{Iterations: cms.MinIterations})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := media.NewPlan(inputs, media.Options{Medium: media.USB, Recipients: []cms.Recipient{rcpt}})
+	o.Medium, o.Recipients = media.USB, []cms.Recipient{rcpt}
+	p, err := media.NewPlan(inputs, o)
 	if err != nil {
 		t.Fatal(err)
 	}
