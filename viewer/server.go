@@ -24,6 +24,9 @@ import (
 type Options struct {
 	// Port to listen on at 127.0.0.1; 0 picks a free one.
 	Port int
+	// Version is shown on the About page (which also lists the licences of
+	// the software inside the viewer).
+	Version string
 	// LoadKey, if set, lets the unlock page open the disc with a
 	// certificate and private key file (paths typed by the user). Without
 	// it the page offers the password only.
@@ -195,6 +198,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)
+	m.HandleFunc("GET /about", s.about)
 	s.sendRoutes(m)
 	m.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux = m
@@ -295,6 +299,10 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 
 // render writes a page; template errors after the header are not
 // recoverable and are dropped.
+func (s *Server) about(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "about", map[string]any{"Title": "About", "Version": s.opts.Version})
+}
+
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)

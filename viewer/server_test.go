@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -412,5 +413,27 @@ func TestCloseButton(t *testing.T) {
 	case <-c.s.Closed():
 	default:
 		t.Fatal("Closed not signalled")
+	}
+}
+
+// The About page says what the viewer is and lists the software inside it,
+// each with its licence text, served by the viewer itself (the disc may be
+// read where there is no network).
+func TestAboutListsLicences(t *testing.T) {
+	c := start(t, sealedDisc(t, filepath.Join(sampleStudy, "77654033", "CR1")))
+	c.login()
+	code, body, _ := c.get("/about")
+	if code != 200 || !strings.Contains(body, "About this viewer") {
+		t.Fatalf("about: %d\n%s", code, body)
+	}
+	links := regexp.MustCompile(`href="(/static/[^"]+\.txt)"`).FindAllStringSubmatch(body, -1)
+	if len(links) < 8 {
+		t.Fatalf("about lists %d licence texts", len(links))
+	}
+	for _, l := range links {
+		code, text, _ := c.get(l[1])
+		if code != 200 || len(strings.TrimSpace(text)) < 200 {
+			t.Errorf("%s: %d, %d bytes", l[1], code, len(text))
+		}
 	}
 }

@@ -110,7 +110,7 @@ and away from any disc, the page asks which disc to open.
 		}
 		defer d.Close()
 	}
-	s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair})
+	s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: version})
 	if err != nil {
 		if errors.Is(err, media.ErrNoDICOMDIR) {
 			err = fmt.Errorf("%s has no DICOMDIR: it is not a DICOM disc, folder or disc image", where)

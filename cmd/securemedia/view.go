@@ -84,7 +84,7 @@ EXAMPLES
 					return withCode(exitUsage, err)
 				}
 			}
-			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair})
+			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: versionString()})
 			if err != nil {
 				return err
 			}
