@@ -101,18 +101,28 @@ func newCBCWriter(w io.Writer, mode cipher.BlockMode) *cbcWriter {
 	return &cbcWriter{w: w, mode: mode, buf: make([]byte, 0, cbcChunk)}
 }
 
-// newCBCEncrypter is CBC encryption with the content cipher: an AES-NI loop
-// for AES-256 where there is one (cbc_amd64.go), else the standard
-// library's.
+// newCBCEncrypter and newCBCDecrypter are CBC with the content cipher: an
+// AES-NI loop for AES-256 where there is one (cbc_amd64.go), else the
+// standard library's.
 func newCBCEncrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
-	if m := fastCBCEncrypter(ci, key, iv); m != nil {
+	return newCBC(ci, key, iv, fastCBCEncrypter, cipher.NewCBCEncrypter)
+}
+
+func newCBCDecrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
+	return newCBC(ci, key, iv, fastCBCDecrypter, cipher.NewCBCDecrypter)
+}
+
+func newCBC(ci cipherInfo, key, iv []byte,
+	fast func(cipherInfo, []byte, []byte) cipher.BlockMode,
+	std func(cipher.Block, []byte) cipher.BlockMode) (cipher.BlockMode, error) {
+	if m := fast(ci, key, iv); m != nil {
 		return m, nil
 	}
 	block, err := ci.new(key)
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewCBCEncrypter(block, iv), nil
+	return std(block, iv), nil
 }
 
 func (c *cbcWriter) Write(p []byte) (int, error) {
@@ -174,20 +184,6 @@ type cbcReader struct {
 	dec  []byte // backing store for out, allocated once
 	out  []byte // decrypted plaintext not yet returned
 	err  error
-}
-
-// newCBCDecrypter is CBC decryption with the content cipher: an AES-NI loop
-// for AES-256 where there is one (cbc_amd64.go), else the standard
-// library's.
-func newCBCDecrypter(ci cipherInfo, key, iv []byte) (cipher.BlockMode, error) {
-	if m := fastCBCDecrypter(ci, key, iv); m != nil {
-		return m, nil
-	}
-	block, err := ci.new(key)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewCBCDecrypter(block, iv), nil
 }
 
 func newCBCReader(r io.Reader, mode cipher.BlockMode) *cbcReader {

@@ -146,6 +146,24 @@ func (a *Assoc) Echo() (Status, error) {
 	return a.awaitResponse(CEchoRSP, rq.MessageID)
 }
 
+// EchoPeer opens an association for the Verification SOP Class, sends one
+// C-ECHO and releases the association: what "securemedia echo" and the
+// viewer's "Test connection" do. A status other than success is returned
+// as is, not as an error. peer, the peer's A-ASSOCIATE-AC, is nil when no
+// association was made (the error is then the dial's).
+func EchoPeer(ctx context.Context, cfg Config) (st Status, peer *Associate, err error) {
+	a, err := Dial(ctx, cfg, []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	if err != nil {
+		return Status{}, nil, err
+	}
+	if st, err = a.Echo(); err != nil {
+		a.Abort()
+		return Status{}, a.Peer, err
+	}
+	_ = a.Release()
+	return st, a.Peer, nil
+}
+
 // Store sends one C-STORE-RQ on context ctxID with the data set read from
 // data, which must already be in the context's transfer syntax and must
 // not contain group 0002 (PS3.7 §9.1.1). A returned error means the

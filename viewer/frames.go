@@ -35,9 +35,6 @@ var codecs = map[string]string{
 	"1.2.840.10008.1.2.4.91": codecJ2K,
 }
 
-const itemTag = 0xFFFEE000
-const seqDelimTag = 0xFFFEE0DD
-
 // readEncapsulatedFrame returns the bytes of frame n (0-based) of
 // encapsulated pixel data (PS3.5 A.4): br is positioned at the Pixel Data
 // element. The frame is found, in this order of preference, by the Extended
@@ -60,19 +57,19 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 	if binary.LittleEndian.Uint32(hdr[8:]) != dicom.UndefinedLength {
 		return nil, fmt.Errorf("%w: the pixel data of this compressed image is not encapsulated", ErrNotDisplayable)
 	}
-	item := func() (tag, length uint32, err error) {
+	item := func() (tag dicom.Tag, length uint32, err error) {
 		var b [8]byte
 		if _, err := io.ReadFull(br, b[:]); err != nil {
 			return 0, 0, short()
 		}
-		tag = uint32(binary.LittleEndian.Uint16(b[0:]))<<16 | uint32(binary.LittleEndian.Uint16(b[2:]))
+		tag = dicom.Tag(binary.LittleEndian.Uint16(b[0:]))<<16 | dicom.Tag(binary.LittleEndian.Uint16(b[2:]))
 		return tag, binary.LittleEndian.Uint32(b[4:]), nil
 	}
 	tag, length, err := item()
 	if err != nil {
 		return nil, err
 	}
-	if tag != itemTag || length%4 != 0 || length > maxAttrValue {
+	if tag != dicom.ItemTag || length%4 != 0 || length > maxAttrValue {
 		return nil, fmt.Errorf("%w: the pixel data has no valid offset table", ErrNotDisplayable)
 	}
 	bot := make([]byte, length)
@@ -110,10 +107,10 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 		if err != nil {
 			return nil, err
 		}
-		if tag == seqDelimTag {
+		if tag == dicom.SequenceDelimitationTag {
 			break
 		}
-		if tag != itemTag || length == dicom.UndefinedLength {
+		if tag != dicom.ItemTag || length == dicom.UndefinedLength {
 			return nil, fmt.Errorf("%w: the pixel data has a malformed fragment", ErrNotDisplayable)
 		}
 		var mine bool

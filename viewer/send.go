@@ -223,16 +223,13 @@ func (s *Server) sendEcho(w http.ResponseWriter, r *http.Request) {
 func echo(ctx context.Context, cfg dimse.Config) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	a, err := dimse.Dial(ctx, cfg, []dimse.PresentationContext{{AbstractSyntax: dimse.VerificationSOPClass, TransferSyntaxes: []string{dimse.ImplicitVRLittleEndian}}})
-	if err != nil {
+	st, peer, err := dimse.EchoPeer(ctx, cfg)
+	if err != nil && peer == nil {
 		return false, connectionProblem(err, cfg)
 	}
-	st, err := a.Echo()
 	if err != nil {
-		a.Abort()
 		return false, "The PACS at " + cfg.Address + " accepted the connection but did not answer the test (" + err.Error() + ")."
 	}
-	_ = a.Release()
 	if st.Kind() != dimse.Success {
 		return false, "The PACS answered the test with status " + st.String() + "."
 	}

@@ -26,22 +26,15 @@ answers with success, 12 when it cannot be reached, rejects the association
 				return err
 			}
 			start := time.Now()
-			a, err := dimse.Dial(cmd.Context(), cfg, []dimse.PresentationContext{{
-				AbstractSyntax: dimse.VerificationSOPClass, TransferSyntaxes: []string{dimse.ImplicitVRLittleEndian}}})
+			st, peer, err := dimse.EchoPeer(cmd.Context(), cfg)
 			if err != nil {
 				return withCode(exitNetwork, fmt.Errorf("%s: %w", p, err))
 			}
-			st, err := a.Echo()
-			if err != nil {
-				a.Abort()
-				return withCode(exitNetwork, fmt.Errorf("%s: %w", p, err))
-			}
-			_ = a.Release()
 			if st.Kind() != dimse.Success {
 				return withCode(exitNetwork, fmt.Errorf("%s: C-ECHO answered %v", p, st))
 			}
 			fmt.Fprintf(e.stdout, "%s: C-ECHO success in %v (peer implementation %s %s)\n", p,
-				time.Since(start).Round(time.Millisecond), a.Peer.ImplClassUID, a.Peer.ImplVersion)
+				time.Since(start).Round(time.Millisecond), peer.ImplClassUID, peer.ImplVersion)
 			return nil
 		},
 	}

@@ -88,13 +88,14 @@ func (f *File) CommitChecked(check func(tmpPath string) error) error {
 		return errors.New("atomicfile: already finished")
 	}
 	f.done = true
-	var err error
+	flush := f.Sync
 	if f.NoSync {
-		startWriteback(f.File, 0, 0) // the Dir's SyncTree will find it under way
-		err = runCheck(check, f.Name())
-	} else {
-		err = alongside(f.Sync, check, f.Name())
+		flush = func() error {
+			startWriteback(f.File, 0, 0) // the Dir's SyncTree will find it under way
+			return nil
+		}
 	}
+	err := alongside(flush, check, f.Name())
 	if err == nil {
 		err = f.Chmod(f.perm)
 	}
@@ -123,13 +124,6 @@ func alongside(flush func() error, check func(string) error, path string) error 
 		return ferr
 	}
 	return cerr
-}
-
-func runCheck(check func(string) error, path string) error {
-	if check == nil {
-		return nil
-	}
-	return check(path)
 }
 
 // Abort discards the temporary file. It is safe to call more than once and
