@@ -211,15 +211,12 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	t, err := rd.PeekTag()
 	in.hasData = err == nil && t == dicom.PixelDataTag
 	in.Codec = codecs[h.TransferSyntaxUID]
-	if in.Codec != "" {
-		in.Compressed = compressedNames[h.TransferSyntaxUID]
-	}
+	in.Compressed = compressedNames[h.TransferSyntaxUID]
 	if h.TransferSyntaxUID == dicom.ImplicitVRLittleEndianUID || h.TransferSyntaxUID == dicom.ExplicitVRLittleEndianUID || h.Syntax.BigEndian {
 		in.Codec = codecNative
 	}
 	switch {
-	case in.Codec == "" && compressedNames[h.TransferSyntaxUID] != "":
-		in.Compressed = compressedNames[h.TransferSyntaxUID]
+	case in.Codec == "" && in.Compressed != "":
 		in.Unsupported = "this image is compressed (" + in.Compressed + "), which the viewer does not display yet; you can still save a copy or send it"
 	case in.Codec == "":
 		in.Unsupported = "this image uses an encoding the viewer does not know yet (" + h.TransferSyntaxUID + "); you can still save a copy or send it"
