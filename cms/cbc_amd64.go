@@ -36,7 +36,7 @@ func fastCBCEncrypter(ci cipherInfo, key, iv []byte) cipher.BlockMode {
 	if !fastAES256(ci, key, iv) {
 		return nil
 	}
-	m := &aes256CBC{run: cbcEncrypt256}
+	m := &aes256CBC{run: cbcEncrypt256, encrypts: true}
 	expandKey256(&key[0], &m.xk[0])
 	copy(m.iv[:], iv)
 	return m
@@ -59,6 +59,8 @@ type aes256CBC struct {
 	xk  [60]uint32 // 15 round keys
 	iv  [16]byte   // the previous ciphertext block
 	run func(xk *uint32, iv *[16]byte, dst, src *byte, n int)
+	// encrypts tells an encrypter (xk holds encryption round keys).
+	encrypts bool
 }
 
 func (m *aes256CBC) BlockSize() int { return 16 }

@@ -25,3 +25,22 @@ func TestFastCBCInUse(t *testing.T) {
 		t.Errorf("AES-256 decryption uses %T", d)
 	}
 }
+
+// TestOnePassInUse makes sure TestOnePassSameAsTwoPasses compares the
+// SHA-256 + AES-256-CBC loop with the separate passes on a CPU that has
+// it, rather than the separate passes twice.
+func TestOnePassInUse(t *testing.T) {
+	if !haveSHA256CBC {
+		t.Skip("this CPU lacks AES, AVX or SHA instructions: sealing hashes and encrypts in two passes")
+	}
+	w, err := Encrypt(discard{}, 1, nil, passwordRecipient(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.onePass == nil {
+		t.Fatal("the default sealing options do not use the one-pass loop")
+	}
+	if w, _ := Encrypt(discard{}, 1, &Options{Cipher: AES128CBC}, passwordRecipient(t)); w.onePass != nil {
+		t.Fatal("AES-128 got the AES-256 loop")
+	}
+}

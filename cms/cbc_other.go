@@ -9,3 +9,5 @@ import "crypto/cipher"
 func fastCBCEncrypter(cipherInfo, []byte, []byte) cipher.BlockMode { return nil }
 
 func fastCBCDecrypter(cipherInfo, []byte, []byte) cipher.BlockMode { return nil }
+
+func sha256CBCKernel(cipher.BlockMode) func(h *[8]uint32, dst, src, hsrc []byte) { return nil }

@@ -199,6 +199,7 @@ func (s *sealer) start(dst io.Writer) (*Writer, error) {
 	w := &Writer{cbc: newCBCWriter(dst, mode), inner: s.inner, remaining: s.size}
 	if s.inner.hash != 0 {
 		w.hash = s.inner.hash.New()
+		w.onePass = newHashCBC(w.hash, s.inner.hash, w.cbc)
 	}
 	if _, err := w.cbc.Write(s.inner.header); err != nil {
 		return nil, err
@@ -212,6 +213,7 @@ func (s *sealer) start(dst io.Writer) (*Writer, error) {
 type Writer struct {
 	cbc       *cbcWriter
 	hash      hash.Hash
+	onePass   *hashCBC // hash and cbc in one pass, where the CPU can
 	inner     innerLayout
 	remaining int64
 	digest    []byte
@@ -235,10 +237,16 @@ func (w *Writer) Write(p []byte) (int, error) {
 		w.err = fmt.Errorf("%w: more than declared", ErrSize)
 		return 0, w.err
 	}
-	if w.hash != nil {
-		w.hash.Write(p)
+	var err error
+	if w.onePass != nil {
+		err = w.onePass.write(p)
+	} else {
+		if w.hash != nil {
+			w.hash.Write(p)
+		}
+		_, err = w.cbc.Write(p)
 	}
-	if _, err := w.cbc.Write(p); err != nil {
+	if err != nil {
 		w.err = err
 		return 0, err
 	}
