@@ -37,7 +37,7 @@ func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error)
 	if err := os.Mkdir(raw, 0o700); err != nil {
 		return nil, err
 	}
-	instances, err := d.decryptAll(raw, progress)
+	instances, err := d.decryptAll(out, raw, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error)
 // decryptAll decrypts every referenced instance into raw/N, using every
 // core (the files are independent), and reads each one's header. The first
 // failure stops the work and names its file.
-func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instance, error) {
+func (d *Disc) decryptAll(out *atomicfile.Dir, raw string, progress func(int64)) ([]*dicomdir.Instance, error) {
 	ids := d.Instances()
 	instances := make([]*dicomdir.Instance, len(ids))
 	errs := make([]error, len(ids))
@@ -101,7 +101,7 @@ func (d *Disc) decryptAll(raw string, progress func(int64)) ([]*dicomdir.Instanc
 				if failed.Load() {
 					continue
 				}
-				instances[i], errs[i] = d.extractOne(ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, head, report)
+				instances[i], errs[i] = d.extractOne(out, ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, head, report)
 				if errs[i] != nil {
 					failed.Store(true)
 				}
@@ -128,7 +128,7 @@ const headKept = 64 << 10
 
 // extractOne decrypts one instance to dst (an integrity failure surfaces
 // from the copy, before anything is published) and reads its header.
-func (d *Disc) extractOne(id []string, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
+func (d *Disc) extractOne(out *atomicfile.Dir, id []string, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
 	r, err := d.OpenFile(id)
 	if err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func (d *Disc) extractOne(id []string, dst string, buf, head []byte, progress fu
 	hw := &headWriter{w: f, head: head[:0]}
 	n, err := io.CopyBuffer(hw, &countReader{r: r, progress: progress}, buf)
 	if err == nil {
-		atomicfile.StartWriteback(f)
+		out.FileDone(f, n)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -23,15 +23,15 @@ func (p *Plan) WriteFolder(dir string, overwrite bool, progress func(int64)) err
 	sources, stop := p.sources(progress)
 	defer stop()
 	for _, s := range sources {
-		if err := writeSource(out.Path, s); err != nil {
+		if err := writeSource(out, s); err != nil {
 			return err
 		}
 	}
 	return out.CommitChecked(p.readBack) // read back during one flush for the whole tree, then publish
 }
 
-func writeSource(root string, s source) error {
-	dst := filepath.Join(root, filepath.FromSlash(s.Path))
+func writeSource(out *atomicfile.Dir, s source) error {
+	dst := filepath.Join(out.Path, filepath.FromSlash(s.Path))
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
@@ -48,10 +48,11 @@ func writeSource(root string, s source) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, r); err != nil {
+	n, err := io.Copy(f, r)
+	if err != nil {
 		f.Close()
 		return err
 	}
-	atomicfile.StartWriteback(f)
+	out.FileDone(f, n)
 	return f.Close()
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // ErrExists is returned by Create when the destination exists and overwrite
@@ -30,6 +31,8 @@ type File struct {
 	NoSync bool
 
 	written, flushed int64 // bytes written through Write; bytes handed to writeback
+	ahead            *flusher
+	flushedAhead     int64 // written when the last background flush was asked for
 }
 
 // writebackChunk is how much written data Write lets pile up before it asks
@@ -37,9 +40,10 @@ type File struct {
 const writebackChunk = 32 << 20
 
 // Write writes to the temporary file. Every writebackChunk bytes it starts
-// the device write of what came before, without waiting for it, so that the
-// fsync in Commit finds little left to do: a large image is flushed while
-// the rest is still being produced instead of all at the end.
+// the device write of what came before, without waiting for it, and every
+// flushAhead bytes a background fdatasync (see flusher), so that the fsync
+// in Commit finds little left to do: a large image is flushed while the
+// rest is still being produced instead of all at the end.
 func (f *File) Write(p []byte) (int, error) {
 	n, err := f.File.Write(p)
 	f.written += int64(n)
@@ -47,7 +51,22 @@ func (f *File) Write(p []byte) (int, error) {
 		startWriteback(f.File, f.flushed, f.written-f.flushed)
 		f.flushed = f.written
 	}
+	if !f.NoSync && f.written-f.flushedAhead >= flushAhead {
+		if f.ahead == nil {
+			f.ahead = newFlusher(func() { _ = f.File.Sync() })
+		}
+		f.ahead.poke()
+		f.flushedAhead = f.written
+	}
 	return n, err
+}
+
+// stopFlushingAhead waits for background flushes; Commit and Abort call it
+// before they close the file.
+func (f *File) stopFlushingAhead() {
+	if f.ahead != nil {
+		f.ahead.stop()
+	}
 }
 
 // Create starts writing path. The temporary file has mode 0600 while it is
@@ -88,6 +107,7 @@ func (f *File) CommitChecked(check func(tmpPath string) error) error {
 		return errors.New("atomicfile: already finished")
 	}
 	f.done = true
+	f.stopFlushingAhead()
 	flush := f.Sync
 	if f.NoSync {
 		flush = func() error {
@@ -133,6 +153,7 @@ func (f *File) Abort() {
 		return
 	}
 	f.done = true
+	f.stopFlushingAhead()
 	f.Close()
 	os.Remove(f.Name())
 }
@@ -146,6 +167,9 @@ type Dir struct {
 	inside    bool // Path is inside final (an existing empty folder)
 	overwrite bool
 	done      bool
+
+	ahead   *flusher
+	written atomic.Int64 // bytes reported through FileDone
 }
 
 // CreateDir starts writing directory path:
@@ -172,7 +196,13 @@ func CreateDir(path string, overwrite bool) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{Path: tmp, final: path, inside: true}, nil
+	return newDir(tmp, path, true, false), nil
+}
+
+func newDir(tmp, final string, inside, overwrite bool) *Dir {
+	d := &Dir{Path: tmp, final: final, inside: inside, overwrite: overwrite}
+	d.ahead = treeFlusher(tmp)
+	return d
 }
 
 func hasContent(ents []fs.DirEntry) bool {
@@ -193,7 +223,7 @@ func siblingDir(path string, overwrite bool) (*Dir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Dir{Path: tmp, final: path, overwrite: overwrite}, nil
+	return newDir(tmp, path, false, overwrite), nil
 }
 
 // Commit flushes the directory's files to stable storage (SyncTree) and
@@ -208,6 +238,7 @@ func (d *Dir) CommitChecked(check func(stagingPath string) error) error {
 		return errors.New("atomicfile: already finished")
 	}
 	d.done = true
+	d.ahead.stop()
 	err := alongside(func() error { return SyncTree(d.Path) }, check, d.Path)
 	if err == nil && d.inside {
 		err = d.moveUp()
@@ -265,5 +296,20 @@ func (d *Dir) Abort() {
 		return
 	}
 	d.done = true
+	d.ahead.stop()
 	os.RemoveAll(d.Path)
+}
+
+// FileDone tells the Dir that f, a file of n bytes written under it, is
+// complete: it starts the device write of f without waiting, and after
+// every flushAhead bytes so reported a background flush of the tree (see
+// flusher), so that the one in Commit finds little left to do. It is safe
+// for concurrent use, and must not be called once Commit or Abort has
+// begun.
+func (d *Dir) FileDone(f *os.File, n int64) {
+	startWriteback(f, 0, 0)
+	total := d.written.Add(n)
+	if total/flushAhead != (total-n)/flushAhead {
+		d.ahead.poke()
+	}
 }

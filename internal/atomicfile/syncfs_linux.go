@@ -18,10 +18,9 @@ func SyncTree(dir string) error {
 	return unix.Syncfs(int(f.Fd()))
 }
 
-// StartWriteback asks the system to start writing all of f to the device,
-// without waiting: for each file of a folder output as soon as it is
-// complete, so that the SyncTree before Commit finds little left to flush.
-func StartWriteback(f *os.File) { startWriteback(f, 0, 0) }
+// treeFlusher flushes the filesystem holding dir in the background (one
+// syncfs, whatever the number of files).
+func treeFlusher(dir string) *flusher { return newFlusher(func() { _ = SyncTree(dir) }) }
 
 // startWriteback asks Linux to start writing a range of f to the device
 // and returns without waiting (sync_file_range(2), SYNC_FILE_RANGE_WRITE).

@@ -24,8 +24,9 @@ func SyncTree(dir string) error {
 	})
 }
 
-// StartWriteback is a no-op where the system has no sync_file_range.
-func StartWriteback(*os.File) {}
+// treeFlusher is nil here: flushing a tree is an fsync per file, too dear
+// to repeat in the background.
+func treeFlusher(string) *flusher { return nil }
 
 // startWriteback is a no-op where the system has no sync_file_range: Commit's
 // fsync does all the flushing.
