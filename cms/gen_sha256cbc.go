@@ -49,7 +49,7 @@ func main() {
 		fmt.Fprintf(&b, "DATA k256<>+%d(SB)/4, $%s\n", 4*i, c)
 	}
 	b.WriteString("GLOBL k256<>(SB), RODATA|NOPTR, $256\n\n")
-	b.WriteString(prologue)
+	b.WriteString(cbcPrologue + shaLoad + "\nloop:\n")
 	for i, g := range groups {
 		for _, l := range g {
 			fmt.Fprintf(&b, "\t%s\n", l)
@@ -58,7 +58,14 @@ func main() {
 			fmt.Fprintf(&b, "\t%s\n", l)
 		}
 	}
-	b.WriteString(epilogue)
+	b.WriteString(cbcEpilogue + shaStore)
+	b.WriteString(blocksPrologue + shaLoad + "\nloop:\n")
+	for _, g := range groups {
+		for _, l := range g {
+			fmt.Fprintf(&b, "\t%s\n", l)
+		}
+	}
+	b.WriteString(blocksEpilogue + shaStore)
 	if err := os.WriteFile("sha256cbc_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -156,7 +163,7 @@ GLOBL flipMask<>(SB), RODATA|NOPTR, $16
 
 `
 
-const prologue = `// func sha256CBC(xk *uint32, iv *[16]byte, dst, src *byte, h *[8]uint32, hsrc *byte, n int)
+const cbcPrologue = `// func sha256CBC(xk *uint32, iv *[16]byte, dst, src *byte, h *[8]uint32, hsrc *byte, n int)
 // Encrypts n bytes of src into dst (AES-256-CBC, round keys xk, iv updated
 // to the last ciphertext block) and runs the SHA-256 compression function
 // over n bytes of hsrc, updating h. n is a positive multiple of 64.
@@ -169,11 +176,15 @@ TEXT ·sha256CBC(SB), NOSPLIT, $0-56
 	MOVQ    h+32(FP), DI
 	MOVQ    hsrc+40(FP), SI
 	MOVQ    n+48(FP), CX
-	LEAQ    k256<>+0(SB), R9
 	MOVUPS  192(AX), X13
 	MOVUPS  208(AX), X14
 	MOVUPS  224(AX), X15
 	MOVUPS  (R8), X11
+`
+
+// shaLoad and shaStore move the chaining value (h at DI) in and out of
+// the ABEF/CDGH register layout SHA256RNDS2 works on.
+const shaLoad = `	LEAQ    k256<>+0(SB), R9
 	VMOVDQU (DI), X1
 	VMOVDQU 16(DI), X2
 	PSHUFD  $0xb1, X1, X1
@@ -182,11 +193,9 @@ TEXT ·sha256CBC(SB), NOSPLIT, $0-56
 	PALIGNR $0x08, X2, X1
 	PBLENDW $0xf0, X7, X2
 	VMOVDQU flipMask<>+0(SB), X8
-
-loop:
 `
 
-const epilogue = `	PADDD X9, X1
+const cbcEpilogue = `	PADDD X9, X1
 	PADDD X10, X2
 	ADDQ  $0x40, SI
 	ADDQ  $0x40, BX
@@ -195,7 +204,9 @@ const epilogue = `	PADDD X9, X1
 	JNZ   loop
 
 	MOVUPS  X11, (R8)
-	PSHUFD  $0x1b, X1, X1
+`
+
+const shaStore = `	PSHUFD  $0x1b, X1, X1
 	PSHUFD  $0xb1, X2, X2
 	VMOVDQA X1, X7
 	PBLENDW $0xf0, X2, X1
@@ -203,4 +214,22 @@ const epilogue = `	PADDD X9, X1
 	VMOVDQU X1, (DI)
 	VMOVDQU X2, 16(DI)
 	RET
+
+`
+
+const blocksPrologue = `// func sha256Blocks(h *[8]uint32, p *byte, n int)
+// Runs the SHA-256 compression function over n bytes of p, updating h. n
+// is a positive multiple of 64. Requires: AVX, SHA, SSE4.1, SSSE3.
+TEXT ·sha256Blocks(SB), NOSPLIT, $0-24
+	MOVQ    h+0(FP), DI
+	MOVQ    p+8(FP), SI
+	MOVQ    n+16(FP), CX
+`
+
+const blocksEpilogue = `	PADDD X9, X1
+	PADDD X10, X2
+	ADDQ  $0x40, SI
+	SUBQ  $0x40, CX
+	JNZ   loop
+
 `

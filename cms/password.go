@@ -3,7 +3,6 @@ package cms
 import (
 	"bytes"
 	"crypto"
-	"crypto/pbkdf2"
 	"crypto/rand"
 	"encoding/asn1"
 	"fmt"
@@ -136,7 +135,7 @@ func NewPasswordRecipient(pw []byte, p *PasswordParams) (*PasswordRecipient, err
 	if !ok {
 		return nil, fmt.Errorf("%w: PBKDF2 PRF %v", ErrUnsupported, params.PRF)
 	}
-	kek, err := pbkdf2.Key(params.PRF.New, string(pw), params.Salt, params.Iterations, ci.keyLen)
+	kek, err := deriveKey(params.PRF, string(pw), params.Salt, params.Iterations, ci.keyLen)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +230,7 @@ func (id *PasswordIdentity) kek(prf crypto.Hash, salt []byte, iter, keyLen int) 
 	if k, ok := id.cache[key]; ok {
 		return k, nil
 	}
-	k, err := pbkdf2.Key(prf.New, string(id.pw), salt, iter, keyLen)
+	k, err := deriveKey(prf, string(id.pw), salt, iter, keyLen)
 	if err != nil {
 		return nil, err
 	}

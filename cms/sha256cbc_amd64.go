@@ -14,6 +14,9 @@ import (
 func sha256CBC(xk *uint32, iv *[16]byte, dst, src *byte, h *[8]uint32, hsrc *byte, n int)
 
 //go:noescape
+func sha256Blocks(h *[8]uint32, p *byte, n int)
+
+//go:noescape
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 // hasSHANI reports the SHA extensions (CPUID.(EAX=7,ECX=0):EBX bit 29),
@@ -26,7 +29,19 @@ func hasSHANI() bool {
 	return b&(1<<29) != 0
 }
 
-var haveSHA256CBC = cpu.X86.HasAES && cpu.X86.HasAVX && cpu.X86.HasSSE41 && cpu.X86.HasSSSE3 && hasSHANI()
+var (
+	haveSHA256    = cpu.X86.HasAVX && cpu.X86.HasSSE41 && cpu.X86.HasSSSE3 && hasSHANI()
+	haveSHA256CBC = haveSHA256 && cpu.X86.HasAES
+)
+
+// sha256Compress is SHA-256's compression function over whole 64-byte
+// blocks of p, with the SHA extensions: only when haveSHA256.
+func sha256Compress(h *[8]uint32, p []byte) {
+	if len(p)%64 != 0 || len(p) == 0 {
+		panic("cms: SHA-256 input not whole blocks")
+	}
+	sha256Blocks(h, &p[0], len(p))
+}
 
 // sha256CBCKernel returns the one-pass loop for an AES-256-CBC encrypter
 // of ours, or nil: encrypt n bytes of src into dst and run SHA-256's
