@@ -186,10 +186,12 @@ type cbcReader struct {
 	err  error
 }
 
-func newCBCReader(r io.Reader, mode cipher.BlockMode) *cbcReader {
+// newCBCReaderBuffers returns a cbcReader that works in the caller's
+// buffers, each at least cbcChunk plus one block long, dec at least as long
+// as buf.
+func newCBCReaderBuffers(r io.Reader, mode cipher.BlockMode, buf, dec []byte) *cbcReader {
 	bs := mode.BlockSize()
-	return &cbcReader{r: r, mode: mode, bs: bs,
-		buf: make([]byte, 0, cbcChunk+bs), dec: make([]byte, cbcChunk+bs)}
+	return &cbcReader{r: r, mode: mode, bs: bs, buf: buf[:0], dec: dec}
 }
 
 var errPadding = fmt.Errorf("%w: bad padding", ErrDamaged)

@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"errors"
+	"io"
+	"sync"
 	"testing"
 )
 
@@ -113,4 +115,58 @@ func TestWriterReportsTheContentDigest(t *testing.T) {
 	if h, d := w.Digest(); h != crypto.SHA256 || !bytes.Equal(d, want[:]) {
 		t.Fatalf("Digest() = %v %x, want SHA-256 %x", h, d, want)
 	}
+}
+
+// TestReadersRecycleBuffersSafely: readers return their buffers to a pool
+// when they end; many readers at once, read in odd sizes, some abandoned
+// half way and some read again after their end, still each give exactly
+// their own plaintext (run with -race as well).
+func TestReadersRecycleBuffersSafely(t *testing.T) {
+	const files = 8
+	sealed := make([][]byte, files)
+	plain := make([][]byte, files)
+	for i := range files {
+		plain[i] = bytes.Repeat([]byte{byte('a' + i)}, 150_000+i*977)
+		sealed[i] = seal(t, plain[i], nil, passwordRecipient(t))
+	}
+	id := passwordIdentity(t, testPassword)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1000+g*4093)
+			for round := range 6 {
+				i := (g + round) % files
+				r, err := Decrypt(bytes.NewReader(sealed[i]), id)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if round == 3 { // abandoned half way
+					io.ReadFull(r, buf)
+					continue
+				}
+				var got []byte
+				for {
+					n, err := r.Read(buf)
+					got = append(got, buf[:n]...)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+				if n, err := r.Read(buf); n != 0 || err != io.EOF {
+					t.Errorf("a read after the end gave %d bytes, %v", n, err)
+				}
+				if !bytes.Equal(got, plain[i]) {
+					t.Errorf("file %d: wrong plaintext", i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"errors"
@@ -156,11 +155,16 @@ func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
 // decrypted if they are a Secure DICOM File (with its envelope's Info),
 // passed through if they are a plain DICOM File.
 func (d *Disc) content(raw io.Reader) (io.Reader, *cms.Info, error) {
-	br := bufio.NewReaderSize(raw, 256<<10)
-	if head, _ := br.Peek(dicom.PreambleLen + 4); dicom.IsPart10(head) {
-		return br, nil, nil
+	head := make([]byte, dicom.PreambleLen+4)
+	n, err := io.ReadFull(raw, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, nil, err
+	} // a short file is Decrypt's to report
+	all := io.MultiReader(bytes.NewReader(head[:n]), raw)
+	if dicom.IsPart10(head[:n]) {
+		return all, nil, nil
 	}
-	r, err := cms.Decrypt(br, d.ids...)
+	r, err := cms.Decrypt(all, d.ids...)
 	if err != nil {
 		return nil, nil, err
 	}

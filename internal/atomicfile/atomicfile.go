@@ -41,7 +41,7 @@ const writebackChunk = 32 << 20
 
 // Write writes to the temporary file. Every writebackChunk bytes it starts
 // the device write of what came before, without waiting for it, and every
-// flushAhead bytes a background fdatasync (see flusher), so that the fsync
+// flushAhead bytes a background fsync (see flusher), so that the fsync
 // in Commit finds little left to do: a large image is flushed while the
 // rest is still being produced instead of all at the end.
 func (f *File) Write(p []byte) (int, error) {

@@ -8,7 +8,7 @@ import (
 // flushAhead is how much newly written data triggers a background flush.
 const flushAhead = 64 << 20
 
-// flusher runs a flush (fdatasync of a file, syncfs of a tree) in the
+// flusher runs a flush (fsync of a file, syncfs of a tree) in the
 // background while output is still being produced, at most one at a time.
 //
 // Why: starting writeback (sync_file_range) moves the data to the device,
