@@ -130,15 +130,15 @@ func (c *cbcWriter) Write(p []byte) (int, error) {
 	bs := c.mode.BlockSize()
 	for len(p) > 0 {
 		if len(c.buf) == 0 && len(p) >= bs {
-			// Whole blocks go from p through the cipher straight into buf:
-			// one pass over the bytes instead of a copy and then a pass.
+			// Whole blocks go from p through the cipher straight into the
+			// output: one pass over the bytes instead of a copy and then a
+			// pass.
 			k := min(len(p), cap(c.buf)) / bs * bs
-			c.buf = c.buf[:k]
-			c.mode.CryptBlocks(c.buf, p[:k])
-			if _, err := c.w.Write(c.buf); err != nil {
+			out := c.output(k)
+			c.mode.CryptBlocks(out, p[:k])
+			if _, err := c.w.Write(out); err != nil {
 				return 0, err
 			}
-			c.buf = c.buf[:0]
 			p = p[k:]
 			continue
 		}
@@ -152,6 +152,23 @@ func (c *cbcWriter) Write(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// lender is a destination that lends its spare capacity, as bytes.Buffer
+// and bufio.Writer do: ciphertext written there is then handed to its Write
+// in place. Sealing into memory otherwise copies every byte once more,
+// from buf to the destination.
+type lender interface{ AvailableBuffer() []byte }
+
+// output returns where the next k bytes of ciphertext should go: the
+// destination's spare capacity when it lends enough, else buf.
+func (c *cbcWriter) output(k int) []byte {
+	if l, ok := c.w.(lender); ok {
+		if a := l.AvailableBuffer(); cap(a) >= k {
+			return a[:k]
+		}
+	}
+	return c.buf[:k]
 }
 
 // flush encrypts and writes the first n bytes of buf (a block multiple).

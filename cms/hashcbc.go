@@ -73,7 +73,7 @@ func (s *hashCBC) write(p []byte) error {
 			}
 			for off := 0; off < bulk; {
 				n := min(bulk-off, cap(s.cbc.buf)&^63)
-				out := s.cbc.buf[:n]
+				out := s.cbc.output(n)
 				s.kernel(&h, out, p[b+off:b+off+n], p[a+off:a+off+n])
 				if _, err := s.cbc.w.Write(out); err != nil {
 					return err

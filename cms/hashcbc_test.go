@@ -1,9 +1,11 @@
 package cms
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"testing"
 )
@@ -69,5 +71,45 @@ func TestOnePassSameAsTwoPasses(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestLendingDestinations: ciphertext written into a destination's spare
+// capacity (bytes.Buffer, bufio.Writer of any size) or through the
+// writer's own buffer (a plain io.Writer) gives the same sealed bytes.
+func TestLendingDestinations(t *testing.T) {
+	data := make([]byte, 300_001)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	sealTo := func(dst io.Writer) {
+		w, err := Encrypt(dst, int64(len(data)), &Options{Rand: rand.NewChaCha8([32]byte{9})}, passwordRecipient(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rest := data; len(rest) > 0; {
+			n := min(len(rest), 100_003)
+			w.Write(rest[:n])
+			rest = rest[n:]
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var lent bytes.Buffer
+	sealTo(&lent)
+	var plain bytes.Buffer
+	sealTo(struct{ io.Writer }{&plain}) // hides AvailableBuffer
+	for _, size := range []int{16, 4096, 1 << 20} {
+		var out bytes.Buffer
+		bw := bufio.NewWriterSize(&out, size)
+		sealTo(bw)
+		bw.Flush()
+		if !bytes.Equal(out.Bytes(), plain.Bytes()) {
+			t.Errorf("through a %d-byte bufio.Writer: different bytes", size)
+		}
+	}
+	if !bytes.Equal(lent.Bytes(), plain.Bytes()) {
+		t.Error("into a bytes.Buffer's spare capacity: different bytes")
 	}
 }

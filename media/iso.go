@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"io/fs"
@@ -61,12 +60,10 @@ func (p *Plan) WriteImage(path string, overwrite bool, progress func(int64)) err
 	defer out.Abort()
 	sources, stop := p.sources(progress)
 	defer stop()
-	w := bufio.NewWriterSize(out, 1<<20)
-	if err := iso9660.Write(w, p.isoFiles(sources), p.isoOptions()); err != nil {
+	// iso9660.Write buffers the small writes; file data goes straight
+	// through.
+	if err := iso9660.Write(out, p.isoFiles(sources), p.isoOptions()); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	if err := w.Flush(); err != nil {
-		return err
 	}
 	return out.CommitChecked(p.readBack)
 }

@@ -19,7 +19,7 @@ import (
 // comes.
 const (
 	prefetchMax    = 16 << 20
-	prefetchBudget = 64 << 20
+	prefetchBudget = 16 << 20
 	budgetUnit     = 1 << 20
 )
 
