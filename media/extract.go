@@ -57,6 +57,7 @@ func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error)
 			return nil, err
 		}
 	}
+	out.FlushAhead() // the data, while the DICOMDIR is built and the files are placed
 	if err := os.RemoveAll(raw); err != nil {
 		return nil, err
 	}
