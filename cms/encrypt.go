@@ -273,6 +273,7 @@ func (w *Writer) Close() error {
 	if err == nil {
 		err = w.cbc.Close()
 	}
+	w.cbc.release() // every later call returns w.err
 	if err != nil {
 		w.err = err
 		return err

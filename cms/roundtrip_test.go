@@ -170,3 +170,42 @@ func TestReadersRecycleBuffersSafely(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestWritersRecycleBuffersSafely: writers return their buffers to a pool
+// on Close; many at once still each seal their own plaintext, and a Write
+// or Close after Close fails without touching the recycled buffer.
+func TestWritersRecycleBuffersSafely(t *testing.T) {
+	id := passwordIdentity(t, testPassword)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 5 {
+				data := bytes.Repeat([]byte{byte(g*16 + round)}, 100_000+g*1000+round)
+				var buf bytes.Buffer
+				w, err := Encrypt(&buf, int64(len(data)), nil, passwordRecipient(t))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				w.Write(data)
+				if err := w.Close(); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := w.Write([]byte{1}); err == nil {
+					t.Error("Write after Close accepted")
+				}
+				if err := w.Close(); err == nil {
+					t.Error("second Close accepted")
+				}
+				got, _, err := open(buf.Bytes(), id)
+				if err != nil || !bytes.Equal(got, data) {
+					t.Errorf("goroutine %d round %d: does not open to its plaintext: %v", g, round, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

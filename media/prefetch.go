@@ -76,8 +76,9 @@ func (p *Plan) startPrefetch() *prefetcher {
 	// time blocked in write(2), when a core would otherwise idle.
 	for range runtime.GOMAXPROCS(0) + 1 {
 		go func() {
+			chunk := make([]byte, sealChunk) // one plaintext buffer per worker
 			for i := range jobs {
-				pf.results[i] <- p.sealToMemory(p.Entries[i])
+				pf.results[i] <- p.sealToMemory(p.Entries[i], chunk)
 			}
 		}()
 	}
@@ -111,7 +112,7 @@ func putBuffer(b []byte) {
 	bufferPools[units(int64(cap(b)))].Put(&b)
 }
 
-func (p *Plan) sealToMemory(e Entry) sealed {
+func (p *Plan) sealToMemory(e Entry, chunk []byte) sealed {
 	f, err := os.Open(e.source)
 	if err != nil {
 		return sealed{err: err}
@@ -119,7 +120,7 @@ func (p *Plan) sealToMemory(e Entry) sealed {
 	defer f.Close()
 	buf := bytes.NewBuffer(getBuffer(e.Size))
 	var s sealed
-	if err := p.seal(buf, f, e.PlainSize, &s.sum); err != nil {
+	if err := p.seal(buf, f, e.PlainSize, &s.sum, chunk); err != nil {
 		return sealed{err: err}
 	}
 	s.data = buf.Bytes()

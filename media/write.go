@@ -86,10 +86,10 @@ type fileDigest struct {
 	crc    uint32
 }
 
-// seal encrypts size bytes of src into dst and records the SHA-256 of the
-// plaintext in sum: the one the DigestedData computed when it uses SHA-256,
-// else one computed on the way.
-func (p *Plan) seal(dst io.Writer, src io.Reader, size int64, sum *fileDigest) error {
+// seal encrypts size bytes of src into dst, reading through chunk, and
+// records the SHA-256 of the plaintext in sum: the one the DigestedData
+// computed when it uses SHA-256, else one computed on the way.
+func (p *Plan) seal(dst io.Writer, src io.Reader, size int64, sum *fileDigest, chunk []byte) error {
 	var own hash.Hash
 	if !p.sealsWithSHA256() {
 		own = sha256.New()
@@ -99,7 +99,9 @@ func (p *Plan) seal(dst io.Writer, src io.Reader, size int64, sum *fileDigest) e
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, src); err != nil {
+	// Hide an *os.File's WriteTo, which would copy through a fresh 32 KiB
+	// buffer of its own for every file.
+	if _, err := io.CopyBuffer(w, struct{ io.Reader }{src}, chunk); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
