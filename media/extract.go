@@ -1,13 +1,16 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -27,17 +30,89 @@ type ExtractResult struct {
 // empty; it appears complete or not at all. Every file's integrity is
 // checked before the result is published.
 func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error) {
+	x, err := d.StartExtract(dir)
+	if err != nil {
+		return nil, err
+	}
+	return x.Run(progress)
+}
+
+// Extraction is an Extract begun before the disc is unlocked (StartExtract).
+type Extraction struct {
+	d         *Disc
+	out       *atomicfile.Dir
+	raw       string // the decrypted files, numbered, until they are placed
+	stop      atomic.Bool
+	created   chan struct{} // closed when the file creation ends
+	createErr error
+}
+
+// StartExtract begins an Extract of d into dir, possibly before d is
+// unlocked: it creates the output folder, and creates the instances'
+// files in the background while the caller unlocks d. Creating hundreds of
+// files is a good part of an extract's work, and unlocking keeps one core
+// busy on the key derivation with the other idle. Call Run once d is
+// unlocked, or Abort.
+func (d *Disc) StartExtract(dir string) (*Extraction, error) {
 	out, err := atomicfile.CreateDir(dir, false)
 	if err != nil {
 		return nil, err
 	}
-	defer out.Abort()
-	staging := out.Path
-	raw := filepath.Join(staging, ".raw")
+	raw := filepath.Join(out.Path, ".raw")
 	if err := os.Mkdir(raw, 0o700); err != nil {
+		out.Abort()
 		return nil, err
 	}
-	instances, err := d.decryptAll(out, raw, progress)
+	x := &Extraction{d: d, out: out, raw: raw, created: make(chan struct{})}
+	go x.createFiles(d.countInstanceFiles())
+	return x, nil
+}
+
+// createFiles creates empty files 0 to n-1 in raw, for the instances to be
+// decrypted into (decryptAll creates any it does not find). n is a guess
+// made before the DICOMDIR can be read: a wrong one costs a little time,
+// nothing else.
+func (x *Extraction) createFiles(n int) {
+	defer close(x.created)
+	for i := range n {
+		if x.stop.Load() {
+			return
+		}
+		f, err := os.OpenFile(x.rawPath(i), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue // decryptAll was first
+		}
+		if err != nil {
+			x.createErr = err
+			return
+		}
+		f.Close()
+	}
+}
+
+func (x *Extraction) rawPath(i int) string { return filepath.Join(x.raw, strconv.Itoa(i)) }
+
+// stopCreating ends the background file creation and returns its error.
+func (x *Extraction) stopCreating() error {
+	x.stop.Store(true)
+	<-x.created
+	return x.createErr
+}
+
+// Abort discards the output. It is safe after Run.
+func (x *Extraction) Abort() {
+	x.stopCreating()
+	x.out.Abort()
+}
+
+// Run extracts every instance; the disc must be unlocked by now.
+func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
+	defer x.Abort()
+	d, staging := x.d, x.out.Path
+	instances, err := d.decryptAll(x, progress)
+	if cerr := x.stopCreating(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -57,8 +132,8 @@ func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error)
 			return nil, err
 		}
 	}
-	out.FlushAhead() // the data, while the DICOMDIR is built and the files are placed
-	if err := os.RemoveAll(raw); err != nil {
+	x.out.FlushAhead() // the data, while the DICOMDIR is built and the files are placed
+	if err := os.RemoveAll(x.raw); err != nil {
 		return nil, err
 	}
 	data, err := dicomdir.Marshal(b.Directory)
@@ -68,16 +143,37 @@ func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error)
 	if err := os.WriteFile(filepath.Join(staging, "DICOMDIR"), data, 0o644); err != nil {
 		return nil, err
 	}
-	if err := out.Commit(); err != nil {
+	if err := x.out.Commit(); err != nil {
 		return nil, err
 	}
 	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory}, nil
 }
 
+// countInstanceFiles guesses how many instances the medium holds before
+// its DICOMDIR can be read: the files below the root, outside VIEWER.
+func (d *Disc) countInstanceFiles() int {
+	n := 0
+	fs.WalkDir(d.fsys, ".", func(p string, e fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return fs.SkipDir
+		case e.IsDir() && strings.EqualFold(p, "VIEWER"):
+			return fs.SkipDir
+		case !e.IsDir() && strings.Contains(p, "/"):
+			n++
+		}
+		return nil
+	})
+	return min(n, maxGuessedFiles)
+}
+
+// maxGuessedFiles bounds the files created ahead, whatever a medium claims.
+const maxGuessedFiles = 100_000
+
 // decryptAll decrypts every referenced instance into raw/N, using every
 // core (the files are independent), and reads each one's header. The first
 // failure stops the work and names its file.
-func (d *Disc) decryptAll(out *atomicfile.Dir, raw string, progress func(int64)) ([]*dicomdir.Instance, error) {
+func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Instance, error) {
 	ids := d.Instances()
 	instances := make([]*dicomdir.Instance, len(ids))
 	errs := make([]error, len(ids))
@@ -102,7 +198,7 @@ func (d *Disc) decryptAll(out *atomicfile.Dir, raw string, progress func(int64))
 				if failed.Load() {
 					continue
 				}
-				instances[i], errs[i] = d.extractOne(out, ids[i], filepath.Join(raw, strconv.Itoa(i)), buf, head, report)
+				instances[i], errs[i] = d.extractOne(x.out, ids[i], x.rawPath(i), buf, head, report)
 				if errs[i] != nil {
 					failed.Store(true)
 				}
@@ -135,7 +231,9 @@ func (d *Disc) extractOne(out *atomicfile.Dir, id []string, dst string, buf, hea
 		return nil, err
 	}
 	defer r.Close()
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Created ahead (StartExtract), or now; nobody else writes in the
+	// private staging folder.
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -21,26 +21,23 @@ echo "generating the ${slices}-slice CT study ..."
 bytes=$(du -sb "$out/study" | cut -f1)
 
 report="$out/report.md"
-# runs LABEL CLEAN CMD: $repeats runs of CMD, each after CLEAN (removing
-# the previous run's output) and a sync, both untimed: the filesystem here
-# is mounted with "discard", and a deleted 263 MB image's discard would
-# otherwise be paid by the next command's fsync. Prints the median time,
-# every time and the largest peak RSS. Five runs, because single runs on
-# the shared virtual machines we measure on vary by up to 2x.
-repeats=5
-runs() {
-  local label=$1 clean=$2 cmd=$3 times=() maxkb=0 n secs kb
-  for n in $(seq $repeats); do
-    bash -c "$clean"
-    sync
-    /usr/bin/time -f "%e %M" -o "$out/time" bash -c "$cmd" >/dev/null 2>"$out/stderr" || { cat "$out/stderr"; exit 1; }
-    read -r secs kb < "$out/time"
-    times+=("$secs"); if (( kb > maxkb )); then maxkb=$kb; fi
-  done
-  local med; med=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (repeats + 1) / 2 ))p")
-  awk -v l="$label" -v s="$med" -v k="$maxkb" -v b="$bytes" -v all="${times[*]}" \
+# timed CLEAN CMD: runs CMD after CLEAN (removing the previous run's
+# output) and a sync, both untimed: the filesystem here is mounted with
+# "discard", and a deleted 263 MB image's discard would otherwise be paid
+# by the next command's fsync. Sets secs and kb (peak RSS).
+timed() {
+  bash -c "$1"
+  sync
+  /usr/bin/time -f "%e %M" -o "$out/time" bash -c "$2" >/dev/null 2>"$out/stderr" || { cat "$out/stderr"; exit 1; }
+  read -r secs kb < "$out/time"
+}
+# median TIMES...: the middle one.
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+# runs_line LABEL MAXKB TIMES...: a report line with the median and every run.
+runs_line() {
+  local label=$1 maxkb=$2; shift 2
+  awk -v l="$label" -v s="$(median "$@")" -v k="$maxkb" -v b="$bytes" -v all="$*" \
     'BEGIN { printf "| %s | %.2f s (runs: %s) | %.0f MB/s | %.1f MB |\n", l, s, all, b / 1e6 / (s > 0 ? s : 0.01), k / 1024 }' | tee -a "$report"
-  echo "$med" > "$out/median"
 }
 run() { # LABEL CMD... (in a subshell so pipelines work)
   local label=$1; shift
@@ -71,8 +68,19 @@ disc="$out/disc.iso"
 # The throughput target is about sealing the study: --no-viewer. The
 # second line is a real disc, with the four viewer programs (plain, about
 # 41 MB more to write), when make viewers has built them.
-runs "securemedia burn (study only, --no-viewer; median of $repeats)" "rm -f '$disc'" "'$sm' burn '$out/study' -o '$disc' --no-viewer --password-file '$out/pw' --label BENCH"
-burn_s=$(cat "$out/median")
+# burn and extract are compared with each other, so their runs alternate:
+# a slow spell of the shared machine (single runs here vary by up to 2x)
+# then falls on both alike. Five pairs; the medians count.
+repeats=5
+burn_times=() extract_times=() burn_kb=0 extract_kb=0
+for n in $(seq $repeats); do
+  timed "rm -f '$disc'" "'$sm' burn '$out/study' -o '$disc' --no-viewer --password-file '$out/pw' --label BENCH"
+  burn_times+=("$secs"); if (( kb > burn_kb )); then burn_kb=$kb; fi
+  timed "rm -rf '$out/extracted'" "'$sm' extract '$disc' -o '$out/extracted' --password-file '$out/pw'"
+  extract_times+=("$secs"); if (( kb > extract_kb )); then extract_kb=$kb; fi
+done
+runs_line "securemedia burn (study only, --no-viewer; median of $repeats)" "$burn_kb" "${burn_times[@]}"
+burn_s=$(median "${burn_times[@]}")
 if [ -d "$(dirname "$sm")/VIEWER" ]; then
   run "securemedia burn with the viewer programs" "'$sm' burn '$out/study' -o '$out/with-viewers.iso' --password-file '$out/pw' --label BENCH"
   rm -f "$out/with-viewers.iso"
@@ -88,8 +96,8 @@ printf 'not the password\n' > "$out/badpw"
 start=$(date +%s.%N)
 "$sm" open "$disc" --password-file "$out/badpw" >/dev/null 2>&1 && { echo "wrong password accepted"; exit 1; }
 awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "| securemedia open, wrong password (exit 3) | %.2f s | | |\n", e - s }' | tee -a "$report"
-runs "securemedia extract (median of $repeats)" "rm -rf '$out/extracted'" "'$sm' extract '$disc' -o '$out/extracted' --password-file '$out/pw'"
-extract_s=$(cat "$out/median")
+runs_line "securemedia extract (median of $repeats, each run after a burn run)" "$extract_kb" "${extract_times[@]}"
+extract_s=$(median "${extract_times[@]}")
 run "securemedia verify" "'$sm' verify '$disc' --password-file '$out/pw'"
 echo | tee -a "$report"
 echo "Target: burn at least 50% of one core's AES figure ($(( aes_mb / 2 )) MB/s), 10x the anchor, peak RSS <= 128 MB, extract at least as fast as burn." | tee -a "$report"

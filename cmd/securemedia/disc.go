@@ -211,16 +211,20 @@ func openDisc(e *env, path string, k *keyFlags) (*media.Disc, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := k.identities(e)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	if err := d.Unlock(ids...); err != nil {
+	if err := unlockDisc(e, d, k); err != nil {
 		d.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// unlockDisc unlocks an opened medium with the key flags.
+func unlockDisc(e *env, d *media.Disc, k *keyFlags) error {
+	ids, err := k.identities(e)
+	if err != nil {
+		return err
+	}
+	return d.Unlock(ids...)
 }
 
 func discCommand(e *env, use, short, long string, run func(*media.Disc, []string) error, extra func(*cobra.Command)) *cobra.Command {
@@ -289,20 +293,40 @@ func newVerifyCommand(e *env) *cobra.Command {
 
 func newExtractCommand(e *env) *cobra.Command {
 	var out string
-	return discCommand(e, "extract DISC -o DIR", "Decrypt an encrypted DICOM medium into a plain standard File-set",
-		"extract decrypts every instance of the medium into DIR as a plain DICOM\nFile-set with a freshly built DICOMDIR, ready for any viewer, a PACS import\nor \"securemedia burn\". DIR must not exist or be empty; it appears complete\n(every file's integrity checked) or not at all.\n\n"+discArg,
-		func(d *media.Disc, args []string) error {
+	var k keyFlags
+	cmd := &cobra.Command{
+		Use:   "extract DISC -o DIR",
+		Short: "Decrypt an encrypted DICOM medium into a plain standard File-set",
+		Long:  "extract decrypts every instance of the medium into DIR as a plain DICOM\nFile-set with a freshly built DICOMDIR, ready for any viewer, a PACS import\nor \"securemedia burn\". DIR must not exist or be empty; it appears complete\n(every file's integrity checked) or not at all.\n\n" + discArg,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return withCode(exitUsage, errors.New("-o DIR is required"))
 			}
+			d, err := media.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			// The output folder is prepared while the key is derived.
+			x, err := d.StartExtract(out)
+			if err != nil {
+				return err
+			}
+			defer x.Abort()
+			if err := unlockDisc(e, d, &k); err != nil {
+				return err
+			}
 			p := newProgress(e.stderr, "extracting", len(d.Instances()), 0)
-			res, err := d.Extract(out, p.add)
+			res, err := x.Run(p.add)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s: %d instances extracted, integrity checked\n", out, res.Instances)
 			return nil
-		}, func(cmd *cobra.Command) {
-			cmd.Flags().StringVarP(&out, "output", "o", "", "output `DIR` (required)")
-		})
+		},
+	}
+	k.addFlags(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output `DIR` (required)")
+	return cmd
 }
