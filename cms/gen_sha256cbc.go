@@ -2,7 +2,9 @@
 
 // This program writes sha256cbc_amd64.s: one loop that runs SHA-256 over
 // 64 bytes (the DigestedData's digest of the DICOM File) and AES-256-CBC
-// over 64 other bytes (the encrypted stream) per iteration.
+// over 64 other bytes (the encrypted stream) per iteration; the plain
+// SHA-256 compression loop; and the PBKDF2-HMAC-SHA256 iteration loop
+// (see pbkdf2.go).
 //
 // Both are latency-bound chains (CBC cannot start a block before the last
 // one is out; SHA256RNDS2 needs the previous rounds), so a core that
@@ -66,6 +68,22 @@ func main() {
 		}
 	}
 	b.WriteString(blocksEpilogue + shaStore)
+	b.WriteString(pbkdf2Prologue)
+	for _, pad := range []string{"inner", "outer"} {
+		fmt.Fprintf(&b, "\t// HMAC's %s hash of the 32-byte message in the block\n", pad)
+		if pad == "inner" {
+			b.WriteString("\tVMOVDQA X11, X1\n\tVMOVDQA X12, X2\n")
+		} else {
+			b.WriteString("\tVMOVDQA X13, X1\n\tVMOVDQA X14, X2\n")
+		}
+		for _, g := range groups {
+			for _, l := range g {
+				fmt.Fprintf(&b, "\t%s\n", l)
+			}
+		}
+		b.WriteString(pbkdf2Digest)
+	}
+	b.WriteString(pbkdf2Epilogue)
 	if err := os.WriteFile("sha256cbc_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -224,6 +242,57 @@ TEXT ·sha256Blocks(SB), NOSPLIT, $0-24
 	MOVQ    h+0(FP), DI
 	MOVQ    p+8(FP), SI
 	MOVQ    n+16(FP), CX
+`
+
+const pbkdf2Prologue = `// func pbkdf2SHA256Rounds(inner, outer *[8]uint32, block *[64]byte, acc *[32]byte, n int)
+// Runs n PBKDF2-HMAC-SHA256 iterations after the first (RFC 8018 §5.2):
+// block holds U_i (32 bytes) and the padding of a message of 64 + 32 bytes;
+// each iteration replaces it with U_{i+1} = HMAC(U_i), computed from the
+// chaining values inner and outer of the key's pad blocks, and XORs it
+// into acc. n is positive. Requires: AVX, SHA, SSE4.1, SSSE3.
+TEXT ·pbkdf2SHA256Rounds(SB), NOSPLIT, $0-40
+	MOVQ    inner+0(FP), DI
+	MOVQ    block+16(FP), SI
+	MOVQ    acc+24(FP), R8
+	MOVQ    n+32(FP), CX
+` + shaLoad + `	VMOVDQA X1, X11
+	VMOVDQA X2, X12
+	MOVQ    outer+8(FP), DI
+	VMOVDQU (DI), X1
+	VMOVDQU 16(DI), X2
+	PSHUFD  $0xb1, X1, X1
+	PSHUFD  $0x1b, X2, X2
+	VMOVDQA X1, X7
+	PALIGNR $0x08, X2, X1
+	PBLENDW $0xf0, X7, X2
+	VMOVDQA X1, X13
+	VMOVDQA X2, X14
+
+loop:
+`
+
+// pbkdf2Digest finishes one compression and writes the digest, big
+// endian, over the first half of the block: the next hash's message.
+const pbkdf2Digest = `	PADDD   X9, X1
+	PADDD   X10, X2
+	PSHUFD  $0x1b, X1, X1
+	PSHUFD  $0xb1, X2, X2
+	VMOVDQA X1, X7
+	PBLENDW $0xf0, X2, X1
+	PALIGNR $0x08, X7, X2
+	PSHUFB  X8, X1
+	PSHUFB  X8, X2
+	VMOVDQU X1, (SI)
+	VMOVDQU X2, 16(SI)
+`
+
+const pbkdf2Epilogue = `	VPXOR   (R8), X1, X15
+	VMOVDQU X15, (R8)
+	VPXOR   16(R8), X2, X15
+	VMOVDQU X15, 16(R8)
+	DECQ    CX
+	JNZ     loop
+	RET
 `
 
 const blocksEpilogue = `	PADDD X9, X1

@@ -19,10 +19,11 @@ import (
 // core while the others wait. Each iteration is two SHA-256 compressions
 // from precomputed HMAC pad states; crypto/pbkdf2 pays for a general HMAC
 // on top of them (state copies, padding, a Sum per call), about 167 ns an
-// iteration on the machine we measure on. The loop below pays the two
-// compressions and a few stores (BenchmarkPBKDF2Default against
-// BenchmarkPBKDF2Stdlib). In FIPS 140 mode the standard library's
-// validated code is used.
+// iteration on the machine we measure on. An assembly loop
+// (pbkdf2SHA256Rounds in sha256cbc_amd64.s) keeps the pad states in
+// registers and pays the two compressions: 600 000 iterations take 54 ms
+// instead of 100 (BenchmarkPBKDF2Default against BenchmarkPBKDF2Stdlib).
+// In FIPS 140 mode the standard library's validated code is used.
 func deriveKey(prf crypto.Hash, password string, salt []byte, iter, keyLen int) ([]byte, error) {
 	if haveSHA256 && prf == crypto.SHA256 && keyLen > 0 && keyLen <= sha256.Size && iter >= 1 && !fips140.Enabled() {
 		return pbkdf2HMACSHA256([]byte(password), salt, iter)[:keyLen], nil
@@ -68,33 +69,15 @@ func pbkdf2HMACSHA256(password, salt []byte, iter int) []byte {
 
 	// U_i = HMAC(U_{i-1}): a 32-byte message, so both the inner and the
 	// outer hash are one final block: 32 bytes, 0x80, zeros, and the bit
-	// length of pad block plus message (RFC 6234 §4.1).
+	// length of pad block plus message (RFC 6234 §4.1). The assembly loop
+	// runs both compressions of every iteration and XORs each U_i into t.
 	var msg [64]byte
 	copy(msg[:], t[:])
 	msg[32] = 0x80
 	binary.BigEndian.PutUint64(msg[56:], (64+32)*8)
-	var acc [8]uint32
-	for i := range acc {
-		acc[i] = binary.BigEndian.Uint32(t[4*i:])
-	}
-	for range iter - 1 {
-		h := inner
-		sha256Compress(&h, msg[:])
-		putWords(msg[:32], &h)
-		h = outer
-		sha256Compress(&h, msg[:])
-		putWords(msg[:32], &h)
-		for i := range acc {
-			acc[i] ^= h[i]
-		}
+	if iter > 1 {
+		pbkdf2SHA256Rounds(&inner, &outer, &msg, &t, iter-1)
 	}
 	clear(msg[:])
-	putWords(t[:], &acc)
 	return t[:]
-}
-
-func putWords(dst []byte, h *[8]uint32) {
-	for i, v := range h {
-		binary.BigEndian.PutUint32(dst[4*i:], v)
-	}
 }

@@ -17,6 +17,9 @@ func sha256CBC(xk *uint32, iv *[16]byte, dst, src *byte, h *[8]uint32, hsrc *byt
 func sha256Blocks(h *[8]uint32, p *byte, n int)
 
 //go:noescape
+func pbkdf2SHA256Rounds(inner, outer *[8]uint32, block *[64]byte, acc *[32]byte, n int)
+
+//go:noescape
 func cpuid(leaf, sub uint32) (a, b, c, d uint32)
 
 // hasSHANI reports the SHA extensions (CPUID.(EAX=7,ECX=0):EBX bit 29),
