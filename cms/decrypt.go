@@ -28,6 +28,21 @@ type Reader struct {
 	r    io.Reader // the plaintext DICOM File
 	err  error
 	bufs *readerBuffers // returned to the pool when Read ends
+
+	digestAlg crypto.Hash // the DigestedData's, once checked
+	digest    []byte
+}
+
+// Digest returns the hash algorithm of a DigestedData, known when Decrypt
+// returns, and the digest it carried once Read has returned io.EOF, which
+// means the content matched it: a reader that needs the content's hash
+// (verify's manifest) need not compute it again. It returns 0 for other
+// content types, and a nil digest before the end.
+func (r *Reader) Digest() (crypto.Hash, []byte) {
+	if r.err != io.EOF {
+		return r.digestAlg, nil
+	}
+	return r.digestAlg, r.digest
 }
 
 // readerBuffers are the buffers a Reader decrypts and parses through,
@@ -206,6 +221,7 @@ func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) 
 		return nil, err
 	}
 	r.env.info.Digest = hashName(hashAlg)
+	r.digestAlg = hashAlg
 	hh := hashAlg.New()
 	return openEncapsulated(b, []hash.Hash{hh}, func() error {
 		dh, err := b.expect(tagOctetString, "digest")
@@ -225,6 +241,7 @@ func (r *Reader) openDigestedFrames(b *berReader, extra int) (io.Reader, error) 
 		if !ws.ReadASN1Bytes(&wantDigest, cbasn1.OCTET_STRING) || subtle.ConstantTimeCompare(got, wantDigest) != 1 {
 			return fmt.Errorf("%w: the %s digest does not match the content", ErrIntegrity, hashName(hashAlg))
 		}
+		r.digest = got
 		return nil
 	})
 }

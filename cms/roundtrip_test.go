@@ -209,3 +209,33 @@ func TestWritersRecycleBuffersSafely(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReaderDigest: a DigestedData's algorithm is known when Decrypt
+// returns and its digest (the content's SHA-256) once Read reaches the end;
+// id-data content has none.
+func TestReaderDigest(t *testing.T) {
+	data := bytes.Repeat([]byte("digest me "), 9000)
+	want := sha256.Sum256(data)
+	id := passwordIdentity(t, testPassword)
+	r, err := Decrypt(bytes.NewReader(seal(t, data, nil, passwordRecipient(t))), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alg, d := r.Digest(); alg != crypto.SHA256 || d != nil {
+		t.Fatalf("before reading: %v %x", alg, d)
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		t.Fatal(err)
+	}
+	if alg, d := r.Digest(); alg != crypto.SHA256 || !bytes.Equal(d, want[:]) {
+		t.Fatalf("at the end: %v %x, want SHA-256 %x", alg, d, want)
+	}
+	r, err = Decrypt(bytes.NewReader(seal(t, data, &Options{PlainData: true}, passwordRecipient(t))), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, r)
+	if alg, d := r.Digest(); alg != 0 || d != nil {
+		t.Fatalf("id-data: %v %x", alg, d)
+	}
+}

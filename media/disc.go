@@ -2,9 +2,11 @@ package media
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -277,19 +279,38 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 	}
 	// The manifest holds the SHA-256 of the content: the DICOM File inside
 	// a sealed file, so a file swapped for another validly sealed one is
-	// caught too.
-	h := sha256.New()
-	if _, err := io.Copy(h, src); err != nil {
+	// caught too. A sealed file's DigestedData carries that digest, and
+	// the decryption checks it against the content: it is not computed
+	// twice.
+	var h hash.Hash = sha256.New()
+	sealed, _ := src.(*cms.Reader)
+	if sealed != nil {
+		if alg, _ := sealed.Digest(); alg == crypto.SHA256 {
+			h = nil
+		}
+	}
+	if h != nil {
+		_, err = io.Copy(h, src)
+	} else {
+		_, err = io.Copy(io.Discard, src)
+	}
+	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
 		return err
 	}
+	var sum []byte
+	if h != nil {
+		sum = h.Sum(nil)
+	} else {
+		_, sum = sealed.Digest()
+	}
 	if want != nil {
 		if counted.n != want.size {
 			return fmt.Errorf("size %d, the manifest says %d: altered", counted.n, want.size)
 		}
-		if !bytes.Equal(h.Sum(nil), want.sha256[:]) {
+		if !bytes.Equal(sum, want.sha256[:]) {
 			return errors.New("content differs from the manifest: altered or replaced")
 		}
 	}
