@@ -184,11 +184,16 @@ func (d *Disc) OpenFile(fileID []string) (io.ReadCloser, error) {
 	if err := dicomdir.ValidFileID(fileID); err != nil {
 		return nil, err
 	}
-	p, err := d.lookup(path.Join(fileID...))
-	if err != nil {
-		return nil, err
-	}
+	// The File ID as written first; other writers' case or ";1" suffixes
+	// need lookup's walk.
+	p := path.Join(fileID...)
 	r, _, err := d.openPath(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if p, err = d.lookup(p); err != nil {
+			return nil, err
+		}
+		r, _, err = d.openPath(p)
+	}
 	return r, err
 }
 

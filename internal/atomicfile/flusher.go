@@ -14,7 +14,7 @@ const flushAhead = 64 << 20
 // Why: starting writeback (sync_file_range) moves the data to the device,
 // but the final fsync must still empty the device's volatile cache, and
 // that costs in proportion to what the cache holds: about 0.11 s for a
-// 263 MB image on the virtual disk we measure on, against 0.01 s when
+// 263 MB image on the virtual disk we measure on, against 0.03 s when
 // earlier flushes have run along the way (scripts/bench-burn.sh). The
 // background flushes are only a head start: durability still comes from
 // the flush in Commit, so their errors are ignored here (the final flush

@@ -240,15 +240,9 @@ func (img *image) isoName(id []byte) string {
 // not depend on the declared directory size. ancestors holds the extent
 // offsets of d and the directories above it.
 func (img *image) readDir(d *dirent, ancestors []int64) ([]*dirent, error) {
-	img.mu.Lock()
-	list, ok := img.cache[d.extents[0].off]
-	img.mu.Unlock()
-	if !ok {
-		var err error
-		if list, err = img.parseDir(d); err != nil {
-			return nil, err
-		}
-		img.remember(d.extents[0].off, list)
+	list, err := img.entries(d)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]*dirent, 0, len(list))
 	for _, de := range list {
@@ -257,6 +251,23 @@ func (img *image) readDir(d *dirent, ancestors []int64) ([]*dirent, error) {
 		}
 	}
 	return out, nil
+}
+
+// entries returns the records of directory d, parsed once and cached,
+// ancestors included: the caller must not modify the list.
+func (img *image) entries(d *dirent) ([]*dirent, error) {
+	img.mu.Lock()
+	list, ok := img.cache[d.extents[0].off]
+	img.mu.Unlock()
+	if ok {
+		return list, nil
+	}
+	list, err := img.parseDir(d)
+	if err != nil {
+		return nil, err
+	}
+	img.remember(d.extents[0].off, list)
+	return list, nil
 }
 
 func (img *image) remember(off int64, list []*dirent) {
@@ -405,12 +416,15 @@ func (img *image) lookup(name string) (*dirent, []int64, error) {
 		if !d.isDir {
 			return nil, nil, fs.ErrNotExist
 		}
-		list, err := img.readDir(d, ancestors)
+		// Look the name up in the cached list, without readDir's copy: a
+		// lookup per file in a folder of hundreds of files made extract
+		// copy the whole list each time.
+		list, err := img.entries(d)
 		if err != nil {
 			return nil, nil, err
 		}
 		d = find(list, p)
-		if d == nil {
+		if d == nil || isAncestor(d, ancestors) {
 			return nil, nil, fs.ErrNotExist
 		}
 		if d.isDir {

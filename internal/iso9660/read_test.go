@@ -200,6 +200,9 @@ func TestReadCycle(t *testing.T) {
 	if err != nil || found {
 		t.Errorf("cyclic directory: %v, listed %v", err, found)
 	}
+	if _, err := fs.Stat(openBytes(t, b), "A/A/A"); err == nil {
+		t.Error("a path through the cyclic directory opens")
+	}
 }
 
 // TestReadMultiExtent joins the extents of a file recorded in several
