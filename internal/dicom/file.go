@@ -30,13 +30,23 @@ func IsPart10(head []byte) bool {
 	return len(head) >= PreambleLen+4 && string(head[PreambleLen:PreambleLen+4]) == "DICM"
 }
 
+// HeaderBufferSize is the read buffer ReadHeader uses: headers are small,
+// and scanning opens thousands of files.
+const HeaderBufferSize = 16 << 10
+
 // ReadHeader reads the preamble, "DICM" and the File Meta Information
 // (always explicit VR little endian, PS3.10 §7.1), and returns a Reader
 // positioned at the first element of the data set. It tolerates a missing
 // group length, which some writers omit, by reading while the group is 0002.
+//
+// A *bufio.Reader of at least HeaderBufferSize is used as it is, so that a
+// caller scanning thousands of files can recycle one; values read are
+// always copied out of it.
 func ReadHeader(r io.Reader) (*Header, *Reader, error) {
-	// 16 KiB: headers are small, and scanning opens thousands of files.
-	br := bufio.NewReaderSize(r, 16<<10)
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < HeaderBufferSize {
+		br = bufio.NewReaderSize(r, HeaderBufferSize)
+	}
 	pre := make([]byte, PreambleLen+4)
 	if _, err := io.ReadFull(br, pre); err != nil || !IsPart10(pre) {
 		return nil, nil, ErrNotPart10
