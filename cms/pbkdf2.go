@@ -7,6 +7,7 @@ import (
 	"crypto/pbkdf2"
 	"crypto/sha256"
 	"encoding/binary"
+	"runtime"
 )
 
 // deriveKey is PBKDF2 (RFC 8018 §5.2), with the result of
@@ -30,6 +31,10 @@ func deriveKey(prf crypto.Hash, password string, salt []byte, iter, keyLen int) 
 	}
 	return pbkdf2.Key(prf.New, password, salt, iter, keyLen)
 }
+
+// pbkdf2Slice is how many iterations one call of the assembly loop runs:
+// about 0.4 ms, the longest a stop-the-world pause waits for it.
+const pbkdf2Slice = 4000
 
 // sha256IV is SHA-256's initial chaining value (FIPS 180-4 §5.3.3).
 var sha256IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
@@ -75,8 +80,14 @@ func pbkdf2HMACSHA256(password, salt []byte, iter int) []byte {
 	copy(msg[:], t[:])
 	msg[32] = 0x80
 	binary.BigEndian.PutUint64(msg[56:], (64+32)*8)
-	if iter > 1 {
-		pbkdf2SHA256Rounds(&inner, &outer, &msg, &t, iter-1)
+	// In slices, yielding between them: the runtime cannot preempt an
+	// assembly loop, and a garbage collection that stops the world waited
+	// for the whole derivation (43 ms, stopping burn's scan with it).
+	for left := iter - 1; left > 0; {
+		n := min(left, pbkdf2Slice)
+		pbkdf2SHA256Rounds(&inner, &outer, &msg, &t, n)
+		left -= n
+		runtime.Gosched()
 	}
 	clear(msg[:])
 	return t[:]
