@@ -307,14 +307,14 @@ func (d *Dir) FlushAhead() { d.ahead.poke() }
 
 // FileDone tells the Dir that f, a file of n bytes written under it, is
 // complete: it starts the device write of f without waiting, and after
-// every flushAhead bytes so reported a background flush of the tree (see
+// every treeFlushAhead bytes so reported a background flush of the tree (see
 // flusher), so that the one in Commit finds little left to do. It is safe
 // for concurrent use, and must not be called once Commit or Abort has
 // begun.
 func (d *Dir) FileDone(f *os.File, n int64) {
 	startWriteback(f, 0, 0)
 	total := d.written.Add(n)
-	if total/flushAhead != (total-n)/flushAhead {
+	if total/treeFlushAhead != (total-n)/treeFlushAhead {
 		d.ahead.poke()
 	}
 }
