@@ -64,7 +64,7 @@ func (d *Disc) StartExtract(dir string) (*Extraction, error) {
 		return nil, err
 	}
 	x := &Extraction{d: d, out: out, raw: raw, created: make(chan struct{})}
-	go x.createFiles(d.countInstanceFiles())
+	go func() { x.createFiles(d.countInstanceFiles()) }() // a walk of the medium: off the caller's path too
 	return x, nil
 }
 
