@@ -201,16 +201,19 @@ TEXT ·sha256CBC(SB), NOSPLIT, $0-56
 `
 
 // shaLoad and shaStore move the chaining value (h at DI) in and out of
-// the ABEF/CDGH register layout SHA256RNDS2 works on.
+// the ABEF/CDGH register layout SHA256RNDS2 works on; shaLoad also loads
+// the constants' address (R9) and the byte-order mask (X8).
 const shaLoad = `	LEAQ    k256<>+0(SB), R9
-	VMOVDQU (DI), X1
+	VMOVDQU flipMask<>+0(SB), X8
+` + shaLoadState
+
+const shaLoadState = `	VMOVDQU (DI), X1
 	VMOVDQU 16(DI), X2
 	PSHUFD  $0xb1, X1, X1
 	PSHUFD  $0x1b, X2, X2
 	VMOVDQA X1, X7
 	PALIGNR $0x08, X2, X1
 	PBLENDW $0xf0, X7, X2
-	VMOVDQU flipMask<>+0(SB), X8
 `
 
 const cbcEpilogue = `	PADDD X9, X1
@@ -258,14 +261,7 @@ TEXT ·pbkdf2SHA256Rounds(SB), NOSPLIT, $0-40
 ` + shaLoad + `	VMOVDQA X1, X11
 	VMOVDQA X2, X12
 	MOVQ    outer+8(FP), DI
-	VMOVDQU (DI), X1
-	VMOVDQU 16(DI), X2
-	PSHUFD  $0xb1, X1, X1
-	PSHUFD  $0x1b, X2, X2
-	VMOVDQA X1, X7
-	PALIGNR $0x08, X2, X1
-	PBLENDW $0xf0, X7, X2
-	VMOVDQA X1, X13
+` + shaLoadState + `	VMOVDQA X1, X13
 	VMOVDQA X2, X14
 
 loop:
