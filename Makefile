@@ -32,8 +32,11 @@ viewers:
 # bounded fuzzing run of every fuzz target.
 test: lint unit fuzz
 
+# The codec again without its amd64 assembly (-tags purego): the code that
+# runs on Apple silicon and other CPUs, checked against the same tests.
 unit:
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags purego ./cms/ ./media/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
