@@ -36,7 +36,7 @@ func fastCBCEncrypter(ci cipherInfo, key, iv []byte) cipher.BlockMode {
 	if !fastAES256(ci, key, iv) {
 		return nil
 	}
-	m := &aes256CBC{run: cbcEncrypt256, encrypts: true}
+	m := &aes256CBC{encrypts: true}
 	expandKey256(&key[0], &m.xk[0])
 	copy(m.iv[:], iv)
 	return m
@@ -49,17 +49,15 @@ func fastCBCDecrypter(ci cipherInfo, key, iv []byte) cipher.BlockMode {
 	}
 	var enc [60]uint32
 	expandKey256(&key[0], &enc[0])
-	m := &aes256CBC{run: cbcDecrypt256}
+	m := &aes256CBC{}
 	decKeys256(&enc[0], &m.xk[0])
 	copy(m.iv[:], iv)
 	return m
 }
 
 type aes256CBC struct {
-	xk  [60]uint32 // 15 round keys
-	iv  [16]byte   // the previous ciphertext block
-	run func(xk *uint32, iv *[16]byte, dst, src *byte, n int)
-	// encrypts tells an encrypter (xk holds encryption round keys).
+	xk       [60]uint32 // 15 round keys, for decryption unless encrypts
+	iv       [16]byte   // the previous ciphertext block
 	encrypts bool
 }
 
@@ -81,5 +79,9 @@ func (m *aes256CBC) CryptBlocks(dst, src []byte) {
 	if d != s && d < s+uintptr(len(src)) && s < d+uintptr(len(src)) {
 		panic("cms: CBC output overlaps input")
 	}
-	m.run(&m.xk[0], &m.iv, &dst[0], &src[0], len(src))
+	if m.encrypts {
+		cbcEncrypt256(&m.xk[0], &m.iv, &dst[0], &src[0], len(src))
+	} else {
+		cbcDecrypt256(&m.xk[0], &m.iv, &dst[0], &src[0], len(src))
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -102,12 +101,11 @@ const maxDICOMDIR = 256 << 20
 // sealed (a wrong password is reported here, after one key derivation), and
 // keeps the identities for the other files.
 func (d *Disc) Unlock(ids ...cms.Identity) error {
-	p, err := d.lookup("DICOMDIR")
-	if err != nil {
+	d.ids = ids
+	r, info, err := d.openPath("DICOMDIR")
+	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNoDICOMDIR
 	}
-	d.ids = ids
-	r, info, err := d.openPath(p)
 	if err != nil {
 		return fmt.Errorf("DICOMDIR: %w", err)
 	}
@@ -137,11 +135,25 @@ func (d *Disc) Sealed() bool { return d.sealed }
 // nil for a plain medium.
 func (d *Disc) EnvelopeInfo() *cms.Info { return d.info }
 
+// open opens a file of the medium by its path as written first, and
+// through lookup's case-insensitive walk only if that fails.
+func (d *Disc) open(p string) (fs.File, error) {
+	f, err := d.fsys.Open(p)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return f, err
+	}
+	real, err := d.lookup(p)
+	if err != nil { // not found, or not readable far enough to tell
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
+	return d.fsys.Open(real)
+}
+
 // openPath opens a file of the medium, decrypting it if it is a Secure
 // DICOM File; plain DICOM files are passed through. The reader reports an
 // integrity failure at its end.
 func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
-	f, err := d.fsys.Open(p)
+	f, err := d.open(p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,10 +170,10 @@ func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
 // passed through if they are a plain DICOM File.
 func (d *Disc) content(raw io.Reader) (io.Reader, *cms.Info, error) {
 	head := make([]byte, dicom.PreambleLen+4)
-	n, err := io.ReadFull(raw, head)
+	n, err := io.ReadFull(raw, head) // a short file is Decrypt's to report
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, nil, err
-	} // a short file is Decrypt's to report
+	}
 	all := io.MultiReader(bytes.NewReader(head[:n]), raw)
 	if dicom.IsPart10(head[:n]) {
 		return all, nil, nil
@@ -184,16 +196,7 @@ func (d *Disc) OpenFile(fileID []string) (io.ReadCloser, error) {
 	if err := dicomdir.ValidFileID(fileID); err != nil {
 		return nil, err
 	}
-	// The File ID as written first; other writers' case or ";1" suffixes
-	// need lookup's walk.
-	p := path.Join(fileID...)
-	r, _, err := d.openPath(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		if p, err = d.lookup(p); err != nil {
-			return nil, err
-		}
-		r, _, err = d.openPath(p)
-	}
+	r, _, err := d.openPath(path.Join(fileID...))
 	return r, err
 }
 
@@ -249,11 +252,10 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 
 // readManifest returns the manifest's entries, or nil if there is none.
 func (d *Disc) readManifest() ([]manifestEntry, error) {
-	p, err := d.lookup(manifestName)
-	if err != nil {
+	r, _, err := d.openPath(manifestName)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	r, _, err := d.openPath(p)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestName, err)
 	}
@@ -266,11 +268,10 @@ func (d *Disc) readManifest() ([]manifestEntry, error) {
 }
 
 func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress func(int64)) error {
-	real, err := d.lookup(p)
-	if err != nil {
+	f, err := d.open(p)
+	if errors.Is(err, fs.ErrNotExist) {
 		return errors.New("missing")
 	}
-	f, err := d.fsys.Open(real)
 	if err != nil {
 		return err
 	}
@@ -287,28 +288,25 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 	// caught too. A sealed file's DigestedData carries that digest, and
 	// the decryption checks it against the content: it is not computed
 	// twice.
-	var h hash.Hash = sha256.New()
+	h := sha256.New()
+	var dst io.Writer = h
 	sealed, _ := src.(*cms.Reader)
+	carried := false // the envelope carries the content's SHA-256
 	if sealed != nil {
-		if alg, _ := sealed.Digest(); alg == crypto.SHA256 {
-			h = nil
-		}
+		alg, _ := sealed.Digest()
+		carried = alg == crypto.SHA256
 	}
-	if h != nil {
-		_, err = io.Copy(h, src)
-	} else {
-		_, err = io.Copy(io.Discard, src)
+	if carried {
+		dst = io.Discard
 	}
-	if err != nil {
+	if _, err := io.Copy(dst, src); err != nil {
 		return err
 	}
 	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
 		return err
 	}
-	var sum []byte
-	if h != nil {
-		sum = h.Sum(nil)
-	} else {
+	sum := h.Sum(nil)
+	if carried {
 		_, sum = sealed.Digest()
 	}
 	if want != nil {

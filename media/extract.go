@@ -132,7 +132,6 @@ func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
 			return nil, err
 		}
 	}
-	x.out.FlushAhead() // the data, while the DICOMDIR is built and the files are placed
 	if err := os.RemoveAll(x.raw); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,11 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"runtime"
 	"sync"
 )
@@ -62,11 +64,10 @@ func (p *Plan) checkOne(d *Disc, i int) error {
 	if p.written[i] == nil {
 		return fmt.Errorf("%s was not written", e.Path)
 	}
-	real, err := d.lookup(e.Path)
-	if err != nil {
+	f, err := d.open(e.Path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: missing on the medium", e.Path)
 	}
-	f, err := d.fsys.Open(real)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,10 @@ var ViewerPrograms = []ViewerProgram{
 	{"linux", "amd64", "VIEWER/LINUX/VIEWER", "Linux (64-bit PC)"},
 }
 
+// FolderPath is where the program sits in a folder of viewers: its
+// medium path without the leading VIEWER/ (WIN/VIEWER.EXE, ...).
+func (v ViewerProgram) FolderPath() string { return strings.TrimPrefix(v.Path, "VIEWER/") }
+
 // ViewerFile is a viewer program found on this computer.
 type ViewerFile struct {
 	ViewerProgram
@@ -40,7 +44,7 @@ type ViewerFile struct {
 // returns the ones present and the ones missing.
 func FindViewers(dir string) (found []ViewerFile, missing []ViewerProgram) {
 	for _, v := range ViewerPrograms {
-		src := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
+		src := filepath.Join(dir, filepath.FromSlash(v.FolderPath()))
 		if st, err := os.Stat(src); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
 			found = append(found, ViewerFile{v, src})
 		} else {

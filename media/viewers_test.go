@@ -20,7 +20,7 @@ func fakeViewers(t *testing.T, skip ...string) string {
 		if strings.Contains(strings.Join(skip, " "), v.GOOS+"/"+v.GOARCH) {
 			continue
 		}
-		p := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
+		p := filepath.Join(dir, filepath.FromSlash(v.FolderPath()))
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		if err := os.WriteFile(p, []byte("program for "+v.GOOS+"/"+v.GOARCH+strings.Repeat(".", 3000)), 0o755); err != nil {
 			t.Fatal(err)

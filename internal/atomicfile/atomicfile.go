@@ -300,11 +300,6 @@ func (d *Dir) Abort() {
 	os.RemoveAll(d.Path)
 }
 
-// FlushAhead starts a background flush of the tree now (on Linux), for a
-// writer whose last files are written and which has other work to do
-// before Commit.
-func (d *Dir) FlushAhead() { d.ahead.poke() }
-
 // FileDone tells the Dir that f, a file of n bytes written under it, is
 // complete: it starts the device write of f without waiting, and after
 // every treeFlushAhead bytes so reported a background flush of the tree (see
