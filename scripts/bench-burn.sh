@@ -39,12 +39,9 @@ runs_line() {
   awk -v l="$label" -v s="$(median "$@")" -v k="$maxkb" -v b="$bytes" -v all="$*" \
     'BEGIN { printf "| %s | %.2f s (runs: %s) | %.0f MB/s | %.1f MB |\n", l, s, all, b / 1e6 / (s > 0 ? s : 0.01), k / 1024 }' | tee -a "$report"
 }
-run() { # LABEL CMD... (in a subshell so pipelines work)
+run() { # LABEL CMD... (in a subshell so pipelines work); sets secs and kb
   local label=$1; shift
-  sync
-  /usr/bin/time -f "%e %M" -o "$out/time" bash -c "$*" >/dev/null 2>"$out/stderr" || { cat "$out/stderr"; exit 1; }
-  read -r secs kb < "$out/time"
-  echo "$secs" > "$out/last"
+  timed true "$*"
   awk -v l="$label" -v s="$secs" -v k="$kb" -v b="$bytes" \
     'BEGIN { printf "| %s | %.2f s | %.0f MB/s | %.1f MB |\n", l, s, b / 1e6 / (s > 0 ? s : 0.01), k / 1024 }' | tee -a "$report"
 }
@@ -90,7 +87,7 @@ run "anchor: dcmmkdir + openssl cms per file + xorriso" "
   mkdir -p '$out/anchor/CT'
   for f in DICOMDIR CT/*; do openssl cms -encrypt -binary -aes256 -pwri_password '$pw' -in \$f -outform DER -out '$out/anchor/'\$f; done
   xorriso -as mkisofs -quiet -iso-level 1 -V BENCH -o '$out/anchor.iso' '$out/anchor'"
-anchor_s=$(cat "$out/last")
+anchor_s=$secs
 run "securemedia open" "'$sm' open '$disc' --password-file '$out/pw'"
 printf 'not the password\n' > "$out/badpw"
 start=$(date +%s.%N)

@@ -102,7 +102,7 @@ func checkMakefileTargets(t *testing.T) {
 	}
 	var want []string
 	for _, v := range media.ViewerPrograms {
-		want = append(want, v.GOOS+"/"+v.GOARCH+":"+strings.TrimPrefix(v.Path, "VIEWER/"))
+		want = append(want, v.GOOS+"/"+v.GOARCH+":"+v.FolderPath())
 	}
 	line := "VIEWERS := " + strings.Join(want, " ") + "\n"
 	if !strings.Contains(string(mk), line) {

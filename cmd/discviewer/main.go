@@ -37,9 +37,6 @@ import (
 // version is set at link time: -ldflags "-X main.version=v1.2.3".
 var version = "(devel)"
 
-// openBrowser starts the system's web browser; tests replace it.
-var openBrowser = launch.OpenBrowser
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stderr)
@@ -125,7 +122,7 @@ and away from any disc, the page asks which disc to open.
 	}
 	fmt.Fprintf(stderr, "\nThe viewer is running at this address (it works only on this computer):\n\n    %s\n\n", s.URL())
 	if !*noBrowser {
-		if err := openBrowser(s.URL()); err != nil {
+		if err := launch.OpenBrowser(s.URL()); err != nil {
 			fmt.Fprintf(stderr, "Could not start a web browser (%v): open the address above in one yourself.\n\n", err)
 		}
 	}

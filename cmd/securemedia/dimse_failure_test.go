@@ -2,13 +2,15 @@ package main
 
 import (
 	"fmt"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/pacstest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // phases splits a namespace script's log at "=== name" lines.
@@ -52,7 +54,7 @@ func TestSendFailuresAndResume(t *testing.T) {
 	for _, tool := range []string{"storescp", "echoscu", "dcmconv", "dcmdump"} {
 		testtool.Require(t, tool)
 	}
-	requireNetns(t)
+	pacstest.RequireNetns(t)
 	sm := buildCLI(t)
 	study := t.TempDir()
 	copyTree(t, "../../testdata/sample-study", study)

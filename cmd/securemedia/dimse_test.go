@@ -28,7 +28,6 @@ import (
 
 // requireNetns checks that the test may create a private network
 // namespace, as the storescp tests need.
-func requireNetns(t *testing.T) { pacstest.RequireNetns(t) }
 
 // buildCLI builds the securemedia binary for tests that must run it in a
 // namespace.
@@ -107,7 +106,7 @@ func TestSendCorpusToStorescp(t *testing.T) {
 	for _, tool := range []string{"storescp", "echoscu"} {
 		testtool.Require(t, tool)
 	}
-	requireNetns(t)
+	pacstest.RequireNetns(t)
 	sm := buildCLI(t)
 	out := t.TempDir()
 	state := filepath.Join(t.TempDir(), "state.tsv")
@@ -318,7 +317,7 @@ func TestEchoToStorescp(t *testing.T) {
 	for _, tool := range []string{"storescp", "echoscu"} {
 		testtool.Require(t, tool)
 	}
-	requireNetns(t)
+	pacstest.RequireNetns(t)
 	sm := buildCLI(t)
 	log := inNetns(t, sm, storescpUp+`start_scp -aet SCP
 "$SM" echo --pacs SCP@127.0.0.1:11112 --calling-aet TESTER; echo "exit=$?"

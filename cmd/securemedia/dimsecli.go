@@ -26,7 +26,7 @@ func parsePeer(s string) (peer, error) {
 		return peer{}, fmt.Errorf("--pacs %q: want AET@HOST:PORT", s)
 	}
 	p := peer{AET: s[:i], Addr: s[i+1:]}
-	if err := checkAET(p.AET); err != nil {
+	if err := dimse.CheckAETitle(p.AET); err != nil {
 		return peer{}, err
 	}
 	host, port, err := net.SplitHostPort(p.Addr)
@@ -35,8 +35,6 @@ func parsePeer(s string) (peer, error) {
 	}
 	return p, nil
 }
-
-func checkAET(aet string) error { return dimse.CheckAETitle(aet) }
 
 // netFlags are the options every networking command shares.
 type netFlags struct {
@@ -57,7 +55,7 @@ func (n *netFlags) register(cmd *cobra.Command, needPACS bool) {
 func (n *netFlags) config() (dimse.Config, peer, error) {
 	p, err := parsePeer(n.pacs)
 	if err == nil {
-		err = checkAET(n.callingAET)
+		err = dimse.CheckAETitle(n.callingAET)
 	}
 	if err != nil {
 		return dimse.Config{}, p, withCode(exitUsage, err)

@@ -47,15 +47,7 @@ func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
 	}
 	switch {
 	case o.key != "":
-		certs, err := keyfile.Certificates(o.cert)
-		if err != nil {
-			return nil, err
-		}
-		key, err := keyfile.PrivateKey(o.key)
-		if err != nil {
-			return nil, err
-		}
-		id, err := keyfile.Identity(certs[0], key, o.key)
+		id, err := keyfile.Pair(o.cert, o.key)
 		if err != nil {
 			return nil, err
 		}

@@ -56,7 +56,7 @@ is told it was not stored.`,
 }
 
 func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
-	if err := checkAET(o.aet); err != nil {
+	if err := dimse.CheckAETitle(o.aet); err != nil {
 		return withCode(exitUsage, err)
 	}
 	if o.port < 1 || o.port > 65535 {

@@ -71,11 +71,7 @@ EXAMPLES
 			}
 			defer d.Close()
 			if k.password.given() || k.key != "" || k.p12 != "" {
-				ids, err := k.identities(e)
-				if err != nil {
-					return err
-				}
-				if err := d.Unlock(ids...); err != nil {
+				if err := unlockDisc(e, d, &k); err != nil {
 					return err
 				}
 			}

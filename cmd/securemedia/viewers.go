@@ -49,7 +49,7 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 	if len(missing) > 0 {
 		var names []string
 		for _, v := range missing {
-			names = append(names, v.System+" ("+strings.TrimPrefix(v.Path, "VIEWER/")+")")
+			names = append(names, v.System+" ("+v.FolderPath()+")")
 		}
 		fmt.Fprintf(e.stderr, "warning: no viewer in %s for %s; the medium gets the others\n", dir, strings.Join(names, ", "))
 	}

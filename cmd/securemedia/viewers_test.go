@@ -25,7 +25,7 @@ func viewerFolder(t *testing.T) (dir, native string) {
 	t.Helper()
 	dir = t.TempDir()
 	for _, v := range media.ViewerPrograms {
-		out := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
+		out := filepath.Join(dir, filepath.FromSlash(v.FolderPath()))
 		if v.GOOS == runtime.GOOS && v.GOARCH == runtime.GOARCH {
 			native = v.Path
 			cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "../discviewer")
@@ -46,7 +46,7 @@ func viewerFolder(t *testing.T) (dir, native string) {
 // standIn puts a small file where a folder of viewers has the program v.
 func standIn(t *testing.T, dir string, v media.ViewerProgram) {
 	t.Helper()
-	out := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(v.Path, "VIEWER/")))
+	out := filepath.Join(dir, filepath.FromSlash(v.FolderPath()))
 	os.MkdirAll(filepath.Dir(out), 0o755)
 	writeFile(t, filepath.Dir(out), filepath.Base(out), "stand-in for the "+v.System+" viewer")
 }

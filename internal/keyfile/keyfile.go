@@ -106,8 +106,8 @@ func PKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate,
 	return key, cert, nil
 }
 
-// Decrypter is the key as a crypto.Decrypter, or an error naming path.
-func Decrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
+// decrypter is the key as a crypto.Decrypter, or an error naming path.
+func decrypter(k crypto.PrivateKey, path string) (crypto.Decrypter, error) {
 	d, ok := k.(crypto.Decrypter)
 	if !ok {
 		return nil, fmt.Errorf("private key %s cannot decrypt", path)
@@ -127,7 +127,7 @@ func Signer(k crypto.PrivateKey, path string) (crypto.Signer, error) {
 // Identity opens data sealed for cert with its private key (read from
 // path, which errors name).
 func Identity(cert *x509.Certificate, key crypto.PrivateKey, path string) (cms.Identity, error) {
-	d, err := Decrypter(key, path)
+	d, err := decrypter(key, path)
 	if err != nil {
 		return nil, err
 	}
