@@ -45,9 +45,6 @@ var codecs = map[string]string{
 // cannot occur inside entropy-coded data, and RLE has exactly one fragment
 // per frame (PS3.5 A.4.2). The bytes returned are bounded by MaxFrameBytes.
 func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
-	if n < 0 || n >= in.Frames {
-		return nil, fmt.Errorf("%w: there is no frame %d", ErrNotDisplayable, n+1)
-	}
 	short := func() error { return fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF) }
 	// Pixel Data header: tag, "OB", 2 reserved bytes, undefined length.
 	hdr := make([]byte, 12)

@@ -3,7 +3,6 @@ package viewer
 import (
 	"bufio"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -210,28 +209,21 @@ func readMessage(err error) string {
 }
 
 type infoView struct {
-	Index, Count   int
-	Frames         int
-	Width, Height  int
-	Message        string
-	Compressed     string
-	WindowCenter   float64
-	WindowWidth    float64
-	Monochrome     bool
-	Modality       string
-	Description    string
-	Date           string // study date
-	ImageDate      string // content or series date, when it differs
-	BodyPart       string
-	Instance       string
-	Patient        string `json:"-"` // only on the page
-	PatientID      string `json:"-"`
-	Photometric    string
-	TransferSyntax string
-	HasFileWindow  bool
-	Series         string
-	FrameURL       string // of frame 0; ?n= picks another
-	Pixel          *pixelView
+	Index, Count  int
+	Frames        int
+	Width, Height int
+	Message       string
+	Monochrome    bool
+	Modality      string
+	Description   string
+	Date          string // study date
+	ImageDate     string // content or series date, when it differs
+	BodyPart      string
+	Instance      string
+	Patient       string `json:"-"` // only on the page
+	PatientID     string `json:"-"`
+	FrameURL      string // of frame 0; ?n= picks another
+	Pixel         *pixelView
 }
 
 // pixelView is what the browser needs to decode and render a frame: the
@@ -255,7 +247,7 @@ type pixelView struct {
 }
 
 func (s *Server) info(se *seriesView, i int) *infoView {
-	v := &infoView{Index: i, Count: len(se.files), Series: se.Key, Modality: se.Modality, Description: se.Description,
+	v := &infoView{Index: i, Count: len(se.files), Modality: se.Modality, Description: se.Description,
 		Patient: se.Patient.Name, PatientID: se.Patient.ID, Date: formatDate(se.Study.Date)}
 	in, br, rc, err := s.openInstance(se.files[i])
 	if err != nil {
@@ -277,10 +269,8 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 		s.frames.put(frameKey{se.Key, i, 0}, in, pix)
 	}
 	v.Frames, v.Width, v.Height = in.Frames, in.Cols, in.Rows
-	v.Message, v.Compressed = in.Unsupported, in.Compressed
-	v.WindowCenter, v.WindowWidth, v.HasFileWindow = in.WindowCenter, in.WindowWidth, in.WindowWidth >= 1
+	v.Message = in.Unsupported
 	v.Monochrome = in.SamplesPerPixel == 1
-	v.Photometric, v.TransferSyntax = in.Photometric, in.TransferSyntax
 	if in.Modality != "" {
 		v.Modality = in.Modality
 	}
@@ -347,8 +337,7 @@ func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such image", http.StatusNotFound)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(s.info(se, i))
+	writeJSON(w, s.info(se, i))
 }
 
 // frameData answers one frame of an instance (?n=, 0-based) as bytes:

@@ -250,6 +250,9 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 // endian, RLE decoded (colour by plane), and the other codecs' frames as
 // their compressed bitstream for the browser to decode.
 func readFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
+	if n < 0 || n >= in.Frames {
+		return nil, fmt.Errorf("%w: there is no frame %d", ErrNotDisplayable, n+1)
+	}
 	switch in.Codec {
 	case codecNative:
 		return readNativeFrame(br, in, n)
@@ -286,9 +289,6 @@ func readN(r io.Reader, n int64) ([]byte, error) {
 // readNativeFrame reads frame n of uncompressed pixel data, swapping big
 // endian 16-bit words to little endian.
 func readNativeFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
-	if n < 0 || n >= in.Frames {
-		return nil, fmt.Errorf("%w: there is no frame %d", ErrNotDisplayable, n+1)
-	}
 	hdr := 8
 	if !in.syntax.Implicit {
 		b, err := br.Peek(6)

@@ -43,9 +43,7 @@ type sender struct {
 // stopSend cancels a running job and waits for it (bounded), when the
 // viewer stops.
 func (s *Server) stopSend() {
-	s.send.mu.Lock()
-	j := s.send.job
-	s.send.mu.Unlock()
+	j := s.currentJob()
 	if j == nil {
 		return
 	}
@@ -158,9 +156,8 @@ func (s *Server) sendForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSendForm(w http.ResponseWriter, code int, sc *sendScope, p sendParams, errs map[string]string, msg string) {
-	s.send.mu.Lock()
-	busy := s.send.job != nil && !s.send.job.finished()
-	s.send.mu.Unlock()
+	j := s.currentJob()
+	busy := j != nil && !j.finished()
 	s.render(w, code, "send", map[string]any{"Title": "Send to PACS", "Scope": sc, "P": p, "Errs": errs, "Message": msg, "Busy": busy})
 }
 
@@ -452,6 +449,7 @@ func reason(it forward.Item, cfg dimse.Config) string {
 	return "Not stored: the PACS refused it (" + it.Status.String() + ")."
 }
 
+// isDamage tells an error of a damaged or altered file from the others.
 func isDamage(err error) bool {
 	return errors.Is(err, cms.ErrIntegrity) || errors.Is(err, cms.ErrDamaged) || errors.Is(err, cms.ErrTruncated) || errors.Is(err, cms.ErrMalformed)
 }

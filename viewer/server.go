@@ -286,7 +286,7 @@ func unlockMessage(err error) string {
 		return "This disc was not sealed for that key or certificate. Try the password instead, or another key."
 	case errors.Is(err, cms.ErrPasswordPolicy):
 		return "That password has characters a disc password never has. Check it and try again."
-	case errors.Is(err, cms.ErrIntegrity), errors.Is(err, cms.ErrDamaged), errors.Is(err, cms.ErrTruncated), errors.Is(err, cms.ErrMalformed):
+	case isDamage(err):
 		return "The disc's directory is damaged and cannot be opened (" + err.Error() + "). Ask the sender for a new disc."
 	}
 	return "The disc could not be opened: " + err.Error()
@@ -297,12 +297,12 @@ func (s *Server) close(w http.ResponseWriter, r *http.Request) {
 	s.closeOnce.Do(func() { close(s.closed) })
 }
 
-// render writes a page; template errors after the header are not
-// recoverable and are dropped.
 func (s *Server) about(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "about", map[string]any{"Title": "About", "Version": s.opts.Version})
 }
 
+// render writes a page; template errors after the header are not
+// recoverable and are dropped.
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
