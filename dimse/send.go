@@ -304,11 +304,15 @@ func (e *evenReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// ErrSOPClassUnsupported is a Refused result's error when the peer
+// rejected the instance's SOP Class itself (not only its encoding).
+var ErrSOPClassUnsupported = errors.New("the peer does not support SOP Class")
+
 // refusal explains why no context fits an instance.
 func (a *Assoc) refusal(in *Instance) error {
 	for _, pc := range a.Contexts {
 		if pc.AbstractSyntax == in.SOPClassUID && pc.Result == ResultAbstractSyntaxUnsupported {
-			return fmt.Errorf("the peer does not support SOP Class %s", in.SOPClassUID)
+			return fmt.Errorf("%w %s", ErrSOPClassUnsupported, in.SOPClassUID)
 		}
 	}
 	return fmt.Errorf("the peer does not accept transfer syntax %s for SOP Class %s, and the instance is not transcoded", in.TransferSyntaxUID, in.SOPClassUID)

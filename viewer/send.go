@@ -433,7 +433,7 @@ func reason(it forward.Item, cfg dimse.Config) string {
 	case dimse.Cancelled:
 		return "Not sent: you cancelled."
 	case dimse.Refused:
-		if strings.Contains(it.Detail, "does not support SOP Class") {
+		if errors.Is(it.Err, dimse.ErrSOPClassUnsupported) {
 			return "Not stored: the PACS does not accept this kind of object (" + it.Detail + "). Ask its administrator to accept it."
 		}
 		return "Not stored: the PACS does not accept this image's encoding (" + it.Detail + "). Images are never converted, so that they stay exactly as they are on the disc. Ask the PACS administrator to accept this transfer syntax."
