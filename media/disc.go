@@ -66,6 +66,13 @@ func (d *Disc) Close() error {
 // ErrNoDICOMDIR: the medium has no DICOMDIR at its root.
 var ErrNoDICOMDIR = errors.New("no DICOMDIR at the root: not a DICOM medium")
 
+// SameName tells whether a name as a medium shows it is the given one,
+// ignoring case and the ISO 9660 version suffix some systems show
+// ("dicomdir;1", "DICOMDIR.").
+func SameName(onMedium, want string) bool {
+	return strings.EqualFold(strings.TrimSuffix(strings.TrimSuffix(onMedium, ";1"), "."), want)
+}
+
 // lookup finds a slash path on the medium, ignoring case and the ISO 9660
 // ";1" version suffix, as readers of other systems' discs must.
 func (d *Disc) lookup(p string) (string, error) {
@@ -80,8 +87,7 @@ func (d *Disc) lookup(p string) (string, error) {
 		}
 		found := ""
 		for _, e := range ents {
-			name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ";1"), ".")
-			if strings.EqualFold(name, want) {
+			if SameName(e.Name(), want) {
 				found = e.Name()
 				break
 			}

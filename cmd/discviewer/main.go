@@ -25,7 +25,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 
 	"github.com/securemedia/securemedia/internal/keyfile"
@@ -164,8 +163,8 @@ func findDisc(dir string) string {
 	}
 }
 
-// hasDICOMDIR looks for a DICOMDIR file in dir, in any case and with the
-// ISO 9660 version suffix some systems show ("dicomdir;1", "DICOMDIR.").
+// hasDICOMDIR looks for a DICOMDIR file in dir, named as media.SameName
+// allows.
 func hasDICOMDIR(dir string) bool {
 	if st, err := os.Stat(filepath.Join(dir, "DICOMDIR")); err == nil {
 		return st.Mode().IsRegular()
@@ -175,8 +174,7 @@ func hasDICOMDIR(dir string) bool {
 		return false
 	}
 	for _, e := range ents {
-		name := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ";1"), ".")
-		if strings.EqualFold(name, "DICOMDIR") && e.Type().IsRegular() {
+		if media.SameName(e.Name(), "DICOMDIR") && e.Type().IsRegular() {
 			return true
 		}
 	}
