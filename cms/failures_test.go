@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/asn1"
 	"errors"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"

@@ -2,13 +2,14 @@ package cms
 
 import (
 	"bytes"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // Interop with "openssl cms", a CMS implementation we did not write: it must

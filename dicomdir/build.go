@@ -36,20 +36,7 @@ type BuildResult struct {
 }
 
 // Tags used to group instances.
-const (
-	tagCharset     dicom.Tag = 0x00080005
-	tagPatientName dicom.Tag = 0x00100010
-	tagPatientID   dicom.Tag = 0x00100020
-	tagBirthDate   dicom.Tag = 0x00100030
-	tagStudyUID    dicom.Tag = 0x0020000D
-	tagSeriesUID   dicom.Tag = 0x0020000E
-	tagStudyDate   dicom.Tag = 0x00080020
-	tagStudyTime   dicom.Tag = 0x00080030
-	tagStudyID     dicom.Tag = 0x00200010
-	tagModality    dicom.Tag = 0x00080060
-	tagSeriesNum   dicom.Tag = 0x00200011
-	tagInstanceNum dicom.Tag = 0x00200013
-)
+const ()
 
 type patient struct {
 	id      string
@@ -123,7 +110,7 @@ func group(instances []*Instance, opt BuildOptions, res *BuildResult) (map[strin
 		if err != nil {
 			return nil, nil, err
 		}
-		suid, seuid := in.Value(tagStudyUID), in.Value(tagSeriesUID)
+		suid, seuid := in.Value(dicom.StudyInstanceUID), in.Value(dicom.SeriesInstanceUID)
 		if suid == "" || seuid == "" {
 			return nil, nil, fmt.Errorf("%s: no Study or Series Instance UID; the instance cannot be placed in a directory", in.Path)
 		}
@@ -178,8 +165,8 @@ func patientFor(patients map[string]*patient, in *Instance, opt BuildOptions, re
 // every instance under the patient's folder pdir.
 func addPatient(d *Directory, res *BuildResult, p *patient, pdir string) error {
 	prec := newRecord("PATIENT", p.first, patientKeys)
-	if p.first.Value(tagPatientID) == "" {
-		prec.Set(dicom.StringElement(tagPatientID, "LO", p.id))
+	if p.first.Value(dicom.PatientID) == "" {
+		prec.Set(dicom.StringElement(dicom.PatientID, "LO", p.id))
 	}
 	d.Records = append(d.Records, prec)
 	for si, st := range sortedStudies(p.studies) {
@@ -226,7 +213,7 @@ func addRootRecords(d *Directory, res *BuildResult, roots []*Instance) {
 // not in the default repertoire; copying it when present is always safe).
 func newRecord(typ string, in *Instance, keys []key) *Record {
 	r := &Record{Type: typ}
-	if cs := in.Get(tagCharset); cs != nil && cs.String() != "" {
+	if cs := in.Get(dicom.SpecificCharacterSet); cs != nil && cs.String() != "" {
 		r.Set(copyElement(cs))
 	}
 	for _, k := range keys {
@@ -255,10 +242,10 @@ func copyElement(e *dicom.Element) *dicom.Element {
 func instanceRecord(in *Instance, fileID []string) *Record {
 	typ := RecordType(in.SOPClassUID)
 	r := newRecord(typ, in, instanceKeys[typ])
-	r.Set(dicom.StringElement(TagReferencedFileID, "CS", strings.Join(fileID, `\`)))
-	r.Set(dicom.StringElement(TagReferencedSOPClass, "UI", in.SOPClassUID))
-	r.Set(dicom.StringElement(TagReferencedSOPInst, "UI", in.SOPInstanceUID))
-	r.Set(dicom.StringElement(TagReferencedTS, "UI", in.TransferSyntaxUID))
+	r.Set(dicom.StringElement(dicom.ReferencedFileID, "CS", strings.Join(fileID, `\`)))
+	r.Set(dicom.StringElement(dicom.ReferencedSOPClassUIDInFile, "UI", in.SOPClassUID))
+	r.Set(dicom.StringElement(dicom.ReferencedSOPInstanceUIDInFile, "UI", in.SOPInstanceUID))
+	r.Set(dicom.StringElement(dicom.ReferencedTransferSyntaxUIDInFile, "UI", in.TransferSyntaxUID))
 	if typ == "IMAGE" {
 		addSharedFunctionalGroupKeys(r, in)
 	}
@@ -267,13 +254,13 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 			r.Set(cs)
 		}
 	}
-	if typ == "SR DOCUMENT" && r.Value(0x0040A493) == "VERIFIED" && r.Get(0x0040A030) == nil {
+	if typ == "SR DOCUMENT" && r.Value(dicom.VerificationFlag) == "VERIFIED" && r.Get(dicom.VerificationDateTime) == nil {
 		if v := verificationDateTime(in); v != nil {
 			r.Set(v)
 		}
 	}
-	if rel := in.Get(0x0008001A); rel != nil && rel.String() != "" {
-		r.Set(&dicom.Element{Tag: tagRelatedGeneralSOP, VR: "UI", Value: rel.Value})
+	if rel := in.Get(dicom.RelatedGeneralSOPClassUID); rel != nil && rel.String() != "" {
+		r.Set(&dicom.Element{Tag: dicom.ReferencedRelatedGeneralSOPClassUIDInFile, VR: "UI", Value: rel.Value})
 	}
 	return r
 }
@@ -283,12 +270,12 @@ func instanceRecord(in *Instance, fileID []string) *Record {
 // (5200,9229) instead of the top level; PS3.11 H.3.3 asks for them to be
 // looked up there.
 var sharedKeys = []struct{ tag, macro dicom.Tag }{
-	{0x00200037, 0x00209116}, // Image Orientation (Patient) in Plane Orientation
-	{0x00280030, 0x00289110}, // Pixel Spacing in Pixel Measures
+	{dicom.ImageOrientationPatient, dicom.PlaneOrientationSequence}, // Image Orientation (Patient) in Plane Orientation
+	{dicom.PixelSpacing, dicom.PixelMeasuresSequence},               // Pixel Spacing in Pixel Measures
 }
 
 func addSharedFunctionalGroupKeys(r *Record, in *Instance) {
-	shared := in.Get(0x52009229)
+	shared := in.Get(dicom.SharedFunctionalGroupsSequence)
 	if shared == nil || len(shared.Items) == 0 {
 		return
 	}
@@ -311,13 +298,13 @@ func addSharedFunctionalGroupKeys(r *Record, in *Instance) {
 // and F.5.26 require in SR DOCUMENT and KEY OBJECT DOC records when the
 // document has any; nil when it has none.
 func conceptModifiers(in *Instance) *dicom.Element {
-	seq := in.Get(0x0040A730)
+	seq := in.Get(dicom.ContentSequence)
 	if seq == nil {
 		return nil
 	}
 	out := &dicom.Element{Tag: seq.Tag, VR: "SQ"}
 	for _, it := range seq.Items {
-		if dicom.Find(it.Elements, 0x0040A010).String() == "HAS CONCEPT MOD" {
+		if dicom.Find(it.Elements, dicom.RelationshipType).String() == "HAS CONCEPT MOD" {
 			out.Items = append(out.Items, it)
 		}
 	}
@@ -331,11 +318,11 @@ func conceptModifiers(in *Instance) *dicom.Element {
 // at the top of a VERIFIED SR record: in the instance it lives in the
 // Verifying Observer Sequence (0040,A073); the last item is the latest.
 func verificationDateTime(in *Instance) *dicom.Element {
-	seq := in.Get(0x0040A073)
+	seq := in.Get(dicom.VerifyingObserverSequence)
 	if seq == nil || len(seq.Items) == 0 {
 		return nil
 	}
-	e := dicom.Find(seq.Items[len(seq.Items)-1].Elements, 0x0040A030)
+	e := dicom.Find(seq.Items[len(seq.Items)-1].Elements, dicom.VerificationDateTime)
 	if e == nil {
 		return nil
 	}
@@ -382,19 +369,19 @@ func isType1(typ string, t dicom.Tag) bool {
 
 func defaultFor(t dicom.Tag, in *Instance, ordinal int) string {
 	switch t {
-	case tagStudyDate, 0x00080023, 0x00700082:
-		return firstNonEmpty(in.Value(0x00080021), in.Value(0x00080022), in.Value(0x00080023), in.Value(tagStudyDate), "19000101")
-	case tagStudyTime, 0x00080033, 0x00700083:
-		return firstNonEmpty(in.Value(0x00080031), in.Value(0x00080032), in.Value(0x00080033), in.Value(tagStudyTime), "000000")
-	case tagStudyID, tagSeriesNum, tagInstanceNum:
+	case dicom.StudyDate, dicom.ContentDate, dicom.PresentationCreationDate:
+		return firstNonEmpty(in.Value(dicom.SeriesDate), in.Value(dicom.AcquisitionDate), in.Value(dicom.ContentDate), in.Value(dicom.StudyDate), "19000101")
+	case dicom.StudyTime, dicom.ContentTime, dicom.PresentationCreationTime:
+		return firstNonEmpty(in.Value(dicom.SeriesTime), in.Value(dicom.AcquisitionTime), in.Value(dicom.ContentTime), in.Value(dicom.StudyTime), "000000")
+	case dicom.StudyID, dicom.SeriesNumber, dicom.InstanceNumber:
 		return strconv.Itoa(ordinal)
-	case tagModality:
+	case dicom.Modality:
 		return "OT"
-	case 0x0040A491:
+	case dicom.CompletionFlag:
 		return "PARTIAL"
-	case 0x0040A493:
+	case dicom.VerificationFlag:
 		return "UNVERIFIED"
-	case 0x00420012:
+	case dicom.MIMETypeOfEncapsulatedDocument:
 		return "application/octet-stream"
 	}
 	return "UNLABELED"
@@ -405,13 +392,13 @@ func defaultFor(t dicom.Tag, in *Instance, ordinal int) string {
 // 12 hex digits of their SHA-256), so that instances of one unidentified
 // patient stay together and the PATIENT record still has its Type 1 key.
 func patientID(in *Instance) string {
-	if id := in.Value(tagPatientID); id != "" {
+	if id := in.Value(dicom.PatientID); id != "" {
 		return id
 	}
 	h := sha256.New()
-	h.Write(rawValue(in, tagPatientName))
+	h.Write(rawValue(in, dicom.PatientName))
 	h.Write([]byte{0})
-	h.Write(rawValue(in, tagBirthDate))
+	h.Write(rawValue(in, dicom.PatientBirthDate))
 	return "NOID" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:12])
 }
 
@@ -419,7 +406,7 @@ func patientID(in *Instance) string {
 // padding are not significant (PS3.5 §6.2, PN), so "Doe^John^^^" and
 // "Doe^John" are one name.
 func pnKey(in *Instance) []byte {
-	groups := bytes.Split(rawValue(in, tagPatientName), []byte("="))
+	groups := bytes.Split(rawValue(in, dicom.PatientName), []byte("="))
 	for i, g := range groups {
 		groups[i] = bytes.TrimRight(g, "^ ")
 	}
@@ -463,7 +450,7 @@ func sortedStudies(m map[string]*study) []*study {
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i].first, out[j].first
-		if ka, kb := a.Value(tagStudyDate)+a.Value(tagStudyTime), b.Value(tagStudyDate)+b.Value(tagStudyTime); ka != kb {
+		if ka, kb := a.Value(dicom.StudyDate)+a.Value(dicom.StudyTime), b.Value(dicom.StudyDate)+b.Value(dicom.StudyTime); ka != kb {
 			return ka < kb
 		}
 		return out[i].uid < out[j].uid
@@ -477,7 +464,7 @@ func sortedSeries(m map[string]*series) []*series {
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if a, b := number(out[i].first, tagSeriesNum), number(out[j].first, tagSeriesNum); a != b {
+		if a, b := number(out[i].first, dicom.SeriesNumber), number(out[j].first, dicom.SeriesNumber); a != b {
 			return a < b
 		}
 		return out[i].uid < out[j].uid
@@ -487,7 +474,7 @@ func sortedSeries(m map[string]*series) []*series {
 
 func sortInstances(ins []*Instance) {
 	sort.Slice(ins, func(i, j int) bool {
-		if a, b := number(ins[i], tagInstanceNum), number(ins[j], tagInstanceNum); a != b {
+		if a, b := number(ins[i], dicom.InstanceNumber), number(ins[j], dicom.InstanceNumber); a != b {
 			return a < b
 		}
 		return ins[i].SOPInstanceUID < ins[j].SOPInstanceUID

@@ -43,25 +43,7 @@ type Record struct {
 }
 
 // Tags used by records.
-const (
-	tagFileSetID          dicom.Tag = 0x00041130
-	tagFirstRecord        dicom.Tag = 0x00041200
-	tagLastRecord         dicom.Tag = 0x00041202
-	tagConsistencyFlag    dicom.Tag = 0x00041212
-	tagRecordSequence     dicom.Tag = 0x00041220
-	tagNextRecord         dicom.Tag = 0x00041400
-	tagInUse              dicom.Tag = 0x00041410
-	tagLowerLevel         dicom.Tag = 0x00041420
-	tagRecordType         dicom.Tag = 0x00041430
-	TagReferencedFileID   dicom.Tag = 0x00041500
-	TagReferencedSOPClass dicom.Tag = 0x00041510
-	TagReferencedSOPInst  dicom.Tag = 0x00041511
-	TagReferencedTS       dicom.Tag = 0x00041512
-	tagRelatedGeneralSOP  dicom.Tag = 0x0004151A
-
-	tagMediaStorageSOPClass    dicom.Tag = 0x00020002
-	tagMediaStorageSOPInstance dicom.Tag = 0x00020003
-)
+const ()
 
 // Get returns the record's element with tag t, or nil.
 func (r *Record) Get(t dicom.Tag) *dicom.Element { return dicom.Find(r.Elements, t) }
@@ -72,7 +54,7 @@ func (r *Record) Value(t dicom.Tag) string { return r.Get(t).String() }
 
 // FileID returns the Referenced File ID components, nil if the record
 // references no file.
-func (r *Record) FileID() []string { return r.Get(TagReferencedFileID).Strings() }
+func (r *Record) FileID() []string { return r.Get(dicom.ReferencedFileID).Strings() }
 
 // Path returns the File ID as a slash-separated relative path.
 func (r *Record) Path() string { return strings.Join(r.FileID(), "/") }

@@ -3,13 +3,14 @@ package dicomdir
 import (
 	"bytes"
 	"errors"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
@@ -183,7 +184,7 @@ func TestCharsetsByteExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := d.Records[0]
-		for _, tag := range []dicom.Tag{tagCharset, tagPatientName} {
+		for _, tag := range []dicom.Tag{dicom.SpecificCharacterSet, dicom.PatientName} {
 			want := bytes.TrimRight(in.Get(tag).Value, " \x00")
 			if got := bytes.TrimRight(p.Get(tag).Value, " \x00"); !bytes.Equal(got, want) {
 				t.Errorf("%s %v: record has % x, file has % x", filepath.Base(f), tag, got, want)
@@ -196,7 +197,7 @@ func TestCharsetsByteExact(t *testing.T) {
 		if !ok {
 			want = oracleName(t, f)
 		}
-		if got := p.Text(tagPatientName); got != want {
+		if got := p.Text(dicom.PatientName); got != want {
 			t.Errorf("%s: record decodes to %q, want %q", filepath.Base(f), got, want)
 		}
 	}
@@ -267,7 +268,7 @@ func TestMissingType1Keys(t *testing.T) {
 	b := scanBuild(t, []string{dir}, false)
 	var got []string
 	b.Directory.Walk(func(r *Record, _ int) {
-		for _, tag := range []dicom.Tag{tagPatientID, tagStudyDate, tagStudyTime, tagStudyID, tagModality, tagSeriesNum, tagInstanceNum} {
+		for _, tag := range []dicom.Tag{dicom.PatientID, dicom.StudyDate, dicom.StudyTime, dicom.StudyID, dicom.Modality, dicom.SeriesNumber, dicom.InstanceNumber} {
 			if e := r.Get(tag); e != nil {
 				got = append(got, e.String())
 			}
@@ -292,7 +293,7 @@ func smallDICOMDIR(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	elems, _ := r.ReadUntil(dicom.PixelDataTag)
+	elems, _ := r.ReadUntil(dicom.PixelData)
 	in := &Instance{Path: "x", SOPClassUID: dicomtest.CTImageStorage, SOPInstanceUID: s.SOPUID,
 		TransferSyntaxUID: h.TransferSyntaxUID, Elements: elems}
 	b, err := Build([]*Instance{in}, BuildOptions{FileSetID: "FUZZ"})
@@ -426,10 +427,10 @@ func TestSameTreeAsDcmtk(t *testing.T) {
 func hierarchy(d *Directory) string {
 	var lines, path []string
 	keys := map[string][]dicom.Tag{
-		"PATIENT": {tagPatientID, tagPatientName},
-		"STUDY":   {tagStudyUID, tagStudyDate, tagStudyTime, 0x00081030, tagStudyID},
-		"SERIES":  {tagSeriesUID, tagModality, tagSeriesNum},
-		"IMAGE":   {TagReferencedSOPInst, TagReferencedSOPClass, TagReferencedTS, tagInstanceNum},
+		"PATIENT": {dicom.PatientID, dicom.PatientName},
+		"STUDY":   {dicom.StudyInstanceUID, dicom.StudyDate, dicom.StudyTime, dicom.StudyDescription, dicom.StudyID},
+		"SERIES":  {dicom.SeriesInstanceUID, dicom.Modality, dicom.SeriesNumber},
+		"IMAGE":   {dicom.ReferencedSOPInstanceUIDInFile, dicom.ReferencedSOPClassUIDInFile, dicom.ReferencedTransferSyntaxUIDInFile, dicom.InstanceNumber},
 	}
 	d.Walk(func(r *Record, depth int) {
 		var vals []string
@@ -447,21 +448,21 @@ func hierarchy(d *Directory) string {
 // (F.5.25) and nothing else of its content.
 func TestSRConceptModifiers(t *testing.T) {
 	item := func(rel string) *dicom.Item {
-		return &dicom.Item{Elements: []*dicom.Element{dicom.StringElement(0x0040A010, "CS", rel)}}
+		return &dicom.Item{Elements: []*dicom.Element{dicom.StringElement(dicom.RelationshipType, "CS", rel)}}
 	}
 	in := &Instance{Path: "sr", SOPClassUID: "1.2.840.10008.5.1.4.1.1.88.33", SOPInstanceUID: "2.25.5",
 		TransferSyntaxUID: dicom.ExplicitVRLittleEndianUID, Elements: []*dicom.Element{
-			dicom.StringElement(0x0020000D, "UI", "2.25.6"), dicom.StringElement(0x0020000E, "UI", "2.25.7"),
-			{Tag: 0x0040A730, VR: "SQ", Items: []*dicom.Item{item("CONTAINS"), item("HAS CONCEPT MOD")}},
+			dicom.StringElement(dicom.StudyInstanceUID, "UI", "2.25.6"), dicom.StringElement(dicom.SeriesInstanceUID, "UI", "2.25.7"),
+			{Tag: dicom.ContentSequence, VR: "SQ", Items: []*dicom.Item{item("CONTAINS"), item("HAS CONCEPT MOD")}},
 		}}
 	b, err := Build([]*Instance{in}, BuildOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sr := b.Directory.Records[0].Children[0].Children[0].Children[0]
-	cs := sr.Get(0x0040A730)
+	cs := sr.Get(dicom.ContentSequence)
 	if sr.Type != "SR DOCUMENT" || cs == nil || len(cs.Items) != 1 ||
-		dicom.Find(cs.Items[0].Elements, 0x0040A010).String() != "HAS CONCEPT MOD" {
+		dicom.Find(cs.Items[0].Elements, dicom.RelationshipType).String() != "HAS CONCEPT MOD" {
 		t.Fatalf("SR record %s: content %+v", sr.Type, cs)
 	}
 }
@@ -472,10 +473,10 @@ func TestSharedFunctionalGroupKeys(t *testing.T) {
 	requireCorpus(t)
 	b := scanBuild(t, []string{filepath.Join(corpus, "suyashkumar-dicom/5.dcm")}, false)
 	img := b.Directory.Records[0].Children[0].Children[0].Children[0]
-	if got := img.Value(0x00280030); got != `0.388672\0.388672` {
+	if got := img.Value(dicom.PixelSpacing); got != `0.388672\0.388672` {
 		t.Errorf("Pixel Spacing %q", got)
 	}
-	if got := img.Value(0x00200037); !strings.HasPrefix(got, `-1.00000\0.00000`) {
+	if got := img.Value(dicom.ImageOrientationPatient); !strings.HasPrefix(got, `-1.00000\0.00000`) {
 		t.Errorf("Image Orientation %q", got)
 	}
 }

@@ -43,12 +43,12 @@ func Marshal(d *Directory) ([]byte, error) {
 		return nil, errors.New("dicomdir: File-set UID is empty")
 	}
 	buf, err := dicom.AppendFileMeta(nil, []*dicom.Element{
-		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
-		dicom.StringElement(tagMediaStorageSOPClass, "UI", MediaStorageDirectoryStorage),
-		dicom.StringElement(tagMediaStorageSOPInstance, "UI", d.FileSetUID),
-		dicom.StringElement(dicom.TransferSyntaxUIDTag, "UI", dicom.ExplicitVRLittleEndianUID),
-		dicom.StringElement(0x00020012, "UI", ImplementationClassUID),
-		dicom.StringElement(0x00020013, "SH", ImplementationVersionName),
+		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(dicom.MediaStorageSOPClassUID, "UI", MediaStorageDirectoryStorage),
+		dicom.StringElement(dicom.MediaStorageSOPInstanceUID, "UI", d.FileSetUID),
+		dicom.StringElement(dicom.TransferSyntaxUID, "UI", dicom.ExplicitVRLittleEndianUID),
+		dicom.StringElement(dicom.ImplementationClassUID, "UI", ImplementationClassUID),
+		dicom.StringElement(dicom.ImplementationVersionName, "SH", ImplementationVersionName),
 	})
 	if err != nil {
 		return nil, err
@@ -58,10 +58,10 @@ func Marshal(d *Directory) ([]byte, error) {
 		return nil, err
 	}
 	head := []*dicom.Element{
-		dicom.StringElement(tagFileSetID, "CS", d.FileSetID),
-		dicom.Uint32Element(tagFirstRecord, 0),
-		dicom.Uint32Element(tagLastRecord, 0),
-		dicom.Uint16Element(tagConsistencyFlag, 0), // F.3.2.1: FFFFH must not be written
+		dicom.StringElement(dicom.FileSetID, "CS", d.FileSetID),
+		dicom.Uint32Element(dicom.FirstDirectoryRecordOffset, 0),
+		dicom.Uint32Element(dicom.LastDirectoryRecordOffset, 0),
+		dicom.Uint16Element(dicom.FileSetConsistencyFlag, 0), // F.3.2.1: FFFFH must not be written
 	}
 	// Sizing pass: position of each item's tag from byte 0 of the file.
 	pos := int64(len(buf)) + 12 // + the sequence header
@@ -77,10 +77,10 @@ func Marshal(d *Directory) ([]byte, error) {
 	}
 	fillOffsets(flat)
 	if len(d.Records) > 0 {
-		head[1] = dicom.Uint32Element(tagFirstRecord, uint32(flat[0].offset))
-		head[2] = dicom.Uint32Element(tagLastRecord, uint32(lastRoot(flat).offset))
+		head[1] = dicom.Uint32Element(dicom.FirstDirectoryRecordOffset, uint32(flat[0].offset))
+		head[2] = dicom.Uint32Element(dicom.LastDirectoryRecordOffset, uint32(lastRoot(flat).offset))
 	}
-	seq := &dicom.Element{Tag: tagRecordSequence, VR: "SQ"}
+	seq := &dicom.Element{Tag: dicom.DirectoryRecordSequence, VR: "SQ"}
 	for _, f := range flat {
 		seq.Items = append(seq.Items, f.item)
 	}
@@ -137,16 +137,16 @@ func newFlat(r *Record, root bool) (*flatRecord, error) {
 		return nil, errors.New("dicomdir: record without a type")
 	}
 	f := &flatRecord{rec: r, root: root,
-		next32: dicom.Uint32Element(tagNextRecord, 0),
-		lo32:   dicom.Uint32Element(tagLowerLevel, 0),
+		next32: dicom.Uint32Element(dicom.NextDirectoryRecordOffset, 0),
+		lo32:   dicom.Uint32Element(dicom.LowerLevelDirectoryEntityOffset, 0),
 	}
 	elems := []*dicom.Element{
 		f.next32,
-		dicom.Uint16Element(tagInUse, 0xFFFF), // F.3.2.2: in use; 0000H must not be written
+		dicom.Uint16Element(dicom.RecordInUseFlag, 0xFFFF), // F.3.2.2: in use; 0000H must not be written
 		f.lo32,
-		dicom.StringElement(tagRecordType, "CS", r.Type),
+		dicom.StringElement(dicom.DirectoryRecordType, "CS", r.Type),
 	}
-	prev := tagRecordType
+	prev := dicom.DirectoryRecordType
 	for _, e := range r.Elements {
 		if e.Tag <= prev {
 			return nil, fmt.Errorf("dicomdir: %s record: element %v out of order or reserved", r.Type, e.Tag)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // ValidFileID checks a File ID against PS3.10 §8.2 and §8.5: 1 to 8
@@ -65,9 +67,9 @@ func verifyRecord(root string, r *Record, id []string) error {
 		want string
 		got  string
 	}{
-		{"SOP Instance UID", r.Value(TagReferencedSOPInst), in.SOPInstanceUID},
-		{"SOP Class UID", r.Value(TagReferencedSOPClass), in.SOPClassUID},
-		{"Transfer Syntax UID", r.Value(TagReferencedTS), in.TransferSyntaxUID},
+		{"SOP Instance UID", r.Value(dicom.ReferencedSOPInstanceUIDInFile), in.SOPInstanceUID},
+		{"SOP Class UID", r.Value(dicom.ReferencedSOPClassUIDInFile), in.SOPClassUID},
+		{"Transfer Syntax UID", r.Value(dicom.ReferencedTransferSyntaxUIDInFile), in.TransferSyntaxUID},
 	} {
 		if c.want != c.got {
 			return fmt.Errorf("%s record: %s has %s %s, the record says %s", r.Type, r.Path(), c.tag, c.got, c.want)

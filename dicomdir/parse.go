@@ -56,7 +56,7 @@ func Parse(data []byte) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c := h.MetaString(tagMediaStorageSOPClass); c != MediaStorageDirectoryStorage {
+	if c := h.MetaString(dicom.MediaStorageSOPClassUID); c != MediaStorageDirectoryStorage {
 		return nil, fmt.Errorf("%w: found %q", ErrNotDICOMDIR, c)
 	}
 	if h.Deflated {
@@ -73,17 +73,17 @@ func Parse(data []byte) (*Directory, error) {
 		}
 	}
 	d := &Directory{
-		FileSetID:  dicom.Find(elems, tagFileSetID).String(),
-		FileSetUID: h.MetaString(tagMediaStorageSOPInstance),
+		FileSetID:  dicom.Find(elems, dicom.FileSetID).String(),
+		FileSetUID: h.MetaString(dicom.MediaStorageSOPInstanceUID),
 	}
-	seq := dicom.Find(elems, tagRecordSequence)
+	seq := dicom.Find(elems, dicom.DirectoryRecordSequence)
 	if seq == nil {
 		return nil, fmt.Errorf("%w: no Directory Record Sequence (0004,1220)", ErrBroken)
 	}
 	if !seq.IsSequence() {
 		return nil, fmt.Errorf("%w: (0004,1220) is not a sequence", ErrBroken)
 	}
-	first, ok := dicom.Find(elems, tagFirstRecord).Uint(binary.LittleEndian)
+	first, ok := dicom.Find(elems, dicom.FirstDirectoryRecordOffset).Uint(binary.LittleEndian)
 	if !ok {
 		return nil, fmt.Errorf("%w: no Offset of the First Directory Record (0004,1200)", ErrBroken)
 	}
@@ -126,17 +126,17 @@ func (p *parser) record(it *dicom.Item) (*item, error) {
 	var haveNext, haveLower bool
 	for _, e := range it.Elements {
 		switch e.Tag {
-		case tagNextRecord:
+		case dicom.NextDirectoryRecordOffset:
 			v, _ := e.Uint(binary.LittleEndian)
 			ri.next, haveNext = int64(v), true
-		case tagLowerLevel:
+		case dicom.LowerLevelDirectoryEntityOffset:
 			v, _ := e.Uint(binary.LittleEndian)
 			ri.lower, haveLower = int64(v), true
-		case tagInUse:
+		case dicom.RecordInUseFlag:
 			// F.3.2.2: 0000H means inactive; any other value reads as FFFFH.
 			v, ok := e.Uint(binary.LittleEndian)
 			ri.inUse = !ok || v != 0
-		case tagRecordType:
+		case dicom.DirectoryRecordType:
 			ri.rec.Type = e.String()
 		default:
 			ri.rec.Elements = append(ri.rec.Elements, e)

@@ -79,37 +79,37 @@ type key struct {
 // STD-GEN-CD (PS3.11 D.3.3) and STD-GEN-DVD/USB (H.3.3, J.3.3) profiles.
 // Specific Character Set (0008,0005) is handled separately.
 var (
-	patientKeys = []key{{0x00100010, '2'}, {0x00100020, '1'}, {0x00100030, '3'}, {0x00100040, '3'}}
-	studyKeys   = []key{{0x00080020, '1'}, {0x00080030, '1'}, {0x00080050, '2'}, {0x00081030, '2'},
-		{0x0020000D, '1'}, {0x00200010, '1'}}
-	seriesKeys = []key{{0x00080060, '1'}, {0x00080080, '3'}, {0x00080081, '3'}, {0x00081050, '3'},
-		{0x0020000E, '1'}, {0x00200011, '1'}}
-	imageKeys = []key{{0x00080008, '3'}, {0x00081140, '3'}, {0x00200013, '1'}, {0x00200032, '3'},
-		{0x00200037, '3'}, {0x00200052, '3'}, {0x00280008, '3'}, {0x00280010, '3'},
-		{0x00280011, '3'}, {0x00280030, '3'}, {0x00282112, '3'}, {0x00500004, '3'}}
-	contentDateTime = []key{{0x00080023, '1'}, {0x00080033, '1'}, {0x00200013, '1'}}
+	patientKeys = []key{{dicom.PatientName, '2'}, {dicom.PatientID, '1'}, {dicom.PatientBirthDate, '3'}, {dicom.PatientSex, '3'}}
+	studyKeys   = []key{{dicom.StudyDate, '1'}, {dicom.StudyTime, '1'}, {dicom.AccessionNumber, '2'}, {dicom.StudyDescription, '2'},
+		{dicom.StudyInstanceUID, '1'}, {dicom.StudyID, '1'}}
+	seriesKeys = []key{{dicom.Modality, '1'}, {dicom.InstitutionName, '3'}, {dicom.InstitutionAddress, '3'}, {dicom.PerformingPhysicianName, '3'},
+		{dicom.SeriesInstanceUID, '1'}, {dicom.SeriesNumber, '1'}}
+	imageKeys = []key{{dicom.ImageType, '3'}, {dicom.ReferencedImageSequence, '3'}, {dicom.InstanceNumber, '1'}, {dicom.ImagePositionPatient, '3'},
+		{dicom.ImageOrientationPatient, '3'}, {dicom.FrameOfReferenceUID, '3'}, {dicom.NumberOfFrames, '3'}, {dicom.Rows, '3'},
+		{dicom.Columns, '3'}, {dicom.PixelSpacing, '3'}, {dicom.LossyImageCompressionRatio, '3'}, {dicom.CalibrationImage, '3'}}
+	contentDateTime = []key{{dicom.ContentDate, '1'}, {dicom.ContentTime, '1'}, {dicom.InstanceNumber, '1'}}
 )
 
 var instanceKeys = map[string][]key{
 	"IMAGE":        imageKeys,
-	"SPECTROSCOPY": append([]key{{0x00080008, '1'}, {0x00080023, '1'}, {0x00080033, '1'}}, imageKeys[1:]...),
+	"SPECTROSCOPY": append([]key{{dicom.ImageType, '1'}, {dicom.ContentDate, '1'}, {dicom.ContentTime, '1'}}, imageKeys[1:]...),
 	"RAW DATA":     contentDateTime,
 	"WAVEFORM":     contentDateTime,
 	"VALUE MAP":    contentDateTime,
 	"FIDUCIAL":     contentDateTime,
 	"STEREOMETRIC": nil,
-	"REGISTRATION": append(contentDateTime[:2:2], key{0x00200013, '1'}, key{0x00700080, '1'},
-		key{0x00700081, '2'}, key{0x00700084, '2'}),
-	"PRESENTATION": {{0x00081115, '3'}, {0x00200013, '1'}, {0x00700080, '1'}, {0x00700081, '2'},
-		{0x00700082, '1'}, {0x00700083, '1'}, {0x00700084, '2'}, {0x00700402, '3'}},
-	"SR DOCUMENT": {{0x00080023, '1'}, {0x00080033, '1'}, {0x00200013, '1'}, {0x0040A030, '3'},
-		{0x0040A043, '1'}, {0x0040A491, '1'}, {0x0040A493, '1'}},
-	"KEY OBJECT DOC": {{0x00080023, '1'}, {0x00080033, '1'}, {0x00200013, '1'}, {0x0040A043, '1'}},
-	"ENCAP DOC": {{0x00080023, '2'}, {0x00080033, '2'}, {0x00200013, '1'}, {0x0040A043, '2'},
-		{0x0040E001, '3'}, {0x00420010, '2'}, {0x00420012, '1'}},
-	"RT DOSE":          {{0x00200013, '1'}, {0x3004000A, '1'}},
-	"RT STRUCTURE SET": {{0x00200013, '1'}, {0x30060002, '1'}, {0x30060008, '2'}, {0x30060009, '2'}},
-	"RT PLAN":          {{0x00200013, '1'}, {0x300A0002, '1'}, {0x300A0006, '2'}, {0x300A0007, '2'}},
-	"RT TREAT RECORD":  {{0x00080023, '2'}, {0x00080033, '2'}, {0x00200013, '1'}},
-	"PALETTE":          {{0x00700080, '1'}, {0x00700081, '2'}},
+	"REGISTRATION": append(contentDateTime[:2:2], key{dicom.InstanceNumber, '1'}, key{dicom.ContentLabel, '1'},
+		key{dicom.ContentDescription, '2'}, key{dicom.ContentCreatorName, '2'}),
+	"PRESENTATION": {{dicom.ReferencedSeriesSequence, '3'}, {dicom.InstanceNumber, '1'}, {dicom.ContentLabel, '1'}, {dicom.ContentDescription, '2'},
+		{dicom.PresentationCreationDate, '1'}, {dicom.PresentationCreationTime, '1'}, {dicom.ContentCreatorName, '2'}, {dicom.BlendingSequence, '3'}},
+	"SR DOCUMENT": {{dicom.ContentDate, '1'}, {dicom.ContentTime, '1'}, {dicom.InstanceNumber, '1'}, {dicom.VerificationDateTime, '3'},
+		{dicom.ConceptNameCodeSequence, '1'}, {dicom.CompletionFlag, '1'}, {dicom.VerificationFlag, '1'}},
+	"KEY OBJECT DOC": {{dicom.ContentDate, '1'}, {dicom.ContentTime, '1'}, {dicom.InstanceNumber, '1'}, {dicom.ConceptNameCodeSequence, '1'}},
+	"ENCAP DOC": {{dicom.ContentDate, '2'}, {dicom.ContentTime, '2'}, {dicom.InstanceNumber, '1'}, {dicom.ConceptNameCodeSequence, '2'},
+		{dicom.HL7InstanceIdentifier, '3'}, {dicom.DocumentTitle, '2'}, {dicom.MIMETypeOfEncapsulatedDocument, '1'}},
+	"RT DOSE":          {{dicom.InstanceNumber, '1'}, {dicom.DoseSummationType, '1'}},
+	"RT STRUCTURE SET": {{dicom.InstanceNumber, '1'}, {dicom.StructureSetLabel, '1'}, {dicom.StructureSetDate, '2'}, {dicom.StructureSetTime, '2'}},
+	"RT PLAN":          {{dicom.InstanceNumber, '1'}, {dicom.RTPlanLabel, '1'}, {dicom.RTPlanDate, '2'}, {dicom.RTPlanTime, '2'}},
+	"RT TREAT RECORD":  {{dicom.ContentDate, '2'}, {dicom.ContentTime, '2'}, {dicom.InstanceNumber, '1'}},
+	"PALETTE":          {{dicom.ContentLabel, '1'}, {dicom.ContentDescription, '2'}},
 }

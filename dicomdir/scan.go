@@ -246,11 +246,11 @@ func ReadInstanceAt(ra io.ReaderAt, size int64, path string) (*Instance, string,
 	if err != nil {
 		return nil, "unreadable File Meta Information: " + err.Error(), nil
 	}
-	if h.MetaString(tagMediaStorageSOPClass) == MediaStorageDirectoryStorage {
+	if h.MetaString(dicom.MediaStorageSOPClassUID) == MediaStorageDirectoryStorage {
 		return nil, "", nil
 	}
 	r.MaxValue = maxHeaderValue
-	elems, err := r.ReadUntil(dicom.PixelDataTag)
+	elems, err := r.ReadUntil(dicom.PixelData)
 	if err != nil {
 		return nil, "unreadable data set: " + err.Error(), nil
 	}
@@ -262,8 +262,8 @@ func ReadInstanceAt(ra io.ReaderAt, size int64, path string) (*Instance, string,
 	in := &Instance{Path: path, Size: size, Elements: elems, TransferSyntaxUID: h.TransferSyntaxUID}
 	// The data set is authoritative for the instance's identity; the
 	// File Meta copy is a fallback for files that lack it.
-	in.SOPClassUID = firstNonEmpty(in.Value(0x00080016), h.MetaString(tagMediaStorageSOPClass))
-	in.SOPInstanceUID = firstNonEmpty(in.Value(0x00080018), h.MetaString(tagMediaStorageSOPInstance))
+	in.SOPClassUID = firstNonEmpty(in.Value(dicom.SOPClassUID), h.MetaString(dicom.MediaStorageSOPClassUID))
+	in.SOPInstanceUID = firstNonEmpty(in.Value(dicom.SOPInstanceUID), h.MetaString(dicom.MediaStorageSOPInstanceUID))
 	switch {
 	case in.SOPInstanceUID == "":
 		return nil, "no SOP Instance UID", nil
@@ -273,7 +273,7 @@ func ReadInstanceAt(ra io.ReaderAt, size int64, path string) (*Instance, string,
 		return nil, "SOP Class " + in.SOPClassUID + " has no directory record type known to this program", nil
 	case rootLevel(RecordType(in.SOPClassUID)):
 		// Palettes and the like belong to no patient or study.
-	case in.Value(tagStudyUID) == "" || in.Value(tagSeriesUID) == "":
+	case in.Value(dicom.StudyInstanceUID) == "" || in.Value(dicom.SeriesInstanceUID) == "":
 		return nil, "no Study or Series Instance UID: the instance cannot be placed in a directory", nil
 	}
 	return in, "", nil

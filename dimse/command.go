@@ -9,19 +9,7 @@ import (
 )
 
 // Command set elements (PS3.7 §E.1, group 0000).
-const (
-	tagGroupLength        dicom.Tag = 0x00000000
-	tagAffectedSOPClass   dicom.Tag = 0x00000002
-	tagCommandField       dicom.Tag = 0x00000100
-	tagMessageID          dicom.Tag = 0x00000110
-	tagMessageIDResponded dicom.Tag = 0x00000120
-	tagPriority           dicom.Tag = 0x00000700
-	tagDataSetType        dicom.Tag = 0x00000800
-	tagStatus             dicom.Tag = 0x00000900
-	tagOffendingElement   dicom.Tag = 0x00000901
-	tagErrorComment       dicom.Tag = 0x00000902
-	tagAffectedSOPInst    dicom.Tag = 0x00001000
-)
+const ()
 
 // Command Field values (PS3.7 §E.1).
 const (
@@ -59,29 +47,29 @@ func usElem(t dicom.Tag, v uint16) *dicom.Element { return dicom.Uint16Element(t
 // encode builds the command set in implicit VR little endian with its
 // group length first (PS3.7 §6.3.1).
 func (c *Command) encode() ([]byte, error) {
-	elems := []*dicom.Element{usElem(tagCommandField, c.Field)}
+	elems := []*dicom.Element{usElem(dicom.CommandField, c.Field)}
 	if c.AffectedSOPClass != "" {
-		elems = append(elems, dicom.StringElement(tagAffectedSOPClass, "UI", c.AffectedSOPClass))
+		elems = append(elems, dicom.StringElement(dicom.AffectedSOPClassUID, "UI", c.AffectedSOPClass))
 	}
 	if c.AffectedSOPInstance != "" {
-		elems = append(elems, dicom.StringElement(tagAffectedSOPInst, "UI", c.AffectedSOPInstance))
+		elems = append(elems, dicom.StringElement(dicom.AffectedSOPInstanceUID, "UI", c.AffectedSOPInstance))
 	}
 	if c.Field&0x8000 == 0 {
-		elems = append(elems, usElem(tagMessageID, c.MessageID))
+		elems = append(elems, usElem(dicom.MessageID, c.MessageID))
 		if c.Field == CStoreRQ {
-			elems = append(elems, usElem(tagPriority, c.Priority))
+			elems = append(elems, usElem(dicom.Priority, c.Priority))
 		}
 	} else {
-		elems = append(elems, usElem(tagMessageIDResponded, c.MessageIDRespondedTo), usElem(tagStatus, c.Status))
+		elems = append(elems, usElem(dicom.MessageIDBeingRespondedTo, c.MessageIDRespondedTo), usElem(dicom.Status, c.Status))
 		if c.ErrorComment != "" {
-			elems = append(elems, dicom.StringElement(tagErrorComment, "LO", truncate(c.ErrorComment, 64)))
+			elems = append(elems, dicom.StringElement(dicom.ErrorComment, "LO", truncate(c.ErrorComment, 64)))
 		}
 	}
 	dst := uint16(noDataSet)
 	if c.HasDataSet {
 		dst = 0x0001
 	}
-	elems = append(elems, usElem(tagDataSetType, dst))
+	elems = append(elems, usElem(dicom.CommandDataSetType, dst))
 	sort.Slice(elems, func(i, j int) bool { return elems[i].Tag < elems[j].Tag })
 	var body []byte
 	for _, e := range elems {
@@ -91,7 +79,7 @@ func (c *Command) encode() ([]byte, error) {
 			return nil, err
 		}
 	}
-	gl, _ := dicom.AppendElementSyntax(nil, dicom.Uint32Element(tagGroupLength, uint32(len(body))), dicom.ImplicitVRLittleEndian)
+	gl, _ := dicom.AppendElementSyntax(nil, dicom.Uint32Element(dicom.CommandGroupLength, uint32(len(body))), dicom.ImplicitVRLittleEndian)
 	return append(gl, body...), nil
 }
 
@@ -133,25 +121,25 @@ func (c *Command) set(t dicom.Tag, v []byte) {
 	}
 	str := func() string { return (&dicom.Element{Value: v}).String() }
 	switch t {
-	case tagCommandField:
+	case dicom.CommandField:
 		c.Field = us()
-	case tagMessageID:
+	case dicom.MessageID:
 		c.MessageID = us()
-	case tagMessageIDResponded:
+	case dicom.MessageIDBeingRespondedTo:
 		c.MessageIDRespondedTo = us()
-	case tagAffectedSOPClass:
+	case dicom.AffectedSOPClassUID:
 		c.AffectedSOPClass = str()
-	case tagAffectedSOPInst:
+	case dicom.AffectedSOPInstanceUID:
 		c.AffectedSOPInstance = str()
-	case tagPriority:
+	case dicom.Priority:
 		c.Priority = us()
-	case tagDataSetType:
+	case dicom.CommandDataSetType:
 		c.HasDataSet = us() != noDataSet
-	case tagStatus:
+	case dicom.Status:
 		c.Status = us()
-	case tagErrorComment:
+	case dicom.ErrorComment:
 		c.ErrorComment = str()
-	case tagOffendingElement:
+	case dicom.OffendingElement:
 		for i := 0; i+4 <= len(v); i += 4 {
 			c.OffendingElementsTags = append(c.OffendingElementsTags,
 				dicom.NewTag(binary.LittleEndian.Uint16(v[i:]), binary.LittleEndian.Uint16(v[i+2:])))

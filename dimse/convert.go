@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // ExplicitToImplicit streams an explicit VR little endian data set
@@ -37,12 +39,8 @@ type converter struct {
 }
 
 const (
-	undefLen      = 0xFFFFFFFF
-	tagItem       = 0xFFFEE000
-	tagItemDelim  = 0xFFFEE00D
-	tagSeqDelim   = 0xFFFEE0DD
+	undefLen      = dicom.UndefinedLength
 	maxConvDepth  = 32
-	tagPixelData  = 0x7FE00010
 	convErrPrefix = "converting explicit to implicit VR"
 )
 
@@ -59,7 +57,7 @@ func (c *converter) read(n int) ([]byte, error) {
 	return b, nil
 }
 
-func (c *converter) header(tag uint32, length uint32) {
+func (c *converter) header(tag dicom.Tag, length uint32) {
 	var h [8]byte
 	binary.LittleEndian.PutUint16(h[:], uint16(tag>>16))
 	binary.LittleEndian.PutUint16(h[2:], uint16(tag))
@@ -86,8 +84,8 @@ func (c *converter) elements(limit int64, inItem, implicitIn bool, depth int) er
 		if err != nil {
 			return err
 		}
-		tag := uint32(binary.LittleEndian.Uint16(b))<<16 | uint32(binary.LittleEndian.Uint16(b[2:]))
-		if tag == tagItemDelim && inItem {
+		tag := dicom.NewTag(binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:]))
+		if tag == dicom.ItemDelimitationTag && inItem {
 			_, err := c.read(4)
 			return err
 		}
@@ -101,7 +99,7 @@ func (c *converter) elements(limit int64, inItem, implicitIn bool, depth int) er
 	return nil
 }
 
-func (c *converter) element(tag uint32, implicitIn bool, depth int) error {
+func (c *converter) element(tag dicom.Tag, implicitIn bool, depth int) error {
 	if tag>>16 == 0xFFFE {
 		return c.errorf("unexpected delimiter (%04X,%04X)", tag>>16, tag&0xFFFF)
 	}
@@ -115,7 +113,7 @@ func (c *converter) element(tag uint32, implicitIn bool, depth int) error {
 		if err := c.sequence(length, implicitIn || vr == "UN", depth); err != nil {
 			return err
 		}
-		c.header(tagSeqDelim, 0)
+		c.header(dicom.SequenceDelimitationTag, 0)
 		return nil
 	case length == undefLen:
 		return c.errorf("element (%04X,%04X) of undefined length in a native data set", tag>>16, tag&0xFFFF)
@@ -164,15 +162,15 @@ func (c *converter) sequence(length uint32, implicitIn bool, depth int) error {
 		if err != nil {
 			return err
 		}
-		tag := uint32(binary.LittleEndian.Uint16(b))<<16 | uint32(binary.LittleEndian.Uint16(b[2:]))
+		tag := dicom.NewTag(binary.LittleEndian.Uint16(b), binary.LittleEndian.Uint16(b[2:]))
 		il := binary.LittleEndian.Uint32(b[4:])
-		if tag == tagSeqDelim && length == undefLen {
+		if tag == dicom.SequenceDelimitationTag && length == undefLen {
 			return nil
 		}
-		if tag != tagItem {
+		if tag != dicom.ItemTag {
 			return c.errorf("expected an item, found (%04X,%04X)", tag>>16, tag&0xFFFF)
 		}
-		c.header(tagItem, undefLen)
+		c.header(dicom.ItemTag, undefLen)
 		limit := int64(il)
 		if il == undefLen {
 			limit = -1
@@ -180,7 +178,7 @@ func (c *converter) sequence(length uint32, implicitIn bool, depth int) error {
 		if err := c.elements(limit, true, implicitIn, depth+1); err != nil {
 			return err
 		}
-		c.header(tagItemDelim, 0)
+		c.header(dicom.ItemDelimitationTag, 0)
 	}
 	if c.pos-start != int64(length) {
 		return c.errorf("sequence overruns its length")

@@ -9,10 +9,7 @@ import (
 )
 
 // Tags read from a data set to address it.
-const (
-	tagSOPClassUID    dicom.Tag = 0x00080016
-	tagSOPInstanceUID dicom.Tag = 0x00080018
-)
+const ()
 
 // ErrNoSOPInstance is returned for a file that is not a SOP instance (no
 // SOP Class or SOP Instance UID): no PACS could store it.
@@ -78,12 +75,12 @@ func describe(open func() (io.ReadCloser, error), size int64) (*Instance, int64,
 		in.TransferSyntaxUID = relabel(h)
 	}
 	r.MaxValue = 1 << 16
-	elems, err := r.ReadUntil(tagSOPInstanceUID + 1)
+	elems, err := r.ReadUntil(dicom.SOPInstanceUID + 1)
 	if err != nil {
 		return nil, 0, err
 	}
-	in.SOPClassUID = firstOf(dicom.Find(elems, tagSOPClassUID).String(), h.MetaString(0x00020002))
-	in.SOPInstanceUID = firstOf(dicom.Find(elems, tagSOPInstanceUID).String(), h.MetaString(0x00020003))
+	in.SOPClassUID = firstOf(dicom.Find(elems, dicom.SOPClassUID).String(), h.MetaString(dicom.MediaStorageSOPClassUID))
+	in.SOPInstanceUID = firstOf(dicom.Find(elems, dicom.SOPInstanceUID).String(), h.MetaString(dicom.MediaStorageSOPInstanceUID))
 	if in.SOPClassUID == "" || in.SOPInstanceUID == "" {
 		return nil, 0, ErrNoSOPInstance
 	}

@@ -2,13 +2,14 @@ package media
 
 import (
 	"bytes"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"github.com/securemedia/securemedia/cms"
 )

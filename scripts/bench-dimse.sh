@@ -3,7 +3,8 @@
 # storescu (with TCP_NODELAY=1, its tuned setting), both sending the same
 # synthetic 500-slice CT (/work/shared/scripts/make-large-study.sh, ~263 MB)
 # to the same "storescp +B" over loopback, one association each, and ours
-# with 2 and 4 parallel associations.
+# with 2 and 4 parallel associations; and ours from the study burnt to a
+# sealed ISO (each instance decrypted and checked on the way).
 #   BENCH_SLICES  number of slices (default 500)
 #   BENCH_RUNS    runs per sender, best kept (default 3)
 # storescp 3.6.7 listens on every interface, so everything runs in a private
@@ -26,6 +27,14 @@ if [ ! -f "$out/study.$slices.ok" ]; then
   touch "$out/study.$slices.ok"
 fi
 bytes=$(du -sb "$out/study/CT" | cut -f1)
+# The same study burnt to a sealed ISO (password), for send from a disc:
+# each instance is decrypted and checked on the way to the PACS.
+printf 'bench passphrase, not secret\n' > "$out/pw"
+if [ ! -f "$out/disc.$slices.ok" ]; then
+  rm -f "$out/disc.iso"
+  "$sm" burn "$out/study/CT" -o "$out/disc.iso" --no-viewer --password-file "$out/pw" --label BENCH >/dev/null 2>&1
+  touch "$out/disc.$slices.ok"
+fi
 files=$(find "$out/study/CT" -type f | wc -l)
 
 export SM=$sm OUT=$out BYTES=$bytes FILES=$files RUNS=$runs
@@ -58,7 +67,9 @@ run() { # label command...
 }
 echo "C-STORE of $FILES instances ($((BYTES / 1000000)) MB) to storescp +B, one association, best of $RUNS"
 run "securemedia send" "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
+run "securemedia send sealed ISO" "$SM" send "$OUT/disc.iso" --password-file "$OUT/pw" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
 run "securemedia send, 2 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 2
 run "securemedia send, 4 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 4
 run "storescu (TCP_NODELAY=1)" env TCP_NODELAY=1 storescu -aec BENCH 127.0.0.1 11112 +sd "$OUT/study/CT"
 ' | tee "$out/report.txt"
+awk '/^securemedia send  /{f=$3} /^securemedia send sealed ISO/{d=$5} END{if (f && d) printf "send from the sealed ISO: %.2fx the throughput of send from the plain folder (target 0.7x)\n", f/d}' "$out/report.txt" | tee -a "$out/report.txt"

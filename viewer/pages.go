@@ -65,20 +65,20 @@ func buildTree(d *dicomdir.Directory) *tree {
 		if p.Type != "PATIENT" {
 			continue
 		}
-		pv := &patientView{Name: personName(p.Text(0x00100010)), ID: p.Text(0x00100020)}
+		pv := &patientView{Name: personName(p.Text(dicom.PatientName)), ID: p.Text(dicom.PatientID)}
 		t.Patients = append(t.Patients, pv)
 		for si, st := range p.Children {
 			if st.Type != "STUDY" {
 				continue
 			}
-			sv := &studyView{Date: st.Value(0x00080020), Description: st.Text(0x00081030), ID: st.Value(0x00200010), Accession: st.Value(0x00080050)}
+			sv := &studyView{Date: st.Value(dicom.StudyDate), Description: st.Text(dicom.StudyDescription), ID: st.Value(dicom.StudyID), Accession: st.Value(dicom.AccessionNumber)}
 			pv.Studies = append(pv.Studies, sv)
 			for ei, se := range st.Children {
 				if se.Type != "SERIES" {
 					continue
 				}
-				v := &seriesView{Key: fmt.Sprintf("%d-%d-%d", pi, si, ei), Number: se.Value(0x00200011),
-					Modality: se.Value(0x00080060), Description: se.Text(0x0008103E), Patient: pv, Study: sv}
+				v := &seriesView{Key: fmt.Sprintf("%d-%d-%d", pi, si, ei), Number: se.Value(dicom.SeriesNumber),
+					Modality: se.Value(dicom.Modality), Description: se.Text(dicom.SeriesDescription), Patient: pv, Study: sv}
 				type inst struct {
 					n  int
 					id []string
@@ -95,7 +95,7 @@ func buildTree(d *dicomdir.Directory) *tree {
 						order = append(order, r.Type)
 					}
 					kinds[r.Type]++
-					n, err := strconv.Atoi(strings.TrimSpace(r.Value(0x00200013)))
+					n, err := strconv.Atoi(strings.TrimSpace(r.Value(dicom.InstanceNumber)))
 					if err != nil {
 						n = math.MaxInt
 					}

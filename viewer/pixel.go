@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/dicom"
 )
 
@@ -107,11 +106,11 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 		return in, nil
 	}
 	rd.MaxValue = maxAttrValue
-	elems, err := rd.ReadUntil(dicom.PixelDataTag)
+	elems, err := rd.ReadUntil(dicom.PixelData)
 	if err != nil {
 		return nil, err
 	}
-	in.charset = dicom.Find(elems, dicom.SpecificCharacterSetTag)
+	in.charset = dicom.Find(elems, dicom.SpecificCharacterSet)
 	order := binary.ByteOrder(binary.LittleEndian)
 	if h.Syntax.BigEndian {
 		order = binary.BigEndian
@@ -146,26 +145,26 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 		return v, err == nil && !math.IsNaN(v) && !math.IsInf(v, 0)
 	}
-	in.Rows, in.Cols = us(0x00280010, 0), us(0x00280011, 0)
-	in.SamplesPerPixel = us(0x00280002, 1)
-	in.Photometric = strings.ToUpper(str(0x00280004))
+	in.Rows, in.Cols = us(dicom.Rows, 0), us(dicom.Columns, 0)
+	in.SamplesPerPixel = us(dicom.SamplesPerPixel, 1)
+	in.Photometric = strings.ToUpper(str(dicom.PhotometricInterpretation))
 	if in.Photometric == "" && in.SamplesPerPixel == 1 {
 		in.Photometric = "MONOCHROME2" // old files omit it; grey is the only reading
 	}
-	in.BitsAllocated = us(0x00280100, 0)
-	in.BitsStored = us(0x00280101, in.BitsAllocated)
-	in.HighBit = us(0x00280102, in.BitsStored-1)
-	in.PixelRepresentation = us(0x00280103, 0)
-	in.Planar = us(0x00280006, 0)
+	in.BitsAllocated = us(dicom.BitsAllocated, 0)
+	in.BitsStored = us(dicom.BitsStored, in.BitsAllocated)
+	in.HighBit = us(dicom.HighBit, in.BitsStored-1)
+	in.PixelRepresentation = us(dicom.PixelRepresentation, 0)
+	in.Planar = us(dicom.PlanarConfiguration, 0)
 	in.Frames = 1
-	if n, err := strconv.Atoi(str(0x00280008)); err == nil && n > 1 {
+	if n, err := strconv.Atoi(str(dicom.NumberOfFrames)); err == nil && n > 1 {
 		in.Frames = n
 	}
 	in.Slope, in.Intercept = 1, 0
-	if v, ok := num(0x00281053); ok && v != 0 {
+	if v, ok := num(dicom.RescaleSlope); ok && v != 0 {
 		in.Slope = v
 	}
-	if v, ok := num(0x00281052); ok {
+	if v, ok := num(dicom.RescaleIntercept); ok {
 		in.Intercept = v
 	}
 	// Window Center/Width may hold several windows (PS3.3 C.11.2.1.2);
@@ -181,7 +180,7 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 		}
 		return out
 	}
-	cs, ws := nums(0x00281050), nums(0x00281051)
+	cs, ws := nums(dicom.WindowCenter), nums(dicom.WindowWidth)
 	for k := range min(len(cs), len(ws)) {
 		if ws[k] >= 1 {
 			in.WindowCenters = append(in.WindowCenters, cs[k])
@@ -191,25 +190,25 @@ func readInfoFrom(br *bufio.Reader) (*imageInfo, error) {
 	if len(in.WindowCenters) > 0 {
 		in.WindowCenter, in.WindowWidth = in.WindowCenters[0], in.WindowWidths[0]
 	}
-	if e := dicom.Find(elems, 0x7FE00001); e != nil && len(e.Value)%8 == 0 {
+	if e := dicom.Find(elems, dicom.ExtendedOffsetTable); e != nil && len(e.Value)%8 == 0 {
 		for k := 0; k < len(e.Value); k += 8 {
 			in.extOffsets = append(in.extOffsets, binary.LittleEndian.Uint64(e.Value[k:]))
 		}
 	}
-	in.Modality = str(0x00080060)
-	in.SeriesDescription = str(0x0008103E)
-	in.StudyDate, in.SeriesDate, in.ContentDate = str(0x00080020), str(0x00080021), str(0x00080023)
-	in.InstanceNumber = str(0x00200013)
-	in.BodyPart = str(0x00180015)
-	in.SOPClass = str(0x00080016)
-	in.SOPInstance = str(0x00080018)
-	if e := dicom.Find(elems, 0x00100010); e != nil {
-		in.PatientName = dicomdir.DecodeText(in.charset, e)
+	in.Modality = str(dicom.Modality)
+	in.SeriesDescription = str(dicom.SeriesDescription)
+	in.StudyDate, in.SeriesDate, in.ContentDate = str(dicom.StudyDate), str(dicom.SeriesDate), str(dicom.ContentDate)
+	in.InstanceNumber = str(dicom.InstanceNumber)
+	in.BodyPart = str(dicom.BodyPartExamined)
+	in.SOPClass = str(dicom.SOPClassUID)
+	in.SOPInstance = str(dicom.SOPInstanceUID)
+	if e := dicom.Find(elems, dicom.PatientName); e != nil {
+		in.PatientName = dicom.DecodeText(in.charset, e)
 	}
-	in.PatientID = str(0x00100020)
+	in.PatientID = str(dicom.PatientID)
 
 	t, err := rd.PeekTag()
-	in.hasData = err == nil && t == dicom.PixelDataTag
+	in.hasData = err == nil && t == dicom.PixelData
 	in.Codec = codecs[h.TransferSyntaxUID]
 	in.Compressed = compressedNames[h.TransferSyntaxUID]
 	if h.TransferSyntaxUID == dicom.ImplicitVRLittleEndianUID || h.TransferSyntaxUID == dicom.ExplicitVRLittleEndianUID || h.Syntax.BigEndian {

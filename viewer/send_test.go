@@ -174,7 +174,7 @@ func extracted(t *testing.T, disc string) map[string][]byte {
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		out[h.MetaString(0x00020003)] = b[h.DataSetOffset:]
+		out[h.MetaString(dicom.MediaStorageSOPInstanceUID)] = b[h.DataSetOffset:]
 	}
 	return out
 }
@@ -184,14 +184,14 @@ func extracted(t *testing.T, disc string) map[string][]byte {
 func patientOf(t *testing.T, ds []byte) (id, issuer, otherID string) {
 	t.Helper()
 	r := dicom.NewReader(bytes.NewReader(ds), 0, dicom.ExplicitVRLittleEndian)
-	elems, err := r.ReadUntil(0x00102000)
+	elems, err := r.ReadUntil(dicom.MedicalAlerts)
 	if err != nil && err != io.EOF {
 		t.Fatal(err)
 	}
-	if other := dicom.Find(elems, 0x00101002); other != nil && len(other.Items) > 0 {
-		otherID = dicom.Find(other.Items[0].Elements, 0x00100020).String()
+	if other := dicom.Find(elems, dicom.OtherPatientIDsSequence); other != nil && len(other.Items) > 0 {
+		otherID = dicom.Find(other.Items[0].Elements, dicom.PatientID).String()
 	}
-	return dicom.Find(elems, 0x00100020).String(), dicom.Find(elems, 0x00100021).String(), otherID
+	return dicom.Find(elems, dicom.PatientID).String(), dicom.Find(elems, dicom.IssuerOfPatientID).String(), otherID
 }
 
 // Send to PACS, whole disc: every instance arrives byte for byte as "Save

@@ -48,45 +48,45 @@ func synthBytes(t testing.TB, s synth) []byte {
 	const sop = "1.2.840.10008.5.1.4.1.1.7" // Secondary Capture
 	uid := "2.25.4242." + s.uid
 	meta := []*dicom.Element{
-		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
-		dicom.StringElement(0x00020002, "UI", sop),
-		dicom.StringElement(0x00020003, "UI", uid),
-		dicom.StringElement(0x00020010, "UI", s.ts),
-		dicom.StringElement(0x00020012, "UI", "2.25.1"),
+		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(dicom.MediaStorageSOPClassUID, "UI", sop),
+		dicom.StringElement(dicom.MediaStorageSOPInstanceUID, "UI", uid),
+		dicom.StringElement(dicom.TransferSyntaxUID, "UI", s.ts),
+		dicom.StringElement(dicom.ImplementationClassUID, "UI", "2.25.1"),
 	}
 	ds := []*dicom.Element{
-		dicom.StringElement(0x00080016, "UI", sop),
-		dicom.StringElement(0x00080018, "UI", uid),
-		dicom.StringElement(0x00080020, "DA", "20240102"),
-		dicom.StringElement(0x00080060, "CS", s.modality),
-		dicom.StringElement(0x00100010, "PN", s.name),
-		dicom.StringElement(0x00100020, "LO", "SYNTH1"),
-		dicom.StringElement(0x0020000D, "UI", "2.25.4242"),
-		dicom.StringElement(0x0020000E, "UI", "2.25.4242.0."+s.series),
-		dicom.StringElement(0x00200011, "IS", s.series),
-		dicom.StringElement(0x00200013, "IS", s.uid),
-		dicom.Uint16Element(0x00280002, uint16(s.spp)),
-		dicom.StringElement(0x00280004, "CS", s.photometric),
-		dicom.Uint16Element(0x00280010, uint16(s.rows)),
-		dicom.Uint16Element(0x00280011, uint16(s.cols)),
-		dicom.Uint16Element(0x00280100, uint16(s.bits)),
-		dicom.Uint16Element(0x00280101, uint16(s.stored)),
-		dicom.Uint16Element(0x00280102, uint16(s.stored-1)),
-		dicom.Uint16Element(0x00280103, uint16(s.pixrep)),
+		dicom.StringElement(dicom.SOPClassUID, "UI", sop),
+		dicom.StringElement(dicom.SOPInstanceUID, "UI", uid),
+		dicom.StringElement(dicom.StudyDate, "DA", "20240102"),
+		dicom.StringElement(dicom.Modality, "CS", s.modality),
+		dicom.StringElement(dicom.PatientName, "PN", s.name),
+		dicom.StringElement(dicom.PatientID, "LO", "SYNTH1"),
+		dicom.StringElement(dicom.StudyInstanceUID, "UI", "2.25.4242"),
+		dicom.StringElement(dicom.SeriesInstanceUID, "UI", "2.25.4242.0."+s.series),
+		dicom.StringElement(dicom.SeriesNumber, "IS", s.series),
+		dicom.StringElement(dicom.InstanceNumber, "IS", s.uid),
+		dicom.Uint16Element(dicom.SamplesPerPixel, uint16(s.spp)),
+		dicom.StringElement(dicom.PhotometricInterpretation, "CS", s.photometric),
+		dicom.Uint16Element(dicom.Rows, uint16(s.rows)),
+		dicom.Uint16Element(dicom.Columns, uint16(s.cols)),
+		dicom.Uint16Element(dicom.BitsAllocated, uint16(s.bits)),
+		dicom.Uint16Element(dicom.BitsStored, uint16(s.stored)),
+		dicom.Uint16Element(dicom.HighBit, uint16(s.stored-1)),
+		dicom.Uint16Element(dicom.PixelRepresentation, uint16(s.pixrep)),
 	}
 	opt := func(tag dicom.Tag, vr, v string) {
 		if v != "" {
 			ds = append(ds, dicom.StringElement(tag, vr, v))
 		}
 	}
-	opt(0x0008103E, "LO", s.seriesDsc)
-	opt(0x00280008, "IS", s.frames)
-	opt(0x00281050, "DS", s.wc)
-	opt(0x00281051, "DS", s.ww)
-	opt(0x00281052, "DS", s.intercept)
-	opt(0x00281053, "DS", s.slope)
+	opt(dicom.SeriesDescription, "LO", s.seriesDsc)
+	opt(dicom.NumberOfFrames, "IS", s.frames)
+	opt(dicom.WindowCenter, "DS", s.wc)
+	opt(dicom.WindowWidth, "DS", s.ww)
+	opt(dicom.RescaleIntercept, "DS", s.intercept)
+	opt(dicom.RescaleSlope, "DS", s.slope)
 	if s.spp == 3 {
-		ds = append(ds, dicom.Uint16Element(0x00280006, 0))
+		ds = append(ds, dicom.Uint16Element(dicom.PlanarConfiguration, 0))
 	}
 	if s.fragment != nil {
 		s.fragments = [][]byte{s.fragment}
@@ -96,14 +96,14 @@ func synthBytes(t testing.TB, s synth) []byte {
 		for _, o := range s.eot {
 			v = binary.LittleEndian.AppendUint64(v, o)
 		}
-		ds = append(ds, &dicom.Element{Tag: 0x7FE00001, VR: "OV", Value: v})
+		ds = append(ds, &dicom.Element{Tag: dicom.ExtendedOffsetTable, VR: "OV", Value: v})
 	}
 	if s.fragments == nil {
 		vr := "OW"
 		if s.bits == 8 {
 			vr = "OB"
 		}
-		ds = append(ds, &dicom.Element{Tag: dicom.PixelDataTag, VR: vr, Value: s.pixels})
+		ds = append(ds, &dicom.Element{Tag: dicom.PixelData, VR: vr, Value: s.pixels})
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
 	b, err := dicom.AppendFileMeta(nil, meta)

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 )

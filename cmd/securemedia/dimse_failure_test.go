@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/dicom"
+
 	"github.com/securemedia/securemedia/internal/pacstest"
 	"github.com/securemedia/securemedia/internal/testtool"
 )
@@ -177,5 +179,5 @@ func checkImplicitCopies(t *testing.T, study, received string) {
 func sopInstanceOf(t *testing.T, path string) string {
 	t.Helper()
 	h, _ := readPart10(t, path)
-	return h.MetaString(0x00020003)
+	return h.MetaString(dicom.MediaStorageSOPInstanceUID)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"io"
 	"net"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/pacstest"
@@ -304,8 +305,8 @@ func receivedPath(t *testing.T, dir, original string) string {
 		t.Fatal(err)
 	}
 	r.MaxValue = 1 << 16
-	elems, _ := r.ReadUntil(0x0020000E)
-	got := filepath.Join(dir, dicom.Find(elems, 0x0020000D).String(), h.MetaString(0x00020003)+".dcm")
+	elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
+	got := filepath.Join(dir, dicom.Find(elems, dicom.StudyInstanceUID).String(), h.MetaString(dicom.MediaStorageSOPInstanceUID)+".dcm")
 	if _, err := os.Stat(got); err != nil {
 		t.Fatalf("%s: not stored under its study: %v", original, err)
 	}

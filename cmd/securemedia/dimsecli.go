@@ -7,8 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/securemedia/securemedia/dimse"
 	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/dimse"
 )
 
 // peer is a remote application entity given as AET@HOST:PORT.

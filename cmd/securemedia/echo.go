@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/securemedia/securemedia/dimse"
 	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/dimse"
 )
 
 func init() { commandFactories = append(commandFactories, newEchoCommand) }

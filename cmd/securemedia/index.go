@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/atomicfile"
-	"github.com/spf13/cobra"
 )
 
 func init() { commandFactories = append(commandFactories, newIndexCommand) }

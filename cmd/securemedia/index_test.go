@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/testtool"
 
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
@@ -159,13 +161,13 @@ func treeSummary(d *dicomdir.Directory) string {
 		key := ""
 		switch r.Type {
 		case "PATIENT":
-			key = r.Value(0x00100020) + " " + r.Value(0x00100010)
+			key = r.Value(dicom.PatientID) + " " + r.Value(dicom.PatientName)
 		case "STUDY":
-			key = r.Value(0x0020000D) + " " + r.Value(0x00080020)
+			key = r.Value(dicom.StudyInstanceUID) + " " + r.Value(dicom.StudyDate)
 		case "SERIES":
-			key = r.Value(0x0020000E) + " " + r.Value(0x00080060)
+			key = r.Value(dicom.SeriesInstanceUID) + " " + r.Value(dicom.Modality)
 		default:
-			key = r.Path() + " " + r.Value(dicomdir.TagReferencedSOPInst) + " " + r.Value(0x00200013)
+			key = r.Path() + " " + r.Value(dicom.ReferencedSOPInstanceUIDInFile) + " " + r.Value(dicom.InstanceNumber)
 		}
 		path[depth] = r.Type + "(" + key + ")"
 		lines = append(lines, strings.Join(path, " / "))
@@ -283,14 +285,14 @@ func dcmPlacements(d *dicomdir.Directory) map[string][4]string {
 	d.Walk(func(r *dicomdir.Record, depth int) {
 		switch r.Type {
 		case "PATIENT":
-			chain[0] = r.Value(0x00100020)
+			chain[0] = r.Value(dicom.PatientID)
 		case "STUDY":
-			chain[1] = r.Value(0x0020000D)
+			chain[1] = r.Value(dicom.StudyInstanceUID)
 		case "SERIES":
-			chain[2] = r.Value(0x0020000E)
+			chain[2] = r.Value(dicom.SeriesInstanceUID)
 		}
 		if id := r.Path(); id != "" && depth == 3 {
-			out[id] = [4]string{chain[0], chain[1], chain[2], r.Value(dicomdir.TagReferencedSOPInst)}
+			out[id] = [4]string{chain[0], chain[1], chain[2], r.Value(dicom.ReferencedSOPInstanceUIDInFile)}
 		}
 	})
 	return out
@@ -312,7 +314,7 @@ func checkDcentvfyCorpus(t *testing.T, fs string) {
 		d := &dicomdir.Directory{Records: []*dicomdir.Record{p}}
 		d.Walk(func(r *dicomdir.Record, _ int) {
 			if r.FileID() != nil {
-				patientOf[filepath.Join(fs, filepath.FromSlash(r.Path()))] = p.Value(0x00100020)
+				patientOf[filepath.Join(fs, filepath.FromSlash(r.Path()))] = p.Value(dicom.PatientID)
 			}
 		})
 	}
@@ -352,7 +354,7 @@ func TestIndexCharsets(t *testing.T) {
 	}
 	names := map[string]bool{}
 	for _, p := range d.Records {
-		names[string(bytes.TrimRight(p.Get(0x00100010).Value, " "))] = true
+		names[string(bytes.TrimRight(p.Get(dicom.PatientName).Value, " "))] = true
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "chr*.dcm"))
 	for _, f := range files {
@@ -361,7 +363,7 @@ func TestIndexCharsets(t *testing.T) {
 			t.Logf("%s: %s", f, reason)
 			continue
 		}
-		if v := string(bytes.TrimRight(in.Get(0x00100010).Value, " ")); !names[v] {
+		if v := string(bytes.TrimRight(in.Get(dicom.PatientName).Value, " ")); !names[v] {
 			t.Errorf("%s: name % x not found byte for byte in the DICOMDIR", filepath.Base(f), v)
 		}
 	}

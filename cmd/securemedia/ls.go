@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
+
 	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/dicomdir"
 )
 
 func init() { commandFactories = append(commandFactories, newLsCommand) }
@@ -86,16 +89,16 @@ func printTree(w io.Writer, d *dicomdir.Directory) {
 	for _, p := range d.Records {
 		if p.Type != "PATIENT" {
 			// Root-level records outside any patient, e.g. PALETTE.
-			fmt.Fprintf(w, "%s %s\n", p.Type, orDash(p.Text(0x00700080)))
+			fmt.Fprintf(w, "%s %s\n", p.Type, orDash(p.Text(dicom.ContentLabel)))
 			continue
 		}
-		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Text(0x00100010)), orDash(p.Text(0x00100020)))
+		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Text(dicom.PatientName)), orDash(p.Text(dicom.PatientID)))
 		for _, st := range p.Children {
 			series, instances := countStudy(st)
-			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Value(0x00080020)),
-				orDash(st.Text(0x00081030)), series, instances)
+			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Value(dicom.StudyDate)),
+				orDash(st.Text(dicom.StudyDescription)), series, instances)
 			for _, se := range st.Children {
-				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Value(0x00200011)), orDash(se.Value(0x00080060)), countKinds(se))
+				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Value(dicom.SeriesNumber)), orDash(se.Value(dicom.Modality)), countKinds(se))
 			}
 		}
 	}

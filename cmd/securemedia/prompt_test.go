@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // TestPromptOnATerminal runs the real binary on a pseudo-terminal (via

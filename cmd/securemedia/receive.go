@@ -10,10 +10,11 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/spf13/cobra"
+
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/internal/dicom"
-	"github.com/spf13/cobra"
 )
 
 func init() { commandFactories = append(commandFactories, newReceiveCommand) }
@@ -157,15 +158,15 @@ func (d *dirStore) write(req dimse.StoreRequest, data io.Reader) (string, error)
 // writeMeta writes the preamble and File Meta Information (PS3.10 §7.1).
 func writeMeta(w io.Writer, req dimse.StoreRequest) error {
 	meta := []*dicom.Element{
-		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
-		dicom.StringElement(0x00020002, "UI", req.SOPClassUID),
-		dicom.StringElement(0x00020003, "UI", req.SOPInstanceUID),
-		dicom.StringElement(0x00020010, "UI", req.TransferSyntaxUID),
-		dicom.StringElement(0x00020012, "UI", dimse.ImplClassUID),
-		dicom.StringElement(0x00020013, "SH", dimse.ImplVersion),
+		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(dicom.MediaStorageSOPClassUID, "UI", req.SOPClassUID),
+		dicom.StringElement(dicom.MediaStorageSOPInstanceUID, "UI", req.SOPInstanceUID),
+		dicom.StringElement(dicom.TransferSyntaxUID, "UI", req.TransferSyntaxUID),
+		dicom.StringElement(dicom.ImplementationClassUID, "UI", dimse.ImplClassUID),
+		dicom.StringElement(dicom.ImplementationVersionName, "SH", dimse.ImplVersion),
 	}
 	if req.CallingAE != "" {
-		meta = append(meta, dicom.StringElement(0x00020016, "AE", req.CallingAE))
+		meta = append(meta, dicom.StringElement(dicom.SourceApplicationEntityTitle, "AE", req.CallingAE))
 	}
 	for _, m := range meta {
 		dicom.PadValue(m)
@@ -191,8 +192,8 @@ func studyOf(path string) string {
 		return "unknown-study"
 	}
 	r.MaxValue = 1 << 16
-	elems, _ := r.ReadUntil(0x0020000E)
-	if uid := dicom.Find(elems, 0x0020000D).String(); safeUID(uid) {
+	elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
+	if uid := dicom.Find(elems, dicom.StudyInstanceUID).String(); safeUID(uid) {
 		return uid
 	}
 	return "unknown-study"

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"math/big"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // CLI contract tests: what scripts and users see (exit codes, messages, no

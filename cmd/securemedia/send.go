@@ -13,11 +13,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/spf13/cobra"
+
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/forward"
 	"github.com/securemedia/securemedia/internal/reconcile"
-	"github.com/spf13/cobra"
 )
 
 func init() { commandFactories = append(commandFactories, newSendCommand) }

@@ -3,7 +3,6 @@ package dicom
 import (
 	"bytes"
 	"errors"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 const corpus = "../../../shared/corpus"
@@ -51,7 +52,7 @@ func TestByteExactRoundTrip(t *testing.T) {
 	h, elems := readAll(t, path)
 	var meta []*Element
 	for _, e := range h.Meta {
-		if e.Tag != FileMetaGroupLengthTag {
+		if e.Tag != FileMetaInformationGroupLength {
 			meta = append(meta, e)
 		}
 	}
@@ -85,7 +86,7 @@ func TestItemOffsetsMatchDcmdump(t *testing.T) {
 		want = append(want, n)
 	}
 	_, elems := readAll(t, path)
-	seq := Find(elems, 0x00041220)
+	seq := Find(elems, DirectoryRecordSequence)
 	if seq == nil || len(seq.Items) != len(want) || len(want) == 0 {
 		t.Fatalf("got %v items, dcmdump shows %d", seq, len(want))
 	}
@@ -107,16 +108,16 @@ func TestSyntaxVariants(t *testing.T) {
 				SwapToLittleEndian(e)
 			}
 		}
-		a, b := Find(ref, 0x00041220), Find(elems, 0x00041220)
+		a, b := Find(ref, DirectoryRecordSequence), Find(elems, DirectoryRecordSequence)
 		if b == nil || len(a.Items) != len(b.Items) {
 			t.Fatalf("%s: directory record sequence differs", name)
 		}
 		for i := range a.Items {
-			pn := Find(a.Items[i].Elements, 0x00100010)
-			if pn != nil && !bytes.Equal(pn.Value, Find(b.Items[i].Elements, 0x00100010).Value) {
+			pn := Find(a.Items[i].Elements, PatientName)
+			if pn != nil && !bytes.Equal(pn.Value, Find(b.Items[i].Elements, PatientName).Value) {
 				t.Errorf("%s: item %d name differs", name, i)
 			}
-			if x, y := Find(a.Items[i].Elements, 0x00041430), Find(b.Items[i].Elements, 0x00041430); x != nil && !bytes.Equal(x.Value, y.Value) {
+			if x, y := Find(a.Items[i].Elements, DirectoryRecordType), Find(b.Items[i].Elements, DirectoryRecordType); x != nil && !bytes.Equal(x.Value, y.Value) {
 				t.Errorf("%s: item %d record type differs", name, i)
 			}
 		}
@@ -146,7 +147,7 @@ func TestCorpusReads(t *testing.T) {
 			return nil
 		}
 		r.MaxValue = 1 << 16
-		if _, err := r.ReadUntil(PixelDataTag); err != nil && !errors.Is(err, ErrMalformed) {
+		if _, err := r.ReadUntil(PixelData); err != nil && !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: %v", p, err)
 		}
 		n++
@@ -179,7 +180,7 @@ func TestHostileLengthsDoNotAllocate(t *testing.T) {
 // part10Prefix is a minimal preamble, DICM and File Meta declaring
 // explicit VR little endian.
 func part10Prefix() []byte {
-	b, _ := AppendFileMeta(nil, []*Element{StringElement(TransferSyntaxUIDTag, "UI", ExplicitVRLittleEndianUID)})
+	b, _ := AppendFileMeta(nil, []*Element{StringElement(TransferSyntaxUID, "UI", ExplicitVRLittleEndianUID)})
 	return b
 }
 
@@ -242,8 +243,8 @@ func TestImplicitRoundTrip(t *testing.T) {
 // dictionary, or signed images would decode as unsigned.
 func TestDictionaryKnowsThePixelModule(t *testing.T) {
 	for tag, want := range map[Tag]string{
-		0x00280101: "US", 0x00280103: "US", 0x00280006: "US",
-		0x00281050: "DS", 0x00281051: "DS", 0x00281052: "DS", 0x00281053: "DS",
+		BitsStored: "US", PixelRepresentation: "US", PlanarConfiguration: "US",
+		WindowCenter: "DS", WindowWidth: "DS", RescaleIntercept: "DS", RescaleSlope: "DS",
 	} {
 		if got := VROf(tag); got != want {
 			t.Errorf("VROf(%08X) = %q, want %q", uint32(tag), got, want)

@@ -31,15 +31,11 @@ func (t Tag) Element() uint16 { return uint16(t) }
 
 func (t Tag) String() string { return fmt.Sprintf("(%04X,%04X)", t.Group(), t.Element()) }
 
-// Delimiter tags (PS3.5 §7.5) and other tags the codec itself must know.
+// Delimiter tags (PS3.5 §7.5) and the undefined length.
 const (
 	ItemTag                 Tag    = 0xFFFEE000
 	ItemDelimitationTag     Tag    = 0xFFFEE00D
 	SequenceDelimitationTag Tag    = 0xFFFEE0DD
-	PixelDataTag            Tag    = 0x7FE00010
-	FileMetaGroupLengthTag  Tag    = 0x00020000
-	TransferSyntaxUIDTag    Tag    = 0x00020010
-	SpecificCharacterSetTag Tag    = 0x00080005
 	undefinedLength                = 0xFFFFFFFF
 	UndefinedLength         uint32 = undefinedLength
 )

@@ -71,7 +71,7 @@ func ReadHeader(r io.Reader) (*Header, *Reader, error) {
 		}
 		h.Meta = append(h.Meta, e)
 	}
-	h.TransferSyntaxUID = Find(h.Meta, TransferSyntaxUIDTag).String()
+	h.TransferSyntaxUID = Find(h.Meta, TransferSyntaxUID).String()
 	if h.TransferSyntaxUID == "" {
 		return nil, nil, fmt.Errorf("%w: file meta information has no Transfer Syntax UID", ErrMalformed)
 	}

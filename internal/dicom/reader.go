@@ -220,7 +220,7 @@ func (r *Reader) element(depth int, s Syntax) (*Element, error) {
 		// CP-246: a UN of undefined length is a sequence encoded in
 		// implicit VR little endian, whatever the outer syntax.
 		return e, r.sequence(e, depth, ImplicitVRLittleEndian)
-	case length == undefinedLength && t == PixelDataTag:
+	case length == undefinedLength && t == PixelData:
 		// Encapsulated pixel data: fragments are items of raw bytes.
 		return e, r.fragments(e)
 	case length == undefinedLength && s.Implicit:

@@ -196,7 +196,7 @@ func Uint32Element(t Tag, v uint32) *Element {
 func AppendFileMeta(dst []byte, meta []*Element) ([]byte, error) {
 	dst = append(dst, make([]byte, PreambleLen)...)
 	dst = append(dst, "DICM"...)
-	gl := Uint32Element(FileMetaGroupLengthTag, uint32(elementsLen(meta)))
+	gl := Uint32Element(FileMetaInformationGroupLength, uint32(elementsLen(meta)))
 	var err error
 	if dst, err = AppendElement(dst, gl); err != nil {
 		return dst, err

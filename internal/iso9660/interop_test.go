@@ -3,12 +3,13 @@ package iso9660
 import (
 	"bytes"
 	"fmt"
-	"github.com/securemedia/securemedia/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // run runs a tool and returns its combined output, failing on error.

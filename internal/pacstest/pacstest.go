@@ -139,8 +139,8 @@ func StudyCounts(t testing.TB, root string) map[string]int {
 		defer f.Close()
 		if _, r, err := dicom.ReadHeader(f); err == nil {
 			r.MaxValue = 1 << 16
-			elems, _ := r.ReadUntil(0x0020000E)
-			n[dicom.Find(elems, 0x0020000D).String()]++
+			elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
+			n[dicom.Find(elems, dicom.StudyInstanceUID).String()]++
 		}
 		return nil
 	})

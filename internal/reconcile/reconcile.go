@@ -23,19 +23,7 @@ import (
 )
 
 // Tags of the patient identity and of the audit trail (PS3.6).
-const (
-	tagPatientName      dicom.Tag = 0x00100010
-	tagPatientID        dicom.Tag = 0x00100020
-	tagIssuer           dicom.Tag = 0x00100021
-	tagTypeOfPatientID  dicom.Tag = 0x00100022
-	tagOtherPatientIDs  dicom.Tag = 0x00101002
-	tagModifiedAttrs    dicom.Tag = 0x04000550
-	tagOriginalAttrs    dicom.Tag = 0x04000561
-	tagModificationTime dicom.Tag = 0x04000562
-	tagModifyingSystem  dicom.Tag = 0x04000563
-	tagSourceOfPrevious dicom.Tag = 0x04000564
-	tagReason           dicom.Tag = 0x04000565
-)
+const ()
 
 // Change is the new patient identity; empty fields are left alone.
 type Change struct {
@@ -74,7 +62,7 @@ func Rewrite(src io.Reader, ts string, c Change) (io.Reader, error) {
 	}
 	var seen bytes.Buffer
 	r := dicom.NewReader(io.TeeReader(src, &seen), 0, syn)
-	elems, err := r.ReadUntil(tagOriginalAttrs + 1)
+	elems, err := r.ReadUntil(dicom.OriginalAttributesSequence + 1)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +111,7 @@ func rewriteHead(raw []byte, end int64, elems []*dicom.Element, syn dicom.Syntax
 		out = appendInOrder(out, byTag, e.Tag, syn)
 		out = append(out, raw[e.Offset:next]...)
 	}
-	out = appendInOrder(out, byTag, tagOriginalAttrs+1, syn)
+	out = appendInOrder(out, byTag, dicom.OriginalAttributesSequence+1, syn)
 	if len(byTag) != 0 {
 		return nil, fmt.Errorf("internal error: %d elements not written", len(byTag))
 	}
@@ -172,9 +160,9 @@ func (c Change) changes(elems []*dicom.Element) []*dicom.Element {
 		}
 		out = append(out, str(t, vr, v))
 	}
-	set(tagPatientName, "PN", c.PatientName)
-	set(tagPatientID, "LO", c.PatientID)
-	set(tagIssuer, "LO", c.Issuer)
+	set(dicom.PatientName, "PN", c.PatientName)
+	set(dicom.PatientID, "LO", c.PatientID)
+	set(dicom.IssuerOfPatientID, "LO", c.Issuer)
 	if len(originals) == 0 {
 		return nil
 	}
@@ -187,14 +175,14 @@ func (c Change) changes(elems []*dicom.Element) []*dicom.Element {
 		system = "SECUREMEDIA"
 	}
 	item := &dicom.Item{Elements: []*dicom.Element{
-		{Tag: tagModifiedAttrs, VR: "SQ", Items: []*dicom.Item{{Elements: originals}}},
-		str(tagModificationTime, "DT", now.UTC().Format("20060102150405")),
-		str(tagModifyingSystem, "LO", system),
-		str(tagSourceOfPrevious, "LO", ""),
-		str(tagReason, "CS", "COERCE"),
+		{Tag: dicom.ModifiedAttributesSequence, VR: "SQ", Items: []*dicom.Item{{Elements: originals}}},
+		str(dicom.AttributeModificationDateTime, "DT", now.UTC().Format("20060102150405")),
+		str(dicom.ModifyingSystem, "LO", system),
+		str(dicom.SourceOfPreviousValues, "LO", ""),
+		str(dicom.ReasonForTheAttributeModification, "CS", "COERCE"),
 	}}
-	oa := &dicom.Element{Tag: tagOriginalAttrs, VR: "SQ"}
-	if old := dicom.Find(elems, tagOriginalAttrs); old != nil && old.IsSequence() {
+	oa := &dicom.Element{Tag: dicom.OriginalAttributesSequence, VR: "SQ"}
+	if old := dicom.Find(elems, dicom.OriginalAttributesSequence); old != nil && old.IsSequence() {
 		oa.Items = append(oa.Items, old.Items...)
 	}
 	oa.Items = append(oa.Items, item)
@@ -204,20 +192,20 @@ func (c Change) changes(elems []*dicom.Element) []*dicom.Element {
 // otherIDs keeps the original Patient ID (and issuer) in Other Patient IDs
 // Sequence, after any items already there.
 func otherIDs(elems []*dicom.Element) *dicom.Element {
-	seq := &dicom.Element{Tag: tagOtherPatientIDs, VR: "SQ"}
-	if old := dicom.Find(elems, tagOtherPatientIDs); old != nil && old.IsSequence() {
+	seq := &dicom.Element{Tag: dicom.OtherPatientIDsSequence, VR: "SQ"}
+	if old := dicom.Find(elems, dicom.OtherPatientIDsSequence); old != nil && old.IsSequence() {
 		seq.Items = append(seq.Items, old.Items...)
 	}
 	it := &dicom.Item{}
-	if id := dicom.Find(elems, tagPatientID); id != nil {
+	if id := dicom.Find(elems, dicom.PatientID); id != nil {
 		it.Elements = append(it.Elements, id)
 	} else {
-		it.Elements = append(it.Elements, str(tagPatientID, "LO", ""))
+		it.Elements = append(it.Elements, str(dicom.PatientID, "LO", ""))
 	}
-	if is := dicom.Find(elems, tagIssuer); is != nil {
+	if is := dicom.Find(elems, dicom.IssuerOfPatientID); is != nil {
 		it.Elements = append(it.Elements, is)
 	}
-	it.Elements = append(it.Elements, str(tagTypeOfPatientID, "CS", "TEXT"))
+	it.Elements = append(it.Elements, str(dicom.TypeOfPatientID, "CS", "TEXT"))
 	seq.Items = append(seq.Items, it)
 	return seq
 }

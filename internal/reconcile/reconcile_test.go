@@ -58,26 +58,26 @@ func TestRewriteKeepsEverythingElse(t *testing.T) {
 		}
 		got, _ := io.ReadAll(r)
 		before, after := parse(t, ts, orig), parse(t, ts, got)
-		if dicom.Find(after, tagPatientID).String() != "NEW-123" || dicom.Find(after, tagPatientName).String() != "DOE^JANE" ||
-			dicom.Find(after, tagIssuer).String() != "HOSPITAL" {
+		if dicom.Find(after, dicom.PatientID).String() != "NEW-123" || dicom.Find(after, dicom.PatientName).String() != "DOE^JANE" ||
+			dicom.Find(after, dicom.IssuerOfPatientID).String() != "HOSPITAL" {
 			t.Errorf("%s: patient attributes not changed", path)
 		}
-		oldID := dicom.Find(before, tagPatientID).String()
-		other := dicom.Find(after, tagOtherPatientIDs)
-		if other == nil || dicom.Find(other.Items[len(other.Items)-1].Elements, tagPatientID).String() != oldID {
+		oldID := dicom.Find(before, dicom.PatientID).String()
+		other := dicom.Find(after, dicom.OtherPatientIDsSequence)
+		if other == nil || dicom.Find(other.Items[len(other.Items)-1].Elements, dicom.PatientID).String() != oldID {
 			t.Errorf("%s: original ID not in Other Patient IDs Sequence", path)
 		}
-		oa := dicom.Find(after, tagOriginalAttrs)
+		oa := dicom.Find(after, dicom.OriginalAttributesSequence)
 		if oa == nil || len(oa.Items) == 0 {
 			t.Fatalf("%s: no Original Attributes Sequence", path)
 		}
-		mod := dicom.Find(oa.Items[len(oa.Items)-1].Elements, tagModifiedAttrs)
-		if mod == nil || dicom.Find(mod.Items[0].Elements, tagPatientID).String() != oldID {
+		mod := dicom.Find(oa.Items[len(oa.Items)-1].Elements, dicom.ModifiedAttributesSequence)
+		if mod == nil || dicom.Find(mod.Items[0].Elements, dicom.PatientID).String() != oldID {
 			t.Errorf("%s: original ID not in Modified Attributes Sequence", path)
 		}
 		// Every other element, every UID and the pixel data, unchanged;
 		// and the bytes after the patient module are the same bytes.
-		touched := map[dicom.Tag]bool{tagPatientID: true, tagPatientName: true, tagIssuer: true, tagOtherPatientIDs: true, tagOriginalAttrs: true}
+		touched := map[dicom.Tag]bool{dicom.PatientID: true, dicom.PatientName: true, dicom.IssuerOfPatientID: true, dicom.OtherPatientIDsSequence: true, dicom.OriginalAttributesSequence: true}
 		var b1, a1 []*dicom.Element
 		for _, e := range before {
 			if !touched[e.Tag] {
@@ -94,7 +94,7 @@ func TestRewriteKeepsEverythingElse(t *testing.T) {
 		}
 		tail := func(els []*dicom.Element, b []byte) []byte {
 			for _, e := range els {
-				if e.Tag > tagOriginalAttrs {
+				if e.Tag > dicom.OriginalAttributesSequence {
 					return b[e.Offset:]
 				}
 			}

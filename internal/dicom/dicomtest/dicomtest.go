@@ -34,42 +34,42 @@ func Bytes(s Spec) ([]byte, error) {
 		n = 2
 	}
 	meta := []*dicom.Element{
-		{Tag: 0x00020001, VR: "OB", Value: []byte{0, 1}},
-		dicom.StringElement(0x00020002, "UI", CTImageStorage),
-		dicom.StringElement(0x00020003, "UI", s.SOPUID),
-		dicom.StringElement(0x00020010, "UI", dicom.ExplicitVRLittleEndianUID),
-		dicom.StringElement(0x00020012, "UI", "2.25.1"),
+		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
+		dicom.StringElement(dicom.MediaStorageSOPClassUID, "UI", CTImageStorage),
+		dicom.StringElement(dicom.MediaStorageSOPInstanceUID, "UI", s.SOPUID),
+		dicom.StringElement(dicom.TransferSyntaxUID, "UI", dicom.ExplicitVRLittleEndianUID),
+		dicom.StringElement(dicom.ImplementationClassUID, "UI", "2.25.1"),
 	}
 	ds := []*dicom.Element{
-		dicom.StringElement(0x00080008, "CS", `ORIGINAL\PRIMARY\AXIAL`),
-		dicom.StringElement(0x00080016, "UI", CTImageStorage),
-		dicom.StringElement(0x00080018, "UI", s.SOPUID),
-		dicom.Uint16Element(0x00280002, 1),
-		dicom.StringElement(0x00280004, "CS", "MONOCHROME2"),
-		dicom.Uint16Element(0x00280010, uint16(n)),
-		dicom.Uint16Element(0x00280011, uint16(n)),
-		dicom.Uint16Element(0x00280100, 16),
-		dicom.Uint16Element(0x00280101, 16),
-		dicom.Uint16Element(0x00280102, 15),
-		dicom.Uint16Element(0x00280103, 0),
-		{Tag: dicom.PixelDataTag, VR: "OW", Value: make([]byte, 2*n*n)},
+		dicom.StringElement(dicom.ImageType, "CS", `ORIGINAL\PRIMARY\AXIAL`),
+		dicom.StringElement(dicom.SOPClassUID, "UI", CTImageStorage),
+		dicom.StringElement(dicom.SOPInstanceUID, "UI", s.SOPUID),
+		dicom.Uint16Element(dicom.SamplesPerPixel, 1),
+		dicom.StringElement(dicom.PhotometricInterpretation, "CS", "MONOCHROME2"),
+		dicom.Uint16Element(dicom.Rows, uint16(n)),
+		dicom.Uint16Element(dicom.Columns, uint16(n)),
+		dicom.Uint16Element(dicom.BitsAllocated, 16),
+		dicom.Uint16Element(dicom.BitsStored, 16),
+		dicom.Uint16Element(dicom.HighBit, 15),
+		dicom.Uint16Element(dicom.PixelRepresentation, 0),
+		{Tag: dicom.PixelData, VR: "OW", Value: make([]byte, 2*n*n)},
 	}
 	opt := func(t dicom.Tag, vr, v string) {
 		if v != "" {
 			ds = append(ds, dicom.StringElement(t, vr, v))
 		}
 	}
-	opt(0x00080005, "CS", s.Charset)
-	opt(0x00080020, "DA", s.StudyDate)
-	opt(0x00080030, "TM", s.StudyTime)
-	opt(0x00080060, "CS", s.Modality)
-	opt(0x00100010, "PN", s.PatientName)
-	opt(0x00100020, "LO", s.PatientID)
-	opt(0x0020000D, "UI", s.StudyUID)
-	opt(0x0020000E, "UI", s.SeriesUID)
-	opt(0x00200010, "SH", s.StudyID)
-	opt(0x00200011, "IS", s.SeriesNumber)
-	opt(0x00200013, "IS", s.InstanceNumber)
+	opt(dicom.SpecificCharacterSet, "CS", s.Charset)
+	opt(dicom.StudyDate, "DA", s.StudyDate)
+	opt(dicom.StudyTime, "TM", s.StudyTime)
+	opt(dicom.Modality, "CS", s.Modality)
+	opt(dicom.PatientName, "PN", s.PatientName)
+	opt(dicom.PatientID, "LO", s.PatientID)
+	opt(dicom.StudyInstanceUID, "UI", s.StudyUID)
+	opt(dicom.SeriesInstanceUID, "UI", s.SeriesUID)
+	opt(dicom.StudyID, "SH", s.StudyID)
+	opt(dicom.SeriesNumber, "IS", s.SeriesNumber)
+	opt(dicom.InstanceNumber, "IS", s.InstanceNumber)
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
 	b, err := dicom.AppendFileMeta(nil, meta)
 	if err != nil {
