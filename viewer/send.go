@@ -15,8 +15,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dimse"
-	"github.com/securemedia/securemedia/internal/forward"
-	"github.com/securemedia/securemedia/internal/reconcile"
+	"github.com/securemedia/securemedia/importer"
 )
 
 // Send to PACS: a form (peer, optional new Patient ID), a background job
@@ -117,7 +116,7 @@ func formParams(r *http.Request) sendParams {
 const defaultCallingAET = "SECUREMEDIA"
 
 // config checks the fields; errs maps a field to what is wrong with it.
-func (p sendParams) config() (dimse.Config, reconcile.Change, map[string]string) {
+func (p sendParams) config() (dimse.Config, importer.Change, map[string]string) {
 	errs := map[string]string{}
 	if p.AET == "" {
 		errs["aet"] = "Type the PACS's AE title (ask its administrator; for example ORTHANC)."
@@ -134,7 +133,7 @@ func (p sendParams) config() (dimse.Config, reconcile.Change, map[string]string)
 	if err != nil || port < 1 || port > 65535 {
 		errs["port"] = "The port is a number from 1 to 65535 (often 104 or 11112)."
 	}
-	c := reconcile.Change{PatientID: p.PatientID, Issuer: p.Issuer}
+	c := importer.Change{PatientID: p.PatientID, Issuer: p.Issuer}
 	if p.Issuer != "" && p.PatientID == "" {
 		errs["patient_id"] = "Give the new Patient ID too, or leave the issuer empty."
 	} else if err := c.Check(); err != nil {
@@ -272,10 +271,10 @@ func (j *sendJob) finished() bool {
 	}
 }
 
-func (j *sendJob) run(ctx context.Context, s *Server, ids [][]string, change reconcile.Change) {
+func (j *sendJob) run(ctx context.Context, s *Server, ids [][]string, change importer.Change) {
 	defer close(j.done)
 	defer j.cancel()
-	insts, bad, err := forward.Check(ctx, s.disc, ids, func(done, total int) {
+	insts, bad, err := importer.Check(ctx, s.disc, ids, func(done, total int) {
 		j.mu.Lock()
 		j.checked, j.total = done, total
 		j.mu.Unlock()
@@ -294,8 +293,8 @@ func (j *sendJob) run(ctx context.Context, s *Server, ids [][]string, change rec
 		j.finish(nil, "")
 		return
 	}
-	forward.Reconcile(insts, change)
-	err = forward.Send(ctx, j.cfg, insts, func(it forward.Item) {
+	importer.Reconcile(insts, change)
+	err = importer.Send(ctx, j.cfg, insts, func(it importer.Item) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.sent++
@@ -327,7 +326,7 @@ func (j *sendJob) finish(err error, msg string) {
 	j.current = ""
 }
 
-func (j *sendJob) view(it forward.Item) itemView {
+func (j *sendJob) view(it importer.Item) itemView {
 	return itemView{Label: it.Label, UID: it.UID, Result: it.Result, Stored: !it.Failed, Reason: reason(it, j.cfg), Detail: it.Detail}
 }
 
@@ -415,7 +414,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // reason says in plain words what happened to one instance.
-func reason(it forward.Item, cfg dimse.Config) string {
+func reason(it importer.Item, cfg dimse.Config) string {
 	switch {
 	case it.Damaged:
 		if isDamage(it.Err) {

@@ -27,8 +27,7 @@ import (
 	"runtime"
 	"syscall"
 
-	"github.com/securemedia/securemedia/internal/keyfile"
-	"github.com/securemedia/securemedia/internal/launch"
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
 )
@@ -88,7 +87,7 @@ and away from any disc, the page asks which disc to open.
 		fmt.Fprintln(stderr, "give at most one disc, folder or ISO image")
 		return 2
 	}
-	port, err := launch.LoopbackPort(*addr)
+	port, err := viewer.LoopbackPort(*addr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -121,7 +120,7 @@ and away from any disc, the page asks which disc to open.
 	}
 	fmt.Fprintf(stderr, "\nThe viewer is running at this address (it works only on this computer):\n\n    %s\n\n", s.URL())
 	if !*noBrowser {
-		if err := launch.OpenBrowser(s.URL()); err != nil {
+		if err := viewer.OpenBrowser(s.URL()); err != nil {
 			fmt.Fprintf(stderr, "Could not start a web browser (%v): open the address above in one yourself.\n\n", err)
 		}
 	}

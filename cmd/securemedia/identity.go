@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/cms"
-	"github.com/securemedia/securemedia/internal/keyfile"
+	"github.com/securemedia/securemedia/cms/keyfile"
 )
 
 // keyFlags are the ways to open sealed data, shared by unseal, open,

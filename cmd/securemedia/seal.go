@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/internal/dicom"
-	"github.com/securemedia/securemedia/internal/keyfile"
 )
 
 func init() { commandFactories = append(commandFactories, newSealCommand) }

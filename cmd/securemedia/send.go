@@ -16,9 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/internal/dicom"
-	"github.com/securemedia/securemedia/internal/forward"
-	"github.com/securemedia/securemedia/internal/reconcile"
 )
 
 func init() { commandFactories = append(commandFactories, newSendCommand) }
@@ -32,7 +31,7 @@ var discInstances func(ctx context.Context, e *env, path string, o *sendOptions)
 
 type sendOptions struct {
 	nf           netFlags
-	change       reconcile.Change
+	change       importer.Change
 	associations int
 	state        string
 	noResume     bool
@@ -97,7 +96,7 @@ decrypted is written to disk.`,
 }
 
 // sendItem is one line of the result table.
-type sendItem = forward.Item
+type sendItem = importer.Item
 
 func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	cfg, p, err := o.nf.config()
@@ -115,7 +114,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	if err := o.change.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
-	forward.Reconcile(insts, o.change)
+	importer.Reconcile(insts, o.change)
 	st, err := openState(o, p)
 	if err != nil {
 		return err
@@ -138,7 +137,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, st *sendState) []sendItem {
 	prog := newProgress(e.stderr, "sending", len(todo), total)
 	var items []sendItem
-	_ = forward.Send(ctx, cfg, todo, func(it forward.Item) {
+	_ = importer.Send(ctx, cfg, todo, func(it importer.Item) {
 		prog.add(it.Size)
 		prog.fileDone()
 		if !it.Failed {

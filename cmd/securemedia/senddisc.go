@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/internal/dicom"
-	"github.com/securemedia/securemedia/internal/forward"
 )
 
 func init() { discInstances = mediaInstances }
@@ -31,7 +31,7 @@ func isMedium(src string) bool {
 }
 
 // mediaInstances unlocks an encrypted medium and prepares its instances
-// with forward.Check: each is decrypted once (integrity, exact size), so a
+// with importer.Check: each is decrypted once (integrity, exact size), so a
 // damaged one is reported before anything is sent. The medium stays open
 // while they are sent.
 func mediaInstances(ctx context.Context, e *env, src string, o *sendOptions) ([]*dimse.Instance, []sendItem, error) {
@@ -39,5 +39,5 @@ func mediaInstances(ctx context.Context, e *env, src string, o *sendOptions) ([]
 	if err != nil {
 		return nil, nil, err
 	}
-	return forward.Check(ctx, d, nil, nil)
+	return importer.Check(ctx, d, nil, nil)
 }

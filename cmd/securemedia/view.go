@@ -5,8 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/internal/keyfile"
-	"github.com/securemedia/securemedia/internal/launch"
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
 )
@@ -76,7 +75,7 @@ EXAMPLES
 				}
 			}
 			if addr != "" {
-				if port, err = launch.LoopbackPort(addr); err != nil {
+				if port, err = viewer.LoopbackPort(addr); err != nil {
 					return withCode(exitUsage, err)
 				}
 			}
@@ -105,4 +104,4 @@ EXAMPLES
 }
 
 // openBrowser starts the system's web browser; tests replace it.
-var openBrowser = launch.OpenBrowser
+var openBrowser = viewer.OpenBrowser

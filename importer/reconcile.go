@@ -1,14 +1,13 @@
-// Package reconcile changes the patient attributes of a data set as IHE
-// Radiology Import Reconciliation Workflow (IRWF) asks when importing a
-// study under the local patient identity: Patient ID, Issuer of Patient ID
+// Reconciliation (IHE IRWF): the patient attributes of a data set are
+// changed to the local patient identity. Patient ID, Issuer of Patient ID
 // and Patient's Name are replaced, every UID is kept, and the original
 // values are preserved in Other Patient IDs Sequence (0010,1002) and in a
 // new item of Original Attributes Sequence (0400,0561) (PS3.3 C.12.1.1.9).
-//
 // Only the elements concerned are re-encoded. Every other element is
 // copied byte for byte, and everything from the first element after
 // (0400,0561), pixel data included, is streamed without being parsed.
-package reconcile
+
+package importer
 
 import (
 	"bytes"

@@ -1,7 +1,8 @@
-// Package launch holds what both viewers (the "securemedia view" command
-// and the program on the disc) need to start: the loopback address rule
-// and opening the system's web browser.
-package launch
+package viewer
+
+// Starting a viewer: both viewers (the "securemedia view" command and the
+// program on the disc) use the loopback address rule and open the system's
+// web browser.
 
 import (
 	"fmt"

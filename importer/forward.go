@@ -1,19 +1,4 @@
-// Package forward sends the studies of an unlocked medium to a PACS: the
-// part of "securemedia send DISC" that the viewer's "Send to PACS" shares.
-//
-// It lives here, not in media or dimse, because it joins the two (design:
-// media knows nothing of networking, dimse nothing of discs) and adds
-// import reconciliation (internal/reconcile); both cmd/securemedia and the
-// viewer may import an internal package of this module.
-//
-// The order of work is the safety rule: Check decrypts every instance
-// once, which verifies its digest or signature and gives its exact size, so
-// a damaged instance is reported (Damaged) and never offered. Send then
-// streams each instance again, decrypting as it goes; the integrity check
-// at the end of that stream comes before the last fragment is written, so
-// an instance that changed since is aborted, never stored incomplete.
-// Nothing decrypted is written to disk.
-package forward
+package importer
 
 import (
 	"context"
@@ -22,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/securemedia/securemedia/dimse"
-	"github.com/securemedia/securemedia/internal/reconcile"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -100,7 +84,7 @@ func plainSize(d *media.Disc, id []string) (int64, error) {
 // Reconcile makes every instance's data set carry the new patient identity
 // c when it is opened (IHE IRWF, see internal/reconcile). The caller checks
 // c first (c.Check).
-func Reconcile(insts []*dimse.Instance, c reconcile.Change) {
+func Reconcile(insts []*dimse.Instance, c Change) {
 	if c.Empty() {
 		return
 	}
@@ -109,14 +93,14 @@ func Reconcile(insts []*dimse.Instance, c reconcile.Change) {
 	}
 }
 
-func reconcileOnOpen(in *dimse.Instance, c reconcile.Change) {
+func reconcileOnOpen(in *dimse.Instance, c Change) {
 	open, ts := in.Open, in.TransferSyntaxUID
 	in.Open = func() (io.ReadCloser, error) {
 		rc, err := open()
 		if err != nil {
 			return nil, err
 		}
-		r, err := reconcile.Rewrite(rc, ts, c)
+		r, err := Rewrite(rc, ts, c)
 		if err != nil {
 			rc.Close()
 			return nil, err
