@@ -30,20 +30,21 @@ type Assoc struct {
 	conn net.Conn
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	// Timeout bounds every single PDU read or write, never the whole
+	// timeout bounds every single PDU read or write, never the whole
 	// association (PS3.8 §9.1.5 leaves the timers to the implementation).
-	Timeout time.Duration
-	ARTIM   time.Duration
+	timeout time.Duration
+	artim   time.Duration
 	// ourMax is the P-DATA size we accept, peerMax what the peer does.
 	ourMax, peerMax uint32
-	// Contexts are the presentation contexts as negotiated, by ID.
-	Contexts map[byte]PresentationContext
-	// Peer is the peer's A-ASSOCIATE PDU (its AE titles, implementation).
-	Peer   *Associate
-	msgID  uint16
-	queue  []PDV // PDVs of a received P-DATA-TF not consumed yet
-	bufs   [2][]byte
-	closed bool
+	// contexts are the presentation contexts as negotiated, by ID.
+	contexts map[byte]presentationContext
+	// peer is the peer's A-ASSOCIATE PDU (its AE titles, implementation).
+	peer      *associate
+	requestor bool // we asked for the association (SCU)
+	msgID     uint16
+	queue     []pdv // PDVs of a received P-DATA-TF not consumed yet
+	bufs      [2][]byte
+	closed    bool
 }
 
 func newAssoc(c net.Conn, timeout, artim time.Duration, ourMax uint32) *Assoc {
@@ -57,7 +58,7 @@ func newAssoc(c net.Conn, timeout, artim time.Duration, ourMax uint32) *Assoc {
 		ourMax = DefaultMaxPDU
 	}
 	return &Assoc{conn: c, br: bufio.NewReaderSize(c, 64<<10), bw: bufio.NewWriterSize(c, 64<<10),
-		Timeout: timeout, ARTIM: artim, ourMax: ourMax, Contexts: map[byte]PresentationContext{}}
+		timeout: timeout, artim: artim, ourMax: ourMax, contexts: map[byte]presentationContext{}}
 }
 
 // read reads one PDU within d.
@@ -70,7 +71,7 @@ func (a *Assoc) read(d time.Duration) (byte, []byte, error) {
 
 // write writes the byte slices as one PDU within Timeout and flushes.
 func (a *Assoc) write(parts ...[]byte) error {
-	if err := a.conn.SetWriteDeadline(time.Now().Add(a.Timeout)); err != nil {
+	if err := a.conn.SetWriteDeadline(time.Now().Add(a.timeout)); err != nil {
 		return err
 	}
 	for _, p := range parts {
@@ -112,7 +113,7 @@ func (a *Assoc) Release() error {
 		return err
 	}
 	for {
-		typ, body, err := a.read(a.ARTIM)
+		typ, body, err := a.read(a.artim)
 		if err != nil {
 			return fmt.Errorf("waiting for A-RELEASE-RP: %w", err)
 		}
@@ -134,31 +135,31 @@ var errReleased = errors.New("association released by the peer")
 
 // nextPDV returns the next PDV, reading P-DATA-TF PDUs as needed. A
 // release request from the peer is answered and reported as errReleased.
-func (a *Assoc) nextPDV(wait time.Duration) (PDV, error) {
+func (a *Assoc) nextPDV(wait time.Duration) (pdv, error) {
 	for len(a.queue) == 0 {
 		typ, body, err := a.read(wait)
 		if err != nil {
 			a.close()
-			return PDV{}, err
+			return pdv{}, err
 		}
 		switch typ {
 		case typePData:
 			pdvs, err := decodePData(body)
 			if err != nil {
 				a.abortProvider()
-				return PDV{}, err
+				return pdv{}, err
 			}
 			a.queue = pdvs
 		case typeReleaseRQ:
 			_ = a.write(encodeRelease(typeReleaseRP))
 			a.close()
-			return PDV{}, errReleased
+			return pdv{}, errReleased
 		case typeAbort:
 			a.close()
-			return PDV{}, decodeAbort(body)
+			return pdv{}, decodeAbort(body)
 		default:
 			a.abortProvider()
-			return PDV{}, protoErr("unexpected PDU type %#x during data transfer", typ)
+			return pdv{}, protoErr("unexpected PDU type %#x during data transfer", typ)
 		}
 	}
 	p := a.queue[0]
@@ -168,7 +169,7 @@ func (a *Assoc) nextPDV(wait time.Duration) (PDV, error) {
 
 // readCommand assembles the next command set (PS3.8 Annex E: fragments
 // of one message arrive in order, the command before its data set).
-func (a *Assoc) readCommand(wait time.Duration) (*Command, byte, error) {
+func (a *Assoc) readCommand(wait time.Duration) (*command, byte, error) {
 	var buf []byte
 	var ctxID byte
 	for first := true; ; first = false {
@@ -176,11 +177,11 @@ func (a *Assoc) readCommand(wait time.Duration) (*Command, byte, error) {
 		if err != nil {
 			return nil, 0, err
 		}
-		if !p.Command || (!first && p.ContextID != ctxID) {
+		if !p.command || (!first && p.ContextID != ctxID) {
 			a.abortProvider()
 			return nil, 0, protoErr("expected a command fragment on context %d", ctxID)
 		}
-		if _, ok := a.Contexts[p.ContextID]; !ok {
+		if _, ok := a.contexts[p.ContextID]; !ok {
 			a.abortProvider()
 			return nil, 0, protoErr("PDV on unknown presentation context %d", p.ContextID)
 		}
@@ -193,7 +194,7 @@ func (a *Assoc) readCommand(wait time.Duration) (*Command, byte, error) {
 		if p.Last {
 			break
 		}
-		wait = a.Timeout
+		wait = a.timeout
 	}
 	c, err := decodeCommand(buf)
 	if err != nil {
@@ -220,11 +221,11 @@ func (d *dataReader) Read(b []byte) (int, error) {
 		if d.done {
 			return 0, io.EOF
 		}
-		p, err := d.a.nextPDV(d.a.Timeout)
+		p, err := d.a.nextPDV(d.a.timeout)
 		switch {
 		case err != nil:
 			d.err = err
-		case p.Command || p.ContextID != d.ctxID:
+		case p.command || p.ContextID != d.ctxID:
 			d.a.abortProvider()
 			d.err = protoErr("expected a data set fragment on context %d", d.ctxID)
 		default:
@@ -243,7 +244,7 @@ func (d *dataReader) drain() error {
 }
 
 // sendCommand sends an encoded command set as PDVs on ctxID.
-func (a *Assoc) sendCommand(ctxID byte, c *Command) error {
+func (a *Assoc) sendCommand(ctxID byte, c *command) error {
 	b, err := c.encode()
 	if err != nil {
 		return err
@@ -334,7 +335,7 @@ func readChunk(r io.Reader, b []byte) (int, error) {
 // writePDV writes a P-DATA-TF PDU with one gather write (writev), so the
 // data is not copied into the write buffer.
 func (a *Assoc) writePDV(hdr, data []byte) error {
-	if err := a.conn.SetWriteDeadline(time.Now().Add(a.Timeout)); err != nil {
+	if err := a.conn.SetWriteDeadline(time.Now().Add(a.timeout)); err != nil {
 		return err
 	}
 	if err := a.bw.Flush(); err != nil {

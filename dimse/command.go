@@ -13,10 +13,10 @@ const ()
 
 // Command Field values (PS3.7 §E.1).
 const (
-	CStoreRQ  = 0x0001
-	CStoreRSP = 0x8001
-	CEchoRQ   = 0x0030
-	CEchoRSP  = 0x8030
+	cStoreRQ  = 0x0001
+	cStoreRSP = 0x8001
+	cEchoRQ   = 0x0030
+	cEchoRSP  = 0x8030
 )
 
 // noDataSet is the Command Data Set Type meaning "no data set" (PS3.7 §E.1).
@@ -29,7 +29,7 @@ const VerificationSOPClass = "1.2.840.10008.1.1"
 const maxCommandBytes = 64 << 10
 
 // Command is a decoded DIMSE command set.
-type Command struct {
+type command struct {
 	Field                 uint16
 	MessageID             uint16
 	MessageIDRespondedTo  uint16
@@ -46,7 +46,7 @@ func usElem(t dicom.Tag, v uint16) *dicom.Element { return dicom.Uint16Element(t
 
 // encode builds the command set in implicit VR little endian with its
 // group length first (PS3.7 §6.3.1).
-func (c *Command) encode() ([]byte, error) {
+func (c *command) encode() ([]byte, error) {
 	elems := []*dicom.Element{usElem(dicom.CommandField, c.Field)}
 	if c.AffectedSOPClass != "" {
 		elems = append(elems, dicom.StringElement(dicom.AffectedSOPClassUID, "UI", c.AffectedSOPClass))
@@ -56,7 +56,7 @@ func (c *Command) encode() ([]byte, error) {
 	}
 	if c.Field&0x8000 == 0 {
 		elems = append(elems, usElem(dicom.MessageID, c.MessageID))
-		if c.Field == CStoreRQ {
+		if c.Field == cStoreRQ {
 			elems = append(elems, usElem(dicom.Priority, c.Priority))
 		}
 	} else {
@@ -92,8 +92,8 @@ func truncate(s string, n int) string {
 
 // decodeCommand parses an implicit VR little endian command set. Only
 // group 0000 elements of defined length are allowed.
-func decodeCommand(b []byte) (*Command, error) {
-	c := &Command{}
+func decodeCommand(b []byte) (*command, error) {
+	c := &command{}
 	for len(b) > 0 {
 		if len(b) < 8 {
 			return nil, protoErr("truncated command element")
@@ -112,7 +112,7 @@ func decodeCommand(b []byte) (*Command, error) {
 	return c, nil
 }
 
-func (c *Command) set(t dicom.Tag, v []byte) {
+func (c *command) set(t dicom.Tag, v []byte) {
 	us := func() uint16 {
 		if len(v) < 2 {
 			return 0

@@ -19,7 +19,7 @@ import (
 //
 // The opposite direction is not provided: implicit VR data carries no VRs,
 // and guessing them from a dictionary would change private elements.
-func ExplicitToImplicit(r io.Reader) io.ReadCloser {
+func explicitToImplicit(r io.Reader) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		c := &converter{r: bufio.NewReaderSize(r, 64<<10), w: bufio.NewWriterSize(pw, 64<<10)}

@@ -95,7 +95,7 @@ func TestEchoAndStoreInProcess(t *testing.T) {
 	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
 	addr := startSCP(t, &Server{AETitle: "TESTSCP", Store: m.handle, MaxPDU: 4096})
 	cfg := Config{CallingAE: "TESTSCU", CalledAE: "TESTSCP", Address: addr, Timeout: 5 * time.Second, MaxPDU: 8192}
-	a, err := Dial(context.Background(), cfg, []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	a, err := Dial(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,8 +107,7 @@ func TestEchoAndStoreInProcess(t *testing.T) {
 	}
 	insts := sampleInstances(t)
 	var results []Result
-	cfg.Associations = 3
-	if err := SendAll(context.Background(), cfg, insts, func(r Result) { results = append(results, r) }); err != nil {
+	if err := Send(context.Background(), cfg, insts, SendOptions{Associations: 3}, func(r Result) { results = append(results, r) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(results) != len(insts) {
@@ -127,8 +126,7 @@ func TestEchoAndStoreInProcess(t *testing.T) {
 
 func TestCalledAERejected(t *testing.T) {
 	addr := startSCP(t, &Server{AETitle: "RIGHT"})
-	_, err := Dial(context.Background(), Config{CallingAE: "A", CalledAE: "WRONG", Address: addr},
-		[]PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+	_, err := Dial(context.Background(), Config{CallingAE: "A", CalledAE: "WRONG", Address: addr})
 	var rj *Reject
 	if err == nil || !asReject(err, &rj) || rj.Reason != 7 {
 		t.Fatalf("want rejection for called AE title, got %v", err)
@@ -149,9 +147,9 @@ func TestImplicitOnlyPeer(t *testing.T) {
 	cfg := Config{CallingAE: "SCU", CalledAE: "ANY", Address: addr, Timeout: 5 * time.Second}
 	insts := sampleInstances(t)[:2]
 	jpeg := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3.4",
-		TransferSyntaxUID: "1.2.840.10008.1.2.4.50", Open: func() (io.ReadCloser, error) { t.Fatal("opened"); return nil, nil }}
+		TransferSyntaxUID: "1.2.840.10008.1.2.4.50", Open: func() (*DataSet, error) { t.Fatal("opened"); return nil, nil }}
 	var results []Result
-	SendAll(context.Background(), cfg, append(insts, jpeg), func(r Result) { results = append(results, r) })
+	Send(context.Background(), cfg, append(insts, jpeg), SendOptions{}, func(r Result) { results = append(results, r) })
 	for _, r := range results[:2] {
 		if r.Outcome != Warned || r.TransferSyntaxUID != ImplicitVRLittleEndian || m.ts[r.Instance.SOPInstanceUID] != ImplicitVRLittleEndian {
 			t.Errorf("%s: %v over %s", r.Instance.Label, r.Outcome, r.TransferSyntaxUID)
@@ -183,14 +181,14 @@ func TestCancelMidInstance(t *testing.T) {
 		return Status{}
 	}})
 	big := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3", TransferSyntaxUID: ExplicitVRLittleEndian,
-		Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(2<<30 - 2)), nil }}
+		Open: func() (*DataSet, error) { return &DataSet{ReadCloser: io.NopCloser(syntheticDataSet(2<<30 - 2))}, nil }}
 	next := *big
 	next.SOPInstanceUID = "1.2.4"
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
 	var results []Result
 	t0 := time.Now()
-	SendAll(ctx, Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{big, &next}, func(r Result) { results = append(results, r) })
+	Send(ctx, Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{big, &next}, SendOptions{}, func(r Result) { results = append(results, r) })
 	if len(results) != 2 || results[0].Outcome != Cancelled || results[1].Outcome != Cancelled {
 		t.Fatalf("results %+v", results)
 	}
@@ -204,12 +202,11 @@ func TestCancelMidInstance(t *testing.T) {
 func TestAssociationLimit(t *testing.T) {
 	addr := startSCP(t, &Server{MaxAssociations: 1})
 	cfg := Config{CallingAE: "A", CalledAE: "B", Address: addr, Timeout: 5 * time.Second}
-	echo := []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}
-	first, err := Dial(context.Background(), cfg, echo)
+	first, err := Dial(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Dial(context.Background(), cfg, echo)
+	_, err = Dial(context.Background(), cfg)
 	if rj, ok := err.(*Reject); !ok || rj.Result != 2 || rj.Source != 3 || rj.Reason != 2 {
 		t.Fatalf("second association: %v", err)
 	}
@@ -217,7 +214,7 @@ func TestAssociationLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ { // the slot frees when the server goroutine ends
-		a, err := Dial(context.Background(), cfg, echo)
+		a, err := Dial(context.Background(), cfg)
 		if err == nil {
 			a.Release()
 			break
@@ -249,7 +246,7 @@ func TestDeflatedToPeerWithoutDeflate(t *testing.T) {
 		m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
 		addr := startSCP(t, &Server{Store: m.handle, Syntaxes: []string{ts}})
 		var res Result
-		SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, func(r Result) { res = r })
+		Send(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, SendOptions{}, func(r Result) { res = r })
 		if res.Outcome != Sent || m.ts[in.SOPInstanceUID] != ts {
 			t.Fatalf("%s: %v %s", ts, res.Outcome, res.Detail())
 		}
@@ -268,10 +265,10 @@ func TestMoreThan128Contexts(t *testing.T) {
 	var insts []*Instance
 	for i := range 300 {
 		insts = append(insts, &Instance{SOPClassUID: "1.2.3." + strconv.Itoa(i), SOPInstanceUID: "1.2.4." + strconv.Itoa(i),
-			TransferSyntaxUID: ExplicitVRLittleEndian, Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(64)), nil }})
+			TransferSyntaxUID: ExplicitVRLittleEndian, Open: func() (*DataSet, error) { return &DataSet{ReadCloser: io.NopCloser(syntheticDataSet(64))}, nil }})
 	}
 	sent := 0
-	SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, insts, func(r Result) {
+	Send(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, insts, SendOptions{}, func(r Result) {
 		if r.Outcome == Sent {
 			sent++
 		}
@@ -308,9 +305,11 @@ func TestSourceFailingAtTheEndIsNotStored(t *testing.T) {
 		data, _ := io.ReadAll(syntheticDataSet(uint32(size - len(head))))
 		uid := fmt.Sprintf("1.2.3.%d", size)
 		in := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: uid, TransferSyntaxUID: ExplicitVRLittleEndian, Size: int64(len(data)),
-			Open: func() (io.ReadCloser, error) { return io.NopCloser(failingAtEnd{bytes.NewReader(data)}), nil }}
+			Open: func() (*DataSet, error) {
+				return &DataSet{ReadCloser: io.NopCloser(failingAtEnd{bytes.NewReader(data)})}, nil
+			}}
 		var results []Result
-		SendAll(context.Background(), cfg, []*Instance{in}, func(r Result) { results = append(results, r) })
+		Send(context.Background(), cfg, []*Instance{in}, SendOptions{}, func(r Result) { results = append(results, r) })
 		if len(results) != 1 || results[0].Outcome == Sent || results[0].Outcome == Warned {
 			t.Fatalf("size %d: results %+v", size, results)
 		}

@@ -15,76 +15,71 @@ const ()
 // SOP Class or SOP Instance UID): no PACS could store it.
 var ErrNoSOPInstance = errors.New("not a SOP instance (no SOP Class UID or SOP Instance UID)")
 
-// FileInstance describes a DICOM Part 10 file for SendAll. Its data set is
+// FileInstance describes a DICOM Part 10 file for Send. Its data set is
 // sent exactly as stored after the File Meta Information, which is never
 // sent. A file whose Transfer Syntax UID says explicit VR while its data
 // set is implicit (or the reverse) is labelled by what it really is, since
 // sending it under the wrong label would corrupt it at the peer.
 func FileInstance(path string) (*Instance, error) {
-	fi, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	in, off, err := describe(func() (io.ReadCloser, error) { return os.Open(path) }, fi.Size())
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	in.Label = path
-	in.Open = func() (io.ReadCloser, error) { return openAt(path, off) }
-	return in, nil
-}
-
-// StreamInstance describes an instance whose Part 10 bytes come from open,
-// which may be called more than once (a decrypting reader of a sealed file,
-// say). size is the Part 10 size, or an estimate: it is used for progress.
-// Open re-opens the stream and skips the File Meta Information.
-func StreamInstance(open func() (io.ReadCloser, error), size int64, label string) (*Instance, error) {
-	in, off, err := describe(open, size)
+	h, err := ReadHeader(f)
 	if err != nil {
 		return nil, err
 	}
-	in.Label = label
-	in.Open = func() (io.ReadCloser, error) {
-		rc, err := open()
+	in := &Instance{SOPClassUID: h.SOPClassUID, SOPInstanceUID: h.SOPInstanceUID, TransferSyntaxUID: h.TransferSyntaxUID,
+		Size: fi.Size() - h.DataSetOffset, Label: path}
+	in.Open = func() (*DataSet, error) {
+		f, err := openAt(path, h.DataSetOffset)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := io.CopyN(io.Discard, rc, off); err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return rc, nil
+		return &DataSet{ReadCloser: f}, nil
 	}
 	return in, nil
 }
 
-// describe reads the header of a Part 10 stream: the instance's UIDs, its
-// transfer syntax, and where the data set starts.
-func describe(open func() (io.ReadCloser, error), size int64) (*Instance, int64, error) {
-	f, err := open()
+// Header is what the start of a DICOM Part 10 stream says about its
+// instance.
+type Header struct {
+	SOPClassUID, SOPInstanceUID string
+	// TransferSyntaxUID is the data set's encoding: the File Meta's label,
+	// corrected when an uncompressed data set is not what its label says.
+	TransferSyntaxUID string
+	DataSetOffset     int64 // where the data set starts, after the File Meta
+}
+
+// ReadHeader reads the start of a Part 10 stream: the File Meta
+// Information and the data set up to the SOP Instance UID. The data set's
+// UIDs win over the File Meta's copies. It fails with ErrNoSOPInstance for
+// a file that is not a SOP instance.
+func ReadHeader(r io.Reader) (*Header, error) {
+	h, dr, err := dicom.ReadHeader(r)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	defer f.Close()
-	h, r, err := dicom.ReadHeader(f)
-	if err != nil {
-		return nil, 0, err
-	}
-	in := &Instance{TransferSyntaxUID: h.TransferSyntaxUID, Size: size - h.DataSetOffset}
+	out := &Header{TransferSyntaxUID: h.TransferSyntaxUID, DataSetOffset: h.DataSetOffset}
 	if !h.Deflated && !h.Syntax.BigEndian {
-		in.TransferSyntaxUID = relabel(h)
+		out.TransferSyntaxUID = relabel(h)
 	}
-	r.MaxValue = 1 << 16
-	elems, err := r.ReadUntil(dicom.SOPInstanceUID + 1)
+	dr.MaxValue = 1 << 16
+	elems, err := dr.ReadUntil(dicom.SOPInstanceUID + 1)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	in.SOPClassUID = firstOf(dicom.Find(elems, dicom.SOPClassUID).String(), h.MetaString(dicom.MediaStorageSOPClassUID))
-	in.SOPInstanceUID = firstOf(dicom.Find(elems, dicom.SOPInstanceUID).String(), h.MetaString(dicom.MediaStorageSOPInstanceUID))
-	if in.SOPClassUID == "" || in.SOPInstanceUID == "" {
-		return nil, 0, ErrNoSOPInstance
+	out.SOPClassUID = firstOf(dicom.Find(elems, dicom.SOPClassUID).String(), h.MetaString(dicom.MediaStorageSOPClassUID))
+	out.SOPInstanceUID = firstOf(dicom.Find(elems, dicom.SOPInstanceUID).String(), h.MetaString(dicom.MediaStorageSOPInstanceUID))
+	if out.SOPClassUID == "" || out.SOPInstanceUID == "" {
+		return nil, ErrNoSOPInstance
 	}
-	return in, h.DataSetOffset, nil
+	return out, nil
 }
 
 // relabel corrects a lying uncompressed transfer syntax label.

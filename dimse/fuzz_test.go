@@ -11,13 +11,13 @@ import (
 // causes an allocation beyond the bytes actually present (readPDU grows its
 // buffer with the data received; see TestHugeDeclaredLength).
 func FuzzPDU(f *testing.F) {
-	rq, _ := encodeAssociate(typeAssociateRQ, &Associate{CalledAE: "A", CallingAE: "B", MaxLength: 16384,
+	rq, _ := encodeAssociate(typeAssociateRQ, &associate{CalledAE: "A", CallingAE: "B", MaxLength: 16384,
 		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion,
-		Contexts: []PresentationContext{{ID: 1, AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
+		contexts: []presentationContext{{ID: 1, AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
 	f.Add(rq)
-	ac, _ := encodeAssociate(typeAssociateAC, &Associate{Contexts: []PresentationContext{{ID: 1, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
+	ac, _ := encodeAssociate(typeAssociateAC, &associate{contexts: []presentationContext{{ID: 1, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
 	f.Add(ac)
-	cmd, _ := (&Command{Field: CEchoRQ, MessageID: 1, AffectedSOPClass: VerificationSOPClass}).encode()
+	cmd, _ := (&command{Field: cEchoRQ, MessageID: 1, AffectedSOPClass: VerificationSOPClass}).encode()
 	f.Add(append(pdataHeader(1, true, true, len(cmd)), cmd...))
 	f.Add(encodeReject(Reject{1, 1, 7}))
 	f.Add(encodeAbort(2, 0))
@@ -35,7 +35,7 @@ func FuzzPDU(f *testing.F) {
 			pdvs, err := decodePData(body)
 			if err == nil {
 				for _, p := range pdvs {
-					if p.Command {
+					if p.command {
 						decodeCommand(p.Data)
 					}
 				}

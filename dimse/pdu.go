@@ -36,7 +36,7 @@ const (
 
 // ApplicationContext is the only DICOM application context name (PS3.7
 // Annex A.2.1).
-const ApplicationContext = "1.2.840.10008.3.1.1.1"
+const applicationContext = "1.2.840.10008.3.1.1.1"
 
 // maxAssociatePDU bounds A-ASSOCIATE PDUs; 128 contexts with a dozen
 // transfer syntaxes each fit in well under 128 KiB.
@@ -53,7 +53,7 @@ func protoErr(format string, args ...any) error {
 // request TransferSyntaxes lists what is proposed; in an acceptance it
 // holds the one transfer syntax chosen, and Result says whether the
 // context was accepted (0) or why not (PS3.8 Table 9-18).
-type PresentationContext struct {
+type presentationContext struct {
 	ID               byte
 	AbstractSyntax   string
 	TransferSyntaxes []string
@@ -62,18 +62,18 @@ type PresentationContext struct {
 
 // Presentation context results (PS3.8 Table 9-18).
 const (
-	ResultAcceptance                = 0
-	ResultUserRejection             = 1
-	ResultNoReason                  = 2
-	ResultAbstractSyntaxUnsupported = 3
-	ResultTransferSyntaxUnsupported = 4
+	resultAcceptance                = 0
+	resultUserRejection             = 1
+	resultNoReason                  = 2
+	resultAbstractSyntaxUnsupported = 3
+	resultTransferSyntaxUnsupported = 4
 )
 
 // Associate is the content of an A-ASSOCIATE-RQ or A-ASSOCIATE-AC PDU.
-type Associate struct {
+type associate struct {
 	CalledAE, CallingAE string
 	AppContext          string
-	Contexts            []PresentationContext
+	contexts            []presentationContext
 	// MaxLength is the largest P-DATA-TF variable field the sender of this
 	// PDU can receive (0: no limit), PS3.8 §D.1.
 	MaxLength    uint32
@@ -119,9 +119,9 @@ func (a *Abort) Error() string {
 
 // PDV is one presentation data value item of a P-DATA-TF PDU (PS3.8
 // §9.3.5.1 and Annex E.2).
-type PDV struct {
+type pdv struct {
 	ContextID byte
-	Command   bool // message control header bit 0
+	command   bool // message control header bit 0
 	Last      bool // bit 1
 	Data      []byte
 }
@@ -185,7 +185,7 @@ func aeField(ae string) []byte {
 }
 
 // encodeAssociate encodes an A-ASSOCIATE-RQ (typ 1) or -AC (typ 2).
-func encodeAssociate(typ byte, a *Associate) ([]byte, error) {
+func encodeAssociate(typ byte, a *associate) ([]byte, error) {
 	var v []byte
 	v = append(v, 0, 1, 0, 0) // protocol version 1, reserved
 	v = append(v, aeField(a.CalledAE)...)
@@ -193,10 +193,10 @@ func encodeAssociate(typ byte, a *Associate) ([]byte, error) {
 	v = append(v, make([]byte, 32)...)
 	ctxName := a.AppContext
 	if ctxName == "" {
-		ctxName = ApplicationContext
+		ctxName = applicationContext
 	}
 	v = appendItem(v, itemAppContext, []byte(ctxName))
-	for _, pc := range a.Contexts {
+	for _, pc := range a.contexts {
 		var sub []byte
 		sub = append(sub, pc.ID, 0, pc.Result, 0)
 		itemType := byte(itemPresContextAC)
@@ -245,11 +245,11 @@ func items(b []byte, fn func(typ byte, value []byte) error) error {
 func uidString(b []byte) string { return string(bytes.TrimRight(b, "\x00 ")) }
 
 // decodeAssociate decodes the body of an A-ASSOCIATE-RQ or -AC.
-func decodeAssociate(typ byte, body []byte) (*Associate, error) {
+func decodeAssociate(typ byte, body []byte) (*associate, error) {
 	if len(body) < 68 {
 		return nil, protoErr("A-ASSOCIATE PDU too short (%d bytes)", len(body))
 	}
-	a := &Associate{
+	a := &associate{
 		CalledAE:  string(bytes.TrimSpace(body[4:20])),
 		CallingAE: string(bytes.TrimSpace(body[20:36])),
 	}
@@ -265,7 +265,7 @@ func decodeAssociate(typ byte, body []byte) (*Associate, error) {
 			if err != nil {
 				return err
 			}
-			a.Contexts = append(a.Contexts, pc)
+			a.contexts = append(a.contexts, pc)
 		case itemUserInfo:
 			return decodeUserInfo(a, v)
 		}
@@ -274,11 +274,11 @@ func decodeAssociate(typ byte, body []byte) (*Associate, error) {
 	return a, err
 }
 
-func decodeContext(v []byte) (PresentationContext, error) {
+func decodeContext(v []byte) (presentationContext, error) {
 	if len(v) < 4 {
-		return PresentationContext{}, protoErr("presentation context item too short")
+		return presentationContext{}, protoErr("presentation context item too short")
 	}
-	pc := PresentationContext{ID: v[0], Result: v[2]}
+	pc := presentationContext{ID: v[0], Result: v[2]}
 	err := items(v[4:], func(it byte, s []byte) error {
 		switch it {
 		case itemAbstractSyntax:
@@ -291,7 +291,7 @@ func decodeContext(v []byte) (PresentationContext, error) {
 	return pc, err
 }
 
-func decodeUserInfo(a *Associate, v []byte) error {
+func decodeUserInfo(a *associate, v []byte) error {
 	return items(v, func(it byte, s []byte) error {
 		switch it {
 		case itemMaxLength:
@@ -334,8 +334,8 @@ func encodeRelease(typ byte) []byte { return append(pduHeader(nil, typ, 4), 0, 0
 
 // decodePData splits a P-DATA-TF body into its PDVs (PS3.8 §9.3.5).
 // The PDV data slices alias body.
-func decodePData(body []byte) ([]PDV, error) {
-	var out []PDV
+func decodePData(body []byte) ([]pdv, error) {
+	var out []pdv
 	for len(body) > 0 {
 		if len(body) < 6 {
 			return nil, protoErr("truncated PDV item")
@@ -345,7 +345,7 @@ func decodePData(body []byte) ([]PDV, error) {
 			return nil, protoErr("PDV item length %d does not fit its PDU", n)
 		}
 		mch := body[5]
-		out = append(out, PDV{ContextID: body[4], Command: mch&1 != 0, Last: mch&2 != 0, Data: body[6 : 4+n]})
+		out = append(out, pdv{ContextID: body[4], command: mch&1 != 0, Last: mch&2 != 0, Data: body[6 : 4+n]})
 		body = body[4+n:]
 	}
 	if len(out) == 0 {

@@ -53,7 +53,7 @@ var storableSyntaxes = map[string]bool{
 // Acceptable reports whether the SCP accepts transfer syntax ts: the
 // uncompressed, deflated and RLE ones, and the encapsulated families
 // 1.2.840.10008.1.2.4.* (JPEG, JPEG-LS, JPEG 2000, MPEG, HEVC, HTJ2K).
-func Acceptable(ts string) bool {
+func acceptable(ts string) bool {
 	return storableSyntaxes[ts] || strings.HasPrefix(ts, "1.2.840.10008.1.2.4.")
 }
 
@@ -106,7 +106,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		return
 	}
 	for {
-		cmd, ctxID, err := a.readCommand(a.Timeout)
+		cmd, ctxID, err := a.readCommand(a.timeout)
 		if err != nil {
 			if ctx.Err() != nil && !a.closed {
 				_ = a.write(encodeAbort(0, 0))
@@ -120,8 +120,8 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 }
 
 // negotiate reads the A-ASSOCIATE-RQ within ARTIM and accepts or rejects.
-func (s *Server) negotiate(a *Assoc) (*Associate, bool) {
-	typ, body, err := a.read(a.ARTIM)
+func (s *Server) negotiate(a *Assoc) (*associate, bool) {
+	typ, body, err := a.read(a.artim)
 	if err != nil || typ != typeAssociateRQ {
 		return nil, false
 	}
@@ -134,15 +134,15 @@ func (s *Server) negotiate(a *Assoc) (*Associate, bool) {
 		_ = a.write(encodeReject(*rej))
 		return nil, false
 	}
-	a.Peer, a.peerMax = rq, rq.MaxLength
-	ac := &Associate{CalledAE: rq.CalledAE, CallingAE: rq.CallingAE, MaxLength: a.ourMax,
+	a.peer, a.peerMax = rq, rq.MaxLength
+	ac := &associate{CalledAE: rq.CalledAE, CallingAE: rq.CallingAE, MaxLength: a.ourMax,
 		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion}
-	for _, pc := range rq.Contexts {
+	for _, pc := range rq.contexts {
 		res := s.choose(pc)
-		ac.Contexts = append(ac.Contexts, res)
-		if res.Result == ResultAcceptance {
+		ac.contexts = append(ac.contexts, res)
+		if res.Result == resultAcceptance {
 			res.AbstractSyntax = pc.AbstractSyntax
-			a.Contexts[pc.ID] = res
+			a.contexts[pc.ID] = res
 		}
 	}
 	pdu, err := encodeAssociate(typeAssociateAC, ac)
@@ -153,9 +153,9 @@ func (s *Server) negotiate(a *Assoc) (*Associate, bool) {
 }
 
 // check applies PS3.8 §9.3.4 rejection rules.
-func (s *Server) check(rq *Associate) *Reject {
+func (s *Server) check(rq *associate) *Reject {
 	switch {
-	case rq.AppContext != ApplicationContext:
+	case rq.AppContext != applicationContext:
 		return &Reject{Result: 1, Source: 1, Reason: 2}
 	case s.AETitle != "" && rq.CalledAE != s.AETitle:
 		return &Reject{Result: 1, Source: 1, Reason: 7}
@@ -165,15 +165,15 @@ func (s *Server) check(rq *Associate) *Reject {
 
 // choose answers one proposed context: the proposer's first acceptable
 // transfer syntax, since PS3.8 lists them in its order of preference.
-func (s *Server) choose(pc PresentationContext) PresentationContext {
-	out := PresentationContext{ID: pc.ID, Result: ResultTransferSyntaxUnsupported}
+func (s *Server) choose(pc presentationContext) presentationContext {
+	out := presentationContext{ID: pc.ID, Result: resultTransferSyntaxUnsupported}
 	if pc.AbstractSyntax == "" {
-		out.Result = ResultAbstractSyntaxUnsupported
+		out.Result = resultAbstractSyntaxUnsupported
 		return out
 	}
 	for _, ts := range s.preference(pc.TransferSyntaxes) {
-		if contains(pc.TransferSyntaxes, ts) && (s.Syntaxes != nil || Acceptable(ts)) {
-			out.Result, out.TransferSyntaxes = ResultAcceptance, []string{ts}
+		if contains(pc.TransferSyntaxes, ts) && (s.Syntaxes != nil || acceptable(ts)) {
+			out.Result, out.TransferSyntaxes = resultAcceptance, []string{ts}
 			return out
 		}
 	}
@@ -183,14 +183,14 @@ func (s *Server) choose(pc PresentationContext) PresentationContext {
 }
 
 // dispatch answers one command; false ends the association.
-func (s *Server) dispatch(ctx context.Context, a *Assoc, rq *Associate, cmd *Command, ctxID byte) bool {
-	rsp := &Command{MessageIDRespondedTo: cmd.MessageID, AffectedSOPClass: cmd.AffectedSOPClass,
+func (s *Server) dispatch(ctx context.Context, a *Assoc, rq *associate, cmd *command, ctxID byte) bool {
+	rsp := &command{MessageIDRespondedTo: cmd.MessageID, AffectedSOPClass: cmd.AffectedSOPClass,
 		AffectedSOPInstance: cmd.AffectedSOPInstance}
 	switch {
-	case cmd.Field == CEchoRQ && !cmd.HasDataSet:
-		rsp.Field = CEchoRSP
-	case cmd.Field == CStoreRQ && cmd.HasDataSet:
-		rsp.Field = CStoreRSP
+	case cmd.Field == cEchoRQ && !cmd.HasDataSet:
+		rsp.Field = cEchoRSP
+	case cmd.Field == cStoreRQ && cmd.HasDataSet:
+		rsp.Field = cStoreRSP
 		st, ok := s.store(ctx, a, rq, cmd, ctxID)
 		if !ok {
 			return false
@@ -206,10 +206,10 @@ func (s *Server) dispatch(ctx context.Context, a *Assoc, rq *Associate, cmd *Com
 	return a.sendCommand(ctxID, rsp) == nil
 }
 
-func (s *Server) store(ctx context.Context, a *Assoc, rq *Associate, cmd *Command, ctxID byte) (Status, bool) {
+func (s *Server) store(ctx context.Context, a *Assoc, rq *associate, cmd *command, ctxID byte) (Status, bool) {
 	d := &dataReader{a: a, ctxID: ctxID}
 	req := StoreRequest{CallingAE: rq.CallingAE, CalledAE: rq.CalledAE, SOPClassUID: cmd.AffectedSOPClass,
-		SOPInstanceUID: cmd.AffectedSOPInstance, TransferSyntaxUID: a.Contexts[ctxID].TransferSyntaxes[0]}
+		SOPInstanceUID: cmd.AffectedSOPInstance, TransferSyntaxUID: a.contexts[ctxID].TransferSyntaxes[0]}
 	st := Status{Code: 0x0110, ErrorComment: "no storage configured"}
 	if s.Store != nil {
 		st = s.Store(ctx, req, d)
@@ -233,7 +233,7 @@ func (s *Server) preference(proposed []string) []string {
 func (s *Server) refuse(c net.Conn) {
 	a := newAssoc(c, s.Timeout, s.ARTIM, s.MaxPDU)
 	defer a.close()
-	if typ, _, err := a.read(a.ARTIM); err == nil && typ == typeAssociateRQ {
+	if typ, _, err := a.read(a.artim); err == nil && typ == typeAssociateRQ {
 		_ = a.write(encodeReject(Reject{Result: 2, Source: 3, Reason: 2}))
 	}
 }

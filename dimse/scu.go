@@ -16,15 +16,40 @@ type Config struct {
 	Timeout             time.Duration // per PDU read/write, and a DIMSE reply
 	ARTIM               time.Duration // connect, association and release
 	MaxPDU              uint32        // what we can receive; 0: DefaultMaxPDU
-	// Associations is how many associations SendAll uses in parallel
-	// (0 or 1: one at a time).
-	Associations int
 }
 
-// Dial connects and negotiates an association proposing contexts. IDs are
-// assigned here (odd, in order, PS3.8 §9.3.2.2), so at most 128 contexts.
-// Contexts the peer rejected stay in Assoc.Contexts with their Result.
-func Dial(ctx context.Context, cfg Config, contexts []PresentationContext) (*Assoc, error) {
+// Peer is the other end of an association, as its A-ASSOCIATE said.
+type Peer struct {
+	AETitle                   string
+	ImplClassUID, ImplVersion string // its implementation (PS3.7 D.3.3.2)
+}
+
+// Dial connects and negotiates an association that can store insts: one
+// presentation context per SOP Class and transfer syntax among them, each
+// offering the instance's own transfer syntax and the lossless rewrites
+// Store may make (see offered); at most 128 contexts (PS3.8 §9.3.2.2).
+// With no instances it proposes the Verification SOP Class, for Echo.
+func Dial(ctx context.Context, cfg Config, insts ...*Instance) (*Assoc, error) {
+	contexts := contextsFor(insts)
+	if len(insts) == 0 {
+		contexts = []presentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}
+	}
+	return dial(ctx, cfg, contexts)
+}
+
+// Peer identifies the other end of the association.
+func (a *Assoc) Peer() Peer {
+	ae := a.peer.CallingAE
+	if a.requestor {
+		ae = a.peer.CalledAE
+	}
+	return Peer{AETitle: ae, ImplClassUID: a.peer.ImplClassUID, ImplVersion: a.peer.ImplVersion}
+}
+
+// dial connects and proposes contexts. IDs are assigned here (odd, in
+// order, PS3.8 §9.3.2.2), so at most 128. Contexts the peer rejected stay
+// in a.contexts with their result.
+func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Assoc, error) {
 	if len(contexts) == 0 || len(contexts) > 128 {
 		return nil, fmt.Errorf("dimse: %d presentation contexts (1 to 128 allowed)", len(contexts))
 	}
@@ -41,6 +66,7 @@ func Dial(ctx context.Context, cfg Config, contexts []PresentationContext) (*Ass
 		_ = tc.SetNoDelay(true) // one PDU per write; Nagle only adds latency
 	}
 	a := newAssoc(c, cfg.Timeout, artim, cfg.MaxPDU)
+	a.requestor = true
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	if err := a.requestAssociation(cfg, contexts); err != nil {
@@ -53,13 +79,13 @@ func Dial(ctx context.Context, cfg Config, contexts []PresentationContext) (*Ass
 	return a, nil
 }
 
-func (a *Assoc) requestAssociation(cfg Config, contexts []PresentationContext) error {
-	rq := &Associate{CalledAE: cfg.CalledAE, CallingAE: cfg.CallingAE, MaxLength: a.ourMax,
+func (a *Assoc) requestAssociation(cfg Config, contexts []presentationContext) error {
+	rq := &associate{CalledAE: cfg.CalledAE, CallingAE: cfg.CallingAE, MaxLength: a.ourMax,
 		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion}
-	proposed := map[byte]PresentationContext{}
+	proposed := map[byte]presentationContext{}
 	for i, pc := range contexts {
 		pc.ID = byte(2*i + 1)
-		rq.Contexts = append(rq.Contexts, pc)
+		rq.contexts = append(rq.contexts, pc)
 		proposed[pc.ID] = pc
 	}
 	pdu, err := encodeAssociate(typeAssociateRQ, rq)
@@ -69,7 +95,7 @@ func (a *Assoc) requestAssociation(cfg Config, contexts []PresentationContext) e
 	if err := a.write(pdu); err != nil {
 		return err
 	}
-	typ, body, err := a.read(a.ARTIM)
+	typ, body, err := a.read(a.artim)
 	if err != nil {
 		return fmt.Errorf("waiting for A-ASSOCIATE-AC: %w", err)
 	}
@@ -91,19 +117,19 @@ func (a *Assoc) requestAssociation(cfg Config, contexts []PresentationContext) e
 		a.abortProvider()
 		return err
 	}
-	a.Peer, a.peerMax = ac, ac.MaxLength
-	for _, pc := range ac.Contexts {
+	a.peer, a.peerMax = ac, ac.MaxLength
+	for _, pc := range ac.contexts {
 		p, ok := proposed[pc.ID]
 		if !ok {
 			continue
 		}
-		if pc.Result == ResultAcceptance && (len(pc.TransferSyntaxes) != 1 || !contains(p.TransferSyntaxes, pc.TransferSyntaxes[0])) {
+		if pc.Result == resultAcceptance && (len(pc.TransferSyntaxes) != 1 || !contains(p.TransferSyntaxes, pc.TransferSyntaxes[0])) {
 			// Accepting a syntax we did not propose would make us send
 			// data the peer decodes wrongly: treat as rejected.
-			pc.Result = ResultTransferSyntaxUnsupported
+			pc.Result = resultTransferSyntaxUnsupported
 		}
 		pc.AbstractSyntax = p.AbstractSyntax
-		a.Contexts[pc.ID] = pc
+		a.contexts[pc.ID] = pc
 	}
 	return nil
 }
@@ -119,9 +145,9 @@ func contains(list []string, s string) bool {
 
 // Accepted returns the ID of an accepted context for abstract syntax as
 // with transfer syntax ts, or 0.
-func (a *Assoc) Accepted(as, ts string) byte {
-	for id, pc := range a.Contexts {
-		if pc.Result == ResultAcceptance && pc.AbstractSyntax == as && pc.TransferSyntaxes[0] == ts {
+func (a *Assoc) accepted(as, ts string) byte {
+	for id, pc := range a.contexts {
+		if pc.Result == resultAcceptance && pc.AbstractSyntax == as && pc.TransferSyntaxes[0] == ts {
 			return id
 		}
 	}
@@ -130,46 +156,47 @@ func (a *Assoc) Accepted(as, ts string) byte {
 
 // Echo sends C-ECHO-RQ and waits for the response (PS3.7 §9.1.5).
 func (a *Assoc) Echo() (Status, error) {
-	id := a.Accepted(VerificationSOPClass, "1.2.840.10008.1.2")
-	for cid, pc := range a.Contexts {
-		if id == 0 && pc.Result == ResultAcceptance && pc.AbstractSyntax == VerificationSOPClass {
+	id := a.accepted(VerificationSOPClass, "1.2.840.10008.1.2")
+	for cid, pc := range a.contexts {
+		if id == 0 && pc.Result == resultAcceptance && pc.AbstractSyntax == VerificationSOPClass {
 			id = cid
 		}
 	}
 	if id == 0 {
 		return Status{}, errors.New("the peer did not accept the Verification SOP Class")
 	}
-	rq := &Command{Field: CEchoRQ, MessageID: a.nextMessageID(), AffectedSOPClass: VerificationSOPClass}
+	rq := &command{Field: cEchoRQ, MessageID: a.nextMessageID(), AffectedSOPClass: VerificationSOPClass}
 	if err := a.sendCommand(id, rq); err != nil {
 		return Status{}, err
 	}
-	return a.awaitResponse(CEchoRSP, rq.MessageID)
+	return a.awaitResponse(cEchoRSP, rq.MessageID)
 }
 
-// EchoPeer opens an association for the Verification SOP Class, sends one
+// Echo opens an association for the Verification SOP Class, sends one
 // C-ECHO and releases the association: what "securemedia echo" and the
 // viewer's "Test connection" do. A status other than success is returned
-// as is, not as an error. peer, the peer's A-ASSOCIATE-AC, is nil when no
-// association was made (the error is then the dial's).
-func EchoPeer(ctx context.Context, cfg Config) (st Status, peer *Associate, err error) {
-	a, err := Dial(ctx, cfg, []PresentationContext{{AbstractSyntax: VerificationSOPClass, TransferSyntaxes: []string{ImplicitVRLittleEndian}}})
+// as is, not as an error. peer is nil when no association was made (the
+// error is then the dial's).
+func Echo(ctx context.Context, cfg Config) (st Status, peer *Peer, err error) {
+	a, err := Dial(ctx, cfg)
 	if err != nil {
 		return Status{}, nil, err
 	}
+	p := a.Peer()
 	if st, err = a.Echo(); err != nil {
 		a.Abort()
-		return Status{}, a.Peer, err
+		return Status{}, &p, err
 	}
 	_ = a.Release()
-	return st, a.Peer, nil
+	return st, &p, nil
 }
 
-// Store sends one C-STORE-RQ on context ctxID with the data set read from
+// store sends one C-STORE-RQ on context ctxID with the data set read from
 // data, which must already be in the context's transfer syntax and must
 // not contain group 0002 (PS3.7 §9.1.1). A returned error means the
 // association is unusable; a failure status is not an error.
-func (a *Assoc) Store(ctxID byte, sopClass, sopInstance string, data io.Reader) (Status, error) {
-	rq := &Command{Field: CStoreRQ, MessageID: a.nextMessageID(), AffectedSOPClass: sopClass,
+func (a *Assoc) store(ctxID byte, sopClass, sopInstance string, data io.Reader) (Status, error) {
+	rq := &command{Field: cStoreRQ, MessageID: a.nextMessageID(), AffectedSOPClass: sopClass,
 		AffectedSOPInstance: sopInstance, HasDataSet: true}
 	if err := a.sendCommand(ctxID, rq); err != nil {
 		return Status{}, err
@@ -181,13 +208,13 @@ func (a *Assoc) Store(ctxID byte, sopClass, sopInstance string, data io.Reader) 
 		}
 		return Status{}, err
 	}
-	return a.awaitResponse(CStoreRSP, rq.MessageID)
+	return a.awaitResponse(cStoreRSP, rq.MessageID)
 }
 
 // awaitResponse reads the response to message id. The SCP may take as long
 // as it likes to store an instance, but not longer than Timeout in silence.
 func (a *Assoc) awaitResponse(field, id uint16) (Status, error) {
-	c, _, err := a.readCommand(a.Timeout)
+	c, _, err := a.readCommand(a.timeout)
 	if err != nil {
 		if errors.Is(err, errReleased) {
 			return Status{}, errors.New("the peer released the association instead of answering")
@@ -195,7 +222,7 @@ func (a *Assoc) awaitResponse(field, id uint16) (Status, error) {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			a.Abort()
-			return Status{}, fmt.Errorf("no response from the peer within %v", a.Timeout)
+			return Status{}, fmt.Errorf("no response from the peer within %v", a.timeout)
 		}
 		return Status{}, err
 	}

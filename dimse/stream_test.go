@@ -60,7 +60,7 @@ func TestLargeInstanceStreams(t *testing.T) {
 		}}
 		addr := startSCP(t, srv)
 		in := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: "1.2.3.4.5.6", TransferSyntaxUID: ExplicitVRLittleEndian,
-			Open: func() (io.ReadCloser, error) { return io.NopCloser(syntheticDataSet(tc.size)), nil }}
+			Open: func() (*DataSet, error) { return &DataSet{ReadCloser: io.NopCloser(syntheticDataSet(tc.size))}, nil }}
 		stop := make(chan struct{})
 		var peak atomic.Uint64
 		go func() {
@@ -78,7 +78,7 @@ func TestLargeInstanceStreams(t *testing.T) {
 			}
 		}()
 		var res Result
-		err := SendAll(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, func(r Result) { res = r })
+		err := Send(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr}, []*Instance{in}, SendOptions{}, func(r Result) { res = r })
 		close(stop)
 		if err != nil || res.Outcome != Sent {
 			t.Fatalf("%d bytes: %v %v %s", tc.size, err, res.Outcome, res.Detail())

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/securemedia/securemedia/cms"
@@ -18,13 +19,22 @@ import (
 )
 
 // Disc is an opened medium: a folder, a mounted disc or an ISO image.
+//
+// A Disc is an fs.FS of the medium's files as recorded (sealed files as
+// they are), found as named or, failing that, ignoring case and the ISO
+// 9660 version suffix. Once unlocked it is also the study tree of its
+// DICOMDIR (Patients, Instances), whose files OpenInstance decrypts.
 type Disc struct {
 	fsys   fs.FS
 	closer io.Closer
-	ids    []cms.Identity
+	ids    []Identity
 	dir    *dicomdir.Directory
-	sealed bool // the DICOMDIR was a Secure DICOM File
-	info   *cms.Info
+	tree   *tree
+	sealed bool       // the DICOMDIR was a Secure DICOM File
+	cipher cms.Cipher // the DICOMDIR's content cipher, when sealed
+	// dirName is the DICOMDIR's name: "DICOMDIR", or the file given to
+	// OpenDICOMDIR.
+	dirName string
 }
 
 // openImage opens an ISO 9660 image file as an fs.FS; it is set by iso.go.
@@ -38,7 +48,7 @@ func Open(p string) (*Disc, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return &Disc{fsys: os.DirFS(p)}, nil
+		return &Disc{fsys: os.DirFS(p), dirName: "DICOMDIR"}, nil
 	}
 	if openImage == nil {
 		return nil, fmt.Errorf("%s: reading ISO images is not available in this build", p)
@@ -52,7 +62,25 @@ func Open(p string) (*Disc, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return &Disc{fsys: fsys, closer: f}, nil
+	return &Disc{fsys: fsys, closer: f, dirName: "DICOMDIR"}, nil
+}
+
+// OpenDICOMDIR opens the File-set of a DICOMDIR file, whatever its name:
+// the folder that holds it, unlocked with the identities (none for a plain
+// one). Its records' files are found in that folder.
+func OpenDICOMDIR(file string, ids ...Identity) (*Disc, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a file", file)
+	}
+	d := &Disc{fsys: os.DirFS(filepath.Dir(file)), dirName: filepath.Base(file)}
+	if err := d.Unlock(ids...); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return d, nil
 }
 
 // Close releases the medium.
@@ -105,10 +133,10 @@ const maxDICOMDIR = 256 << 20
 
 // Unlock reads the DICOMDIR, decrypting it with the identities when it is
 // sealed (a wrong password is reported here, after one key derivation), and
-// keeps the identities for the other files.
-func (d *Disc) Unlock(ids ...cms.Identity) error {
+// keeps the identities for the other files. A plain medium needs none.
+func (d *Disc) Unlock(ids ...Identity) error {
 	d.ids = ids
-	r, info, err := d.openPath("DICOMDIR")
+	r, cr, err := d.openPath(d.dirName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNoDICOMDIR
 	}
@@ -127,23 +155,50 @@ func (d *Disc) Unlock(ids ...cms.Identity) error {
 	if err != nil {
 		return err
 	}
-	d.dir, d.sealed, d.info = dir, info != nil, info
+	d.dir, d.tree, d.sealed = dir, buildTree(dir), cr != nil
+	if cr != nil {
+		d.cipher = cr.Info().ContentCipher
+	}
 	return nil
 }
 
-// Directory is the unlocked DICOMDIR.
-func (d *Disc) Directory() *dicomdir.Directory { return d.dir }
+// Warnings are the deviations of the DICOMDIR that reading it tolerated
+// (records not reachable from the root, unusual hierarchy).
+func (d *Disc) Warnings() []string { return d.dir.Warnings }
+
+// Unlocked reports whether Unlock has read the DICOMDIR.
+func (d *Disc) Unlocked() bool { return d.tree != nil }
 
 // Sealed reports whether the medium is encrypted (its DICOMDIR is sealed).
 func (d *Disc) Sealed() bool { return d.sealed }
 
-// EnvelopeInfo describes the sealed DICOMDIR (recipients, algorithms), or
-// nil for a plain medium.
-func (d *Disc) EnvelopeInfo() *cms.Info { return d.info }
+// Cipher names the content cipher of a sealed medium (e.g. AES-256-CBC),
+// "" for a plain one.
+func (d *Disc) Cipher() string {
+	if !d.sealed {
+		return ""
+	}
+	return d.cipher.String()
+}
 
-// open opens a file of the medium by its path as written first, and
-// through lookup's case-insensitive walk only if that fails.
-func (d *Disc) open(p string) (fs.File, error) {
+// FileSetID is the File-set ID of the unlocked DICOMDIR.
+func (d *Disc) FileSetID() string { return d.tree.fileSetID }
+
+// Patients are the patients of the unlocked DICOMDIR, in its order.
+func (d *Disc) Patients() []*Patient { return d.tree.patients }
+
+// RootRecords are the unlocked DICOMDIR's top-level records outside any
+// patient.
+func (d *Disc) RootRecords() []*RootRecord { return d.tree.roots }
+
+// Instances are every record of the unlocked DICOMDIR that references a
+// file, in the DICOMDIR's order.
+func (d *Disc) Instances() []*Instance { return d.tree.instances }
+
+// Open opens a file of the medium as recorded (fs.FS): by its path as
+// written first, and through lookup's case-insensitive walk only if that
+// fails.
+func (d *Disc) Open(p string) (fs.File, error) {
 	f, err := d.fsys.Open(p)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return f, err
@@ -156,25 +211,26 @@ func (d *Disc) open(p string) (fs.File, error) {
 }
 
 // openPath opens a file of the medium, decrypting it if it is a Secure
-// DICOM File; plain DICOM files are passed through. The reader reports an
-// integrity failure at its end.
-func (d *Disc) openPath(p string) (io.ReadCloser, *cms.Info, error) {
-	f, err := d.open(p)
+// DICOM File (cr is then its decrypting reader); plain DICOM files are
+// passed through. The reader reports an integrity failure at its end, as
+// ours (classify).
+func (d *Disc) openPath(p string) (rc io.ReadCloser, cr *cms.Reader, err error) {
+	f, err := d.Open(p)
 	if err != nil {
 		return nil, nil, err
 	}
-	r, info, err := d.content(f)
+	r, cr, err := d.content(f)
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, classify(err)
 	}
-	return readCloser{r, f}, info, nil
+	return readCloser{classifyingReader{r}, f}, cr, nil
 }
 
 // content returns the DICOM File in the bytes of a file of the medium:
-// decrypted if they are a Secure DICOM File (with its envelope's Info),
+// decrypted if they are a Secure DICOM File (cr is its decrypting reader),
 // passed through if they are a plain DICOM File.
-func (d *Disc) content(raw io.Reader) (io.Reader, *cms.Info, error) {
+func (d *Disc) content(raw io.Reader) (r io.Reader, cr *cms.Reader, err error) {
 	head := make([]byte, dicom.PreambleLen+4)
 	n, err := io.ReadFull(raw, head) // a short file is Decrypt's to report
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
@@ -184,11 +240,11 @@ func (d *Disc) content(raw io.Reader) (io.Reader, *cms.Info, error) {
 	if dicom.IsPart10(head[:n]) {
 		return all, nil, nil
 	}
-	r, err := cms.Decrypt(all, d.ids...)
+	cr, err = cms.Decrypt(all, d.ids...)
 	if err != nil {
 		return nil, nil, err
 	}
-	return r, r.Info(), nil
+	return cr, cr, nil
 }
 
 type readCloser struct {
@@ -196,25 +252,15 @@ type readCloser struct {
 	io.Closer
 }
 
-// OpenFile opens the instance with the given File ID (the components of
-// Referenced File ID) as a stream of the plain DICOM File.
-func (d *Disc) OpenFile(fileID []string) (io.ReadCloser, error) {
-	if err := dicomdir.ValidFileID(fileID); err != nil {
+// OpenInstance opens an instance's file as a stream of the plain DICOM
+// File, decrypted if it is sealed. Read it to its end before trusting what
+// it gave: a damaged or altered file is reported there (ErrDamaged).
+func (d *Disc) OpenInstance(in *Instance) (io.ReadCloser, error) {
+	if err := dicomdir.ValidFileID(in.FileID); err != nil {
 		return nil, err
 	}
-	r, _, err := d.openPath(path.Join(fileID...))
+	r, _, err := d.openPath(in.Path())
 	return r, err
-}
-
-// Instances lists the File IDs of every record that references a file.
-func (d *Disc) Instances() [][]string {
-	var out [][]string
-	d.dir.Walk(func(r *dicomdir.Record, _ int) {
-		if id := r.FileID(); len(id) > 0 {
-			out = append(out, id)
-		}
-	})
-	return out
 }
 
 // Problem is one thing Verify found wrong, naming the file.
@@ -248,8 +294,8 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 		e := &manifest[i]
 		check(e.path, e, !plainOnMedium(e.path))
 	}
-	for _, id := range d.Instances() {
-		if p := path.Join(id...); !seen[strings.ToUpper(p)] {
+	for _, in := range d.Instances() {
+		if p := in.Path(); !seen[strings.ToUpper(p)] {
 			check(p, nil, true)
 		}
 	}
@@ -274,7 +320,7 @@ func (d *Disc) readManifest() ([]manifestEntry, error) {
 }
 
 func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress func(int64)) error {
-	f, err := d.open(p)
+	f, err := d.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return errors.New("missing")
 	}
@@ -284,9 +330,10 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 	defer f.Close()
 	counted := &countReader{r: f, progress: progress}
 	var src io.Reader = counted
+	var sealed *cms.Reader
 	if decrypt {
-		if src, _, err = d.content(counted); err != nil {
-			return err
+		if src, sealed, err = d.content(counted); err != nil {
+			return classify(err)
 		}
 	}
 	// The manifest holds the SHA-256 of the content: the DICOM File inside
@@ -296,7 +343,6 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 	// twice.
 	h := sha256.New()
 	var dst io.Writer = h
-	sealed, _ := src.(*cms.Reader)
 	carried := false // the envelope carries the content's SHA-256
 	if sealed != nil {
 		alg, _ := sealed.Digest()
@@ -306,7 +352,7 @@ func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress 
 		dst = io.Discard
 	}
 	if _, err := io.Copy(dst, src); err != nil {
-		return err
+		return classify(err)
 	}
 	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
 		return err
@@ -341,16 +387,87 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// FileSize is the size of a file of the medium as recorded (sealed size
-// for sealed files).
-func (d *Disc) FileSize(fileID []string) (int64, error) {
-	p, err := d.lookup(path.Join(fileID...))
-	if err != nil {
-		return 0, err
-	}
-	st, err := fs.Stat(d.fsys, p)
+// FileSize is the size of an instance's file as recorded (the sealed size
+// of a sealed file).
+func (d *Disc) FileSize(in *Instance) (int64, error) {
+	st, err := fs.Stat(d, in.Path())
 	if err != nil {
 		return 0, err
 	}
 	return st.Size(), nil
+}
+
+// maxCheckedHeader bounds what CheckRecords reads of an instance to find
+// its identity: DICOM headers are a few kilobytes.
+const maxCheckedHeader = 1 << 20
+
+// CheckRecords checks that every file the unlocked DICOMDIR references is
+// there and is the instance its record says: the same SOP Instance UID,
+// SOP Class UID and Transfer Syntax UID. Each file is read to its end, so
+// a sealed one's integrity is checked too. It returns one error per
+// problem, naming the file.
+func (d *Disc) CheckRecords() []error {
+	var errs []error
+	for _, in := range d.Instances() {
+		if err := d.checkRecord(in); err != nil {
+			errs = append(errs, fmt.Errorf("%s record: %s: %w", in.RecordType, in.Path(), err))
+		}
+	}
+	return errs
+}
+
+func (d *Disc) checkRecord(in *Instance) error {
+	r, err := d.OpenInstance(in)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	head, err := io.ReadAll(io.LimitReader(r, maxCheckedHeader))
+	if err != nil {
+		return err
+	}
+	rest, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return err
+	}
+	got, reason, err := dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head))+rest, in.Path())
+	switch {
+	case err != nil:
+		return err
+	case got == nil:
+		return fmt.Errorf("not an indexable instance: %s", reason)
+	}
+	for _, c := range []struct{ what, want, got string }{
+		{"SOP Instance UID", in.SOPInstanceUID, got.SOPInstanceUID},
+		{"SOP Class UID", in.SOPClassUID, got.SOPClassUID},
+		{"Transfer Syntax UID", in.TransferSyntaxUID, got.TransferSyntaxUID},
+	} {
+		if c.want != c.got {
+			return fmt.Errorf("the file has %s %s, the record says %s", c.what, c.got, c.want)
+		}
+	}
+	return nil
+}
+
+// IsSecure reports whether path is an encrypted medium as far as can be
+// told without a key: a folder whose DICOMDIR is not a plain DICOM file
+// (it is, then, a Secure DICOM File), or a file (an ISO image, whose
+// DICOMDIR Unlock will read).
+func IsSecure(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if !st.IsDir() {
+		return true
+	}
+	d := &Disc{fsys: os.DirFS(path), dirName: "DICOMDIR"}
+	f, err := d.Open(d.dirName)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [dicom.PreambleLen + 4]byte
+	n, _ := io.ReadFull(f, head[:])
+	return n > 0 && !dicom.IsPart10(head[:n])
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -119,7 +118,7 @@ func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
 	if len(instances) == 0 {
 		return nil, fmt.Errorf("the DICOMDIR references no files")
 	}
-	b, err := dicomdir.Build(instances, dicomdir.BuildOptions{FileSetID: d.dir.FileSetID, AllowConflicts: true})
+	b, err := dicomdir.Build(instances, dicomdir.BuildOptions{FileSetID: d.FileSetID(), AllowConflicts: true})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +210,7 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path.Join(ids[i]...), err)
+			return nil, fmt.Errorf("%s: %w", ids[i].Path(), err)
 		}
 	}
 	return instances, nil
@@ -224,8 +223,8 @@ const headKept = 64 << 10
 
 // extractOne decrypts one instance to dst (an integrity failure surfaces
 // from the copy, before anything is published) and reads its header.
-func (d *Disc) extractOne(out *atomicfile.Dir, id []string, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
-	r, err := d.OpenFile(id)
+func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
+	r, err := d.OpenInstance(id)
 	if err != nil {
 		return nil, err
 	}

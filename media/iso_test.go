@@ -126,7 +126,7 @@ func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := unlocked(t, iso, testPassword)
-	r, err := d.OpenFile([]string{"DICOMDIR"})
+	r, err := d.OpenInstance(&Instance{FileID: []string{"DICOMDIR"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func (p *Plan) checkOne(d *Disc, i int) error {
 	if p.written[i] == nil {
 		return fmt.Errorf("%s was not written", e.Path)
 	}
-	f, err := d.open(e.Path)
+	f, err := d.Open(e.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: missing on the medium", e.Path)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securemedia/securemedia/pixeldata"
+
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -164,12 +166,12 @@ func TestBrowser(t *testing.T) {
 			ct = key
 		}
 		for _, id := range se.files {
-			info, _, rc, err := s.openInstance(id)
+			pr, rc, err := s.openInstance(id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rc.Close()
-			where[info.SOPInstance] = key
+			where[pr.Info().SOPInstance] = key
 		}
 	}
 
@@ -254,7 +256,7 @@ func TestBrowser(t *testing.T) {
 		voi := []string{}
 		if info.SamplesPerPixel == 1 {
 			voi = []string{"+Wm"}
-			if info.WindowWidth >= 1 {
+			if len(info.WindowWidths) > 0 {
 				voi = []string{"+Wi", "1"}
 			}
 		}
@@ -444,19 +446,21 @@ func screenshot(t *testing.T, ctx context.Context) image.Image {
 
 func sameImage(a, b image.Image) bool { return a.Bounds() == b.Bounds() && maxDiff(a, b) == 0 }
 
-func readInfoFile(t *testing.T, path string) *imageInfo {
+func readInfoFile(t *testing.T, path string) *pixeldata.Info {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	in, _, err := readInfo(f)
+	r, err := pixeldata.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return in
+	return r.Info()
 }
+
+const sharedCorpus = "../../shared/corpus"
 
 func readPNG(t *testing.T, path string) image.Image {
 	t.Helper()

@@ -3,6 +3,8 @@ package viewer
 import (
 	"container/list"
 	"sync"
+
+	"github.com/securemedia/securemedia/pixeldata"
 )
 
 // frameCache keeps the last frames served, so that a slice's frame asked
@@ -25,7 +27,7 @@ type frameKey struct {
 
 type cachedFrame struct {
 	key  frameKey
-	info *imageInfo
+	info *pixeldata.Info
 	pix  []byte
 }
 
@@ -37,7 +39,7 @@ func newFrameCache(max int64) *frameCache {
 	return &frameCache{max: max, order: list.New(), byKey: map[frameKey]*list.Element{}}
 }
 
-func (c *frameCache) get(k frameKey) (*imageInfo, []byte, bool) {
+func (c *frameCache) get(k frameKey) (*pixeldata.Info, []byte, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[k]
@@ -49,7 +51,7 @@ func (c *frameCache) get(k frameKey) (*imageInfo, []byte, bool) {
 	return f.info, f.pix, true
 }
 
-func (c *frameCache) put(k frameKey, in *imageInfo, pix []byte) {
+func (c *frameCache) put(k frameKey, in *pixeldata.Info, pix []byte) {
 	if int64(len(pix)) > c.max {
 		return
 	}

@@ -1,10 +1,14 @@
 package viewer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/securemedia/securemedia/pixeldata"
+)
 
 func TestFrameCacheStaysWithinItsBudget(t *testing.T) {
 	c := newFrameCache(1000)
-	in := &imageInfo{}
+	in := &pixeldata.Info{}
 	for i := range 5 {
 		c.put(frameKey{"s", i, 0}, in, make([]byte, 300))
 	}

@@ -20,15 +20,15 @@ import (
 // one waits for its password. A medium without a DICOMDIR is refused.
 // The caller holds unlockMu, or has not started serving yet.
 func (s *Server) attach(d *media.Disc) error {
-	if d.Directory() == nil {
+	if !d.Unlocked() {
 		// A plain medium opens without a key; a sealed one stays locked.
 		if err := d.Unlock(); errors.Is(err, media.ErrNoDICOMDIR) {
 			return err
 		}
 	}
 	s.disc = d
-	if dir := d.Directory(); dir != nil {
-		s.tree = buildTree(dir)
+	if d.Unlocked() {
+		s.tree = buildTree(d)
 		s.unlocked.Store(true)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package viewer
 
 import (
-	"bufio"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,13 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/securemedia/securemedia/cms"
-	"github.com/securemedia/securemedia/dicomdir"
-	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/media"
+	"github.com/securemedia/securemedia/pixeldata"
 )
 
 //go:embed templates/*.html
@@ -53,74 +52,71 @@ type seriesView struct {
 	Kinds                         string
 	Patient                       *patientView
 	Study                         *studyView
-	files                         [][]string
+	files                         []*media.Instance
 }
 
 // Middle is the index of the series' middle image (its preview).
 func (v *seriesView) Middle() int { return v.Count / 2 }
 
-func buildTree(d *dicomdir.Directory) *tree {
-	t := &tree{FileSetID: d.FileSetID, series: map[string]*seriesView{}}
-	for pi, p := range d.Records {
-		if p.Type != "PATIENT" {
-			continue
-		}
-		pv := &patientView{Name: personName(p.Text(dicom.PatientName)), ID: p.Text(dicom.PatientID)}
+// buildTree makes the study list of an unlocked disc: its series keyed
+// "patient-study-series" by position, each series' files in Instance
+// Number order.
+func buildTree(d *media.Disc) *tree {
+	t := &tree{FileSetID: d.FileSetID(), series: map[string]*seriesView{}}
+	for pi, p := range d.Patients() {
+		pv := &patientView{Name: personName(p.Name), ID: p.ID}
 		t.Patients = append(t.Patients, pv)
-		for si, st := range p.Children {
-			if st.Type != "STUDY" {
-				continue
-			}
-			sv := &studyView{Date: st.Value(dicom.StudyDate), Description: st.Text(dicom.StudyDescription), ID: st.Value(dicom.StudyID), Accession: st.Value(dicom.AccessionNumber)}
+		for si, st := range p.Studies {
+			sv := &studyView{Date: st.Date, Description: st.Description, ID: st.ID, Accession: st.AccessionNumber}
 			pv.Studies = append(pv.Studies, sv)
-			for ei, se := range st.Children {
-				if se.Type != "SERIES" {
-					continue
-				}
-				v := &seriesView{Key: fmt.Sprintf("%d-%d-%d", pi, si, ei), Number: se.Value(dicom.SeriesNumber),
-					Modality: se.Value(dicom.Modality), Description: se.Text(dicom.SeriesDescription), Patient: pv, Study: sv}
-				type inst struct {
-					n  int
-					id []string
-				}
-				var insts []inst
-				kinds := map[string]int{}
-				var order []string
-				for _, r := range se.Children {
-					id := r.FileID()
-					if len(id) == 0 {
-						continue
-					}
-					if kinds[r.Type] == 0 {
-						order = append(order, r.Type)
-					}
-					kinds[r.Type]++
-					n, err := strconv.Atoi(strings.TrimSpace(r.Value(dicom.InstanceNumber)))
-					if err != nil {
-						n = math.MaxInt
-					}
-					insts = append(insts, inst{n, id})
-				}
-				sort.SliceStable(insts, func(a, b int) bool { return insts[a].n < insts[b].n })
-				for _, in := range insts {
-					v.files = append(v.files, in.id)
-				}
+			for ei, se := range st.Series {
+				v := &seriesView{Key: fmt.Sprintf("%d-%d-%d", pi, si, ei), Number: se.Number,
+					Modality: se.Modality, Description: se.Description, Patient: pv, Study: sv}
+				v.files = byInstanceNumber(se.Instances)
 				v.Count = len(v.files)
-				var parts []string
-				for _, k := range order {
-					word := strings.ToLower(k)
-					if kinds[k] != 1 {
-						word += "s"
-					}
-					parts = append(parts, fmt.Sprintf("%d %s", kinds[k], word))
-				}
-				v.Kinds = strings.Join(parts, ", ")
+				v.Kinds = kinds(se.Instances)
 				sv.Series = append(sv.Series, v)
 				t.series[v.Key] = v
 			}
 		}
 	}
 	return t
+}
+
+// byInstanceNumber orders a series' instances for display; those without
+// a number go last, in their DICOMDIR order.
+func byInstanceNumber(insts []*media.Instance) []*media.Instance {
+	out := slices.Clone(insts)
+	num := func(in *media.Instance) int {
+		n, err := strconv.Atoi(in.Number)
+		if err != nil {
+			return math.MaxInt
+		}
+		return n
+	}
+	sort.SliceStable(out, func(a, b int) bool { return num(out[a]) < num(out[b]) })
+	return out
+}
+
+// kinds counts a series' instances by record type: "12 images, 1 presentation".
+func kinds(insts []*media.Instance) string {
+	count := map[string]int{}
+	var order []string
+	for _, in := range insts {
+		if count[in.RecordType] == 0 {
+			order = append(order, in.RecordType)
+		}
+		count[in.RecordType]++
+	}
+	var parts []string
+	for _, k := range order {
+		word := strings.ToLower(k)
+		if count[k] != 1 {
+			word += "s"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s", count[k], word))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // personName shows a DICOM person name (Family^Given^Middle^Prefix^Suffix,
@@ -176,33 +172,26 @@ func (s *Server) instance(r *http.Request, idx string) (*seriesView, int, bool) 
 }
 
 // openInstance reads an instance's header; the caller must close rc.
-func (s *Server) openInstance(id []string) (*imageInfo, *bufio.Reader, io.ReadCloser, error) {
-	rc, err := s.disc.OpenFile(id)
+func (s *Server) openInstance(in *media.Instance) (*pixeldata.Reader, io.ReadCloser, error) {
+	rc, err := s.disc.OpenInstance(in)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	in, br, err := readInfo(rc)
+	pr, err := pixeldata.NewReader(rc)
 	if err != nil {
 		rc.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return in, br, rc, nil
-}
-
-// finish reads the rest of a decrypted stream so that its integrity check
-// (done at the end) has run before anything from it is shown.
-func finish(br *bufio.Reader) error {
-	_, err := io.Copy(io.Discard, br)
-	return err
+	return pr, rc, nil
 }
 
 func readMessage(err error) string {
 	switch {
-	case errors.Is(err, cms.ErrIntegrity), errors.Is(err, cms.ErrDamaged), errors.Is(err, cms.ErrTruncated):
+	case errors.Is(err, media.ErrDamaged):
 		return "This image is damaged or was altered after the disc was made (" + err.Error() + "); it is not shown."
-	case errors.Is(err, dicom.ErrMalformed), errors.Is(err, dicom.ErrNotPart10):
+	case errors.Is(err, pixeldata.ErrNotDICOM):
 		return "This file is not a readable DICOM image (" + err.Error() + ")."
-	case errors.Is(err, ErrNotDisplayable):
+	case errors.Is(err, pixeldata.ErrNotDisplayable):
 		return err.Error()
 	}
 	return "The image could not be read: " + err.Error()
@@ -249,19 +238,20 @@ type pixelView struct {
 func (s *Server) info(se *seriesView, i int) *infoView {
 	v := &infoView{Index: i, Count: len(se.files), Modality: se.Modality, Description: se.Description,
 		Patient: se.Patient.Name, PatientID: se.Patient.ID, Date: formatDate(se.Study.Date)}
-	in, br, rc, err := s.openInstance(se.files[i])
+	pr, rc, err := s.openInstance(se.files[i])
 	if err != nil {
 		v.Message = readMessage(err)
 		return v
 	}
 	defer rc.Close()
+	in := pr.Info()
 	// The whole file is read anyway (the header is shown only once it
 	// checked out), so keep the first frame for the picture that follows.
 	var pix []byte
 	if in.Unsupported == "" {
-		pix, _ = readFrame(br, in, 0) // an error here is the image's to report
+		pix, _ = pr.Frame(0) // an error here is the image's to report
 	}
-	if err := finish(br); err != nil {
+	if err := pr.Finish(); err != nil {
 		v.Message = readMessage(err)
 		return v
 	}
@@ -295,13 +285,9 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 	}
 	if v.Message == "" {
 		v.FrameURL = fmt.Sprintf("/frame/%s/%d", se.Key, i)
-		planar := in.Planar
-		if in.Codec == codecRLE {
-			planar = 1 // decodeRLE returns colour by plane (PS3.5 G.2)
-		}
 		v.Pixel = &pixelView{Codec: in.Codec, TransferSyntaxUID: in.TransferSyntax, Rows: in.Rows, Columns: in.Cols,
 			SamplesPerPixel: in.SamplesPerPixel, BitsAllocated: in.BitsAllocated, BitsStored: in.BitsStored, HighBit: in.HighBit,
-			PixelRepresentation: in.PixelRepresentation, PhotometricInterpretation: in.Photometric, PlanarConfiguration: planar,
+			PixelRepresentation: in.PixelRepresentation, PhotometricInterpretation: in.Photometric, PlanarConfiguration: in.FramePlanar(),
 			NumberOfFrames: in.Frames, RescaleSlope: in.Slope, RescaleIntercept: in.Intercept,
 			WindowCenter: in.WindowCenters, WindowWidth: in.WindowWidths}
 	}
@@ -383,22 +369,23 @@ var errUnsupported = errors.New("not displayable")
 
 // frame returns one decoded frame of instance i, from the cache or by
 // decrypting the file (to its end, so its integrity check has run).
-func (s *Server) frame(se *seriesView, i, n int) (*imageInfo, []byte, error) {
+func (s *Server) frame(se *seriesView, i, n int) (*pixeldata.Info, []byte, error) {
 	key := frameKey{se.Key, i, n}
 	if in, pix, ok := s.frames.get(key); ok {
 		return in, pix, nil
 	}
-	in, br, rc, err := s.openInstance(se.files[i])
+	pr, rc, err := s.openInstance(se.files[i])
 	if err != nil {
 		return nil, nil, err
 	}
 	defer rc.Close()
+	in := pr.Info()
 	if in.Unsupported != "" {
 		return in, nil, errUnsupported
 	}
-	pix, err := readFrame(br, in, n)
+	pix, err := pr.Frame(n)
 	if err == nil {
-		err = finish(br)
+		err = pr.Finish()
 	}
 	if err != nil {
 		return nil, nil, err

@@ -13,13 +13,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/importer"
+	"github.com/securemedia/securemedia/media"
 )
 
 // Send to PACS: a form (peer, optional new Patient ID), a background job
-// (one at a time) running internal/forward as "securemedia send" does, and
+// (one at a time) running the importer as "securemedia send" does, and
 // a progress page that polls /send/status. Without script the pages still
 // work: the form posts normally and the progress page can be reloaded.
 
@@ -57,7 +57,7 @@ func (s *Server) stopSend() {
 type sendScope struct {
 	Param, Value string // query parameter naming it ("study", "series") or ""
 	Title        string // in words, for the pages
-	ids          [][]string
+	ids          []*media.Instance
 	Count        int
 }
 
@@ -219,7 +219,7 @@ func (s *Server) sendEcho(w http.ResponseWriter, r *http.Request) {
 func echo(ctx context.Context, cfg dimse.Config) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	st, peer, err := dimse.EchoPeer(ctx, cfg)
+	st, peer, err := dimse.Echo(ctx, cfg)
 	if err != nil && peer == nil {
 		return false, connectionProblem(err, cfg)
 	}
@@ -241,7 +241,7 @@ type sendJob struct {
 
 	mu        sync.Mutex
 	state     string // checking, sending, done, cancelled, failed
-	checked   int    // instances decrypted and checked so far
+	checked   int    // instances prepared (their records read) so far
 	total     int    // instances in the scope
 	toSend    int    // instances that passed the check
 	sent      int    // instances with a result from the peer (or not tried)
@@ -271,14 +271,10 @@ func (j *sendJob) finished() bool {
 	}
 }
 
-func (j *sendJob) run(ctx context.Context, s *Server, ids [][]string, change importer.Change) {
+func (j *sendJob) run(ctx context.Context, s *Server, ids []*media.Instance, change importer.Change) {
 	defer close(j.done)
 	defer j.cancel()
-	insts, bad, err := importer.Check(ctx, s.disc, ids, func(done, total int) {
-		j.mu.Lock()
-		j.checked, j.total = done, total
-		j.mu.Unlock()
-	})
+	insts, bad, err := importer.DiscInstances(s.disc, ids)
 	if err != nil {
 		j.finish(err, "The images could not be read from the disc: "+err.Error())
 		return
@@ -287,14 +283,14 @@ func (j *sendJob) run(ctx context.Context, s *Server, ids [][]string, change imp
 	for _, it := range bad {
 		j.items = append(j.items, j.view(it))
 	}
-	j.state, j.toSend = "sending", len(insts)
+	j.state, j.toSend, j.checked = "sending", len(insts), len(insts)+len(bad)
 	j.mu.Unlock()
 	if len(insts) == 0 {
 		j.finish(nil, "")
 		return
 	}
 	importer.Reconcile(insts, change)
-	err = importer.Send(ctx, j.cfg, insts, func(it importer.Item) {
+	err = importer.Send(ctx, j.cfg, insts, 1, func(it importer.Item) {
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		j.sent++
@@ -417,7 +413,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 func reason(it importer.Item, cfg dimse.Config) string {
 	switch {
 	case it.Damaged:
-		if isDamage(it.Err) {
+		if errors.Is(it.Err, media.ErrDamaged) {
 			return "Not sent: the copy on this disc is damaged (it failed its integrity check). Ask the sender for a new disc."
 		}
 		return "Not sent: it could not be read from the disc (" + it.Detail + ")."
@@ -440,17 +436,12 @@ func reason(it importer.Item, cfg dimse.Config) string {
 		return "Not sent: " + connectionProblem(it.Err, cfg)
 	}
 	if it.Err != nil {
-		if isDamage(it.Err) {
+		if errors.Is(it.Err, media.ErrDamaged) {
 			return "Not stored: the image changed while it was being sent (integrity check failed); the transfer was aborted so the PACS has no incomplete copy."
 		}
 		return "Not stored: " + it.Err.Error() + "."
 	}
 	return "Not stored: the PACS refused it (" + it.Status.String() + ")."
-}
-
-// isDamage tells an error of a damaged or altered file from the others.
-func isDamage(err error) bool {
-	return errors.Is(err, cms.ErrIntegrity) || errors.Is(err, cms.ErrDamaged) || errors.Is(err, cms.ErrTruncated) || errors.Is(err, cms.ErrMalformed)
 }
 
 // connectionProblem explains a failure to reach or talk to the peer.

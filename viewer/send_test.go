@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
@@ -270,11 +272,11 @@ func TestSendToPACS(t *testing.T) {
 // the others are stored. A damaged instance is reported and not sent.
 func TestSendRefusedAndDamaged(t *testing.T) {
 	in := t.TempDir()
-	writeSynth(t, in, synth{uid: "1", rows: 1, cols: 3, bits: 16, pixels: u16(0, 50, 100), name: "Synth^One"})
-	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16,
-		photometric: "MONOCHROME2", fragment: []byte("not really JPEG 2000"), name: "Synth^One"})
-	writeSynth(t, in, synth{uid: "3", series: "3", ts: "1.2.840.10008.1.2", rows: 1, cols: 3, bits: 16, pixels: u16(1, 2, 3), name: "Synth^One"})
-	writeSynth(t, in, synth{uid: "4", series: "4", rows: 1, cols: 3, bits: 16, pixels: u16(4, 5, 6), name: "Synth^One"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "1", Rows: 1, Cols: 3, Bits: 16, Pixels: dicomtest.U16(0, 50, 100), Name: "Synth^One"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "2", Series: "2", TS: "1.2.840.10008.1.2.4.90", Rows: 2, Cols: 2, Bits: 16,
+		Photometric: "MONOCHROME2", Fragment: []byte("not really JPEG 2000"), Name: "Synth^One"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "3", Series: "3", TS: "1.2.840.10008.1.2", Rows: 1, Cols: 3, Bits: 16, Pixels: dicomtest.U16(1, 2, 3), Name: "Synth^One"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "4", Series: "4", Rows: 1, Cols: 3, Bits: 16, Pixels: dicomtest.U16(4, 5, 6), Name: "Synth^One"})
 	disc := sealedDisc(t, in)
 	// Damage the sealed copy of one instance.
 	files := listFiles(t, filepath.Join(disc, "DICOM"))

@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -30,7 +29,7 @@ type Options struct {
 	// LoadKey, if set, lets the unlock page open the disc with a
 	// certificate and private key file (paths typed by the user). Without
 	// it the page offers the password only.
-	LoadKey func(certFile, keyFile string) (cms.Identity, error)
+	LoadKey func(certFile, keyFile string) (media.Identity, error)
 }
 
 // Server is the local web viewer of one disc. It listens on 127.0.0.1 only
@@ -240,7 +239,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	pw := r.PostFormValue("password")
 	certFile, keyFile := r.PostFormValue("cert"), r.PostFormValue("key")
-	var ids []cms.Identity
+	var ids []media.Identity
 	if certFile != "" || keyFile != "" {
 		if s.opts.LoadKey == nil {
 			s.render(w, http.StatusBadRequest, "unlock", s.unlockData("Opening with a certificate is not available here."))
@@ -258,7 +257,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, id)
 	}
 	if pw != "" {
-		id, err := cms.NewPasswordIdentity([]byte(pw))
+		id, err := media.Password([]byte(pw))
 		if err != nil {
 			s.render(w, http.StatusOK, "unlock", s.unlockData("That password cannot be right: "+err.Error()))
 			return
@@ -273,20 +272,20 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "unlock", s.unlockData(unlockMessage(err)))
 		return
 	}
-	s.tree = buildTree(s.disc.Directory())
+	s.tree = buildTree(s.disc)
 	s.unlocked.Store(true)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func unlockMessage(err error) string {
 	switch {
-	case errors.Is(err, cms.ErrWrongPassword):
+	case errors.Is(err, media.ErrWrongPassword):
 		return "That password did not open this disc. Check it and try again: capitals, spaces and dashes count."
-	case errors.Is(err, cms.ErrNoRecipient):
+	case errors.Is(err, media.ErrNoRecipient):
 		return "This disc was not sealed for that key or certificate. Try the password instead, or another key."
-	case errors.Is(err, cms.ErrPasswordPolicy):
+	case errors.Is(err, media.ErrPolicy):
 		return "That password has characters a disc password never has. Check it and try again."
-	case isDamage(err):
+	case errors.Is(err, media.ErrDamaged):
 		return "The disc's directory is damaged and cannot be opened (" + err.Error() + "). Ask the sender for a new disc."
 	}
 	return "The disc could not be opened: " + err.Error()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/testtool"
@@ -298,12 +300,12 @@ func listFiles(t *testing.T, root string) []string {
 // that shows a message instead of failing.
 func TestSyntheticImages(t *testing.T) {
 	in := t.TempDir()
-	writeSynth(t, in, synth{uid: "1", rows: 1, cols: 3, bits: 16, photometric: "MONOCHROME1", slope: "2", intercept: "-100",
-		wc: "0", ww: "200", pixels: u16(0, 50, 100), name: "Synth^One", seriesDsc: "inverted"})
-	writeSynth(t, in, synth{uid: "2", series: "2", ts: "1.2.840.10008.1.2.4.201", rows: 2, cols: 2, bits: 16,
-		photometric: "MONOCHROME2", fragment: []byte("not really HTJ2K"), name: "Synth^One", seriesDsc: "compressed"})
-	writeSynth(t, in, synth{uid: "3", series: "3", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
-		pixels: []byte{0, 50, 100, 150, 150, 100, 50, 0}, name: "Synth^One"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "1", Rows: 1, Cols: 3, Bits: 16, Photometric: "MONOCHROME1", Slope: "2", Intercept: "-100",
+		WC: "0", WW: "200", Pixels: dicomtest.U16(0, 50, 100), Name: "Synth^One", SeriesDescription: "inverted"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "2", Series: "2", TS: "1.2.840.10008.1.2.4.201", Rows: 2, Cols: 2, Bits: 16,
+		Photometric: "MONOCHROME2", Fragment: []byte("not really HTJ2K"), Name: "Synth^One", SeriesDescription: "compressed"})
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "3", Series: "3", Rows: 2, Cols: 2, Bits: 8, Photometric: "MONOCHROME2", Frames: "2",
+		Pixels: []byte{0, 50, 100, 150, 150, 100, 50, 0}, Name: "Synth^One"})
 	c := start(t, sealedDisc(t, in))
 	c.login()
 	c.unlock()
@@ -312,7 +314,7 @@ func TestSyntheticImages(t *testing.T) {
 	}
 	// Series 1: the stored values, and what the page needs to rescale
 	// (0, 50, 100 → -100, 0, 100), window (0/200) and invert them.
-	if got := c.frame("/frame/0-0-0/0"); !bytes.Equal(got, u16(0, 50, 100)) {
+	if got := c.frame("/frame/0-0-0/0"); !bytes.Equal(got, dicomtest.U16(0, 50, 100)) {
 		t.Fatalf("frame: %v", got)
 	}
 	_, body, _ := c.get("/info/0-0-0/0")

@@ -257,16 +257,12 @@ func newOpenCommand(e *env) *cobra.Command {
 	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
 		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description) and series (modality,\ncounts). Nothing is written.\n\n"+discArg,
 		func(d *media.Disc, args []string) error {
-			dir := d.Directory()
 			state := "plain (not encrypted)"
 			if d.Sealed() {
-				state = "encrypted"
-				if info := d.EnvelopeInfo(); info != nil {
-					state += " with " + info.ContentCipher.String()
-				}
+				state = "encrypted with " + d.Cipher()
 			}
-			fmt.Fprintf(e.stdout, "%s: DICOM File-set %q, %s, %d instances\n", args[0], dir.FileSetID, state, len(d.Instances()))
-			printTree(e.stdout, dir)
+			fmt.Fprintf(e.stdout, "%s: DICOM File-set %q, %s, %d instances\n", args[0], d.FileSetID(), state, len(d.Instances()))
+			printTree(e.stdout, d)
 			return nil
 		}, nil)
 }

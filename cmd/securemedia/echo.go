@@ -27,7 +27,7 @@ answers with success, 12 when it cannot be reached, rejects the association
 				return err
 			}
 			start := time.Now()
-			st, peer, err := dimse.EchoPeer(cmd.Context(), cfg)
+			st, peer, err := dimse.Echo(cmd.Context(), cfg)
 			if err != nil {
 				return withCode(exitNetwork, fmt.Errorf("%s: %w", p, err))
 			}

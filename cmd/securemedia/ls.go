@@ -8,11 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/securemedia/securemedia/internal/dicom"
-
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/media"
 )
 
 func init() { commandFactories = append(commandFactories, newLsCommand) }
@@ -43,18 +41,22 @@ func runLs(e *env, path string, verify bool) error {
 	if err != nil {
 		return err
 	}
-	d, err := dicomdir.ParseFile(file)
+	d, err := media.OpenDICOMDIR(file)
+	if errors.Is(err, media.ErrNoRecipient) || errors.Is(err, media.ErrWrongPassword) {
+		return fmt.Errorf("%s is encrypted: use \"securemedia open\", which asks for the password", file)
+	}
 	if err != nil {
 		return err
 	}
-	for _, w := range d.Warnings {
+	defer d.Close()
+	for _, w := range d.Warnings() {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	printTree(e.stdout, d)
 	if !verify {
 		return nil
 	}
-	errs := d.Verify(filepath.Dir(file))
+	errs := d.CheckRecords()
 	for _, err := range errs {
 		fmt.Fprintf(e.stderr, "verify: %v\n", err)
 	}
@@ -75,55 +77,50 @@ func findDICOMDIR(path string) (string, error) {
 	if !st.IsDir() {
 		return path, nil
 	}
-	for _, name := range []string{"DICOMDIR", "dicomdir", "DICOMDIR.;1", "DICOMDIR;1"} {
-		p := filepath.Join(path, name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return "", err
+	}
+	for _, ent := range ents {
+		if media.SameName(ent.Name(), "DICOMDIR") && ent.Type().IsRegular() {
+			return filepath.Join(path, ent.Name()), nil
 		}
 	}
 	return "", errors.New(path + ": no DICOMDIR in this folder")
 }
 
-func printTree(w io.Writer, d *dicomdir.Directory) {
-	fmt.Fprintf(w, "File-set %q\n", d.FileSetID)
-	for _, p := range d.Records {
-		if p.Type != "PATIENT" {
-			// Root-level records outside any patient, e.g. PALETTE.
-			fmt.Fprintf(w, "%s %s\n", p.Type, orDash(p.Text(dicom.ContentLabel)))
-			continue
-		}
-		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Text(dicom.PatientName)), orDash(p.Text(dicom.PatientID)))
-		for _, st := range p.Children {
-			series, instances := countStudy(st)
-			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Value(dicom.StudyDate)),
-				orDash(st.Text(dicom.StudyDescription)), series, instances)
-			for _, se := range st.Children {
-				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Value(dicom.SeriesNumber)), orDash(se.Value(dicom.Modality)), countKinds(se))
+// printTree prints the patients, studies and series of an unlocked medium.
+func printTree(w io.Writer, d *media.Disc) {
+	fmt.Fprintf(w, "File-set %q\n", d.FileSetID())
+	for _, r := range d.RootRecords() {
+		fmt.Fprintf(w, "%s %s\n", r.Type, orDash(r.Label)) // outside any patient, e.g. PALETTE
+	}
+	for _, p := range d.Patients() {
+		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Name), orDash(p.ID))
+		for _, st := range p.Studies {
+			instances := 0
+			for _, se := range st.Series {
+				instances += len(se.Instances)
+			}
+			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Date),
+				orDash(st.Description), len(st.Series), instances)
+			for _, se := range st.Series {
+				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Number), orDash(se.Modality), countKinds(se))
 			}
 		}
 	}
 }
 
-func countStudy(st *dicomdir.Record) (series, instances int) {
-	for _, se := range st.Children {
-		if se.Type == "SERIES" {
-			series++
-			instances += len(se.Children)
-		}
-	}
-	return series, instances
-}
-
-// countKinds summarises a series' instance records, e.g. "12 IMAGE" or
-// "3 IMAGE, 1 PRESENTATION".
-func countKinds(se *dicomdir.Record) string {
+// countKinds summarises a series' instances by record type, e.g.
+// "12 IMAGE" or "3 IMAGE, 1 PRESENTATION".
+func countKinds(se *media.Series) string {
 	var order []string
 	n := map[string]int{}
-	for _, r := range se.Children {
-		if n[r.Type] == 0 {
-			order = append(order, r.Type)
+	for _, in := range se.Instances {
+		if n[in.RecordType] == 0 {
+			order = append(order, in.RecordType)
 		}
-		n[r.Type]++
+		n[in.RecordType]++
 	}
 	if len(order) == 0 {
 		return "(no instances)"

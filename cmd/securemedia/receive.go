@@ -6,15 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/dimse"
-	"github.com/securemedia/securemedia/internal/atomicfile"
-	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 func init() { commandFactories = append(commandFactories, newReceiveCommand) }
@@ -71,144 +68,30 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	if err != nil {
 		return withCode(exitNetwork, err)
 	}
-	st := &dirStore{root: o.out, log: e.stderr}
+	st := &receiveLog{log: e.stderr}
 	fmt.Fprintf(e.stderr, "receive: %s listening on %s, storing into %s\n", o.aet, ln.Addr(), o.out)
-	srv := &dimse.Server{AETitle: o.aet, Store: st.store, Timeout: o.nf.timeout}
+	store := &dimse.FolderStore{Dir: o.out, Stored: st.stored}
+	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout}
 	err = srv.Serve(ctx, ln)
-	fmt.Fprintf(e.stderr, "receive: stopped; %d instances stored, %d refused\n", st.stored, st.failed)
+	fmt.Fprintf(e.stderr, "receive: stopped; %d instances stored, %d refused\n", st.ok, st.failed)
 	return err
 }
 
-// dirStore writes received instances under root, grouped by study.
-type dirStore struct {
-	root           string
-	log            io.Writer
-	mu             sync.Mutex
-	stored, failed int
+// receiveLog counts and reports what arrives.
+type receiveLog struct {
+	log        io.Writer
+	mu         sync.Mutex
+	ok, failed int
 }
 
-func (d *dirStore) count(ok bool, msg string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if ok {
-		d.stored++
-	} else {
-		d.failed++
-	}
-	fmt.Fprintln(d.log, msg)
-}
-
-func (d *dirStore) store(_ context.Context, req dimse.StoreRequest, data io.Reader) dimse.Status {
-	if !safeUID(req.SOPInstanceUID) || !safeUID(req.SOPClassUID) {
-		d.count(false, "receive: refused an instance with an invalid SOP Instance/Class UID")
-		return dimse.Status{Code: 0xA900, ErrorComment: "invalid SOP Class or Instance UID"}
-	}
-	path, err := d.write(req, data)
+func (l *receiveLog) stored(req dimse.StoreRequest, path string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err != nil {
-		d.count(false, fmt.Sprintf("receive: %s not stored: %v", req.SOPInstanceUID, err))
-		return dimse.Status{Code: 0xA700, ErrorComment: truncateComment(err.Error())}
+		l.failed++
+		fmt.Fprintf(l.log, "receive: %s not stored: %v\n", req.SOPInstanceUID, err)
+		return
 	}
-	d.count(true, "receive: stored "+path)
-	return dimse.Status{}
-}
-
-func truncateComment(s string) string {
-	if len(s) > 64 {
-		return s[:64]
-	}
-	return s
-}
-
-// write streams the instance into DIR/.incoming, then moves it into its
-// study folder once the Study Instance UID has been read back from disk.
-func (d *dirStore) write(req dimse.StoreRequest, data io.Reader) (string, error) {
-	inc := filepath.Join(d.root, ".incoming")
-	if err := os.MkdirAll(inc, 0o700); err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(inc, req.SOPInstanceUID+".dcm")
-	f, err := atomicfile.Create(tmp, 0o600, true)
-	if err != nil {
-		return "", err
-	}
-	defer f.Abort()
-	if err := writeMeta(f, req); err != nil {
-		return "", err
-	}
-	if _, err := io.Copy(f, data); err != nil {
-		return "", err
-	}
-	if err := f.Commit(); err != nil {
-		return "", err
-	}
-	study := studyOf(tmp)
-	dir := filepath.Join(d.root, study)
-	final := filepath.Join(dir, req.SOPInstanceUID+".dcm")
-	err = os.MkdirAll(dir, 0o700)
-	if err == nil {
-		err = os.Rename(tmp, final)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	return filepath.Join(study, req.SOPInstanceUID+".dcm"), nil
-}
-
-// writeMeta writes the preamble and File Meta Information (PS3.10 §7.1).
-func writeMeta(w io.Writer, req dimse.StoreRequest) error {
-	meta := []*dicom.Element{
-		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
-		dicom.StringElement(dicom.MediaStorageSOPClassUID, "UI", req.SOPClassUID),
-		dicom.StringElement(dicom.MediaStorageSOPInstanceUID, "UI", req.SOPInstanceUID),
-		dicom.StringElement(dicom.TransferSyntaxUID, "UI", req.TransferSyntaxUID),
-		dicom.StringElement(dicom.ImplementationClassUID, "UI", dimse.ImplClassUID),
-		dicom.StringElement(dicom.ImplementationVersionName, "SH", dimse.ImplVersion),
-	}
-	if req.CallingAE != "" {
-		meta = append(meta, dicom.StringElement(dicom.SourceApplicationEntityTitle, "AE", req.CallingAE))
-	}
-	for _, m := range meta {
-		dicom.PadValue(m)
-	}
-	b, err := dicom.AppendFileMeta(nil, meta)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
-
-// studyOf reads the Study Instance UID of a stored file; instances without
-// a usable one are grouped under "unknown-study".
-func studyOf(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "unknown-study"
-	}
-	defer f.Close()
-	_, r, err := dicom.ReadHeader(f)
-	if err != nil {
-		return "unknown-study"
-	}
-	r.MaxValue = 1 << 16
-	elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
-	if uid := dicom.Find(elems, dicom.StudyInstanceUID).String(); safeUID(uid) {
-		return uid
-	}
-	return "unknown-study"
-}
-
-// safeUID accepts a UID as PS3.5 §9.1 defines it (digits and dots, at
-// most 64 characters), which also makes it a safe file name.
-func safeUID(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '.' {
-		return false
-	}
-	for _, c := range s {
-		if (c < '0' || c > '9') && c != '.' {
-			return false
-		}
-	}
-	return true
+	l.ok++
+	fmt.Fprintln(l.log, "receive: stored "+path)
 }

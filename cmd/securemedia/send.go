@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -17,17 +12,10 @@ import (
 
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/importer"
-	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/media"
 )
 
 func init() { commandFactories = append(commandFactories, newSendCommand) }
-
-// discInstances is the seam for sending from an encrypted disc or image:
-// the media package's command file sets it (in its init) to a function
-// that unlocks the disc and returns instances whose Open decrypts one
-// instance at a time. While it is nil, send takes folders of plain DICOM
-// files only.
-var discInstances func(ctx context.Context, e *env, path string, o *sendOptions) ([]*dimse.Instance, []sendItem, error)
 
 type sendOptions struct {
 	nf           netFlags
@@ -103,96 +91,72 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	if err != nil {
 		return err
 	}
-	insts, skipped, err := collect(ctx, e, src, o)
-	if err != nil {
-		return err
-	}
 	if o.associations < 1 || o.associations > 8 {
 		return withCode(exitUsage, fmt.Errorf("--associations %d: want 1 to 8", o.associations))
 	}
-	cfg.Associations = o.associations
 	if err := o.change.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
+	insts, skipped, done, err := collect(e, src, o)
+	if err != nil {
+		return err
+	}
+	defer done()
 	importer.Reconcile(insts, o.change)
 	st, err := openState(o, p)
 	if err != nil {
 		return err
 	}
-	defer st.close()
+	defer st.Close()
 	var todo []*dimse.Instance
 	var total int64
 	for _, in := range insts {
-		if st.done[in.SOPInstanceUID] {
+		if st.Stored(in.SOPInstanceUID) {
 			skipped = append(skipped, sendItem{Label: in.Label, UID: in.SOPInstanceUID, Result: "skipped", Detail: "already stored (state file)"})
 			continue
 		}
 		todo = append(todo, in)
 		total += in.Size
 	}
-	items := sendInstances(ctx, e, cfg, todo, total, st)
+	items := sendInstances(ctx, e, cfg, todo, total, o.associations, st)
 	return report(e, append(items, skipped...), src)
 }
 
-func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, st *sendState) []sendItem {
+func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, st *importer.State) []sendItem {
 	prog := newProgress(e.stderr, "sending", len(todo), total)
 	var items []sendItem
-	_ = importer.Send(ctx, cfg, todo, func(it importer.Item) {
+	_ = importer.Send(ctx, cfg, todo, associations, func(it importer.Item) {
 		prog.add(it.Size)
 		prog.fileDone()
 		if !it.Failed {
-			st.record(it.UID)
+			st.Record(it.UID)
 		}
 		items = append(items, it)
 	})
 	return items
 }
 
-// collect lists what to send: a folder of plain DICOM files, or (through
-// discInstances) an encrypted disc.
-func collect(ctx context.Context, e *env, src string, o *sendOptions) ([]*dimse.Instance, []sendItem, error) {
+// collect lists what to send: the instances of a medium (an image file,
+// or a folder whose DICOMDIR is sealed), unlocked with the key flags and
+// open until done is called; or every Part 10 file of a folder.
+func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipped []sendItem, done func(), err error) {
 	fi, err := os.Stat(src)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if !fi.IsDir() || isMedium(src) {
-		if discInstances == nil {
-			return nil, nil, withCode(exitUsage, errors.New("sending from an encrypted disc or image needs media support, which this version does not have; give a folder of plain DICOM files"))
-		}
-		return discInstances(ctx, e, src, o)
+	if fi.IsDir() && !media.IsSecure(src) {
+		insts, skipped, err = importer.FolderInstances(src)
+		return insts, skipped, func() {}, err
 	}
-	return folderInstances(src)
-}
-
-// mediaStorageDirectory is the SOP Class of a DICOMDIR, which is not
-// something to store in a PACS.
-const mediaStorageDirectory = "1.2.840.10008.1.3.10"
-
-func folderInstances(root string) ([]*dimse.Instance, []sendItem, error) {
-	var insts []*dimse.Instance
-	var skipped []sendItem
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		in, err := dimse.FileInstance(p)
-		switch {
-		case errors.Is(err, dicom.ErrNotPart10):
-			skipped = append(skipped, sendItem{Label: rel, Result: "skipped", Detail: "not a DICOM Part 10 file"})
-		case errors.Is(err, dimse.ErrNoSOPInstance):
-			skipped = append(skipped, sendItem{Label: rel, Result: "skipped", Detail: err.Error()})
-		case err != nil:
-			skipped = append(skipped, sendItem{Label: rel, Result: "failed", Detail: "unreadable: " + err.Error(), Failed: true})
-		case in.SOPClassUID == mediaStorageDirectory:
-			skipped = append(skipped, sendItem{Label: rel, UID: in.SOPInstanceUID, Result: "skipped", Detail: "DICOMDIR"})
-		default:
-			in.Label = rel
-			insts = append(insts, in)
-		}
-		return nil
-	})
-	return insts, skipped, err
+	d, err := openDisc(e, src, &o.keys)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if insts, skipped, err = importer.DiscInstances(d, nil); err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	return insts, skipped, func() { d.Close() }, nil
 }
 
 // report prints the per-instance table on stdout and a summary on stderr.
@@ -223,58 +187,13 @@ func report(e *env, items []sendItem, src string) error {
 	return nil
 }
 
-// sendState records the instances a peer confirmed, for resuming.
-type sendState struct {
-	key  string
-	done map[string]bool
-	f    *os.File
-}
-
-func openState(o *sendOptions, p peer) (*sendState, error) {
+func openState(o *sendOptions, p peer) (*importer.State, error) {
 	path := o.state
 	if path == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			return nil, fmt.Errorf("no cache directory for the resume state (use --state FILE): %w", err)
-		}
-		path = filepath.Join(dir, "securemedia", "sent.tsv")
-	}
-	s := &sendState{key: p.String(), done: map[string]bool{}}
-	if k := o.change.Key(); k != "" {
-		s.key += "#" + k
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	s.f = f
-	if !o.noResume {
-		if err := s.load(f); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("state file %s: %w", path, err)
+		var err error
+		if path, err = importer.DefaultStatePath(); err != nil {
+			return nil, fmt.Errorf("%w (use --state FILE)", err)
 		}
 	}
-	return s, nil
+	return importer.OpenState(path, p.String(), o.change, o.noResume)
 }
-
-func (s *sendState) load(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		k, uid, ok := strings.Cut(sc.Text(), "\t")
-		if ok && k == s.key {
-			s.done[uid] = true
-		}
-	}
-	return sc.Err()
-}
-
-// record appends one confirmed instance; a line is written in one call
-// so that an interrupted run leaves whole lines only.
-func (s *sendState) record(uid string) {
-	_, _ = s.f.WriteString(s.key + "\t" + uid + "\n")
-}
-
-func (s *sendState) close() { s.f.Close() }

@@ -1,4 +1,4 @@
-package viewer
+package pixeldata
 
 import (
 	"bufio"
@@ -10,29 +10,29 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom"
 )
 
-// Codec names, as the info endpoint reports them and the browser's decode
-// worker (static/decode-worker.js) dispatches on them.
+// Codec names, as Info.Codec gives them: the viewer's browser decode worker
+// dispatches on them.
 const (
-	codecNative       = "native"        // uncompressed; served little endian
-	codecRLE          = "rle"           // decoded here (PS3.5 Annex G), served native
-	codecJPEG         = "jpeg"          // DCT, 8-bit baseline or 12-bit extended
-	codecJPEGLossless = "jpeg-lossless" // ITU T.81 process 14
-	codecJPEGLS       = "jpeg-ls"       // ITU T.87
-	codecJ2K          = "j2k"           // ISO 15444-1
+	CodecNative       = "native"        // uncompressed; served little endian
+	CodecRLE          = "rle"           // decoded here (PS3.5 Annex G), served native
+	CodecJPEG         = "jpeg"          // DCT, 8-bit baseline or 12-bit extended
+	CodecJPEGLossless = "jpeg-lossless" // ITU T.81 process 14
+	CodecJPEGLS       = "jpeg-ls"       // ITU T.87
+	CodecJ2K          = "j2k"           // ISO 15444-1
 )
 
 // codecs maps the encapsulated transfer syntaxes the viewer displays to
 // the decoder of their frames (PS3.5 §8.2 and Annex A.4).
 var codecs = map[string]string{
-	"1.2.840.10008.1.2.5":    codecRLE,
-	"1.2.840.10008.1.2.4.50": codecJPEG,
-	"1.2.840.10008.1.2.4.51": codecJPEG,
-	"1.2.840.10008.1.2.4.57": codecJPEGLossless,
-	"1.2.840.10008.1.2.4.70": codecJPEGLossless,
-	"1.2.840.10008.1.2.4.80": codecJPEGLS,
-	"1.2.840.10008.1.2.4.81": codecJPEGLS,
-	"1.2.840.10008.1.2.4.90": codecJ2K,
-	"1.2.840.10008.1.2.4.91": codecJ2K,
+	"1.2.840.10008.1.2.5":    CodecRLE,
+	"1.2.840.10008.1.2.4.50": CodecJPEG,
+	"1.2.840.10008.1.2.4.51": CodecJPEG,
+	"1.2.840.10008.1.2.4.57": CodecJPEGLossless,
+	"1.2.840.10008.1.2.4.70": CodecJPEGLossless,
+	"1.2.840.10008.1.2.4.80": CodecJPEGLS,
+	"1.2.840.10008.1.2.4.81": CodecJPEGLS,
+	"1.2.840.10008.1.2.4.90": CodecJ2K,
+	"1.2.840.10008.1.2.4.91": CodecJ2K,
 }
 
 // readEncapsulatedFrame returns the bytes of frame n (0-based) of
@@ -44,25 +44,48 @@ var codecs = map[string]string{
 // codestream ends with the marker FFD9 (EOI; EOC in JPEG 2000), which
 // cannot occur inside entropy-coded data, and RLE has exactly one fragment
 // per frame (PS3.5 A.4.2). The bytes returned are bounded by MaxFrameBytes.
-func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, error) {
-	short := func() error { return fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF) }
-	// Pixel Data header: tag, "OB", 2 reserved bytes, undefined length.
+func readEncapsulatedFrame(br *bufio.Reader, in *Info, n int) ([]byte, error) {
+	fr := fragmentReader{br: br}
+	bot, err := fr.offsetTable()
+	if err != nil {
+		return nil, err
+	}
+	span, err := frameSpan(in, bot, n)
+	if err != nil {
+		return nil, err
+	}
+	return fr.collect(in, span, n)
+}
+
+func shortPixelData() error { return fmt.Errorf("pixel data: %w", io.ErrUnexpectedEOF) }
+
+// fragmentReader reads the items of encapsulated pixel data.
+type fragmentReader struct {
+	br *bufio.Reader
+}
+
+// item reads an item header: its tag and length.
+func (f fragmentReader) item() (tag dicom.Tag, length uint32, err error) {
+	var b [8]byte
+	if _, err := io.ReadFull(f.br, b[:]); err != nil {
+		return 0, 0, shortPixelData()
+	}
+	tag = dicom.NewTag(binary.LittleEndian.Uint16(b[0:]), binary.LittleEndian.Uint16(b[2:]))
+	return tag, binary.LittleEndian.Uint32(b[4:]), nil
+}
+
+// offsetTable reads the Pixel Data element's header (tag, "OB", 2
+// reserved bytes, undefined length) and its first item, the Basic Offset
+// Table, which may be empty.
+func (f fragmentReader) offsetTable() ([]byte, error) {
 	hdr := make([]byte, 12)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		return nil, short()
+	if _, err := io.ReadFull(f.br, hdr); err != nil {
+		return nil, shortPixelData()
 	}
 	if binary.LittleEndian.Uint32(hdr[8:]) != dicom.UndefinedLength {
 		return nil, fmt.Errorf("%w: the pixel data of this compressed image is not encapsulated", ErrNotDisplayable)
 	}
-	item := func() (tag dicom.Tag, length uint32, err error) {
-		var b [8]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
-			return 0, 0, short()
-		}
-		tag = dicom.Tag(binary.LittleEndian.Uint16(b[0:]))<<16 | dicom.Tag(binary.LittleEndian.Uint16(b[2:]))
-		return tag, binary.LittleEndian.Uint32(b[4:]), nil
-	}
-	tag, length, err := item()
+	tag, length, err := f.item()
 	if err != nil {
 		return nil, err
 	}
@@ -70,37 +93,56 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 		return nil, fmt.Errorf("%w: the pixel data has no valid offset table", ErrNotDisplayable)
 	}
 	bot := make([]byte, length)
-	if _, err := io.ReadFull(br, bot); err != nil {
-		return nil, short()
+	if _, err := io.ReadFull(f.br, bot); err != nil {
+		return nil, shortPixelData()
 	}
-	// start and end of frame n, in bytes from the first fragment's item
-	// tag; end < 0 means "up to the last fragment".
-	start, end := int64(-1), int64(-1)
+	return bot, nil
+}
+
+// span is where a frame's fragments are, in bytes from the first
+// fragment's item tag: [start, end), end < 0 meaning up to the last
+// fragment; start < 0 when no table says, and end markers must.
+type span struct{ start, end int64 }
+
+func (s span) known() bool { return s.start >= 0 }
+
+func (s span) holds(pos int64) bool { return pos >= s.start && (s.end < 0 || pos < s.end) }
+
+// frameSpan finds frame n from the Extended or the Basic Offset Table.
+func frameSpan(in *Info, bot []byte, n int) (span, error) {
+	sp := span{-1, -1}
 	switch {
 	case len(in.extOffsets) > 0:
 		if len(in.extOffsets) != in.Frames {
-			return nil, fmt.Errorf("%w: the extended offset table has %d entries for %d frames", ErrNotDisplayable, len(in.extOffsets), in.Frames)
+			return sp, fmt.Errorf("%w: the extended offset table has %d entries for %d frames", ErrNotDisplayable, len(in.extOffsets), in.Frames)
 		}
-		start = int64(in.extOffsets[n])
+		sp.start = int64(in.extOffsets[n])
 		if n+1 < in.Frames {
-			end = int64(in.extOffsets[n+1])
+			sp.end = int64(in.extOffsets[n+1])
 		}
 	case len(bot) > 0:
 		if len(bot)/4 != in.Frames {
-			return nil, fmt.Errorf("%w: the offset table has %d entries for %d frames", ErrNotDisplayable, len(bot)/4, in.Frames)
+			return sp, fmt.Errorf("%w: the offset table has %d entries for %d frames", ErrNotDisplayable, len(bot)/4, in.Frames)
 		}
-		start = int64(binary.LittleEndian.Uint32(bot[4*n:]))
+		sp.start = int64(binary.LittleEndian.Uint32(bot[4*n:]))
 		if n+1 < in.Frames {
-			end = int64(binary.LittleEndian.Uint32(bot[4*n+4:]))
+			sp.end = int64(binary.LittleEndian.Uint32(bot[4*n+4:]))
 		}
 	case in.Frames == 1:
-		start = 0
+		sp.start = 0
 	}
+	return sp, nil
+}
+
+// collect reads the fragments up to the sequence delimiter, keeping those
+// of frame n: by the span when it is known, else by counting frames at
+// their end markers.
+func (f fragmentReader) collect(in *Info, sp span, n int) ([]byte, error) {
 	var out []byte
 	var pos int64 // of the next item tag, from the first fragment's
 	frame := 0    // frame the next fragment belongs to (end-marker mode)
 	for {
-		tag, length, err := item()
+		tag, length, err := f.item()
 		if err != nil {
 			return nil, err
 		}
@@ -110,38 +152,26 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 		if tag != dicom.ItemTag || length == dicom.UndefinedLength {
 			return nil, fmt.Errorf("%w: the pixel data has a malformed fragment", ErrNotDisplayable)
 		}
-		var mine bool
-		if start >= 0 {
-			mine = pos >= start && (end < 0 || pos < end)
-		} else {
-			mine = frame == n
+		mine := frame == n
+		if sp.known() {
+			mine = sp.holds(pos)
 		}
 		pos += 8 + int64(length)
-		if !mine {
-			// Skip the fragment, keeping its last bytes: counting frames
-			// by their end marker needs them.
-			var tail [3]byte
-			k := min(int64(length), 3)
-			if _, err := io.CopyN(io.Discard, br, int64(length)-k); err != nil {
-				return nil, short()
+		var ends bool
+		if mine {
+			if int64(len(out))+int64(length) > MaxFrameBytes {
+				return nil, fmt.Errorf("%w: one frame of this image is more than %d MB", ErrNotDisplayable, MaxFrameBytes>>20)
 			}
-			if _, err := io.ReadFull(br, tail[:k]); err != nil {
-				return nil, short()
+			frag, err := readN(f.br, int64(length))
+			if err != nil {
+				return nil, shortPixelData()
 			}
-			if start < 0 && endsFrame(in.Codec, tail[:k]) {
-				frame++
-			}
-			continue
+			out = append(out, frag...)
+			ends = endsFrame(in.Codec, frag)
+		} else if ends, err = f.skip(in.Codec, length); err != nil {
+			return nil, err
 		}
-		if int64(len(out))+int64(length) > MaxFrameBytes {
-			return nil, fmt.Errorf("%w: one frame of this image is more than %d MB", ErrNotDisplayable, MaxFrameBytes>>20)
-		}
-		frag, err := readN(br, int64(length))
-		if err != nil {
-			return nil, short()
-		}
-		out = append(out, frag...)
-		if start < 0 && endsFrame(in.Codec, frag) {
+		if !sp.known() && ends {
 			frame++
 		}
 	}
@@ -151,12 +181,26 @@ func readEncapsulatedFrame(br *bufio.Reader, in *imageInfo, n int) ([]byte, erro
 	return out, nil
 }
 
+// skip passes over a fragment, keeping its last bytes: counting frames by
+// their end marker needs them. It says whether the fragment ends a frame.
+func (f fragmentReader) skip(codec string, length uint32) (bool, error) {
+	var tail [3]byte
+	k := min(int64(length), 3)
+	if _, err := io.CopyN(io.Discard, f.br, int64(length)-k); err != nil {
+		return false, shortPixelData()
+	}
+	if _, err := io.ReadFull(f.br, tail[:k]); err != nil {
+		return false, shortPixelData()
+	}
+	return endsFrame(codec, tail[:k]), nil
+}
+
 // endsFrame reports whether a fragment is the last of its frame when there
 // is no offset table: RLE frames are one fragment each; the others end
 // with FFD9, possibly followed by one padding byte (fragments have even
 // lengths).
 func endsFrame(codec string, frag []byte) bool {
-	if codec == codecRLE {
+	if codec == CodecRLE {
 		return true
 	}
 	for range 2 {
@@ -179,7 +223,7 @@ var errRLE = errors.New("the RLE data is damaged")
 // there are several samples. The output size is fixed by the image's
 // attributes (rows × columns × samples × bytes), so a hostile stream
 // cannot make it larger.
-func decodeRLE(in *imageInfo, frag []byte) ([]byte, error) {
+func decodeRLE(in *Info, frag []byte) ([]byte, error) {
 	bps := in.BitsAllocated / 8
 	pixels := in.Rows * in.Cols
 	nseg := in.SamplesPerPixel * bps

@@ -1,4 +1,4 @@
-package viewer
+package pixeldata
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 
 	"github.com/securemedia/securemedia/internal/testtool"
 )
@@ -31,19 +33,19 @@ func TestEncapsulatedFrames(t *testing.T) {
 	offs := []uint32{0, uint32(8 + 4 + 8 + 4), uint32(8 + 4 + 8 + 4 + 8 + 6)}
 	for _, c := range []struct {
 		name string
-		s    synth
+		s    dicomtest.Image
 	}{
-		{"end markers", synth{fragments: frags}},
-		{"basic offset table", synth{fragments: frags, bot: offs}},
-		{"extended offset table", synth{fragments: frags, eot: []uint64{uint64(offs[0]), uint64(offs[1]), uint64(offs[2])}}},
+		{"end markers", dicomtest.Image{Fragments: frags}},
+		{"basic offset table", dicomtest.Image{Fragments: frags, BOT: offs}},
+		{"extended offset table", dicomtest.Image{Fragments: frags, EOT: []uint64{uint64(offs[0]), uint64(offs[1]), uint64(offs[2])}}},
 	} {
-		c.s.uid, c.s.ts, c.s.rows, c.s.cols, c.s.bits, c.s.photometric, c.s.frames = "20", jpegBaselineUID, 2, 2, 8, "MONOCHROME2", "3"
+		c.s.UID, c.s.TS, c.s.Rows, c.s.Cols, c.s.Bits, c.s.Photometric, c.s.Frames = "20", jpegBaselineUID, 2, 2, 8, "MONOCHROME2", "3"
 		for n := range 3 {
 			in, got, err := frameOf(t, c.s, n)
 			if err != nil || !bytes.Equal(got, want[n]) {
 				t.Errorf("%s: frame %d = %x, %v; want %x", c.name, n+1, got, err, want[n])
 			}
-			if in.Codec != codecJPEG {
+			if in.Codec != CodecJPEG {
 				t.Errorf("codec %q", in.Codec)
 			}
 		}
@@ -51,11 +53,11 @@ func TestEncapsulatedFrames(t *testing.T) {
 			t.Errorf("%s: frame 4: %v", c.name, err)
 		}
 	}
-	one := synth{uid: "21", ts: jpegBaselineUID, rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", fragments: [][]byte{{1, 2}, {3, 4}}}
+	one := dicomtest.Image{UID: "21", TS: jpegBaselineUID, Rows: 2, Cols: 2, Bits: 8, Photometric: "MONOCHROME2", Fragments: [][]byte{{1, 2}, {3, 4}}}
 	if _, got, err := frameOf(t, one, 0); err != nil || !bytes.Equal(got, []byte{1, 2, 3, 4}) {
 		t.Errorf("one frame in two fragments: %x %v", got, err)
 	}
-	bad := synth{uid: "22", ts: jpegBaselineUID, rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "3", fragments: frags, bot: []uint32{0, 12}}
+	bad := dicomtest.Image{UID: "22", TS: jpegBaselineUID, Rows: 2, Cols: 2, Bits: 8, Photometric: "MONOCHROME2", Frames: "3", Fragments: frags, BOT: []uint32{0, 12}}
 	if _, _, err := frameOf(t, bad, 0); err == nil || !strings.Contains(err.Error(), "offset table") {
 		t.Errorf("offset table of the wrong size: %v", err)
 	}
@@ -82,8 +84,8 @@ func rleSegments(segs ...[]byte) []byte {
 // RLE: the most significant byte comes first in its own segment, colour
 // samples by plane; runs repeat (PS3.5 G.3).
 func TestRLE(t *testing.T) {
-	s := synth{uid: "23", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 16, photometric: "MONOCHROME2",
-		fragment: rleSegments([]byte{0x12, 0x34, 0x56}, []byte{0xAB, 0xCD, 0xEF})}
+	s := dicomtest.Image{UID: "23", TS: "1.2.840.10008.1.2.5", Rows: 1, Cols: 3, Bits: 16, Photometric: "MONOCHROME2",
+		Fragment: rleSegments([]byte{0x12, 0x34, 0x56}, []byte{0xAB, 0xCD, 0xEF})}
 	if _, got, err := frameOf(t, s, 0); err != nil || !bytes.Equal(got, []byte{0xAB, 0x12, 0xCD, 0x34, 0xEF, 0x56}) {
 		t.Fatalf("16-bit: %x %v", got, err)
 	}
@@ -91,11 +93,11 @@ func TestRLE(t *testing.T) {
 	run := append(make([]byte, 64), 0x80, 0xFE, 7, 0)
 	binary.LittleEndian.PutUint32(run, 1)
 	binary.LittleEndian.PutUint32(run[4:], 64)
-	s = synth{uid: "24", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 8, photometric: "MONOCHROME2", fragment: run}
+	s = dicomtest.Image{UID: "24", TS: "1.2.840.10008.1.2.5", Rows: 1, Cols: 3, Bits: 8, Photometric: "MONOCHROME2", Fragment: run}
 	if _, got, err := frameOf(t, s, 0); err != nil || !bytes.Equal(got, []byte{7, 7, 7}) {
 		t.Fatalf("run: %x %v", got, err)
 	}
-	s = synth{uid: "25", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 4, bits: 8, photometric: "MONOCHROME2", fragment: run}
+	s = dicomtest.Image{UID: "25", TS: "1.2.840.10008.1.2.5", Rows: 1, Cols: 4, Bits: 8, Photometric: "MONOCHROME2", Fragment: run}
 	if _, _, err := frameOf(t, s, 0); err == nil || !strings.Contains(err.Error(), "RLE data is damaged") {
 		t.Fatalf("short segment: %v", err)
 	}
@@ -137,7 +139,7 @@ func TestRLEMatchesDcmdrle(t *testing.T) {
 }
 
 // readFile reads frame n (default 0) of a file.
-func readFile(t *testing.T, path string, n ...int) (*imageInfo, []byte, error) {
+func readFile(t *testing.T, path string, n ...int) (*Info, []byte, error) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -181,7 +183,7 @@ func FuzzRLE(f *testing.F) {
 		rows, cols = 1+abs(rows)%64, 1+abs(cols)%64
 		bits = 8 * (1 + abs(bits)%2)
 		spp = []int{1, 3}[abs(spp)%2]
-		in := &imageInfo{Rows: rows, Cols: cols, BitsAllocated: bits, SamplesPerPixel: spp}
+		in := &Info{Rows: rows, Cols: cols, BitsAllocated: bits, SamplesPerPixel: spp}
 		out, err := decodeRLE(in, frag)
 		if err == nil && len(out) != rows*cols*spp*bits/8 {
 			t.Fatalf("decoded %d bytes for %d×%d×%d×%d", len(out), rows, cols, spp, bits/8)
@@ -201,17 +203,17 @@ func abs(x int) int {
 // 16 MB are tried (larger ones only make the fuzzer slow; readN's bound is
 // checked in TestReadNGrowsWithData).
 func FuzzFrame(f *testing.F) {
-	for _, s := range []synth{
-		{uid: "1", rows: 2, cols: 3, bits: 16, photometric: "MONOCHROME2", pixels: u16(1, 2, 3, 4, 5, 6)},
-		{uid: "2", rows: 1, cols: 2, bits: 8, spp: 3, photometric: "RGB", frames: "2", pixels: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
-		{uid: "3", ts: "1.2.840.10008.1.2.5", rows: 1, cols: 3, bits: 8, photometric: "MONOCHROME2", fragment: rleSegments([]byte{1, 2, 3})},
-		{uid: "4", ts: "1.2.840.10008.1.2.4.90", rows: 2, cols: 2, bits: 16, photometric: "MONOCHROME2", frames: "2",
-			fragments: [][]byte{{0xFF, 0x4F, 0xFF, 0xD9}, {0xFF, 0x4F, 0xFF, 0xD9}}, bot: []uint32{0, 12}},
-		{uid: "5", ts: "1.2.840.10008.1.2.4.50", rows: 2, cols: 2, bits: 8, photometric: "MONOCHROME2", frames: "2",
-			fragments: [][]byte{{0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8}, {0xFF, 0xD9}}},
+	for _, s := range []dicomtest.Image{
+		{UID: "1", Rows: 2, Cols: 3, Bits: 16, Photometric: "MONOCHROME2", Pixels: dicomtest.U16(1, 2, 3, 4, 5, 6)},
+		{UID: "2", Rows: 1, Cols: 2, Bits: 8, SPP: 3, Photometric: "RGB", Frames: "2", Pixels: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}},
+		{UID: "3", TS: "1.2.840.10008.1.2.5", Rows: 1, Cols: 3, Bits: 8, Photometric: "MONOCHROME2", Fragment: rleSegments([]byte{1, 2, 3})},
+		{UID: "4", TS: "1.2.840.10008.1.2.4.90", Rows: 2, Cols: 2, Bits: 16, Photometric: "MONOCHROME2", Frames: "2",
+			Fragments: [][]byte{{0xFF, 0x4F, 0xFF, 0xD9}, {0xFF, 0x4F, 0xFF, 0xD9}}, BOT: []uint32{0, 12}},
+		{UID: "5", TS: "1.2.840.10008.1.2.4.50", Rows: 2, Cols: 2, Bits: 8, Photometric: "MONOCHROME2", Frames: "2",
+			Fragments: [][]byte{{0xFF, 0xD8, 0xFF, 0xD9}, {0xFF, 0xD8}, {0xFF, 0xD9}}},
 	} {
-		f.Add(synthBytes(f, s), uint8(0))
-		f.Add(synthBytes(f, s), uint8(1))
+		f.Add(dicomtest.ImageBytes(f, s), uint8(0))
+		f.Add(dicomtest.ImageBytes(f, s), uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
 		in, br, err := readInfo(bytes.NewReader(data))

@@ -1,0 +1,125 @@
+package media
+
+import (
+	"path"
+	"strings"
+
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// The study tree of an unlocked medium, as its DICOMDIR records it. Text
+// values are decoded from the records' character set for display; UIDs and
+// codes are as recorded, without padding.
+
+// Patient is a PATIENT record and what it holds.
+type Patient struct {
+	Name    string // as recorded (Family^Given^...), decoded
+	ID      string
+	Studies []*Study
+}
+
+// Study is a STUDY record.
+type Study struct {
+	Patient         *Patient
+	Date, Time      string // DA and TM as recorded
+	Description     string
+	ID              string
+	AccessionNumber string
+	UID             string
+	Series          []*Series
+}
+
+// Series is a SERIES record.
+type Series struct {
+	Study       *Study
+	Number      string
+	Modality    string
+	Description string
+	UID         string
+	Instances   []*Instance // the records below it that reference a file
+}
+
+// Instance is a record that references a file of the medium: an IMAGE,
+// SR DOCUMENT, PRESENTATION, ... record, or a root-level one (PALETTE).
+type Instance struct {
+	Series     *Series  // nil for a root-level record
+	RecordType string   // IMAGE, SR DOCUMENT, ...
+	FileID     []string // Referenced File ID: the path on the medium
+	Number     string   // Instance Number, as recorded
+	// What the record says the file is; "" when the record omits it.
+	SOPClassUID, SOPInstanceUID, TransferSyntaxUID string
+}
+
+// Path is the instance's file on the medium, slash-separated.
+func (in *Instance) Path() string { return path.Join(in.FileID...) }
+
+// RootRecord is a top-level record outside any patient (e.g. PALETTE).
+type RootRecord struct {
+	Type, Label string // Label: Content Label, when recorded
+	Instance    *Instance
+}
+
+// tree is the study tree, built when the medium is unlocked.
+type tree struct {
+	fileSetID string
+	patients  []*Patient
+	roots     []*RootRecord
+	instances []*Instance // every referenced file, in DICOMDIR order
+	byRecord  map[*dicomdir.Record]*Instance
+}
+
+// buildTree reads the tree off the DICOMDIR. Every record that references
+// a file is an Instance, wherever it sits; the tree holds those at the
+// places PS3.3 F.4 gives them (patient, study, series, instance).
+func buildTree(d *dicomdir.Directory) *tree {
+	t := &tree{fileSetID: d.FileSetID, byRecord: map[*dicomdir.Record]*Instance{}}
+	d.Walk(func(r *dicomdir.Record, _ int) {
+		if id := r.FileID(); len(id) > 0 {
+			in := newInstance(r, id)
+			t.byRecord[r] = in
+			t.instances = append(t.instances, in)
+		}
+	})
+	for _, r := range d.Records {
+		if r.Type != "PATIENT" {
+			t.roots = append(t.roots, &RootRecord{Type: r.Type, Label: r.Text(dicom.ContentLabel), Instance: t.byRecord[r]})
+			continue
+		}
+		p := &Patient{Name: r.Text(dicom.PatientName), ID: r.Value(dicom.PatientID)}
+		t.patients = append(t.patients, p)
+		for _, sr := range r.Children {
+			if sr.Type == "STUDY" {
+				p.Studies = append(p.Studies, t.study(sr, p))
+			}
+		}
+	}
+	return t
+}
+
+func (t *tree) study(r *dicomdir.Record, p *Patient) *Study {
+	st := &Study{Patient: p, Date: r.Value(dicom.StudyDate), Time: r.Value(dicom.StudyTime),
+		Description: r.Text(dicom.StudyDescription), ID: r.Value(dicom.StudyID),
+		AccessionNumber: r.Value(dicom.AccessionNumber), UID: r.Value(dicom.StudyInstanceUID)}
+	for _, sr := range r.Children {
+		if sr.Type != "SERIES" {
+			continue
+		}
+		se := &Series{Study: st, Number: sr.Value(dicom.SeriesNumber), Modality: sr.Value(dicom.Modality),
+			Description: sr.Text(dicom.SeriesDescription), UID: sr.Value(dicom.SeriesInstanceUID)}
+		for _, ir := range sr.Children {
+			if in := t.byRecord[ir]; in != nil {
+				in.Series = se
+				se.Instances = append(se.Instances, in)
+			}
+		}
+		st.Series = append(st.Series, se)
+	}
+	return st
+}
+
+func newInstance(r *dicomdir.Record, id []string) *Instance {
+	return &Instance{RecordType: r.Type, FileID: id, Number: strings.TrimSpace(r.Value(dicom.InstanceNumber)),
+		SOPClassUID: r.Value(dicom.ReferencedSOPClassUIDInFile), SOPInstanceUID: r.Value(dicom.ReferencedSOPInstanceUIDInFile),
+		TransferSyntaxUID: r.Value(dicom.ReferencedTransferSyntaxUIDInFile)}
+}
