@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/securemedia/securemedia/internal/iso9660"
+
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/dicom"
@@ -37,9 +39,6 @@ type Disc struct {
 	dirName string
 }
 
-// openImage opens an ISO 9660 image file as an fs.FS; it is set by iso.go.
-var openImage func(f *os.File, size int64) (fs.FS, error)
-
 // Open opens a folder or mounted disc (path is a directory) or an ISO
 // image (path is a file).
 func Open(p string) (*Disc, error) {
@@ -50,14 +49,11 @@ func Open(p string) (*Disc, error) {
 	if st.IsDir() {
 		return &Disc{fsys: os.DirFS(p), dirName: "DICOMDIR"}, nil
 	}
-	if openImage == nil {
-		return nil, fmt.Errorf("%s: reading ISO images is not available in this build", p)
-	}
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
-	fsys, err := openImage(f, st.Size())
+	fsys, err := iso9660.Open(f, st.Size())
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)

@@ -59,12 +59,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(tmp, "disc.iso")
-	if err := p.WriteImage(iso, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := p.CheckWritten(iso); err != nil || n != len(p.Entries) {
-		t.Fatalf("read-back: %d, %v", n, err)
-	}
+	writeChecked(t, p, iso, true)
 	info := string(run(t, tmp, "isoinfo", "-d", "-i", iso))
 	if !strings.Contains(info, "Volume id: CORPUS_TEST") {
 		t.Fatalf("isoinfo -d:\n%s", info)

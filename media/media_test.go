@@ -316,3 +316,30 @@ func TestManifestWithOtherDigests(t *testing.T) {
 		}
 	}
 }
+
+// writeChecked writes p through a Writer (an image or a folder) and then
+// reads the result back again with the Writer's check, which a copy of the
+// medium would also pass.
+func writeChecked(t *testing.T, p *Plan, path string, image bool) {
+	t.Helper()
+	var w *Writer
+	var err error
+	if image {
+		w, err = CreateImage(path, p.Files(), p.ImageOptions(), false, nil)
+	} else {
+		w, err = CreateFolder(path, p.Files(), false, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if err := p.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.CheckWritten(path); err != nil || n != len(p.Entries) {
+		t.Fatalf("read-back: %d, %v", n, err)
+	}
+}

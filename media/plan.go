@@ -21,6 +21,10 @@ type Options struct {
 	Contact    string // who to contact, for README.TXT (no patient data)
 	Seal       *cms.Options
 	Recipients []cms.Recipient
+	// Keys, if set, gives Seal and Recipients instead, and NewPlan calls
+	// it while it scans the inputs: deriving a password's key and scanning
+	// a study each take a noticeable fraction of a second, independently.
+	Keys func() (*cms.Options, []cms.Recipient, error)
 	// AllowConflicts keeps the first of conflicting files or names (see
 	// "securemedia index") instead of failing.
 	AllowConflicts bool
@@ -38,9 +42,8 @@ type Entry struct {
 	PlainSize int64       // bytes before sealing
 	Sealed    bool        // a Secure DICOM File
 	Mode      fs.FileMode // for media that record modes (Rock Ridge)
-	source    string      // input file, for DICOM instances
+	source    string      // the input file: a DICOM instance, or a viewer program (unsealed)
 	data      []byte      // generated content (DICOMDIR, README.TXT)
-	plainFile string      // a file copied unsealed (the viewer programs)
 }
 
 // Plan is everything known about a medium before writing it.
@@ -54,7 +57,6 @@ type Plan struct {
 	Entries   []Entry // in writing order; the manifest is last
 	Counts    struct{ Patients, Studies, Series, Instances int }
 	opts      Options
-	written   []*fileDigest // each entry as written: for the manifest and the read-back check
 }
 
 // ErrTooLarge: the content does not fit the chosen medium.
@@ -62,16 +64,34 @@ var ErrTooLarge = errors.New("content does not fit the medium")
 
 // NewPlan scans the inputs and lays out the medium.
 func NewPlan(inputs []string, o Options) (*Plan, error) {
+	type keys struct {
+		seal       *cms.Options
+		recipients []cms.Recipient
+		err        error
+	}
+	derived := make(chan keys, 1)
+	if o.Keys != nil {
+		go func() {
+			seal, rs, err := o.Keys()
+			derived <- keys{seal, rs, err}
+		}()
+	}
 	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.AllowConflicts})
+	if o.Keys != nil {
+		k := <-derived // always waited for: a prompt must not outlive the call
+		if k.err != nil {
+			return nil, k.err
+		}
+		o.Seal, o.Recipients = k.seal, k.recipients
+	}
 	if err != nil {
 		return nil, err
 	}
-	return PlanScanned(res, o)
+	return layOut(res, o)
 }
 
-// PlanScanned lays out the medium for inputs already scanned with
-// dicomdir.Scan, so a caller can scan while it derives the disc's key.
-func PlanScanned(res *dicomdir.ScanResult, o Options) (*Plan, error) {
+// layOut plans the medium for scanned inputs.
+func layOut(res *dicomdir.ScanResult, o Options) (*Plan, error) {
 	if len(o.Recipients) == 0 {
 		return nil, errors.New("media: no recipients")
 	}

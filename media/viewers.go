@@ -1,11 +1,7 @@
 package media
 
 import (
-	"crypto/sha256"
-	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,7 +70,7 @@ func (p *Plan) addViewers() error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("viewer program %s is not a file", v.Source)
 		}
-		p.Entries = append(p.Entries, Entry{Path: v.Path, Size: st.Size(), PlainSize: st.Size(), Mode: 0o555, plainFile: v.Source})
+		p.Entries = append(p.Entries, Entry{Path: v.Path, Size: st.Size(), PlainSize: st.Size(), Mode: 0o555, source: v.Source})
 	}
 	return nil
 }
@@ -104,33 +100,6 @@ func (p *Plan) viewerOn(goos, goarch string) *ViewerProgram {
 	}
 	return nil
 }
-
-// openPlainFile reads a file copied unsealed onto the medium and records
-// its SHA-256 for the manifest.
-func openPlainFile(name string, sum *fileDigest) (io.ReadCloser, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &hashingReader{f: f, h: sha256.New(), sum: sum}, nil
-}
-
-type hashingReader struct {
-	f   *os.File
-	h   hash.Hash
-	sum *fileDigest
-}
-
-func (r *hashingReader) Read(p []byte) (int, error) {
-	n, err := r.f.Read(p)
-	r.h.Write(p[:n])
-	if errors.Is(err, io.EOF) {
-		r.h.Sum(r.sum.sha256[:0])
-	}
-	return n, err
-}
-
-func (r *hashingReader) Close() error { return r.f.Close() }
 
 // dosPath writes a medium path the way Windows users see it.
 func dosPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }

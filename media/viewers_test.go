@@ -54,12 +54,7 @@ func TestViewersOnFolder(t *testing.T) {
 	found, _ := FindViewers(fakeViewers(t))
 	p := viewerPlan(t, USB, found)
 	dir := filepath.Join(t.TempDir(), "usb")
-	if err := p.WriteFolder(dir, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := p.CheckWritten(dir); err != nil || n != len(p.Entries) {
-		t.Fatalf("read-back: %d, %v", n, err)
-	}
+	writeChecked(t, p, dir, false)
 	for _, v := range ViewerPrograms {
 		st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(v.Path)))
 		if err != nil || st.Mode()&0o111 == 0 {
@@ -100,12 +95,7 @@ func TestViewersOnISO(t *testing.T) {
 		t.Errorf("two viewers of about 3 kB grow the plan by %d bytes", grow)
 	}
 	iso := filepath.Join(t.TempDir(), "disc.iso")
-	if err := p.WriteImage(iso, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := p.CheckWritten(iso); err != nil || n != len(p.Entries) {
-		t.Fatalf("read-back: %d, %v", n, err)
-	}
+	writeChecked(t, p, iso, true)
 	d, err := Open(iso)
 	if err != nil {
 		t.Fatal(err)

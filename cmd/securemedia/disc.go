@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/passphrase"
 	"github.com/securemedia/securemedia/media"
 )
@@ -124,27 +123,11 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 	if err != nil {
 		return err
 	}
-	// Scan the input while the password's key is derived (PBKDF2): both
+	// media scans the input while the password's key is derived: both
 	// take a noticeable fraction of a second, and they are independent.
-	type scanned struct {
-		res *dicomdir.ScanResult
-		err error
-	}
-	scan := make(chan scanned, 1)
-	go func() {
-		res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
-		scan <- scanned{res, err}
-	}()
-	opts, recipients, err := o.build(e)
-	if err != nil {
-		return err
-	}
-	sc := <-scan
-	if sc.err != nil {
-		return classifyMediaError(sc.err)
-	}
-	plan, err := media.PlanScanned(sc.res, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
-		Seal: opts, Recipients: recipients, AllowConflicts: o.allowConflicts, Version: versionString(), Viewers: viewers})
+	plan, err := media.NewPlan(inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
+		Keys: o.keys(e), AllowConflicts: o.allowConflicts,
+		Version: versionString(), Viewers: viewers})
 	if err != nil {
 		return classifyMediaError(err)
 	}

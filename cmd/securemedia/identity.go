@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/cms/keyfile"
+	"github.com/securemedia/securemedia/media"
 )
 
 // keyFlags are the ways to open sealed data, shared by unseal, open,
@@ -31,15 +31,15 @@ func (o *keyFlags) addFlags(cmd *cobra.Command) {
 	cmd.MarkFlagsMutuallyExclusive("key", "p12")
 }
 
-func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
-	var ids []cms.Identity
+func (o *keyFlags) identities(e *env) ([]media.Identity, error) {
+	var ids []media.Identity
 	haveKey := o.key != "" || o.p12 != ""
 	if o.password.given() || !haveKey {
-		pw, err := o.password.read(e, false)
+		pw, err := o.password.read(e, nil)
 		if err != nil {
 			return nil, err
 		}
-		id, err := cms.NewPasswordIdentity(pw)
+		id, err := media.Password(pw)
 		if err != nil {
 			return nil, err
 		}
@@ -56,10 +56,10 @@ func (o *keyFlags) identities(e *env) ([]cms.Identity, error) {
 		var pw []byte
 		if o.p12Pass.file != "" || o.p12Pass.env != "" {
 			var err error
-			if pw, err = o.p12Pass.read(e, false); err != nil {
+			if pw, err = o.p12Pass.read(e, nil); err != nil {
 				return nil, err
 			}
-		} else if p, err := prompt(e, false); err == nil {
+		} else if p, err := prompt(e, nil); err == nil {
 			pw = p
 		} else if !errors.Is(err, errNoTerminal) {
 			return nil, err

@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/dicomdir"
-	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/media"
 )
 
 func init() { commandFactories = append(commandFactories, newIndexCommand) }
@@ -74,12 +71,10 @@ Number become the position among their siblings; Modality becomes OT.`,
 }
 
 func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) error {
-	// Created first, so a non-empty output folder is refused before scanning.
-	out, err := atomicfile.CreateDir(o.out, false)
-	if err != nil {
+	// Checked first, so a non-empty output folder is refused before scanning.
+	if err := media.CheckNewFolder(o.out); err != nil {
 		return err
 	}
-	defer out.Abort()
 	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
 	if err != nil {
 		return err
@@ -97,7 +92,12 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	for _, c := range append(res.Conflicts, b.Conflicts...) {
 		fmt.Fprintf(e.stderr, "warning: %v (kept the first)\n", c)
 	}
-	if err := writeFileSet(ctx, out, b); err != nil {
+	var total int64
+	for _, pl := range b.Placements {
+		total += pl.Instance.Size
+	}
+	p := newProgress(e.stderr, "writing", len(b.Placements)+1, total)
+	if err := media.WriteFileSet(ctx, o.out, b, p.add); err != nil {
 		return err
 	}
 	n := map[string]int{}
@@ -112,50 +112,4 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
-}
-
-// writeFileSet copies the instances and writes the DICOMDIR into out's
-// staging folder, then commits it, so a failed or interrupted run leaves
-// nothing behind.
-func writeFileSet(ctx context.Context, out *atomicfile.Dir, b *dicomdir.BuildResult) error {
-	for _, p := range b.Placements {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		dst := filepath.Join(append([]string{out.Path}, p.FileID...)...)
-		if err := copyFile(p.Instance.Path, dst, p.Instance.Size); err != nil {
-			return err
-		}
-	}
-	data, err := dicomdir.Marshal(b.Directory)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(out.Path, "DICOMDIR"), data, 0o644); err != nil {
-		return err
-	}
-	return out.Commit()
-}
-
-func copyFile(src, dst string, size int64) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	n, err := io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n != size {
-		err = fmt.Errorf("%s changed while indexing (%d bytes, was %d)", src, n, size)
-	}
-	return err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/internal/atomicfile"
-	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 func init() { commandFactories = append(commandFactories, newSealCommand) }
@@ -151,8 +150,8 @@ func checkDICOM(path string) error {
 		return err
 	}
 	defer f.Close()
-	var head [dicom.PreambleLen + 4]byte
-	if _, err := io.ReadFull(f, head[:]); err != nil || !dicom.IsPart10(head[:]) {
+	var head [132]byte // the preamble and "DICM" (PS3.10 §7.1)
+	if _, err := io.ReadFull(f, head[:]); err != nil || string(head[128:]) != "DICM" {
 		return withCode(exitPolicy, fmt.Errorf("%s is not a DICOM Part 10 file (no \"DICM\" at byte 128); seal only wraps DICOM Files (--allow-non-dicom to seal it anyway)", path))
 	}
 	return nil
@@ -180,6 +179,12 @@ func onlyDICOM(e *env, jobs []job) ([]job, error) {
 }
 
 // build turns the flags into cms options and recipients.
+// keys is build, for media.Options.Keys: burn seals its files with the
+// options the seal command has.
+func (o *sealOptions) keys(e *env) func() (*cms.Options, []cms.Recipient, error) {
+	return func() (*cms.Options, []cms.Recipient, error) { return o.build(e) }
+}
+
 func (o *sealOptions) build(e *env) (*cms.Options, []cms.Recipient, error) {
 	c, err := cms.ParseCipher(o.cipher)
 	if err != nil {
@@ -202,7 +207,7 @@ func (o *sealOptions) build(e *env) (*cms.Options, []cms.Recipient, error) {
 	if o.generated != nil || o.password.given() || len(o.recipients) == 0 {
 		pw := o.generated
 		if pw == nil {
-			if pw, err = o.password.read(e, true); err != nil {
+			if pw, err = o.password.read(e, cms.ValidatePassword); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -9,8 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
-
-	"github.com/securemedia/securemedia/cms"
 )
 
 // Passwords come from a file, an environment variable or a prompt without
@@ -35,9 +33,10 @@ func (p *passwordSource) given() bool { return p.file != "" || p.env != "" || p.
 
 const maxPasswordFile = 4096
 
-// read returns the password bytes. confirm asks twice when prompting (for
-// sealing, where a typo would lock the data away).
-func (p *passwordSource) read(e *env, confirm bool) ([]byte, error) {
+// read returns the password bytes. A non-nil newPassword marks a password
+// being chosen (for sealing, where a typo would lock the data away): a
+// prompt checks it with newPassword, then asks for it twice.
+func (p *passwordSource) read(e *env, newPassword func([]byte) error) ([]byte, error) {
 	switch {
 	case p.file != "":
 		return readPasswordFile(e, p.file)
@@ -48,7 +47,7 @@ func (p *passwordSource) read(e *env, confirm bool) ([]byte, error) {
 		}
 		return []byte(v), nil
 	}
-	return prompt(e, confirm)
+	return prompt(e, newPassword)
 }
 
 func readPasswordFile(e *env, path string) ([]byte, error) {
@@ -80,7 +79,9 @@ func readPasswordFile(e *env, path string) ([]byte, error) {
 
 var errNoTerminal = errors.New("no password given and standard input is not a terminal: use --password-file FILE or --password-env NAME")
 
-func prompt(e *env, confirm bool) ([]byte, error) {
+// prompt reads a password from the terminal, without echo; see read for
+// newPassword.
+func prompt(e *env, newPassword func([]byte) error) ([]byte, error) {
 	f, ok := e.stdin.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil, errNoTerminal
@@ -91,10 +92,10 @@ func prompt(e *env, confirm bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := cms.ValidatePassword(pw); err != nil {
-		return nil, err
-	}
-	if confirm {
+	if newPassword != nil {
+		if err := newPassword(pw); err != nil {
+			return nil, err
+		}
 		fmt.Fprint(e.stderr, "Repeat password: ")
 		again, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(e.stderr)

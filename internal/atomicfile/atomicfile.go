@@ -33,6 +33,8 @@ type File struct {
 	written, flushed int64 // bytes written through Write; bytes handed to writeback
 	ahead            *flusher
 	flushedAhead     int64 // written when the last background flush was asked for
+
+	writtenAt atomic.Int64 // bytes written through WriteAt
 }
 
 // writebackChunk is how much written data Write lets pile up before it asks
@@ -52,11 +54,26 @@ func (f *File) Write(p []byte) (int, error) {
 		f.flushed = f.written
 	}
 	if !f.NoSync && f.written-f.flushedAhead >= flushAhead {
-		if f.ahead == nil {
-			f.ahead = newFlusher(func() { _ = f.File.Sync() })
-		}
 		f.ahead.poke()
 		f.flushedAhead = f.written
+	}
+	return n, err
+}
+
+// WriteAt writes p at off in the temporary file. Unlike Write it is safe
+// for concurrent use, for a file whose parts are produced in parallel (an
+// image whose layout is known): every writebackChunk bytes written in all
+// it starts the device write of the whole file, and every flushAhead bytes
+// a background fsync, as Write does.
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	n, err := f.File.WriteAt(p, off)
+	total := f.writtenAt.Add(int64(n))
+	before := total - int64(n)
+	if total/writebackChunk != before/writebackChunk {
+		startWriteback(f.File, 0, 0)
+	}
+	if !f.NoSync && total/flushAhead != before/flushAhead {
+		f.ahead.poke()
 	}
 	return n, err
 }
@@ -88,6 +105,7 @@ func Create(path string, perm fs.FileMode, overwrite bool) (*File, error) {
 		return nil, err
 	}
 	f := &File{File: tmp, final: path, perm: perm}
+	f.ahead = newFlusher(func() { _ = f.File.Sync() })
 	if err := tmp.Chmod(0o600); err != nil {
 		f.Abort()
 		return nil, err

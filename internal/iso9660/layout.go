@@ -1,6 +1,7 @@
 package iso9660
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +26,9 @@ type File struct {
 	Mode fs.FileMode
 	// ModTime is the recording time; zero means Options.ModTime.
 	ModTime time.Time
-	// Open is called once per file, in the order of the files slice, and
-	// must yield exactly Size bytes. A returned io.Closer is closed.
+	// Open is called by Write once per file, in the order of the files
+	// slice, and must yield exactly Size bytes. A returned io.Closer is
+	// closed. A Layout does not use it.
 	Open func() (io.Reader, error)
 }
 
@@ -105,11 +107,41 @@ type plan struct {
 // Size returns the exact byte size of the image Write would produce, or an
 // error for invalid input, without reading any file.
 func Size(files []File, opts Options) (int64, error) {
-	p, err := newPlan(files, opts)
+	l, err := NewLayout(files, opts)
 	if err != nil {
 		return 0, err
 	}
-	return int64(p.sectors) * sectorSize, nil
+	return l.Size(), nil
+}
+
+// Layout is an image laid out before anything is written: its size and
+// where every file's data goes. Its metadata (everything before the first
+// file) and the files' data can then be written in any order, at their
+// offsets; whatever is not written (the padding of the last sector of each
+// file) must read as zeros, as it does in a file grown by Truncate.
+type Layout struct{ p *plan }
+
+// NewLayout lays out an image of files (their Open is not used).
+func NewLayout(files []File, opts Options) (*Layout, error) {
+	p, err := newPlan(files, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Layout{p}, nil
+}
+
+// Size is the image's byte size.
+func (l *Layout) Size() int64 { return int64(l.p.sectors) * sectorSize }
+
+// Offset is where the data of files[i] (as given to NewLayout) starts.
+func (l *Layout) Offset(i int) int64 { return int64(l.p.files[i].extent) * sectorSize }
+
+// WriteMeta writes the image's metadata, which starts at offset 0: system
+// area, volume descriptors, path tables, Rock Ridge continuation area and
+// directories, up to the first file's data.
+func (l *Layout) WriteMeta(w io.Writer) error {
+	bw := bufio.NewWriterSize(writerOnly{w}, 64<<10)
+	return l.p.writeMeta(bw)
 }
 
 func newPlan(files []File, opts Options) (*plan, error) {
@@ -202,9 +234,6 @@ func checkFile(f *File) error {
 	}
 	if f.Size < 0 || f.Size > math.MaxUint32 {
 		return fmt.Errorf("iso9660: %s: size %d: ISO 9660 single-extent files must be smaller than 4 GiB", f.Path, f.Size)
-	}
-	if f.Open == nil {
-		return fmt.Errorf("iso9660: %s: no Open function", f.Path)
 	}
 	if err := checkTime(f.ModTime); err != nil {
 		return fmt.Errorf("iso9660: %s: %w", f.Path, err)

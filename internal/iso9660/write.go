@@ -19,6 +19,11 @@ func Write(w io.Writer, files []File, opts Options) error {
 	if err != nil {
 		return err
 	}
+	for _, f := range files {
+		if f.Open == nil {
+			return fmt.Errorf("iso9660: %s: no Open function", f.Path)
+		}
+	}
 	// Hide w's io.ReaderFrom: bufio would hand it each file's reader, and
 	// os.File.ReadFrom falls back to io.Copy with a fresh 32 KiB buffer per
 	// file when the source is not a file. One fixed buffer keeps Write's

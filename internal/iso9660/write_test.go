@@ -67,7 +67,6 @@ func TestInvalidInput(t *testing.T) {
 		"dir and file":    {memFile(0, "A/B", 1), memFile(0, "A", 1)},
 		"4 GiB":           {memFile(0, "BIG", 1<<32)},
 		"negative":        {memFile(0, "NEG", -1)},
-		"no open":         {{Path: "X", Size: 1}},
 	}
 	for name, files := range cases {
 		if _, err := Size(files, Options{}); err == nil {
@@ -85,6 +84,15 @@ func TestInvalidInput(t *testing.T) {
 		if _, err := Size([]File{ok}, o); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// A layout needs no Open; Write does, and writes nothing without one.
+	noOpen := []File{{Path: "X", Size: 1}}
+	if _, err := Size(noOpen, Options{}); err != nil {
+		t.Errorf("no open: Size refused it: %v", err)
+	}
+	var c countWriter
+	if err := Write(&c, noOpen, Options{}); err == nil || c.n != 0 {
+		t.Errorf("no open: Write wrote %d bytes, err %v", c.n, err)
 	}
 	if _, err := Size([]File{memFile(0, "A/B/C/D/E/F/G/H", 1)}, Options{}); err != nil {
 		t.Errorf("8 levels incl. root refused: %v", err)
@@ -259,5 +267,47 @@ func TestWriterErrorIsReturned(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "disc full") {
 			t.Errorf("failure after %d bytes: %v", after, err)
 		}
+	}
+}
+
+// memImage is an io.WriterAt over a byte slice of a fixed size.
+type memImage []byte
+
+func (m memImage) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m)) {
+		return 0, fmt.Errorf("write at %d+%d outside the %d-byte image", off, len(p), len(m))
+	}
+	return copy(m[off:], p), nil
+}
+
+// A Layout written out of order (the files backwards, the metadata last),
+// each at its offset over zeros, is the very image Write streams.
+func TestLayoutWrittenAtOffsetsEqualsWrite(t *testing.T) {
+	opts := Options{VolumeID: "LAYOUT", ModTime: testTime, RockRidge: true, Joliet: true}
+	files := sampleFiles()
+	var want bytes.Buffer
+	if err := Write(&want, files, opts); err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLayout(files, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Size() != int64(want.Len()) {
+		t.Fatalf("layout size %d, Write wrote %d", l.Size(), want.Len())
+	}
+	img := make(memImage, l.Size())
+	for i := len(files) - 1; i >= 0; i-- {
+		r, _ := files[i].Open()
+		b, _ := io.ReadAll(r)
+		if _, err := img.WriteAt(b, l.Offset(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.WriteMeta(io.NewOffsetWriter(img, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(img, want.Bytes()) {
+		t.Fatal("the image written at the layout's offsets differs from Write's")
 	}
 }
