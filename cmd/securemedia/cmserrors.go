@@ -6,8 +6,6 @@ import (
 	"github.com/securemedia/securemedia/cms"
 )
 
-func init() { exitClassifiers = append(exitClassifiers, classifyCMSError) }
-
 // classifyCMSError maps the cms package's errors to exit codes.
 func classifyCMSError(err error) (int, bool) {
 	for _, m := range []struct {

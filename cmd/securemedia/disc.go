@@ -12,10 +12,6 @@ import (
 	"github.com/securemedia/securemedia/media"
 )
 
-func init() {
-	commandFactories = append(commandFactories, newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand)
-}
-
 type burnOptions struct {
 	sealOptions
 	medium         string
@@ -129,7 +125,7 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 		Keys: o.keys(e), AllowConflicts: o.allowConflicts,
 		Version: versionString(), Viewers: viewers})
 	if err != nil {
-		return classifyMediaError(err)
+		return err
 	}
 	for _, s := range plan.Skipped {
 		fmt.Fprintf(e.stderr, "skipped %s: %s\n", s.Path, s.Reason)
@@ -179,13 +175,6 @@ func showGenerated(e *env, o *burnOptions) error {
 	}
 	fmt.Fprintf(e.stderr, "\nPassword for this disc (shown once; give it to the patient separately):\n\n    %s\n\n", o.generated)
 	return nil
-}
-
-func classifyMediaError(err error) error {
-	if errors.Is(err, media.ErrTooLarge) {
-		return withCode(exitPolicy, err)
-	}
-	return err
 }
 
 // openDisc opens and unlocks a medium with the key flags.

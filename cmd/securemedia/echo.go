@@ -9,8 +9,6 @@ import (
 	"github.com/securemedia/securemedia/dimse"
 )
 
-func init() { commandFactories = append(commandFactories, newEchoCommand) }
-
 func newEchoCommand(e *env) *cobra.Command {
 	var nf netFlags
 	cmd := &cobra.Command{

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/media"
 )
 
 // Exit codes. They are part of the CLI contract: scripts depend on them, and
@@ -73,9 +75,30 @@ func withCode(code int, err error) error {
 // quietError marks an error whose message was already printed.
 type quietError struct{ codedError }
 
-// exitClassifiers map library errors to exit codes; packages' command files
-// register theirs in init so this file need not import every package.
-var exitClassifiers []func(error) (int, bool)
+// mediaExits are the exit codes of the media package's errors, most
+// specific first (an altered or malformed file is also a damaged one).
+var mediaExits = []struct {
+	err  error
+	code int
+}{
+	{media.ErrWrongPassword, exitBadPassword},
+	{media.ErrNoRecipient, exitNoRecipient},
+	{media.ErrAltered, exitIntegrity},
+	{media.ErrMalformed, exitMalformed},
+	{media.ErrDamaged, exitDamaged},
+	{media.ErrNotSecure, exitNotCMS},
+	{media.ErrPolicy, exitPolicy},
+	{media.ErrTooLarge, exitPolicy},
+}
+
+func classifyMediaError(err error) (int, bool) {
+	for _, m := range mediaExits {
+		if errors.Is(err, m.err) {
+			return m.code, true
+		}
+	}
+	return 0, false
+}
 
 func exitCode(err error) int {
 	var ce *codedError
@@ -86,7 +109,8 @@ func exitCode(err error) int {
 	if errors.As(err, &qe) {
 		return qe.code
 	}
-	for _, classify := range exitClassifiers {
+	// A medium's errors first: they also wrap the codec's.
+	for _, classify := range []func(error) (int, bool){classifyMediaError, classifyCMSError} {
 		if code, ok := classify(err); ok {
 			return code
 		}

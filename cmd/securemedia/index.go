@@ -11,8 +11,6 @@ import (
 	"github.com/securemedia/securemedia/media"
 )
 
-func init() { commandFactories = append(commandFactories, newIndexCommand) }
-
 type indexOptions struct {
 	out            string
 	fileSetID      string

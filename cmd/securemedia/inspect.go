@@ -11,8 +11,6 @@ import (
 	"github.com/securemedia/securemedia/cms"
 )
 
-func init() { commandFactories = append(commandFactories, newInspectCommand) }
-
 func newInspectCommand(e *env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{

@@ -13,8 +13,6 @@ import (
 	"github.com/securemedia/securemedia/media"
 )
 
-func init() { commandFactories = append(commandFactories, newLsCommand) }
-
 func newLsCommand(e *env) *cobra.Command {
 	var verify bool
 	cmd := &cobra.Command{

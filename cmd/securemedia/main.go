@@ -94,20 +94,18 @@ was sealed for.`,
 	// Flag errors are usage errors (exit 2); cobra's argument-count and
 	// unknown-command errors are recognised by isUsageError.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
-	root.AddCommand(
-		newVersionCommand(e),
-		newExitCodesHelp(),
-	)
-	addCommands(root, e)
-	return root
-}
-
-// addCommands is extended by the files that define the other subcommands
-// (see commands.go); it exists so each command lives in its own file.
-var commandFactories []func(*env) *cobra.Command
-
-func addCommands(root *cobra.Command, e *env) {
-	for _, f := range commandFactories {
-		root.AddCommand(f(e))
+	for _, newCommand := range []func(*env) *cobra.Command{
+		// Authoring and reading media.
+		newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand, newViewCommand,
+		// Sending and receiving over DICOM.
+		newSendCommand, newReceiveCommand, newEchoCommand,
+		// Single files and plain File-sets.
+		newSealCommand, newUnsealCommand, newInspectCommand, newIndexCommand, newLsCommand,
+		// Helpers.
+		newPasswordCommand, newVersionCommand,
+	} {
+		root.AddCommand(newCommand(e))
 	}
+	root.AddCommand(newExitCodesHelp())
+	return root
 }

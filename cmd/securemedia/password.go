@@ -8,8 +8,6 @@ import (
 	"github.com/securemedia/securemedia/internal/passphrase"
 )
 
-func init() { commandFactories = append(commandFactories, newPasswordCommand) }
-
 // Upper bounds for --words and --count; they only guard against typos such
 // as --words 1000000000 (which would exhaust memory).
 const (

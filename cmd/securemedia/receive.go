@@ -14,8 +14,6 @@ import (
 	"github.com/securemedia/securemedia/dimse"
 )
 
-func init() { commandFactories = append(commandFactories, newReceiveCommand) }
-
 type receiveOptions struct {
 	aet, out, bind string
 	port           int

@@ -17,8 +17,6 @@ import (
 	"github.com/securemedia/securemedia/internal/atomicfile"
 )
 
-func init() { commandFactories = append(commandFactories, newSealCommand) }
-
 type sealOptions struct {
 	out        string
 	password   passwordSource

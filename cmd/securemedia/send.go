@@ -15,8 +15,6 @@ import (
 	"github.com/securemedia/securemedia/media"
 )
 
-func init() { commandFactories = append(commandFactories, newSendCommand) }
-
 type sendOptions struct {
 	nf           netFlags
 	change       importer.Change

@@ -15,8 +15,6 @@ import (
 	"github.com/securemedia/securemedia/internal/atomicfile"
 )
 
-func init() { commandFactories = append(commandFactories, newUnsealCommand) }
-
 type unsealOptions struct {
 	keyFlags
 	out              string

@@ -10,8 +10,6 @@ import (
 	"github.com/securemedia/securemedia/viewer"
 )
 
-func init() { commandFactories = append(commandFactories, newViewCommand) }
-
 func newViewCommand(e *env) *cobra.Command {
 	var k keyFlags
 	var noBrowser bool
