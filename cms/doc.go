@@ -24,7 +24,7 @@
 // Inner content (PS3.15 D.1.1 requires Signed-data or Digested-data): by
 // default the DICOM File is wrapped in DigestedData (SHA-256); with a Signer
 // it is wrapped in SignedData (RSA); plain id-data, as GDCM and "openssl cms"
-// write it, only when Options.Content is Data. The reader accepts all three
+// write it, only with Options.PlainData. The reader accepts all three
 // and also a ContentInfo(DigestedData|SignedData) carried as id-data.
 //
 // Content ciphers: AES-128/192/256-CBC for writing (AES-256 by default);

@@ -321,3 +321,70 @@ func TestSourceFailingAtTheEndIsNotStored(t *testing.T) {
 		}
 	}
 }
+
+// An instance whose label lies (planned implicit VR, the data explicit) is
+// sent as what Open finds it to be: the peer, which takes implicit VR
+// only, gets exactly the lossless rewrite a truthfully labelled copy gets.
+func TestOpenCorrectsTheTransferSyntax(t *testing.T) {
+	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
+	addr := startSCP(t, &Server{Store: m.handle, Syntaxes: []string{ImplicitVRLittleEndian}})
+	cfg := Config{CallingAE: "SCU", CalledAE: "ANY", Address: addr, Timeout: 5 * time.Second}
+	truthful := sampleInstances(t)[0]
+	if truthful.TransferSyntaxUID != ExplicitVRLittleEndian {
+		t.Fatalf("sample is %s", truthful.TransferSyntaxUID)
+	}
+	lying := *truthful
+	lying.SOPInstanceUID, lying.TransferSyntaxUID = "2.25.1", ImplicitVRLittleEndian
+	lying.Open = func() (*DataSet, error) {
+		ds, err := truthful.Open()
+		if err != nil {
+			return nil, err
+		}
+		ds.TransferSyntaxUID = ExplicitVRLittleEndian
+		return ds, nil
+	}
+	var results []Result
+	Send(context.Background(), cfg, []*Instance{truthful, &lying}, SendOptions{}, func(r Result) { results = append(results, r) })
+	for _, r := range results {
+		if r.Outcome != Sent || r.TransferSyntaxUID != ImplicitVRLittleEndian {
+			t.Fatalf("%s: %v over %s: %v", r.Instance.SOPInstanceUID, r.Outcome, r.TransferSyntaxUID, r.Err)
+		}
+	}
+	if got, want := m.got["2.25.1"], m.got[truthful.SOPInstanceUID]; len(want) == 0 || !bytes.Equal(got, want) {
+		t.Fatalf("the mislabelled copy arrived as %d bytes, the truthful one as %d, not the same", len(got), len(want))
+	}
+}
+
+// While an instance is stored, the next one is opened (decrypting it
+// overlaps the network): the peer holds its answer to the first until the
+// second has been opened.
+func TestNextInstanceIsOpenedWhileOneIsStored(t *testing.T) {
+	opened := make(chan struct{})
+	addr := startSCP(t, &Server{Store: func(_ context.Context, req StoreRequest, data io.Reader) Status {
+		io.Copy(io.Discard, data)
+		if req.SOPInstanceUID == "2.25.1" {
+			select {
+			case <-opened:
+			case <-time.After(5 * time.Second):
+				return Status{Code: 0x0110, ErrorComment: "the next instance was not opened"}
+			}
+		}
+		return Status{}
+	}})
+	inst := func(uid string, open func()) *Instance {
+		return &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: uid, TransferSyntaxUID: ExplicitVRLittleEndian,
+			Open: func() (*DataSet, error) {
+				open()
+				return &DataSet{ReadCloser: io.NopCloser(syntheticDataSet(1 << 16))}, nil
+			}}
+	}
+	insts := []*Instance{inst("2.25.1", func() {}), inst("2.25.2", func() { close(opened) })}
+	var results []Result
+	Send(context.Background(), Config{CallingAE: "A", CalledAE: "B", Address: addr, Timeout: 10 * time.Second}, insts, SendOptions{},
+		func(r Result) { results = append(results, r) })
+	for _, r := range results {
+		if r.Outcome != Sent {
+			t.Errorf("%s: %v %s", r.Instance.SOPInstanceUID, r.Outcome, r.Detail())
+		}
+	}
+}

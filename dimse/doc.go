@@ -3,6 +3,15 @@
 // studies in and out of a PACS: association negotiation, C-ECHO and
 // C-STORE, as service class user (SCU) and provider (SCP).
 //
+// The API follows pynetdicom's: Dial makes an association that can store
+// the given instances (the presentation contexts are negotiated from them);
+// Assoc.Store sends one instance on the context that fits it, Assoc.Echo a
+// C-ECHO; Send stores many, over parallel associations if asked
+// (SendOptions), opening each instance while the previous one is stored;
+// Echo checks a peer. A Server answers C-ECHO and C-STORE, handing each
+// instance to a StoreHandler such as FolderStore, which writes Part 10
+// files. PDUs, PDVs and presentation contexts stay inside.
+//
 // Design rules, each for a reason:
 //   - Data sets are streamed, never held whole in memory: a PDU is the unit
 //     of buffering on both sides, so a 2 GB instance costs one PDU of RAM.

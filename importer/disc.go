@@ -161,9 +161,10 @@ func openTwice(d *media.Disc, in *media.Instance, want *dimse.Instance) (*dimse.
 	if err != nil {
 		return nil, err
 	}
-	h, err := checkHeader(r, want)
+	counted := &countingReader{r: r}
+	h, err := checkHeader(counted, want)
 	if err == nil {
-		_, err = io.Copy(io.Discard, r)
+		_, err = io.Copy(io.Discard, counted)
 	}
 	r.Close()
 	if err != nil {
@@ -177,7 +178,18 @@ func openTwice(d *media.Disc, in *media.Instance, want *dimse.Instance) (*dimse.
 		r.Close()
 		return nil, fmt.Errorf("changed between two reads: %w", err)
 	}
-	return &dimse.DataSet{ReadCloser: r, TransferSyntaxUID: relabelled(h, want)}, nil
+	return &dimse.DataSet{ReadCloser: r, TransferSyntaxUID: relabelled(h, want), Size: counted.n - h.DataSetOffset}, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // checkHeader reads an instance's header and refuses one that is not the

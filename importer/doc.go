@@ -1,3 +1,16 @@
 // Package importer is the receiving site's side of a patient disc: the
 // Importer actor of IHE Radiology Import Reconciliation Workflow (IRWF).
+// It chooses what to send (DiscInstances for an unlocked medium,
+// FolderInstances for a folder of plain files), reconciles the patient
+// identity with the local one (Change, Reconcile, Rewrite), forwards the
+// instances to a PACS over package dimse (Send), and remembers what the
+// PACS confirmed so that a second run sends only the rest (State).
+//
+// The safety rule of sending from a medium: an instance is offered to the
+// PACS only once its whole file has been decrypted and its digest or
+// signature checked, and once its header has been found to be the instance
+// its DICOMDIR record names. Each file is read once for that (held in
+// memory, within a bound, while the previous instance is being sent);
+// nothing decrypted is written to disk. A damaged instance is reported as
+// such (Item.Damaged), never sent.
 package importer

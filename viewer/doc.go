@@ -21,15 +21,15 @@
 // the study list, a series view and "Save a copy" (Disc.Extract into a
 // folder the user names).
 //
-// Pixels are decoded and rendered in the browser, not here. /info/{series}/{i}
-// describes an instance's pixel module (size, samples, bits, signedness,
-// photometric interpretation, planar configuration, frames, rescale, every
-// window, transfer syntax and codec) and /frame/{series}/{i}?n= returns one
-// frame's bytes: native pixel data as stored (big endian byte-swapped to
-// little endian), RLE Lossless decoded here (PS3.5 Annex G, colour by
-// plane), and the frames of JPEG, JPEG-LS and JPEG 2000 as their compressed
-// bitstream, assembled from fragments by the Extended or Basic Offset Table
-// or the codestreams' end markers (PS3.5 A.4). A Web Worker
+// The viewer reaches the disc through package media only (unlocking,
+// listing, decrypting, classifying errors) and reads images with package
+// pixeldata. Pixels are decoded and rendered in the browser, not here.
+// /info/{series}/{i} describes an instance's pixel module (size, samples,
+// bits, signedness, photometric interpretation, planar configuration,
+// frames, rescale, every window, transfer syntax and codec) and
+// /frame/{series}/{i}?n= returns one frame's bytes as pixeldata gives them:
+// native pixel data little endian, RLE decoded, the other codecs' frames as
+// their compressed bitstream. A Web Worker
 // (static/decode-worker.js) decodes them with vendored, pinned decoders
 // (static/codecs, README.md there; scripts/vendor-codecs.sh re-fetches and
 // checks them) and static/render.js applies rescale, the linear VOI window
@@ -46,11 +46,11 @@
 // "Send to PACS" (send.go; GET /send for the whole disc, from the header;
 // ?study=P-S from each study in the list or ?series=KEY from the series
 // page for less) stores the images in a PACS with the same code as
-// "securemedia send" (internal/forward): every instance is decrypted and
-// its integrity checked first (a damaged one is reported, never offered),
-// the optional new Patient ID and issuer are applied as IHE IRWF asks
-// (internal/reconcile), and the instances go over one association in their
-// own transfer syntax, never transcoded. The form (called and calling AE
+// "securemedia send" (package importer): every instance is decrypted and
+// its integrity checked before it is offered (a damaged one is reported,
+// never offered), the optional new Patient ID and issuer are applied as
+// IHE IRWF asks, and the instances go over one association in their own
+// transfer syntax, never transcoded. The form (called and calling AE
 // title, host, port; validated on the server) posts to POST /send, which
 // starts one background job at a time and redirects to the progress page
 // GET /send/job. Its script (static/send.js) polls GET /send/status?since=N

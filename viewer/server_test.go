@@ -16,14 +16,14 @@ import (
 
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
+	"github.com/securemedia/securemedia/media/mediatest"
 )
 
 const (
-	testPassword = "a test passphrase, long enough"
+	testPassword = mediatest.Password
 	sampleStudy  = "../testdata/sample-study"
 )
 
@@ -34,23 +34,10 @@ func sealedDisc(t *testing.T, inputs ...string) string {
 }
 
 // sealedDiscWith is sealedDisc with more options (medium and recipients
-// are set here).
+// are set by mediatest).
 func sealedDiscWith(t *testing.T, o media.Options, inputs ...string) string {
 	t.Helper()
-	rcpt, err := cms.NewPasswordRecipient([]byte(testPassword), &cms.PasswordParams{Iterations: cms.MinIterations})
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Medium, o.Recipients = media.USB, []cms.Recipient{rcpt}
-	p, err := media.NewPlan(inputs, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "disc")
-	if err := p.WriteFolder(dir, false, nil); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return mediatest.SealedFolder(t, o, inputs...)
 }
 
 type client struct {

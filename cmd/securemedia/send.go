@@ -61,11 +61,14 @@ values).
 An encrypted medium (an ISO image, a USB folder or a mounted disc made by
 "securemedia burn" or another Basic DICOM Media Security Profile writer) is
 unlocked like "securemedia open": --password-file, --password-env or a
-prompt, or --key/--cert or --p12. Every instance is decrypted and its digest
-or signature checked before sending starts (a damaged one is reported, not
-sent), and checked again as it is streamed: a failure then aborts that
-transfer, so the PACS never stores an incomplete instance. Nothing
-decrypted is written to disk.`,
+prompt, or --key/--cert or --p12. Each instance's file is read once:
+decrypted into memory to its end (its digest or signature checked) and
+compared with its DICOMDIR record while the previous instance is sent, and
+only then offered; a damaged instance, or one that is not what its record
+says, is reported, not sent. (One over 64 MiB is checked in a first pass
+and streamed in a second, whose own check aborts the transfer on a failure:
+the PACS never stores an incomplete instance.) Nothing decrypted is written
+to disk.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSend(cmd.Context(), e, args[0], &o) },
 	}

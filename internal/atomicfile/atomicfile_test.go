@@ -170,3 +170,46 @@ func TestCommitCheckedPublishesOnlyWhatPassed(t *testing.T) {
 		t.Errorf("failed check: the new folder was published")
 	}
 }
+
+// Parts written at once with WriteAt, out of order, make the whole file,
+// and the background flushes they start end before Commit returns.
+func TestWriteAtConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "image")
+	f, err := Create(path, 0o644, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const part = flushAhead/2 + 12345 // several flushes ahead, at odd places
+	const parts = 6
+	done := make(chan error, parts)
+	for i := parts - 1; i >= 0; i-- {
+		go func() {
+			b := make([]byte, part)
+			for j := range b {
+				b[j] = byte(i)
+			}
+			_, err := f.WriteAt(b, int64(i)*part)
+			done <- err
+		}()
+	}
+	for range parts {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if runs := f.ahead.runs.Load(); runs == 0 {
+		t.Error("no background flush ran")
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || len(got) != part*parts {
+		t.Fatalf("%d bytes, %v", len(got), err)
+	}
+	for i := range parts {
+		if got[i*part] != byte(i) || got[(i+1)*part-1] != byte(i) {
+			t.Fatalf("part %d is not where it was written", i)
+		}
+	}
+}

@@ -4,10 +4,12 @@
 // endian) data sets, including File Meta Information and nested sequences,
 // and it writes explicit VR little endian with defined lengths.
 //
-// It never interprets or re-encodes values: a string comes back exactly as
-// its bytes were on disk, in whatever Specific Character Set the file used.
-// Interpreting values (decoding names, dates, character sets) is left to the
-// caller, or to github.com/suyashkumar/dicom for reading only.
+// It never re-encodes values: a string comes back exactly as its bytes
+// were on disk, in whatever Specific Character Set the file used; DecodeText
+// turns one into UTF-8 for display only.
+//
+// It is also the module's one tag dictionary (tags.go): every package names
+// tags from here, by their PS3.6 keywords.
 package dicom
 
 import (
