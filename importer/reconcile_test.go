@@ -46,9 +46,9 @@ func parse(t *testing.T, ts string, b []byte) []*dicom.Element {
 
 func TestRewriteKeepsEverythingElse(t *testing.T) {
 	for _, path := range []string{
-		"../../testdata/sample-study/77654033/CR1/6154",                   // explicit VR LE
-		"../../../shared/corpus/pydicom/test_files/MR_small_implicit.dcm", // implicit VR LE
-		"../../../shared/corpus/pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm", // JPEG
+		"../testdata/sample-study/77654033/CR1/6154",                   // explicit VR LE
+		"../../shared/corpus/pydicom/test_files/MR_small_implicit.dcm", // implicit VR LE
+		"../../shared/corpus/pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm", // JPEG
 	} {
 		ts, orig := dataSet(t, path)
 		c := Change{PatientID: "NEW-123", Issuer: "HOSPITAL", PatientName: "DOE^JANE", Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
