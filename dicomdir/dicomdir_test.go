@@ -10,10 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 const corpus = "../../shared/corpus"

@@ -13,11 +13,10 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/securemedia/securemedia/internal/iso9660"
-
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/iso9660"
 )
 
 // Disc is an opened medium: a folder, a mounted disc or an ISO image.

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 const corpus = "../../shared/corpus"

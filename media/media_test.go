@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 const study = "../testdata/sample-study"

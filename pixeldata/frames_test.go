@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
-
 	"github.com/securemedia/securemedia/internal/testtool"
 )
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
-
 	"github.com/securemedia/securemedia/internal/testtool"
 )
 

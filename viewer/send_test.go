@@ -16,11 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
-
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/media"
 )
 

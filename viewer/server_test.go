@@ -14,9 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
-
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/media/mediatest"

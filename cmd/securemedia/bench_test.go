@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // TestBenchIndexVsDcmmkdir indexes SECUREMEDIA_BENCH instances (e.g.

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/securemedia/securemedia/internal/dicom"
-
 	"github.com/securemedia/securemedia/internal/pacstest"
 	"github.com/securemedia/securemedia/internal/testtool"
 )

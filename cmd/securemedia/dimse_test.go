@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/pacstest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // Interop tests of echo, send and receive against dcmtk. dcmtk 3.6.7's

@@ -13,11 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom"
-	"github.com/securemedia/securemedia/internal/testtool"
-
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // Paths relative to this package: the repository is /work/main, the
