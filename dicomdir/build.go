@@ -35,9 +35,6 @@ type BuildResult struct {
 	Conflicts  []*ConflictError // tolerated under AllowConflicts
 }
 
-// Tags used to group instances.
-const ()
-
 type patient struct {
 	id      string
 	first   *Instance

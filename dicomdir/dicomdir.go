@@ -42,9 +42,6 @@ type Record struct {
 	Children []*Record
 }
 
-// Tags used by records.
-const ()
-
 // Get returns the record's element with tag t, or nil.
 func (r *Record) Get(t dicom.Tag) *dicom.Element { return dicom.Find(r.Elements, t) }
 

@@ -2,8 +2,6 @@ package dicomdir
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/securemedia/securemedia/internal/dicom"
 )
@@ -29,50 +27,17 @@ func ValidFileID(id []string) error {
 	return nil
 }
 
-// Verify checks that every Referenced File ID of d is a valid File ID,
-// resolves to a file under root, and that the file is the instance the
-// record says: same SOP Instance UID, SOP Class UID and Transfer Syntax
-// UID. It returns one error per problem.
-func (d *Directory) Verify(root string) []error {
-	var errs []error
-	d.Walk(func(r *Record, _ int) {
-		id := r.FileID()
-		if id == nil {
-			return
-		}
-		if err := verifyRecord(root, r, id); err != nil {
-			errs = append(errs, err)
-		}
-	})
-	return errs
-}
-
-func verifyRecord(root string, r *Record, id []string) error {
-	if err := ValidFileID(id); err != nil {
-		return err
-	}
-	path := filepath.Join(append([]string{root}, id...)...)
-	if _, err := os.Stat(path); err != nil {
-		return fmt.Errorf("%s record: File ID %s: %w", r.Type, r.Path(), err)
-	}
-	in, reason, err := ReadInstance(path)
-	switch {
-	case err != nil:
-		return err
-	case in == nil:
-		return fmt.Errorf("%s record: %s is not an indexable instance: %s", r.Type, r.Path(), reason)
-	}
-	for _, c := range []struct {
-		tag  string
-		want string
-		got  string
-	}{
+// Check reports whether in, read from the file r references, is the
+// instance r says: the same SOP Instance UID, SOP Class UID and Transfer
+// Syntax UID.
+func (r *Record) Check(in *Instance) error {
+	for _, c := range []struct{ what, want, got string }{
 		{"SOP Instance UID", r.Value(dicom.ReferencedSOPInstanceUIDInFile), in.SOPInstanceUID},
 		{"SOP Class UID", r.Value(dicom.ReferencedSOPClassUIDInFile), in.SOPClassUID},
 		{"Transfer Syntax UID", r.Value(dicom.ReferencedTransferSyntaxUIDInFile), in.TransferSyntaxUID},
 	} {
 		if c.want != c.got {
-			return fmt.Errorf("%s record: %s has %s %s, the record says %s", r.Type, r.Path(), c.tag, c.got, c.want)
+			return fmt.Errorf("the file has %s %s, the record says %s", c.what, c.got, c.want)
 		}
 	}
 	return nil

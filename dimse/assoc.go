@@ -39,12 +39,11 @@ type Assoc struct {
 	// contexts are the presentation contexts as negotiated, by ID.
 	contexts map[byte]presentationContext
 	// peer is the peer's A-ASSOCIATE PDU (its AE titles, implementation).
-	peer      *associate
-	requestor bool // we asked for the association (SCU)
-	msgID     uint16
-	queue     []pdv // PDVs of a received P-DATA-TF not consumed yet
-	bufs      [2][]byte
-	closed    bool
+	peer   *associate
+	msgID  uint16
+	queue  []pdv // PDVs of a received P-DATA-TF not consumed yet
+	bufs   [2][]byte
+	closed bool
 }
 
 func newAssoc(c net.Conn, timeout, artim time.Duration, ourMax uint32) *Assoc {

@@ -8,9 +8,6 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom"
 )
 
-// Command set elements (PS3.7 §E.1, group 0000).
-const ()
-
 // Command Field values (PS3.7 §E.1).
 const (
 	cStoreRQ  = 0x0001

@@ -8,9 +8,6 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom"
 )
 
-// Tags read from a data set to address it.
-const ()
-
 // ErrNoSOPInstance is returned for a file that is not a SOP instance (no
 // SOP Class or SOP Instance UID): no PACS could store it.
 var ErrNoSOPInstance = errors.New("not a SOP instance (no SOP Class UID or SOP Instance UID)")

@@ -18,10 +18,10 @@ type Config struct {
 	MaxPDU              uint32        // what we can receive; 0: DefaultMaxPDU
 }
 
-// Peer is the other end of an association, as its A-ASSOCIATE said.
+// Peer is the other end of an association, as its A-ASSOCIATE said: its
+// implementation (PS3.7 D.3.3.2).
 type Peer struct {
-	AETitle                   string
-	ImplClassUID, ImplVersion string // its implementation (PS3.7 D.3.3.2)
+	ImplClassUID, ImplVersion string
 }
 
 // Dial connects and negotiates an association that can store insts: one
@@ -39,11 +39,7 @@ func Dial(ctx context.Context, cfg Config, insts ...*Instance) (*Assoc, error) {
 
 // Peer identifies the other end of the association.
 func (a *Assoc) Peer() Peer {
-	ae := a.peer.CallingAE
-	if a.requestor {
-		ae = a.peer.CalledAE
-	}
-	return Peer{AETitle: ae, ImplClassUID: a.peer.ImplClassUID, ImplVersion: a.peer.ImplVersion}
+	return Peer{ImplClassUID: a.peer.ImplClassUID, ImplVersion: a.peer.ImplVersion}
 }
 
 // dial connects and proposes contexts. IDs are assigned here (odd, in
@@ -66,7 +62,6 @@ func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Ass
 		_ = tc.SetNoDelay(true) // one PDU per write; Nagle only adds latency
 	}
 	a := newAssoc(c, cfg.Timeout, artim, cfg.MaxPDU)
-	a.requestor = true
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	if err := a.requestAssociation(cfg, contexts); err != nil {

@@ -5,13 +5,10 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
 )
-
-// mediaStorageDirectory is the SOP Class of a DICOMDIR, which is not
-// something to store in a PACS.
-const mediaStorageDirectory = "1.2.840.10008.1.3.10"
 
 // FolderInstances prepares every DICOM Part 10 file under root for Send,
 // each read from its file when its turn comes. Files that are not Part 10
@@ -33,7 +30,7 @@ func FolderInstances(root string) ([]*dimse.Instance, []Item, error) {
 			skipped = append(skipped, Item{Label: rel, Result: "skipped", Detail: err.Error()})
 		case err != nil:
 			skipped = append(skipped, Item{Label: rel, Result: "failed", Detail: "unreadable: " + err.Error(), Failed: true})
-		case in.SOPClassUID == mediaStorageDirectory:
+		case in.SOPClassUID == dicomdir.MediaStorageDirectoryStorage: // not something to store in a PACS
 			skipped = append(skipped, Item{Label: rel, UID: in.SOPInstanceUID, Result: "skipped", Detail: "DICOMDIR"})
 		default:
 			in.Label = rel

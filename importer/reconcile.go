@@ -21,9 +21,6 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom"
 )
 
-// Tags of the patient identity and of the audit trail (PS3.6).
-const ()
-
 // Change is the new patient identity; empty fields are left alone.
 type Change struct {
 	PatientID, Issuer, PatientName string

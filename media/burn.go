@@ -167,12 +167,11 @@ func (p *Plan) writeEntry(dst io.Writer, e Entry, chunk []byte) ([32]byte, error
 		}
 		return sum, nil
 	case e.source != "": // a viewer program, copied as it is
-		f, err := os.Open(e.source)
-		if err != nil {
-			return [32]byte{}, fmt.Errorf("viewer program: %w", err)
-		}
-		defer f.Close()
-		return copyHashed(dst, f, e.Size, chunk)
+		var sum [32]byte
+		h := sha256.New()
+		err := copyFile(io.MultiWriter(dst, h), e.source, e.Size, chunk)
+		h.Sum(sum[:0])
+		return sum, err
 	case e.Sealed:
 		return p.seal(dst, bytes.NewReader(e.data), int64(len(e.data)), chunk)
 	}
@@ -217,19 +216,6 @@ func (p *Plan) sealsWithSHA256() bool {
 	return o == nil || !o.PlainData && (o.Digest == 0 || o.Digest == crypto.SHA256)
 }
 
-// copyHashed copies exactly size bytes of src to dst and returns their
-// SHA-256.
-func copyHashed(dst io.Writer, src io.Reader, size int64, chunk []byte) ([32]byte, error) {
-	var sum [32]byte
-	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(dst, h), struct{ io.Reader }{src}, chunk)
-	if err == nil && n != size {
-		err = fmt.Errorf("%d bytes, %d when planned: did it change?", n, size)
-	}
-	h.Sum(sum[:0])
-	return sum, err
-}
-
 // WriteFileSet writes a plain, standard DICOM File-set into dir: every
 // instance of b copied byte for byte under its File ID, and the DICOMDIR.
 // dir is as for CreateFolder, and appears complete or not at all; the end
@@ -250,7 +236,8 @@ func WriteFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult, prog
 	}
 	defer w.Abort()
 	err = writeEach(ctx, w, len(b.Placements), func(i int, dst io.Writer, chunk []byte) error {
-		return copyInstance(dst, b.Placements[i].Instance, chunk)
+		in := b.Placements[i].Instance
+		return copyFile(dst, in.Path, in.Size, chunk)
 	})
 	if err != nil {
 		return err
@@ -261,15 +248,16 @@ func WriteFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult, prog
 	return w.Close()
 }
 
-func copyInstance(dst io.Writer, in *dicomdir.Instance, chunk []byte) error {
-	f, err := os.Open(in.Path)
+// copyFile copies the file name, of size bytes when planned, to dst.
+func copyFile(dst io.Writer, name string, size int64, chunk []byte) error {
+	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	n, err := io.CopyBuffer(dst, struct{ io.Reader }{f}, chunk)
-	if err == nil && n != in.Size {
-		err = fmt.Errorf("%s changed while it was read (%d bytes, was %d)", in.Path, n, in.Size)
+	if err == nil && n != size {
+		err = fmt.Errorf("%s changed while it was read (%d bytes, was %d)", name, n, size)
 	}
 	return err
 }

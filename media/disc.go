@@ -29,7 +29,6 @@ type Disc struct {
 	fsys   fs.FS
 	closer io.Closer
 	ids    []Identity
-	dir    *dicomdir.Directory
 	tree   *tree
 	sealed bool       // the DICOMDIR was a Secure DICOM File
 	cipher cms.Cipher // the DICOMDIR's content cipher, when sealed
@@ -150,7 +149,7 @@ func (d *Disc) Unlock(ids ...Identity) error {
 	if err != nil {
 		return err
 	}
-	d.dir, d.tree, d.sealed = dir, buildTree(dir), cr != nil
+	d.tree, d.sealed = buildTree(dir), cr != nil
 	if cr != nil {
 		d.cipher = cr.Info().ContentCipher
 	}
@@ -159,7 +158,7 @@ func (d *Disc) Unlock(ids ...Identity) error {
 
 // Warnings are the deviations of the DICOMDIR that reading it tolerated
 // (records not reachable from the root, unusual hierarchy).
-func (d *Disc) Warnings() []string { return d.dir.Warnings }
+func (d *Disc) Warnings() []string { return d.tree.warnings }
 
 // Unlocked reports whether Unlock has read the DICOMDIR.
 func (d *Disc) Unlocked() bool { return d.tree != nil }
@@ -432,16 +431,25 @@ func (d *Disc) checkRecord(in *Instance) error {
 	case got == nil:
 		return fmt.Errorf("not an indexable instance: %s", reason)
 	}
-	for _, c := range []struct{ what, want, got string }{
-		{"SOP Instance UID", in.SOPInstanceUID, got.SOPInstanceUID},
-		{"SOP Class UID", in.SOPClassUID, got.SOPClassUID},
-		{"Transfer Syntax UID", in.TransferSyntaxUID, got.TransferSyntaxUID},
-	} {
-		if c.want != c.got {
-			return fmt.Errorf("the file has %s %s, the record says %s", c.what, c.got, c.want)
+	return in.record.Check(got)
+}
+
+// DICOMDIRIn returns the path of the DICOMDIR file in folder dir, found
+// by name as SameName allows (ISO 9660 readers may show "dicomdir" or
+// "DICOMDIR.;1"); an error wrapping fs.ErrNotExist when there is none.
+func DICOMDIRIn(dir string) (string, error) {
+	d := &Disc{fsys: os.DirFS(dir)}
+	name, err := d.lookup("DICOMDIR")
+	if err == nil {
+		var st fs.FileInfo
+		if st, err = fs.Stat(d.fsys, name); err == nil && !st.Mode().IsRegular() {
+			err = fs.ErrNotExist
 		}
 	}
-	return nil
+	if err != nil {
+		return "", fmt.Errorf("%s: no DICOMDIR in this folder: %w", dir, fs.ErrNotExist)
+	}
+	return filepath.Join(dir, filepath.FromSlash(name)), nil
 }
 
 // IsSecure reports whether path is an encrypted medium as far as can be
@@ -456,8 +464,11 @@ func IsSecure(path string) bool {
 	if !st.IsDir() {
 		return true
 	}
-	d := &Disc{fsys: os.DirFS(path), dirName: "DICOMDIR"}
-	f, err := d.Open(d.dirName)
+	name, err := DICOMDIRIn(path)
+	if err != nil {
+		return false
+	}
+	f, err := os.Open(name)
 	if err != nil {
 		return false
 	}

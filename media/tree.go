@@ -40,6 +40,29 @@ type Series struct {
 	Instances   []*Instance // the records below it that reference a file
 }
 
+// TypeCount is how many of a series' instances have one record type.
+type TypeCount struct {
+	Type  string // IMAGE, PRESENTATION, ...
+	Count int
+}
+
+// RecordTypes counts the series' instances by record type, in the order
+// the types first appear.
+func (s *Series) RecordTypes() []TypeCount {
+	var out []TypeCount
+	at := map[string]int{}
+	for _, in := range s.Instances {
+		i, ok := at[in.RecordType]
+		if !ok {
+			i = len(out)
+			at[in.RecordType] = i
+			out = append(out, TypeCount{Type: in.RecordType})
+		}
+		out[i].Count++
+	}
+	return out
+}
+
 // Instance is a record that references a file of the medium: an IMAGE,
 // SR DOCUMENT, PRESENTATION, ... record, or a root-level one (PALETTE).
 type Instance struct {
@@ -49,6 +72,7 @@ type Instance struct {
 	Number     string   // Instance Number, as recorded
 	// What the record says the file is; "" when the record omits it.
 	SOPClassUID, SOPInstanceUID, TransferSyntaxUID string
+	record                                         *dicomdir.Record
 }
 
 // Path is the instance's file on the medium, slash-separated.
@@ -63,6 +87,7 @@ type RootRecord struct {
 // tree is the study tree, built when the medium is unlocked.
 type tree struct {
 	fileSetID string
+	warnings  []string
 	patients  []*Patient
 	roots     []*RootRecord
 	instances []*Instance // every referenced file, in DICOMDIR order
@@ -73,7 +98,7 @@ type tree struct {
 // a file is an Instance, wherever it sits; the tree holds those at the
 // places PS3.3 F.4 gives them (patient, study, series, instance).
 func buildTree(d *dicomdir.Directory) *tree {
-	t := &tree{fileSetID: d.FileSetID, byRecord: map[*dicomdir.Record]*Instance{}}
+	t := &tree{fileSetID: d.FileSetID, warnings: d.Warnings, byRecord: map[*dicomdir.Record]*Instance{}}
 	d.Walk(func(r *dicomdir.Record, _ int) {
 		if id := r.FileID(); len(id) > 0 {
 			in := newInstance(r, id)
@@ -119,7 +144,7 @@ func (t *tree) study(r *dicomdir.Record, p *Patient) *Study {
 }
 
 func newInstance(r *dicomdir.Record, id []string) *Instance {
-	return &Instance{RecordType: r.Type, FileID: id, Number: strings.TrimSpace(r.Value(dicom.InstanceNumber)),
+	return &Instance{record: r, RecordType: r.Type, FileID: id, Number: strings.TrimSpace(r.Value(dicom.InstanceNumber)),
 		SOPClassUID: r.Value(dicom.ReferencedSOPClassUIDInFile), SOPInstanceUID: r.Value(dicom.ReferencedSOPInstanceUIDInFile),
 		TransferSyntaxUID: r.Value(dicom.ReferencedTransferSyntaxUIDInFile)}
 }

@@ -74,7 +74,7 @@ func buildTree(d *media.Disc) *tree {
 					Modality: se.Modality, Description: se.Description, Patient: pv, Study: sv}
 				v.files = byInstanceNumber(se.Instances)
 				v.Count = len(v.files)
-				v.Kinds = kinds(se.Instances)
+				v.Kinds = kinds(se)
 				sv.Series = append(sv.Series, v)
 				t.series[v.Key] = v
 			}
@@ -99,22 +99,14 @@ func byInstanceNumber(insts []*media.Instance) []*media.Instance {
 }
 
 // kinds counts a series' instances by record type: "12 images, 1 presentation".
-func kinds(insts []*media.Instance) string {
-	count := map[string]int{}
-	var order []string
-	for _, in := range insts {
-		if count[in.RecordType] == 0 {
-			order = append(order, in.RecordType)
-		}
-		count[in.RecordType]++
-	}
+func kinds(se *media.Series) string {
 	var parts []string
-	for _, k := range order {
-		word := strings.ToLower(k)
-		if count[k] != 1 {
+	for _, k := range se.RecordTypes() {
+		word := strings.ToLower(k.Type)
+		if k.Count != 1 {
 			word += "s"
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", count[k], word))
+		parts = append(parts, fmt.Sprintf("%d %s", k.Count, word))
 	}
 	return strings.Join(parts, ", ")
 }

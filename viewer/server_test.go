@@ -14,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
@@ -347,11 +346,12 @@ func TestExport(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "Saved 31 images") {
 		t.Fatalf("export: %d\n%s", code, body)
 	}
-	d, err := dicomdir.ParseFile(filepath.Join(out, "DICOMDIR"))
+	d, err := media.OpenDICOMDIR(filepath.Join(out, "DICOMDIR"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if errs := d.Verify(out); len(errs) > 0 {
+	defer d.Close()
+	if errs := d.CheckRecords(); len(errs) > 0 {
 		t.Fatalf("exported file-set: %v", errs)
 	}
 	// dciodvfy accepts its DICOMDIR, and it is what "securemedia extract"

@@ -165,17 +165,6 @@ func findDisc(dir string) string {
 // hasDICOMDIR looks for a DICOMDIR file in dir, named as media.SameName
 // allows.
 func hasDICOMDIR(dir string) bool {
-	if st, err := os.Stat(filepath.Join(dir, "DICOMDIR")); err == nil {
-		return st.Mode().IsRegular()
-	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		if media.SameName(e.Name(), "DICOMDIR") && e.Type().IsRegular() {
-			return true
-		}
-	}
-	return false
+	_, err := media.DICOMDIRIn(dir)
+	return err == nil
 }

@@ -75,12 +75,25 @@ func withCode(code int, err error) error {
 // quietError marks an error whose message was already printed.
 type quietError struct{ codedError }
 
-// mediaExits are the exit codes of the media package's errors, most
-// specific first (an altered or malformed file is also a damaged one).
-var mediaExits = []struct {
+// exitTable maps library errors to exit codes, most specific first.
+type exitTable []struct {
 	err  error
 	code int
-}{
+}
+
+// classify gives the code of the first entry err matches.
+func (t exitTable) classify(err error) (int, bool) {
+	for _, m := range t {
+		if errors.Is(err, m.err) {
+			return m.code, true
+		}
+	}
+	return 0, false
+}
+
+// mediaExits are the exit codes of the media package's errors (an altered
+// or malformed file is also a damaged one).
+var mediaExits = exitTable{
 	{media.ErrWrongPassword, exitBadPassword},
 	{media.ErrNoRecipient, exitNoRecipient},
 	{media.ErrAltered, exitIntegrity},
@@ -89,15 +102,6 @@ var mediaExits = []struct {
 	{media.ErrNotSecure, exitNotCMS},
 	{media.ErrPolicy, exitPolicy},
 	{media.ErrTooLarge, exitPolicy},
-}
-
-func classifyMediaError(err error) (int, bool) {
-	for _, m := range mediaExits {
-		if errors.Is(err, m.err) {
-			return m.code, true
-		}
-	}
-	return 0, false
 }
 
 func exitCode(err error) int {
@@ -110,8 +114,8 @@ func exitCode(err error) int {
 		return qe.code
 	}
 	// A medium's errors first: they also wrap the codec's.
-	for _, classify := range []func(error) (int, bool){classifyMediaError, classifyCMSError} {
-		if code, ok := classify(err); ok {
+	for _, table := range []exitTable{mediaExits, cmsExits} {
+		if code, ok := table.classify(err); ok {
 			return code
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -65,8 +64,7 @@ func runLs(e *env, path string, verify bool) error {
 	return nil
 }
 
-// findDICOMDIR accepts a DICOMDIR file or a folder holding one; ISO 9660
-// readers may show the name in lower case or with the ";1" version.
+// findDICOMDIR accepts a DICOMDIR file or a folder holding one.
 func findDICOMDIR(path string) (string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -75,16 +73,7 @@ func findDICOMDIR(path string) (string, error) {
 	if !st.IsDir() {
 		return path, nil
 	}
-	ents, err := os.ReadDir(path)
-	if err != nil {
-		return "", err
-	}
-	for _, ent := range ents {
-		if media.SameName(ent.Name(), "DICOMDIR") && ent.Type().IsRegular() {
-			return filepath.Join(path, ent.Name()), nil
-		}
-	}
-	return "", errors.New(path + ": no DICOMDIR in this folder")
+	return media.DICOMDIRIn(path)
 }
 
 // printTree prints the patients, studies and series of an unlocked medium.
@@ -112,20 +101,12 @@ func printTree(w io.Writer, d *media.Disc) {
 // countKinds summarises a series' instances by record type, e.g.
 // "12 IMAGE" or "3 IMAGE, 1 PRESENTATION".
 func countKinds(se *media.Series) string {
-	var order []string
-	n := map[string]int{}
-	for _, in := range se.Instances {
-		if n[in.RecordType] == 0 {
-			order = append(order, in.RecordType)
-		}
-		n[in.RecordType]++
+	var parts []string
+	for _, k := range se.RecordTypes() {
+		parts = append(parts, fmt.Sprintf("%d %s", k.Count, k.Type))
 	}
-	if len(order) == 0 {
+	if len(parts) == 0 {
 		return "(no instances)"
-	}
-	parts := make([]string, len(order))
-	for i, t := range order {
-		parts[i] = fmt.Sprintf("%d %s", n[t], t)
 	}
 	return strings.Join(parts, ", ")
 }

@@ -70,6 +70,12 @@ func Bytes(s Spec) ([]byte, error) {
 	opt(dicom.StudyID, "SH", s.StudyID)
 	opt(dicom.SeriesNumber, "IS", s.SeriesNumber)
 	opt(dicom.InstanceNumber, "IS", s.InstanceNumber)
+	return encode(meta, ds, dicom.ExplicitVRLittleEndian)
+}
+
+// encode writes a Part 10 file: the File Meta Information, then the data
+// set's elements, padded and in tag order, in syntax.
+func encode(meta, ds []*dicom.Element, syntax dicom.Syntax) ([]byte, error) {
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
 	b, err := dicom.AppendFileMeta(nil, meta)
 	if err != nil {
@@ -77,7 +83,7 @@ func Bytes(s Spec) ([]byte, error) {
 	}
 	for _, e := range ds {
 		dicom.PadValue(e)
-		if b, err = dicom.AppendElement(b, e); err != nil {
+		if b, err = dicom.AppendElementSyntax(b, e, syntax); err != nil {
 			return nil, err
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"sort"
 	"testing"
 
 	"github.com/securemedia/securemedia/internal/dicom"
@@ -109,17 +108,10 @@ func ImageBytes(t testing.TB, s Image) []byte {
 		}
 		ds = append(ds, &dicom.Element{Tag: dicom.PixelData, VR: vr, Value: s.Pixels})
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].Tag < ds[j].Tag })
-	b, err := dicom.AppendFileMeta(nil, meta)
+	syntax, _ := dicom.SyntaxOf(s.TS)
+	b, err := encode(meta, ds, syntax)
 	if err != nil {
 		t.Fatal(err)
-	}
-	syntax, _ := dicom.SyntaxOf(s.TS)
-	for _, e := range ds {
-		dicom.PadValue(e)
-		if b, err = dicom.AppendElementSyntax(b, e, syntax); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if s.Fragments != nil {
 		le := binary.LittleEndian
