@@ -81,6 +81,23 @@ type Reader struct {
 	// the end, as dcmtk does; Truncated then reports that it happened.
 	AllowShortLengths bool
 	Truncated         bool
+	// MaxElements bounds the elements, sequence items and pixel data
+	// fragments read in total; one more fails with ErrMalformed. The
+	// reader keeps every item of a sequence in memory until the element
+	// that holds them is returned, so this (with MaxValue) is what bounds
+	// its memory on hostile input. Zero means no limit.
+	MaxElements int
+	elements    int
+	scratch     [12]byte // element headers
+}
+
+// count records one more element, item or fragment against MaxElements.
+func (r *Reader) count() error {
+	r.elements++
+	if r.MaxElements > 0 && r.elements > r.MaxElements {
+		return r.errorf("more than %d elements, items and fragments", r.MaxElements)
+	}
+	return nil
 }
 
 // atCleanEnd reports whether the stream ended exactly here and the caller
@@ -117,11 +134,11 @@ func (r *Reader) Syntax() Syntax { return r.syntax }
 // at the clean end of the stream.
 func (r *Reader) PeekTag() (Tag, error) {
 	b, err := r.br.Peek(4)
-	if len(b) == 0 && err != nil {
+	if len(b) == 0 && err == io.EOF {
 		return 0, io.EOF
 	}
 	if err != nil {
-		return 0, r.errorf("truncated tag")
+		return 0, r.readError(r.pos, err, "an element header", "the data ends inside an element header")
 	}
 	o := r.syntax.order()
 	return NewTag(o.Uint16(b), o.Uint16(b[2:])), nil
@@ -131,7 +148,12 @@ func (r *Reader) PeekTag() (Tag, error) {
 // returns io.EOF at the clean end of the stream.
 func (r *Reader) Next() (*Element, error) {
 	if _, err := r.br.Peek(1); err != nil {
-		return nil, io.EOF
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		// A deflated stream cut short ends with io.ErrUnexpectedEOF:
+		// that is a truncation, not a clean end.
+		return nil, r.readError(r.pos, err, "the next element", "the data ends before the end of its encoding")
 	}
 	return r.element(0, r.syntax)
 }
@@ -157,24 +179,60 @@ func (r *Reader) ReadUntil(stop Tag) ([]*Element, error) {
 }
 
 func (r *Reader) errorf(format string, args ...any) error {
-	return fmt.Errorf("%w at offset %d: %s", ErrMalformed, r.pos, fmt.Sprintf(format, args...))
+	return r.errorAt(r.pos, format, args...)
 }
 
-func (r *Reader) read(n int) ([]byte, error) {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.br, b); err != nil {
-		return nil, r.errorf("unexpected end of data")
+func (r *Reader) errorAt(off int64, format string, args ...any) error {
+	return fmt.Errorf("%w at offset %d: %s", ErrMalformed, off, fmt.Sprintf(format, args...))
+}
+
+// readError describes a read of what, which starts at off, that stopped
+// early with err: a truncation (told by truncated) when the data ended, or
+// the underlying read error, wrapped, when it did not.
+func (r *Reader) readError(off int64, err error, what, truncated string) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return r.errorAt(off, "truncated: %s", truncated)
 	}
-	r.pos += int64(n)
-	return b, nil
+	return fmt.Errorf("%w at offset %d: reading %s: %w", ErrMalformed, off, what, err)
+}
+
+// ended reports whether the data ends here, before another byte; a read
+// error other than the end is returned as such.
+func (r *Reader) ended() (bool, error) {
+	_, err := r.br.Peek(1)
+	switch {
+	case err == nil:
+		return false, nil
+	case err == io.EOF:
+		return true, nil
+	}
+	return true, r.readError(r.pos, err, "the next element", "the data ends before the end of its encoding")
+}
+
+// fill reads len(b) bytes into b; c is how many it got.
+func (r *Reader) fill(b []byte) (c int, err error) {
+	c, err = io.ReadFull(r.br, b)
+	r.pos += int64(c)
+	return c, err
+}
+
+// short describes a read of what (starting at off) that got c of n bytes.
+func (r *Reader) short(off int64, err error, what string, c, n int) error {
+	return r.readError(off, err, what, fmt.Sprintf("the data ends inside %s (%d of %d bytes)", what, c, n))
 }
 
 // header reads a tag, VR and length. Delimiters (group FFFE) have no VR in
-// any syntax.
-func (r *Reader) header(s Syntax) (t Tag, vr string, length uint32, err error) {
-	b, err := r.read(8)
-	if err != nil {
-		return 0, "", 0, err
+// any syntax. kind names what the header introduces, and seq (if not 0)
+// the sequence it is in, for errors.
+func (r *Reader) header(s Syntax, kind string, seq Tag) (t Tag, vr string, length uint32, err error) {
+	off := r.pos
+	b := r.scratch[:8]
+	if c, err := r.fill(b); err != nil {
+		what := "the header of " + kind
+		if seq != 0 {
+			what += fmt.Sprintf(" of sequence %v", seq)
+		}
+		return 0, "", 0, r.short(off, err, what, c, len(b))
 	}
 	o := s.order()
 	t = NewTag(o.Uint16(b), o.Uint16(b[2:]))
@@ -192,9 +250,9 @@ func (r *Reader) header(s Syntax) (t Tag, vr string, length uint32, err error) {
 	if !longHeader(vr) {
 		return t, vr, uint32(o.Uint16(b[6:])), nil
 	}
-	l, err := r.read(4)
-	if err != nil {
-		return 0, "", 0, err
+	l := r.scratch[8:12]
+	if c, err := r.fill(l); err != nil {
+		return 0, "", 0, r.short(off, err, fmt.Sprintf("the length of element %v", t), c, len(l))
 	}
 	return t, vr, o.Uint32(l), nil
 }
@@ -205,7 +263,10 @@ func validVR(vr string) bool {
 
 func (r *Reader) element(depth int, s Syntax) (*Element, error) {
 	off := r.pos
-	t, vr, length, err := r.header(s)
+	if err := r.count(); err != nil {
+		return nil, err
+	}
+	t, vr, length, err := r.header(s, "an element", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -234,30 +295,49 @@ func (r *Reader) element(depth int, s Syntax) (*Element, error) {
 	return e, r.value(e)
 }
 
+// value reads (or skips) the value of e, of defined length.
 func (r *Reader) value(e *Element) error {
 	n := int64(e.Length)
-	if r.MaxValue > 0 && n > r.MaxValue {
-		e.Skipped = true
-		c, _ := io.CopyN(io.Discard, r.br, n)
-		r.pos += c
-		if c != n {
-			return r.errorf("element %v: value of %d bytes truncated", e.Tag, n)
-		}
-		return nil
-	}
-	if n <= inMemoryLimit {
-		v, err := r.read(int(n))
-		e.Value = v
-		return err
-	}
+	var dst io.Writer = io.Discard
 	var buf bytes.Buffer
-	c, _ := io.CopyN(&buf, r.br, n)
-	r.pos += c
-	if c != n {
-		return r.errorf("element %v: value of %d bytes truncated", e.Tag, n)
+	switch {
+	case r.MaxValue > 0 && n > r.MaxValue:
+		e.Skipped = true
+	case n <= inMemoryLimit:
+		v := make([]byte, n)
+		c, err := io.ReadFull(r.br, v)
+		r.pos += int64(c)
+		if err != nil {
+			return r.shortValue(e, n, int64(c), err)
+		}
+		e.Value = v
+		return nil
+	default:
+		dst = &buf
 	}
-	e.Value = buf.Bytes()
+	c, err := io.CopyN(dst, r.br, n)
+	r.pos += c
+	if err != nil {
+		return r.shortValue(e, n, c, err)
+	}
+	if dst == &buf {
+		e.Value = buf.Bytes()
+	}
 	return nil
+}
+
+// shortValue describes the value of e, declared n bytes long, that ended
+// after got bytes.
+func (r *Reader) shortValue(e *Element, n, got int64, err error) error {
+	name := fmt.Sprintf("element %v", e.Tag)
+	switch e.Tag {
+	case PixelData:
+		name = fmt.Sprintf("pixel data %v", e.Tag)
+	case ItemTag:
+		name = "a pixel data fragment"
+	}
+	return r.readError(e.Offset, err, "the value of "+name,
+		fmt.Sprintf("%s declares %d bytes, the data ends %d bytes short", name, n, n-got))
 }
 
 // sequence reads the items of e, of defined or undefined length.
@@ -271,8 +351,18 @@ func (r *Reader) sequence(e *Element, depth int, s Syntax) error {
 		if e.Length != undefinedLength && r.atCleanEnd() {
 			return nil
 		}
+		if ended, err := r.ended(); err != nil {
+			return err
+		} else if ended && e.Length == undefinedLength {
+			return r.errorAt(e.Offset, "truncated: sequence %v of undefined length has no sequence delimiter, the data ends at offset %d", e.Tag, r.pos)
+		} else if ended {
+			return r.errorAt(e.Offset, "truncated: sequence %v declares %d bytes, the data ends %d bytes short", e.Tag, e.Length, end-r.pos)
+		}
 		off := r.pos
-		t, _, length, err := r.header(Syntax{BigEndian: s.BigEndian, Implicit: true})
+		if err := r.count(); err != nil {
+			return err
+		}
+		t, _, length, err := r.header(Syntax{BigEndian: s.BigEndian, Implicit: true}, "an item", e.Tag)
 		if err != nil {
 			return err
 		}
@@ -287,7 +377,7 @@ func (r *Reader) sequence(e *Element, depth int, s Syntax) error {
 			return r.errorf("sequence %v: expected an item, found %v", e.Tag, t)
 		}
 		it := &Item{Offset: off}
-		if err := r.item(it, length, depth, s); err != nil {
+		if err := r.item(it, e.Tag, length, depth, s); err != nil {
 			return err
 		}
 		e.Items = append(e.Items, it)
@@ -298,11 +388,19 @@ func (r *Reader) sequence(e *Element, depth int, s Syntax) error {
 	return nil
 }
 
-func (r *Reader) item(it *Item, length uint32, depth int, s Syntax) error {
+// item reads the elements of it, an item of sequence seq.
+func (r *Reader) item(it *Item, seq Tag, length uint32, depth int, s Syntax) error {
 	end := r.pos + int64(length)
 	for length == undefinedLength || r.pos < end {
 		if length != undefinedLength && r.atCleanEnd() {
 			return nil
+		}
+		if ended, err := r.ended(); err != nil {
+			return err
+		} else if ended && length == undefinedLength {
+			return r.errorAt(it.Offset, "truncated: item of sequence %v, of undefined length, has no item delimiter, the data ends at offset %d", seq, r.pos)
+		} else if ended {
+			return r.errorAt(it.Offset, "truncated: item of sequence %v declares %d bytes, the data ends %d bytes short", seq, length, end-r.pos)
 		}
 		if length == undefinedLength {
 			t, err := r.peekTag(s)
@@ -310,8 +408,11 @@ func (r *Reader) item(it *Item, length uint32, depth int, s Syntax) error {
 				return err
 			}
 			if t == ItemDelimitationTag {
-				_, err := r.read(8)
-				return err
+				off := r.pos
+				if c, err := r.fill(r.scratch[:8]); err != nil {
+					return r.short(off, err, "an item delimiter", c, 8)
+				}
+				return nil
 			}
 		}
 		c, err := r.element(depth+1, s)
@@ -329,7 +430,7 @@ func (r *Reader) item(it *Item, length uint32, depth int, s Syntax) error {
 func (r *Reader) peekTag(s Syntax) (Tag, error) {
 	b, err := r.br.Peek(4)
 	if err != nil {
-		return 0, r.errorf("unexpected end of data")
+		return 0, r.readError(r.pos, err, "an element header", fmt.Sprintf("the data ends inside an element header (%d of 8 bytes)", len(b)))
 	}
 	o := s.order()
 	return NewTag(o.Uint16(b), o.Uint16(b[2:])), nil
@@ -339,8 +440,16 @@ func (r *Reader) peekTag(s Syntax) (Tag, error) {
 // pseudo-element holds the fragment bytes.
 func (r *Reader) fragments(e *Element) error {
 	for {
+		if ended, err := r.ended(); err != nil {
+			return err
+		} else if ended {
+			return r.errorAt(e.Offset, "truncated: encapsulated pixel data %v has no sequence delimiter, the data ends at offset %d", e.Tag, r.pos)
+		}
 		off := r.pos
-		t, _, length, err := r.header(Syntax{Implicit: true})
+		if err := r.count(); err != nil {
+			return err
+		}
+		t, _, length, err := r.header(Syntax{Implicit: true}, "a pixel data fragment", 0)
 		if err != nil {
 			return err
 		}
