@@ -281,6 +281,8 @@ func (env *envelope) unlock(identities []Identity) ([]byte, error) {
 				return cek, nil
 			case err == nil:
 				hardErr = fmt.Errorf("%w: content key of %d bytes for %s", ErrDamaged, len(cek), env.cipher)
+			case errors.Is(err, ErrWorkLimit):
+				return nil, err // trying further recipients would only cost more
 			case errors.Is(err, ErrIncorrectIdentity):
 			case errors.Is(err, ErrWrongPassword):
 				wrongPassword = true

@@ -32,6 +32,9 @@ var (
 	ErrPasswordPolicy = errors.New("password refused")
 	// ErrWeakParameters: sealing parameters below the floor this package allows.
 	ErrWeakParameters = errors.New("parameters too weak")
+	// ErrWorkLimit: opening would take more key derivation work than the
+	// identity allows (PasswordIdentity.LimitWork).
+	ErrWorkLimit = errors.New("key derivation work limit reached")
 	// ErrSize: the plaintext written differs from the size given to Encrypt.
 	ErrSize = errors.New("plaintext size differs from the size declared to Encrypt")
 )

@@ -203,6 +203,23 @@ type PasswordIdentity struct {
 	mu          sync.Mutex
 	cache       map[string][]byte
 	derivations atomic.Int64
+	work        int64 // PBKDF2 iterations run (or started), under mu
+	workLimit   int64 // 0: no limit
+}
+
+// LimitWork bounds the PBKDF2 iterations this identity will run in all:
+// a derivation that would pass the limit fails with ErrWorkLimit before it
+// starts. A medium sealed under one salt costs one derivation; a hostile
+// one with a salt per file, or many recipients per file, costs one each.
+func (id *PasswordIdentity) LimitWork(iterations int64) {
+	id.mu.Lock()
+	id.workLimit = iterations
+	id.mu.Unlock()
+}
+
+// kdfKey names a key derivation, for the cache and RecipientSummary.KDFKey.
+func kdfKey(prf crypto.Hash, salt []byte, iter, keyLen int) string {
+	return fmt.Sprintf("%d/%d/%d/%x", prf, iter, keyLen, salt)
 }
 
 // maxCachedKeys bounds the cache: a disc has one salt; a hostile input with
@@ -224,12 +241,16 @@ func (id *PasswordIdentity) kek(prf crypto.Hash, salt []byte, iter, keyLen int) 
 	if id.maxIter > 0 && iter > id.maxIter {
 		return nil, fmt.Errorf("%w: %d PBKDF2 iterations exceeds the limit of %d", ErrUnsupported, iter, id.maxIter)
 	}
-	key := fmt.Sprintf("%d/%d/%d/%x", prf, iter, keyLen, salt)
+	key := kdfKey(prf, salt, iter, keyLen)
 	id.mu.Lock()
 	defer id.mu.Unlock()
 	if k, ok := id.cache[key]; ok {
 		return k, nil
 	}
+	if id.workLimit > 0 && id.work+int64(iter) > id.workLimit {
+		return nil, fmt.Errorf("%w: %d more PBKDF2 iterations would pass the limit of %d", ErrWorkLimit, iter, id.workLimit)
+	}
+	id.work += int64(iter)
 	k, err := deriveKey(prf, string(id.pw), salt, iter, keyLen)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/pbkdf2"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"testing"
 )
@@ -54,5 +55,27 @@ func TestDeriveKeySameAsStdlib(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A work limit refuses a derivation that would pass it before running it,
+// and a cached key costs nothing against it.
+func TestPasswordIdentityWorkLimit(t *testing.T) {
+	id, err := NewPasswordIdentity([]byte("a test passphrase, long enough"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.LimitWork(3000)
+	if _, err := id.kek(crypto.SHA256, []byte("salt one"), 2048, 32); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := id.kek(crypto.SHA256, []byte("salt one"), 2048, 32); err != nil {
+		t.Fatalf("cached key refused: %v", err)
+	}
+	if _, err := id.kek(crypto.SHA256, []byte("salt two"), 2048, 32); !errors.Is(err, ErrWorkLimit) {
+		t.Fatalf("second salt: %v, want ErrWorkLimit", err)
+	}
+	if got := id.Derivations(); got != 1 {
+		t.Fatalf("%d derivations, want 1", got)
 	}
 }

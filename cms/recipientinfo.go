@@ -25,6 +25,11 @@ type RecipientSummary struct {
 	Iterations int    `json:",omitempty"`
 	SaltSize   int    `json:",omitempty"`
 	KEKCipher  string `json:",omitempty"`
+	// KDFKey names the key derivation (PRF, iterations, key size, salt):
+	// recipients with the same KDFKey cost one PBKDF2 between them, since
+	// a PasswordIdentity caches derived keys. It lets a reader count the
+	// work a medium asks for before doing any.
+	KDFKey string `json:"-"`
 
 	// Certificate recipients.
 	Issuer        string `json:",omitempty"` // issuer distinguished name, with SerialNumber
@@ -339,8 +344,10 @@ func summarize(ri []byte) RecipientSummary {
 		if err != nil {
 			return RecipientSummary{Kind: "password", KDF: "unreadable: " + err.Error()}
 		}
+		ci, _ := p.kekCipher.info()
 		return RecipientSummary{Kind: "password", KDF: "PBKDF2", PRF: "HMAC-" + hashName(p.prf),
-			Iterations: p.iterations, SaltSize: len(p.salt), KEKCipher: p.kekCipher.String()}
+			Iterations: p.iterations, SaltSize: len(p.salt), KEKCipher: p.kekCipher.String(),
+			KDFKey: kdfKey(p.prf, p.salt, p.iterations, ci.keyLen)}
 	case tagSequence:
 		k, err := parseKTRI(ri)
 		if err != nil {

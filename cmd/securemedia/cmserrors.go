@@ -15,4 +15,5 @@ var cmsExits = exitTable{
 	{cms.ErrPasswordPolicy, exitPolicy},
 	{cms.ErrWeakParameters, exitPolicy},
 	{cms.ErrUnsupported, exitPolicy},
+	{cms.ErrWorkLimit, exitPolicy},
 }
