@@ -19,5 +19,9 @@
 // genisoimage), with Rock Ridge or Joliet names when present, as an fs.FS.
 // It treats the image as hostile: malformed structures give errors, never
 // panics, and nothing is allocated in proportion to a length the image
-// declares.
+// declares. A damaged or truncated image degrades per file: a directory or
+// file whose data is unreadable, or lies past the end of the image
+// (ErrOutside), fails alone. CompareNames reports files whose ISO 9660,
+// Rock Ridge and Joliet names disagree, which different systems would find
+// under different names.
 package iso9660

@@ -62,19 +62,21 @@ func sparse(img []byte) []byte {
 	return out
 }
 
-// FuzzOpen feeds arbitrary images to the reader: it must return errors,
-// never panic, and finish a bounded walk quickly.
+// FuzzOpen feeds arbitrary images to the reader and to CompareNames: they
+// must return errors, never panic, and finish a bounded walk quickly.
 func FuzzOpen(f *testing.F) {
-	files := []File{memFile(0, "DICOMDIR", 40), memFile(1, "A/B/F.TXT", 5), memFile(2, "A/X", 3)}
-	for _, rr := range []bool{false, true} {
+	files := []File{memFile(0, "DICOMDIR", 40), memFile(1, "A/B/F.TXT", 5), memFile(2, "A/X", 3), memFile(3, "E", 0)}
+	for _, o := range []Options{{RockRidge: true}, {Joliet: true}, {RockRidge: true, Joliet: true}} {
 		var b bytes.Buffer
-		if err := Write(&b, files, Options{VolumeID: "V", ModTime: testTime, RockRidge: rr, Joliet: !rr}); err != nil {
+		o.VolumeID, o.ModTime = "V", testTime
+		if err := Write(&b, files, o); err != nil {
 			f.Fatal(err)
 		}
 		f.Add(sparse(b.Bytes()))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		img := parseSparse(b)
+		CompareNames(img, img.size())
 		fsys, err := Open(img, img.size())
 		if err != nil {
 			return

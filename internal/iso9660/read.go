@@ -28,6 +28,13 @@ const (
 // ErrFormat reports an image that is not valid ISO 9660.
 var ErrFormat = errors.New("iso9660: invalid image")
 
+// ErrOutside reports data that a directory record places, wholly or in
+// part, past the end of the image, as on a truncated image or a disc read
+// only up to a damaged area. Opening such a file, or listing such a
+// directory, fails with an error that wraps ErrOutside; the rest of the
+// image reads normally.
+var ErrOutside = errors.New("iso9660: data lies outside the image (truncated image?)")
+
 func formatErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
 }
@@ -41,6 +48,7 @@ type image struct {
 	rr     bool // Rock Ridge found in the primary tree (SUSP SP in root ".")
 	rrSkip int  // SUSP SP LEN_SKP
 	joliet bool // names are UCS-2 (Joliet supplementary tree)
+	idents bool // keep recorded identifiers (dirent.ident), for CompareNames
 
 	// cache keeps parsed directories so that a lookup does not re-read
 	// every directory on its path; it stops growing at maxCached entries.
@@ -59,6 +67,13 @@ type dirent struct {
 	size    int64
 	mode    fs.FileMode
 	modTime time.Time
+	// err, for a directory, is why it cannot be listed (its relocation
+	// target could not be read); the entry itself still shows.
+	err error
+	// ident is the recorded file identifier and nm whether name came
+	// from a Rock Ridge NM entry; both are kept for CompareNames only.
+	ident string
+	nm    bool
 }
 
 type extent struct{ off, n int64 }
@@ -68,6 +83,15 @@ type extent struct{ off, n int64 }
 // a Joliet tree exists, else the ISO 9660 identifiers without ";1" and a
 // trailing ".". Files implement io.ReaderAt and io.Seeker and are read
 // from r on demand.
+//
+// A damaged or truncated image degrades per file: Open needs only the
+// volume descriptors and the start of the root directory. A directory that
+// cannot be read fails when it is listed or walked through, with an error
+// naming it, and the others still list. A regular file whose data runs
+// past the end of the image is still listed with its recorded size, but
+// opening it fails with an error wrapping ErrOutside; a read that the
+// underlying r cannot satisfy in full fails too (ErrOutside with
+// io.ErrUnexpectedEOF, or r's own error), never a silent short read.
 func Open(r io.ReaderAt, size int64) (fs.FS, error) {
 	img := &image{r: r, size: size}
 	pvd, svd, err := img.descriptors()
@@ -91,8 +115,8 @@ func Open(r io.ReaderAt, size int64) (fs.FS, error) {
 func (img *image) descriptors() (pvd, svd []byte, err error) {
 	for i := int64(16); i < 16+maxDescriptors; i++ {
 		b := make([]byte, sectorSize)
-		if _, err := img.r.ReadAt(b, i*sectorSize); err != nil {
-			return nil, nil, formatErr("volume descriptor %d: %v", i, err)
+		if err := img.readAt(b, i*sectorSize); err != nil {
+			return nil, nil, fmt.Errorf("iso9660: volume descriptor at sector %d: %w", i, err)
 		}
 		if string(b[1:6]) != "CD001" {
 			return nil, nil, formatErr("no CD001 at sector %d", i)
@@ -127,8 +151,7 @@ func (img *image) usePVD(pvd []byte) error {
 		return err
 	}
 	img.root = root
-	img.detectRockRidge()
-	return nil
+	return img.detectRockRidge()
 }
 
 func (img *image) rootOf(vd []byte) (*dirent, error) {
@@ -139,34 +162,63 @@ func (img *image) rootOf(vd []byte) (*dirent, error) {
 	d := &dirent{isDir: true, mode: fs.ModeDir | 0o555, modTime: rec.time}
 	d.extents = []extent{{int64(rec.extent) * img.bs, int64(rec.size)}}
 	d.size = int64(rec.size)
-	if err := img.checkExtent(d.extents[0]); err != nil {
-		return nil, err
+	if err := img.outside(d.extents[0]); err != nil {
+		return nil, fmt.Errorf("iso9660: root directory: %w", err)
 	}
 	return d, nil
 }
 
 // detectRockRidge looks for the SUSP SP entry at the start of the System
-// Use field of the root's "." record (SUSP 5.3).
-func (img *image) detectRockRidge() {
-	b := make([]byte, 255)
-	if _, err := img.r.ReadAt(b, img.root.extents[0].off); err != nil {
-		return
+// Use field of the root's "." record (SUSP 5.3). It fails only when the
+// root directory cannot be read.
+func (img *image) detectRockRidge() error {
+	root := img.root.extents[0]
+	b := make([]byte, min(255, root.n))
+	if err := img.readAt(b, root.off); err != nil {
+		return fmt.Errorf("iso9660: root directory: %w", err)
+	}
+	if len(b) == 0 {
+		return nil
 	}
 	rec, err := parseRecord(b[:b[0]])
 	if err != nil || len(rec.su) < 7 {
-		return
+		return nil
 	}
 	su := rec.su
 	if string(su[:2]) == "SP" && su[2] == 7 && su[4] == 0xBE && su[5] == 0xEF {
 		img.rr, img.rrSkip = true, int(su[6])
 	}
+	return nil
 }
 
-func (img *image) checkExtent(e extent) error {
+// outside reports an extent that does not lie wholly inside the image.
+func (img *image) outside(e extent) error {
 	if e.off < 0 || e.n < 0 || e.off > img.size || e.n > img.size-e.off {
-		return formatErr("extent at %d of %d bytes lies outside the %d-byte image", e.off, e.n, img.size)
+		return fmt.Errorf("%w: %d bytes at byte %d of the %d-byte image", ErrOutside, e.n, e.off, img.size)
 	}
 	return nil
+}
+
+// readAt fills p from offset off, which must lie inside the image. An
+// error of r is returned as is (wrapped); a short read without one means
+// the image ends before its declared size: ErrOutside.
+func (img *image) readAt(p []byte, off int64) error {
+	if err := img.outside(extent{off, int64(len(p))}); err != nil {
+		return err
+	}
+	n, err := img.r.ReadAt(p, off)
+	if n == len(p) {
+		return nil // io.ReaderAt may return io.EOF with the last bytes
+	}
+	return shortRead(n, len(p), off, err)
+}
+
+// shortRead is the error of a read of n instead of want bytes at off.
+func shortRead(n, want int, off int64, err error) error {
+	if err == nil || err == io.EOF {
+		return fmt.Errorf("%w: %w: %d of %d bytes at byte %d", ErrOutside, io.ErrUnexpectedEOF, n, want, off)
+	}
+	return fmt.Errorf("iso9660: reading %d bytes at byte %d: %w", want, off, err)
 }
 
 // rawRecord is a parsed directory record (ECMA-119 9.1).
@@ -220,16 +272,19 @@ func parseDate7(b []byte) time.Time {
 // isoName turns a recorded identifier into a name: "NAME.EXT;1" becomes
 // "NAME.EXT", "NAME.;1" becomes "NAME".
 func (img *image) isoName(id []byte) string {
-	var s string
-	if img.joliet {
-		u := make([]uint16, len(id)/2)
-		for i := range u {
-			u[i] = binary.BigEndian.Uint16(id[2*i:])
-		}
-		s = string(utf16.Decode(u))
-	} else {
-		s = string(id)
+	if !img.joliet {
+		return stripVersion(string(id))
 	}
+	u := make([]uint16, len(id)/2)
+	for i := range u {
+		u[i] = binary.BigEndian.Uint16(id[2*i:])
+	}
+	return stripVersion(string(utf16.Decode(u)))
+}
+
+// stripVersion drops the ";1" version and then a trailing "." of an
+// identifier (ECMA-119 7.5.1).
+func stripVersion(s string) string {
 	if i := strings.LastIndexByte(s, ';'); i >= 0 {
 		s = s[:i]
 	}
@@ -256,13 +311,16 @@ func (img *image) readDir(d *dirent, ancestors []int64) ([]*dirent, error) {
 // entries returns the records of directory d, parsed once and cached,
 // ancestors included: the caller must not modify the list.
 func (img *image) entries(d *dirent) ([]*dirent, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
 	img.mu.Lock()
 	list, ok := img.cache[d.extents[0].off]
 	img.mu.Unlock()
 	if ok {
 		return list, nil
 	}
-	list, err := img.parseDir(d)
+	list, _, err := img.parseDir(d)
 	if err != nil {
 		return nil, err
 	}
@@ -282,32 +340,38 @@ func (img *image) remember(off int64, list []*dirent) {
 	img.cache[off], img.cached = list, img.cached+len(list)+1
 }
 
-// parseDir reads all records of directory d.
-func (img *image) parseDir(d *dirent) ([]*dirent, error) {
+// parseDir reads all records of directory d. moved counts the records
+// hidden as relocated directories (Rock Ridge RE).
+func (img *image) parseDir(d *dirent) (out []*dirent, moved int, err error) {
+	if d.err != nil {
+		return nil, 0, d.err
+	}
 	e := d.extents[0]
 	if e.n > maxDirBytes {
-		return nil, formatErr("directory of %d bytes", e.n)
+		return nil, 0, formatErr("directory of %d bytes", e.n)
 	}
-	var out []*dirent
+	if err := img.outside(e); err != nil {
+		return nil, 0, err
+	}
 	var multi *dirent
 	block := make([]byte, img.bs)
 	records := 0
 	for off := int64(0); off < e.n; off += img.bs {
 		b := block[:min(img.bs, e.n-off)]
-		if _, err := img.r.ReadAt(b, e.off+off); err != nil {
-			return nil, formatErr("directory at %d: %v", e.off+off, err)
+		if err := img.readAt(b, e.off+off); err != nil {
+			return nil, 0, err
 		}
 		for p := 0; p < len(b) && b[p] != 0; p += int(b[p]) {
 			if records++; records > maxDirEntries {
-				return nil, formatErr("more than %d directory records", maxDirEntries)
+				return nil, 0, formatErr("more than %d directory records", maxDirEntries)
 			}
 			rec, err := parseRecord(b[p:])
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
-			de, keep, err := img.entry(rec, multi)
+			de, keep, hidden, err := img.entry(rec, multi)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			multi = nil
 			if rec.flags&flagMulti != 0 && de != nil {
@@ -316,9 +380,12 @@ func (img *image) parseDir(d *dirent) ([]*dirent, error) {
 			if keep {
 				out = append(out, de)
 			}
+			if hidden {
+				moved++
+			}
 		}
 	}
-	return out, nil
+	return out, moved, nil
 }
 
 // isAncestor drops directories that point back up the path, so a cyclic
@@ -337,24 +404,26 @@ func isAncestor(de *dirent, ancestors []int64) bool {
 
 // entry turns a record into a dirent. Records of a multi-extent file
 // (ECMA-119 6.5.1, flag bit 7) are merged into prev; keep reports whether
-// de is a new entry of the directory.
-func (img *image) entry(rec rawRecord, prev *dirent) (de *dirent, keep bool, err error) {
+// de is a new entry of the directory, hidden whether it is a relocated
+// directory (Rock Ridge RE). Extents are not checked here: a directory is
+// checked when it is listed, a file when it is opened.
+func (img *image) entry(rec rawRecord, prev *dirent) (de *dirent, keep, hidden bool, err error) {
 	if len(rec.ident) == 1 && rec.ident[0] <= 1 {
-		return nil, false, nil // "." and ".."
+		return nil, false, false, nil // "." and ".."
 	}
 	ext := extent{int64(rec.extent) * img.bs, int64(rec.size)}
-	if err := img.checkExtent(ext); err != nil {
-		return nil, false, err
-	}
 	if prev != nil {
 		if len(prev.extents) >= maxExtents {
-			return nil, false, formatErr("file with more than %d extents", maxExtents)
+			return nil, false, false, formatErr("file with more than %d extents", maxExtents)
 		}
 		prev.extents = append(prev.extents, ext)
 		prev.size += ext.n
-		return prev, false, nil
+		return prev, false, false, nil
 	}
 	de = &dirent{name: img.isoName(rec.ident), isDir: rec.flags&flagDir != 0, modTime: rec.time}
+	if img.idents {
+		de.ident = string(rec.ident)
+	}
 	de.extents, de.size = []extent{ext}, ext.n
 	de.mode = 0o444
 	if de.isDir {
@@ -362,11 +431,10 @@ func (img *image) entry(rec rawRecord, prev *dirent) (de *dirent, keep bool, err
 	}
 	keep = rec.flags&flagAssociated == 0
 	if img.rr && !img.joliet {
-		var hide bool
-		if hide, err = img.applyRockRidge(de, rec); err != nil {
-			return nil, false, err
+		if hidden, err = img.applyRockRidge(de, rec); err != nil {
+			return nil, false, false, err
 		}
-		keep = keep && !hide
+		keep = keep && !hidden
 	}
 	// Trust the directory flag (or CL) over a contradicting PX type.
 	if de.isDir {
@@ -377,7 +445,7 @@ func (img *image) entry(rec rawRecord, prev *dirent) (de *dirent, keep bool, err
 	if !validName(de.name) {
 		keep = false
 	}
-	return de, keep, nil
+	return de, keep, hidden, nil
 }
 
 func validName(s string) bool {
@@ -395,9 +463,31 @@ func (img *image) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
 	if d.isDir {
-		return &dirFile{img: img, d: d, ancestors: ancestors}, nil
+		return &dirFile{img: img, d: d, path: name, ancestors: ancestors}, nil
 	}
-	return &file{d: d, SectionReader: io.NewSectionReader(&extentReader{img.r, d.extents}, 0, d.size)}, nil
+	for _, x := range d.extents {
+		// An empty extent holds no data that could be missing.
+		if x.n == 0 {
+			continue
+		}
+		if err := img.outside(x); err != nil {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		}
+	}
+	return &file{d: d, SectionReader: io.NewSectionReader(&extentReader{img.r, d.extents, name}, 0, d.size)}, nil
+}
+
+// Stat implements fs.StatFS: it needs only the directories above name, so
+// a file whose data lies outside the image still shows its recorded size.
+func (img *image) Stat(name string) (fs.FileInfo, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrInvalid}
+	}
+	d, _, err := img.lookup(name)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
+	}
+	return info{d}, nil
 }
 
 // lookup walks name from the root, returning the entry and the extent
@@ -412,7 +502,7 @@ func (img *image) lookup(name string) (*dirent, []int64, error) {
 	if len(parts) > maxDepth {
 		return nil, nil, formatErr("path deeper than %d", maxDepth)
 	}
-	for _, p := range parts {
+	for i, p := range parts {
 		if !d.isDir {
 			return nil, nil, fs.ErrNotExist
 		}
@@ -421,7 +511,7 @@ func (img *image) lookup(name string) (*dirent, []int64, error) {
 		// copy the whole list each time.
 		list, err := img.entries(d)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, dirErr(strings.Join(parts[:i], "/"), err)
 		}
 		d = find(list, p)
 		if d == nil || isAncestor(d, ancestors) {
@@ -437,6 +527,14 @@ func (img *image) lookup(name string) (*dirent, []int64, error) {
 	return d, ancestors, nil
 }
 
+// dirErr names the directory that could not be read ("" is the root).
+func dirErr(dir string, err error) error {
+	if dir == "" {
+		dir = "."
+	}
+	return fmt.Errorf("directory %s: %w", dir, err)
+}
+
 func find(list []*dirent, name string) *dirent {
 	for _, d := range list {
 		if d.name == name {
@@ -446,10 +544,12 @@ func find(list []*dirent, name string) *dirent {
 	return nil
 }
 
-// extentReader reads the concatenated extents of a file.
+// extentReader reads the concatenated extents of a file; its errors other
+// than io.EOF name the file.
 type extentReader struct {
 	r       io.ReaderAt
 	extents []extent
+	path    string
 }
 
 func (e *extentReader) ReadAt(p []byte, off int64) (int, error) {
@@ -466,10 +566,7 @@ func (e *extentReader) ReadAt(p []byte, off int64) (int, error) {
 		m, err := e.r.ReadAt(p[:k], x.off+off)
 		n += m
 		if m < int(k) {
-			if err == nil || err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
-			return n, err
+			return n, &fs.PathError{Op: "read", Path: e.path, Err: shortRead(m, int(k), x.off+off, err)}
 		}
 		p, off = p[k:], 0
 	}
@@ -492,6 +589,7 @@ func (f *file) Close() error               { return nil }
 type dirFile struct {
 	img       *image
 	d         *dirent
+	path      string // as given to Open
 	ancestors []int64
 	list      []*dirent
 	loaded    bool
@@ -501,14 +599,14 @@ type dirFile struct {
 func (f *dirFile) Stat() (fs.FileInfo, error) { return info{f.d}, nil }
 func (f *dirFile) Close() error               { return nil }
 func (f *dirFile) Read([]byte) (int, error) {
-	return 0, &fs.PathError{Op: "read", Path: f.d.name, Err: errors.New("is a directory")}
+	return 0, &fs.PathError{Op: "read", Path: f.path, Err: errors.New("is a directory")}
 }
 
 func (f *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	if !f.loaded {
 		list, err := f.img.readDir(f.d, append(f.ancestors, f.d.extents[0].off))
 		if err != nil {
-			return nil, err
+			return nil, &fs.PathError{Op: "readdir", Path: f.path, Err: err}
 		}
 		f.list, f.loaded = list, true
 	}

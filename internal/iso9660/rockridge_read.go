@@ -2,6 +2,7 @@ package iso9660
 
 import (
 	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"time"
 )
@@ -39,7 +40,7 @@ func (img *image) applyRockRidge(de *dirent, rec rawRecord) (hide bool, err erro
 		return nil
 	})
 	if hasName {
-		de.name = string(name)
+		de.name, de.nm = string(name), true
 	}
 	return hide, err
 }
@@ -77,12 +78,9 @@ func (img *image) eachSUEntry(rec rawRecord, fn func(e []byte) error) error {
 		if hops >= maxCEHops || ce.n > int64(maxSUBytes-total) {
 			return formatErr("Rock Ridge continuation areas too long")
 		}
-		if err := img.checkExtent(*ce); err != nil {
-			return err
-		}
 		su = make([]byte, ce.n) // at most maxSUBytes in all
-		if _, err := img.r.ReadAt(su, ce.off); err != nil {
-			return formatErr("continuation area: %v", err)
+		if err := img.readAt(su, ce.off); err != nil {
+			return fmt.Errorf("iso9660: Rock Ridge continuation area: %w", err)
 		}
 		total += len(su)
 	}
@@ -152,26 +150,23 @@ func parseDate17(b []byte) time.Time {
 }
 
 // childLink turns de into the directory that was relocated to block loc
-// (RRIP 4.1.5.1); its size comes from that directory's "." record.
+// (RRIP 4.1.5.1); its size comes from that directory's "." record. When
+// that record cannot be read, de is a directory that fails when listed.
 func (img *image) childLink(de *dirent, loc uint32) error {
 	off := int64(loc) * img.bs
+	de.isDir, de.extents, de.size = true, []extent{{off, 0}}, 0
+	de.mode |= fs.ModeDir
 	b := make([]byte, 34)
-	if err := img.checkExtent(extent{off, 34}); err != nil {
-		return err
-	}
-	if _, err := img.r.ReadAt(b, off); err != nil {
-		return formatErr("relocated directory: %v", err)
+	if err := img.readAt(b, off); err != nil {
+		de.err = fmt.Errorf("iso9660: relocated directory: %w", err)
+		return nil
 	}
 	b[0] = min(b[0], 34)
 	rec, err := parseRecord(b)
 	if err != nil {
-		return err
+		de.err = err
+		return nil
 	}
-	ext := extent{off, int64(rec.size)}
-	if err := img.checkExtent(ext); err != nil {
-		return err
-	}
-	de.isDir, de.extents, de.size = true, []extent{ext}, ext.n
-	de.mode |= fs.ModeDir
+	de.extents[0].n, de.size = int64(rec.size), int64(rec.size)
 	return nil
 }
