@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -127,7 +128,7 @@ func TestSendDiscRefusesAFileThatIsNotItsRecord(t *testing.T) {
 
 	p, cfg := startPACS(t)
 	items := sendDisc(t, d, cfg)
-	if it := items[swapped.Path()]; !it.Damaged || !strings.Contains(it.Detail, "not the instance its DICOMDIR record names") {
+	if it := items[swapped.Path()]; !it.Damaged || !errors.Is(it.Err, media.ErrMismatch) {
 		t.Errorf("swapped file: %+v", it)
 	}
 	if it := items[damaged.Path()]; !it.Damaged || !strings.Contains(it.Detail, "integrity") {

@@ -1,7 +1,8 @@
 // Package importer is the receiving site's side of a patient disc: the
 // Importer actor of IHE Radiology Import Reconciliation Workflow (IRWF).
-// It chooses what to send (DiscInstances for an unlocked medium,
-// FolderInstances for a folder of plain files), reconciles the patient
+// It chooses what to send (DiscInstances for an unlocked medium: an ISO
+// image or a folder, sealed or plain, which package media reads alike),
+// reconciles the patient
 // identity with the local one (Change, Reconcile, Rewrite), forwards the
 // instances to a PACS over package dimse (Send), and remembers what the
 // PACS confirmed so that a second run sends only the rest (State).

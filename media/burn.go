@@ -76,11 +76,12 @@ func (p *Plan) writeAndClose(w *Writer) error {
 // p.Files(); the caller then closes w. The files are sealed in parallel,
 // one per core, each read once from its input and encrypted straight into
 // its place on the medium. The manifest, which lists every other file's
-// SHA-256, comes last.
+// SHA-256, comes after them, and the DICOMDIR, which holds the manifest's
+// digest, last.
 func (p *Plan) Write(w *Writer) error {
+	const first = 2 // p.Entries[0] is the DICOMDIR, [1] the manifest
 	digests := make([][32]byte, len(p.Entries))
-	last := len(p.Entries) - 1 // the manifest
-	err := writeEach(context.Background(), w, last, func(i int, dst io.Writer, chunk []byte) error {
+	err := writeEach(context.Background(), w, first, len(p.Entries), func(i int, dst io.Writer, chunk []byte) error {
 		sum, err := p.writeEntry(dst, p.Entries[i], chunk)
 		digests[i] = sum
 		return err
@@ -88,13 +89,23 @@ func (p *Plan) Write(w *Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeOne(w, p.Entries[last].Path, func(dst io.Writer) error {
-		entries := make([]manifestEntry, last)
-		for j := range last {
-			entries[j] = manifestEntry{path: p.Entries[j].Path, size: p.Entries[j].Size, sha256: digests[j]}
-		}
-		data := encodeManifest(entries)
-		_, err := p.seal(dst, bytes.NewReader(data), int64(len(data)), make([]byte, sealChunk))
+	var entries []manifestEntry
+	for j := first; j < len(p.Entries); j++ {
+		entries = append(entries, manifestEntry{path: p.Entries[j].Path, size: p.Entries[j].Size, sha256: digests[j]})
+	}
+	manifest := encodeManifest(entries)
+	if err := writeOne(w, manifestName, func(dst io.Writer) error {
+		_, err := p.seal(dst, bytes.NewReader(manifest), int64(len(manifest)), make([]byte, sealChunk))
+		return err
+	}); err != nil {
+		return err
+	}
+	dir, err := bindManifest(p.Entries[0].data, manifest)
+	if err != nil {
+		return err
+	}
+	return writeOne(w, "DICOMDIR", func(dst io.Writer) error {
+		_, err := p.seal(dst, bytes.NewReader(dir), int64(len(dir)), make([]byte, sealChunk))
 		return err
 	})
 }
@@ -102,11 +113,11 @@ func (p *Plan) Write(w *Writer) error {
 // sealChunk is how much plaintext a sealing worker reads at a time.
 const sealChunk = 256 << 10
 
-// writeEach writes files 0 to n-1 of w, each by write, on one worker per
+// writeEach writes files from to to-1 of w, each by write, on one worker per
 // core (and one more: a worker blocked in write(2) leaves its core idle).
 // The first failure, or the end of parent, stops the others and is
 // returned.
-func writeEach(parent context.Context, w *Writer, n int, write func(i int, dst io.Writer, chunk []byte) error) error {
+func writeEach(parent context.Context, w *Writer, from, to int, write func(i int, dst io.Writer, chunk []byte) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	next := make(chan int)
@@ -125,7 +136,7 @@ func writeEach(parent context.Context, w *Writer, n int, write func(i int, dst i
 		}()
 	}
 feed:
-	for i := range n {
+	for i := from; i < to; i++ {
 		select {
 		case next <- i:
 		case <-ctx.Done():
@@ -235,7 +246,7 @@ func WriteFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult, prog
 		return err
 	}
 	defer w.Abort()
-	err = writeEach(ctx, w, len(b.Placements), func(i int, dst io.Writer, chunk []byte) error {
+	err = writeEach(ctx, w, 0, len(b.Placements), func(i int, dst io.Writer, chunk []byte) error {
 		in := b.Placements[i].Instance
 		return copyFile(dst, in.Path, in.Size, chunk)
 	})

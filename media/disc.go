@@ -2,8 +2,6 @@ package media
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +33,17 @@ type Disc struct {
 	// dirName is the DICOMDIR's name: "DICOMDIR", or the file given to
 	// OpenDICOMDIR.
 	dirName string
+
+	image      io.ReaderAt // an ISO image's bytes; nil for a folder
+	imageSize  int64
+	files      []*surveyedFile // the survey, once made
+	surveyErr  error
+	maxKDFWork int64
+	listed     bool            // the DICOMDIR was read
+	dirErr     error           // why Salvage could not read the DICOMDIR
+	keyChecked bool            // the identities opened a sealed file (or the DICOMDIR)
+	manifest   []manifestEntry // nil when the medium has none
+	binding    []byte          // what the sealed DICOMDIR says of the manifest
 }
 
 // Open opens a folder or mounted disc (path is a directory) or an ISO
@@ -56,7 +65,7 @@ func Open(p string) (*Disc, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
-	return &Disc{fsys: fsys, closer: f, dirName: "DICOMDIR"}, nil
+	return &Disc{fsys: fsys, closer: f, image: f, imageSize: st.Size(), dirName: "DICOMDIR"}, nil
 }
 
 // OpenDICOMDIR opens the File-set of a DICOMDIR file, whatever its name:
@@ -77,6 +86,33 @@ func OpenDICOMDIR(file string, ids ...Identity) (*Disc, error) {
 	return d, nil
 }
 
+// NameMismatches lists, for an ISO image, every file whose ISO 9660 name
+// differs from its Rock Ridge or Joliet name: Windows reads the ISO 9660
+// (or Joliet) names, other systems the Rock Ridge ones, so such a disc
+// opens differently on each. None for a folder.
+func (d *Disc) NameMismatches() ([]string, error) {
+	if d.image == nil {
+		return nil, nil
+	}
+	ms, err := iso9660.CompareNames(d.image, d.imageSize)
+	var out []string
+	if err != nil { // a damaged part of the image: report it, and the rest
+		out = append(out, "the image's names could not all be compared: "+err.Error())
+	}
+	for _, m := range ms {
+		out = append(out, fmt.Sprintf("%s: the image's names differ: ISO 9660 %s, Joliet %s, Rock Ridge %s",
+			m.Path, orNone(m.ISO), orNone(m.Joliet), orNone(m.RockRidge)))
+	}
+	return out, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
 // Close releases the medium.
 func (d *Disc) Close() error {
 	if d.closer != nil {
@@ -85,8 +121,9 @@ func (d *Disc) Close() error {
 	return nil
 }
 
-// ErrNoDICOMDIR: the medium has no DICOMDIR at its root.
-var ErrNoDICOMDIR = errors.New("no DICOMDIR at the root: not a DICOM medium")
+// ErrNoDICOMDIR: the medium has no DICOMDIR at its root, and no DICOM
+// file was found on it either: there is nothing to read.
+var ErrNoDICOMDIR = errors.New("no DICOMDIR and no DICOM files: not a DICOM medium")
 
 // SameName tells whether a name as a medium shows it is the given one,
 // ignoring case and the ISO 9660 version suffix some systems show
@@ -125,11 +162,70 @@ func (d *Disc) lookup(p string) (string, error) {
 // maxDICOMDIR bounds the DICOMDIR read into memory.
 const maxDICOMDIR = 256 << 20
 
-// Unlock reads the DICOMDIR, decrypting it with the identities when it is
-// sealed (a wrong password is reported here, after one key derivation), and
-// keeps the identities for the other files. A plain medium needs none.
-func (d *Disc) Unlock(ids ...Identity) error {
+// Unlock takes stock of the medium and reads its DICOMDIR, decrypting it
+// with the identities when it is sealed (a wrong password is reported
+// here, after one key derivation), and keeps the identities for the other
+// files. A plain medium needs none. Before any key is derived, the work
+// the medium's sealed files ask for is counted: beyond the limit
+// (SetMaxKDFWork) Unlock refuses at once (ErrKDFLimit).
+//
+// A medium without a DICOMDIR is opened too: its DICOM files are found by
+// scanning (Listed reports false). Files the DICOMDIR does not list are
+// scanned the same way; missing ones are reported by Missing, files that
+// are not DICOM by Others.
+func (d *Disc) Unlock(ids ...Identity) error { return d.unlock(ids, false) }
+
+// Salvage is Unlock for a damaged medium: when the DICOMDIR cannot be read
+// (but not for a wrong password or key), the tree is built by scanning
+// every file instead, and DICOMDIRError says what went wrong.
+func (d *Disc) Salvage(ids ...Identity) error { return d.unlock(ids, true) }
+
+// DICOMDIRError is why Salvage could not read the DICOMDIR (nil if it
+// could, or if there is none).
+func (d *Disc) DICOMDIRError() error { return d.dirErr }
+
+func (d *Disc) unlock(ids []Identity, salvage bool) error {
 	d.ids = ids
+	files, err := d.survey()
+	if err != nil {
+		return err
+	}
+	if err := d.checkKDFWork(ids); err != nil {
+		return err
+	}
+	d.tree, d.listed, d.dirErr = &tree{byRecord: map[*dicomdir.Record]*Instance{}}, false, nil
+	switch err := d.readDICOMDIR(); {
+	case errors.Is(err, ErrNoDICOMDIR):
+	case err != nil && salvage && !errors.Is(err, ErrWrongPassword) && !errors.Is(err, ErrNoRecipient) && !errors.Is(err, ErrPolicy):
+		d.dirErr = err
+		d.tree.warnings = append(d.tree.warnings, "the DICOMDIR cannot be read ("+err.Error()+"): every file was scanned instead")
+	case err != nil:
+		d.tree = nil
+		return err
+	default:
+		d.listed = true
+	}
+	if !d.sealed {
+		if err := d.checkKey(files); err != nil {
+			d.tree = nil
+			return err
+		}
+	}
+	d.loadManifest()
+	if err := d.takeStock(files); err != nil {
+		d.tree = nil
+		return err
+	}
+	if !d.listed && len(d.tree.instances) == 0 {
+		d.tree = nil
+		return ErrNoDICOMDIR
+	}
+	return nil
+}
+
+// readDICOMDIR reads the DICOMDIR into the tree; ErrNoDICOMDIR when the
+// medium has none.
+func (d *Disc) readDICOMDIR() error {
 	r, cr, err := d.openPath(d.dirName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNoDICOMDIR
@@ -143,15 +239,17 @@ func (d *Disc) Unlock(ids ...Identity) error {
 		return fmt.Errorf("DICOMDIR: %w", err)
 	}
 	if len(data) > maxDICOMDIR {
-		return fmt.Errorf("DICOMDIR larger than %d bytes", maxDICOMDIR)
+		return fmt.Errorf("DICOMDIR larger than %d bytes: %w", maxDICOMDIR, ErrTooLarge)
 	}
 	dir, err := dicomdir.Parse(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("DICOMDIR: %w", err)
 	}
 	d.tree, d.sealed = buildTree(dir), cr != nil
+	d.binding = manifestBinding(dir)
 	if cr != nil {
 		d.cipher = cr.Info().ContentCipher
+		d.keyChecked = true
 	}
 	return nil
 }
@@ -163,13 +261,30 @@ func (d *Disc) Warnings() []string { return d.tree.warnings }
 // Unlocked reports whether Unlock has read the DICOMDIR.
 func (d *Disc) Unlocked() bool { return d.tree != nil }
 
-// Sealed reports whether the medium is encrypted (its DICOMDIR is sealed).
-func (d *Disc) Sealed() bool { return d.sealed }
+// Sealed reports whether the medium is encrypted: its DICOMDIR is sealed,
+// or, without a sealed DICOMDIR, some of its files are (SealedFiles).
+func (d *Disc) Sealed() bool { return d.sealed || d.SealedFiles() > 0 }
+
+// SealedFiles counts the sealed files of the medium.
+func (d *Disc) SealedFiles() int { return d.countKind(KindSealed) }
+
+// PlainFiles counts the plain DICOM files of the medium.
+func (d *Disc) PlainFiles() int { return d.countKind(KindPlain) }
+
+func (d *Disc) countKind(k Kind) int {
+	n := 0
+	for _, f := range d.files {
+		if f.kind == k {
+			n++
+		}
+	}
+	return n
+}
 
 // Cipher names the content cipher of a sealed medium (e.g. AES-256-CBC),
 // "" for a plain one.
 func (d *Disc) Cipher() string {
-	if !d.sealed {
+	if !d.Sealed() {
 		return ""
 	}
 	return d.cipher.String()
@@ -216,7 +331,7 @@ func (d *Disc) openPath(p string) (rc io.ReadCloser, cr *cms.Reader, err error) 
 	r, cr, err := d.content(f)
 	if err != nil {
 		f.Close()
-		return nil, nil, classify(err)
+		return nil, nil, d.fileError(err)
 	}
 	return readCloser{classifyingReader{r}, f}, cr, nil
 }
@@ -247,123 +362,13 @@ type readCloser struct {
 }
 
 // OpenInstance opens an instance's file as a stream of the plain DICOM
-// File, decrypted if it is sealed. Read it to its end before trusting what
-// it gave: a damaged or altered file is reported there (ErrDamaged).
+// File, decrypted if it is sealed. The file is first checked against its
+// directory record (ErrMismatch when it holds another instance). Read it to
+// its end before trusting what it gave: a damaged or altered file, or a
+// plain one cut short, is reported there (ErrDamaged).
 func (d *Disc) OpenInstance(in *Instance) (io.ReadCloser, error) {
-	if err := dicomdir.ValidFileID(in.FileID); err != nil {
-		return nil, err
-	}
-	r, _, err := d.openPath(in.Path())
+	r, _, err := d.openInstance(in, nil)
 	return r, err
-}
-
-// Problem is one thing Verify found wrong, naming the file.
-type Problem struct {
-	Path string
-	Err  error
-}
-
-func (p Problem) Error() string { return p.Path + ": " + p.Err.Error() }
-
-// Verify reads every file once: it checks each against the manifest (size,
-// SHA-256 of the recorded bytes) when there is one, decrypts it completely
-// (padding, digest or signature), and reports files the DICOMDIR or
-// manifest names that are missing. progress gets bytes read.
-func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
-	manifest, err := d.readManifest()
-	if err != nil {
-		return nil, 0, err
-	}
-	var problems []Problem
-	checked := 0
-	seen := map[string]bool{}
-	check := func(p string, want *manifestEntry, decrypt bool) {
-		seen[strings.ToUpper(p)] = true
-		checked++
-		if err := d.verifyFile(p, want, decrypt, progress); err != nil {
-			problems = append(problems, Problem{Path: p, Err: err})
-		}
-	}
-	for i := range manifest {
-		e := &manifest[i]
-		check(e.path, e, !plainOnMedium(e.path))
-	}
-	for _, in := range d.Instances() {
-		if p := in.Path(); !seen[strings.ToUpper(p)] {
-			check(p, nil, true)
-		}
-	}
-	return problems, checked, nil
-}
-
-// readManifest returns the manifest's entries, or nil if there is none.
-func (d *Disc) readManifest() ([]manifestEntry, error) {
-	r, _, err := d.openPath(manifestName)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", manifestName, err)
-	}
-	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, 64<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", manifestName, err)
-	}
-	return parseManifest(data)
-}
-
-func (d *Disc) verifyFile(p string, want *manifestEntry, decrypt bool, progress func(int64)) error {
-	f, err := d.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return errors.New("missing")
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	counted := &countReader{r: f, progress: progress}
-	var src io.Reader = counted
-	var sealed *cms.Reader
-	if decrypt {
-		if src, sealed, err = d.content(counted); err != nil {
-			return classify(err)
-		}
-	}
-	// The manifest holds the SHA-256 of the content: the DICOM File inside
-	// a sealed file, so a file swapped for another validly sealed one is
-	// caught too. A sealed file's DigestedData carries that digest, and
-	// the decryption checks it against the content: it is not computed
-	// twice.
-	h := sha256.New()
-	var dst io.Writer = h
-	carried := false // the envelope carries the content's SHA-256
-	if sealed != nil {
-		alg, _ := sealed.Digest()
-		carried = alg == crypto.SHA256
-	}
-	if carried {
-		dst = io.Discard
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		return classify(err)
-	}
-	if _, err := io.Copy(io.Discard, counted); err != nil { // anything after the CMS structure
-		return err
-	}
-	sum := h.Sum(nil)
-	if carried {
-		_, sum = sealed.Digest()
-	}
-	if want != nil {
-		if counted.n != want.size {
-			return fmt.Errorf("size %d, the manifest says %d: altered", counted.n, want.size)
-		}
-		if !bytes.Equal(sum, want.sha256[:]) {
-			return errors.New("content differs from the manifest: altered or replaced")
-		}
-	}
-	return nil
 }
 
 type countReader struct {
@@ -384,54 +389,40 @@ func (c *countReader) Read(p []byte) (int, error) {
 // FileSize is the size of an instance's file as recorded (the sealed size
 // of a sealed file).
 func (d *Disc) FileSize(in *Instance) (int64, error) {
-	st, err := fs.Stat(d, in.Path())
+	if in.lost != nil {
+		return 0, in.lostError()
+	}
+	st, err := fs.Stat(d, in.mediumPath())
 	if err != nil {
 		return 0, err
 	}
 	return st.Size(), nil
 }
 
-// maxCheckedHeader bounds what CheckRecords reads of an instance to find
-// its identity: DICOM headers are a few kilobytes.
-const maxCheckedHeader = 1 << 20
-
 // CheckRecords checks that every file the unlocked DICOMDIR references is
-// there and is the instance its record says: the same SOP Instance UID,
-// SOP Class UID and Transfer Syntax UID. Each file is read to its end, so
-// a sealed one's integrity is checked too. It returns one error per
-// problem, naming the file.
+// there and is the instance its record says (OpenInstance's check), and
+// reads each to its end, so a sealed one's integrity, and a plain one's
+// structure, is checked too. It returns one error per problem, naming the
+// file.
 func (d *Disc) CheckRecords() []error {
 	var errs []error
 	for _, in := range d.Instances() {
-		if err := d.checkRecord(in); err != nil {
+		if err := d.readInstance(in); err != nil {
 			errs = append(errs, fmt.Errorf("%s record: %s: %w", in.RecordType, in.Path(), err))
 		}
 	}
 	return errs
 }
 
-func (d *Disc) checkRecord(in *Instance) error {
+// readInstance reads an instance's file to its end through OpenInstance.
+func (d *Disc) readInstance(in *Instance) error {
 	r, err := d.OpenInstance(in)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	head, err := io.ReadAll(io.LimitReader(r, maxCheckedHeader))
-	if err != nil {
-		return err
-	}
-	rest, err := io.Copy(io.Discard, r)
-	if err != nil {
-		return err
-	}
-	got, reason, err := dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head))+rest, in.Path())
-	switch {
-	case err != nil:
-		return err
-	case got == nil:
-		return fmt.Errorf("not an indexable instance: %s", reason)
-	}
-	return in.record.Check(got)
+	_, err = io.Copy(io.Discard, r)
+	return err
 }
 
 // DICOMDIRIn returns the path of the DICOMDIR file in folder dir, found
@@ -450,30 +441,4 @@ func DICOMDIRIn(dir string) (string, error) {
 		return "", fmt.Errorf("%s: no DICOMDIR in this folder: %w", dir, fs.ErrNotExist)
 	}
 	return filepath.Join(dir, filepath.FromSlash(name)), nil
-}
-
-// IsSecure reports whether path is an encrypted medium as far as can be
-// told without a key: a folder whose DICOMDIR is not a plain DICOM file
-// (it is, then, a Secure DICOM File), or a file (an ISO image, whose
-// DICOMDIR Unlock will read).
-func IsSecure(path string) bool {
-	st, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	if !st.IsDir() {
-		return true
-	}
-	name, err := DICOMDIRIn(path)
-	if err != nil {
-		return false
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var head [dicom.PreambleLen + 4]byte
-	n, _ := io.ReadFull(f, head[:])
-	return n > 0 && !dicom.IsPart10(head[:n])
 }

@@ -21,7 +21,14 @@ import (
 type ExtractResult struct {
 	Instances int
 	Directory *dicomdir.Directory
+	// Lost are the files a salvage could not extract, and why, with the
+	// medium's own problems (Disc.Problems); SALVAGE.TXT lists them.
+	Lost []Problem
 }
+
+// SalvageReport is the name of the report a salvage writes beside the
+// File-set it extracted.
+const SalvageReport = "SALVAGE.TXT"
 
 // Extract decrypts every instance the DICOMDIR references into dir as a
 // plain, standard File-set with a freshly built DICOMDIR (so the output is
@@ -44,6 +51,9 @@ type Extraction struct {
 	stop      atomic.Bool
 	created   chan struct{} // closed when the file creation ends
 	createErr error
+	// Salvage extracts every instance that reads and checks out, instead
+	// of stopping at the first that does not, and writes SalvageReport.
+	Salvage bool
 }
 
 // StartExtract begins an Extract of d into dir, possibly before d is
@@ -104,19 +114,31 @@ func (x *Extraction) Abort() {
 	x.out.Abort()
 }
 
-// Run extracts every instance; the disc must be unlocked by now.
+// Run extracts every instance; the disc must be unlocked by now. Without
+// Salvage, a medium with problems (Disc.Problems) is refused, and the first
+// instance that fails stops the extraction.
 func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
 	defer x.Abort()
 	d, staging := x.d, x.out.Path
-	instances, err := d.decryptAll(x, progress)
+	if !d.Unlocked() {
+		return nil, errors.New("media: Run before the medium was unlocked")
+	}
+	if probs := d.Problems(); len(probs) > 0 && !x.Salvage {
+		return nil, fmt.Errorf("%v (and %d more problems of this medium): %w", probs[0], len(probs)-1, probs[0].Err)
+	}
+	instances, lost, err := d.decryptAll(x, progress)
 	if cerr := x.stopCreating(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, err
 	}
+	lost = append(append([]Problem(nil), d.Problems()...), lost...)
 	if len(instances) == 0 {
-		return nil, fmt.Errorf("the DICOMDIR references no files")
+		if len(lost) > 0 {
+			return nil, fmt.Errorf("no instance could be extracted: %v", lost[0])
+		}
+		return nil, fmt.Errorf("the medium holds no DICOM instances")
 	}
 	b, err := dicomdir.Build(instances, dicomdir.BuildOptions{FileSetID: d.FileSetID(), AllowConflicts: true})
 	if err != nil {
@@ -141,10 +163,33 @@ func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
 	if err := os.WriteFile(filepath.Join(staging, "DICOMDIR"), data, 0o644); err != nil {
 		return nil, err
 	}
+	if x.Salvage {
+		report := salvageReport(len(b.Placements), lost)
+		if err := os.WriteFile(filepath.Join(staging, SalvageReport), report, 0o644); err != nil {
+			return nil, err
+		}
+	}
 	if err := x.out.Commit(); err != nil {
 		return nil, err
 	}
-	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory}, nil
+	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory, Lost: lost}, nil
+}
+
+// salvageReport is SALVAGE.TXT: what was extracted and each file lost,
+// with why. It names files and reasons only, never patient data.
+func salvageReport(extracted int, lost []Problem) []byte {
+	var b strings.Builder
+	b.WriteString("SecureMedia salvage report\r\n\r\n")
+	fmt.Fprintf(&b, "Extracted: %d instances, each decrypted (or parsed) to its end and checked\r\nagainst its directory record. They are listed in the DICOMDIR beside this file.\r\n\r\n", extracted)
+	if len(lost) == 0 {
+		b.WriteString("Lost: nothing.\r\n")
+		return []byte(b.String())
+	}
+	fmt.Fprintf(&b, "Lost or not trusted: %d files\r\n\r\n", len(lost))
+	for _, p := range lost {
+		fmt.Fprintf(&b, "  %s\r\n      %v\r\n", p.Path, p.Err)
+	}
+	return []byte(b.String())
 }
 
 // countInstanceFiles guesses how many instances the medium holds before
@@ -171,7 +216,7 @@ const maxGuessedFiles = 100_000
 // decryptAll decrypts every referenced instance into raw/N, using every
 // core (the files are independent), and reads each one's header. The first
 // failure stops the work and names its file.
-func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Instance, error) {
+func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Instance, []Problem, error) {
 	ids := d.Instances()
 	instances := make([]*dicomdir.Instance, len(ids))
 	errs := make([]error, len(ids))
@@ -197,7 +242,7 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 					continue
 				}
 				instances[i], errs[i] = d.extractOne(x.out, ids[i], x.rawPath(i), buf, head, report)
-				if errs[i] != nil {
+				if errs[i] != nil && !x.Salvage {
 					failed.Store(true)
 				}
 			}
@@ -208,12 +253,20 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 	}
 	close(next)
 	wg.Wait()
+	var kept []*dicomdir.Instance
+	var lost []Problem
 	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ids[i].Path(), err)
+		switch {
+		case err != nil && !x.Salvage:
+			return nil, nil, fmt.Errorf("%s: %w", ids[i].Path(), err)
+		case err != nil:
+			lost = append(lost, Problem{Path: ids[i].Path(), Err: err})
+			os.Remove(x.rawPath(i))
+		default:
+			kept = append(kept, instances[i])
 		}
 	}
-	return instances, nil
+	return kept, lost, nil
 }
 
 // headKept is how much of each decrypted file extract keeps in memory to

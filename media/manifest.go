@@ -3,10 +3,14 @@ package media
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // The manifest lists every other file of the medium with its size as
@@ -72,4 +76,63 @@ func parseManifest(data []byte) ([]manifestEntry, error) {
 		out = append(out, e)
 	}
 	return out, sc.Err()
+}
+
+// The sealed DICOMDIR of a medium we write binds its manifest: a PRIVATE
+// directory record at the root (PS3.3 F.5: a Directory Record Type of
+// PRIVATE identified by its Private Record UID) holds the SHA-256 of the
+// manifest's content in a private element (PS3.5 §7.8). Readers that do not
+// know it skip it, as PS3.3 F.4 says they should. A medium whose DICOMDIR
+// carries it must have that manifest: deleting or replacing the manifest
+// is caught, and the manifest in turn binds every other file.
+const (
+	manifestRecordUID = "2.25.210116796031464415696414780370444488922"
+	manifestCreator   = "SECUREMEDIA MANIFEST"
+)
+
+var (
+	tagManifestCreator = dicom.NewTag(0x0009, 0x0010)
+	tagManifestSHA256  = dicom.NewTag(0x0009, 0x1010)
+)
+
+// manifestRecord is the PRIVATE record that binds a manifest's digest.
+func manifestRecord(sum [32]byte) *dicomdir.Record {
+	return &dicomdir.Record{Type: "PRIVATE", Elements: []*dicom.Element{
+		dicom.StringElement(dicom.PrivateRecordUID, "UI", manifestRecordUID),
+		dicom.StringElement(tagManifestCreator, "LO", manifestCreator),
+		{Tag: tagManifestSHA256, VR: "OB", Length: 32, Value: sum[:]},
+	}}
+}
+
+// isManifestRecord tells the binding record from other records.
+func isManifestRecord(r *dicomdir.Record) bool {
+	return r.Type == "PRIVATE" && r.Value(dicom.PrivateRecordUID) == manifestRecordUID
+}
+
+// manifestBinding is the manifest digest a DICOMDIR names, or nil.
+func manifestBinding(dir *dicomdir.Directory) []byte {
+	for _, r := range dir.Records {
+		if isManifestRecord(r) && r.Value(tagManifestCreator) == manifestCreator {
+			if e := r.Get(tagManifestSHA256); e != nil && len(e.Value) == 32 {
+				return e.Value
+			}
+			return []byte{} // present but unreadable: no manifest can match
+		}
+	}
+	return nil
+}
+
+// bindManifest puts the manifest's digest in the place manifestRecord left
+// for it in an encoded DICOMDIR: the value is the same size, so no offset
+// moves.
+func bindManifest(dir, manifest []byte) ([]byte, error) {
+	header := []byte{0x09, 0x00, 0x10, 0x10, 'O', 'B', 0, 0, 32, 0, 0, 0}
+	at := bytes.Index(dir, header)
+	if at < 0 || bytes.Contains(dir[at+1:], header) {
+		return nil, fmt.Errorf("media: the DICOMDIR has no single place for the manifest digest")
+	}
+	out := bytes.Clone(dir)
+	sum := sha256.Sum256(manifest)
+	copy(out[at+len(header):], sum[:])
+	return out, nil
 }

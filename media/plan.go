@@ -54,7 +54,7 @@ type Plan struct {
 	Warnings  []string
 	Skipped   []dicomdir.Skipped
 	Directory *dicomdir.Directory
-	Entries   []Entry // in writing order; the manifest is last
+	Entries   []Entry // DICOMDIR, MANIFEST, README.TXT, then the rest
 	Counts    struct{ Patients, Studies, Series, Instances int }
 	opts      Options
 }
@@ -162,6 +162,9 @@ func (p *Plan) addEntries(b *dicomdir.BuildResult) error {
 		p.Entries = append(p.Entries, Entry{Path: path.Join(pl.FileID...), Size: size, PlainSize: pl.Instance.Size,
 			Sealed: true, Mode: 0o444, source: pl.Instance.Path})
 	}
+	// The DICOMDIR names the manifest's digest (manifestBinding); it is
+	// laid out now with a placeholder of the same size.
+	b.Directory.Records = append(b.Directory.Records, manifestRecord([32]byte{}))
 	dir, err := dicomdir.Marshal(b.Directory)
 	if err != nil {
 		return err
@@ -237,11 +240,24 @@ func (p *Plan) estimatedSize() int64 {
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
+// addReadmeAndManifest adds README.TXT and the manifest, and puts the
+// DICOMDIR, the manifest and README.TXT first: on an ISO image they take
+// the lowest sectors, right after the directories, so that a disc damaged
+// or cut short towards its end still opens and lists its studies.
 func (p *Plan) addReadmeAndManifest() error {
 	readme := []byte(readmeText(p))
-	p.Entries = append(p.Entries, Entry{Path: "README.TXT", Size: int64(len(readme)), PlainSize: int64(len(readme)), Mode: 0o444, data: readme})
-	var paths []string
+	var dir Entry
+	var rest []Entry
 	for _, e := range p.Entries {
+		if e.Path == "DICOMDIR" {
+			dir = e
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	readmeEntry := Entry{Path: "README.TXT", Size: int64(len(readme)), PlainSize: int64(len(readme)), Mode: 0o444, data: readme}
+	paths := []string{readmeEntry.Path}
+	for _, e := range rest {
 		paths = append(paths, e.Path)
 	}
 	plain := manifestSize(paths)
@@ -249,7 +265,8 @@ func (p *Plan) addReadmeAndManifest() error {
 	if err != nil {
 		return err
 	}
-	p.Entries = append(p.Entries, Entry{Path: manifestName, Size: size, PlainSize: plain, Sealed: true, Mode: 0o444})
+	manifest := Entry{Path: manifestName, Size: size, PlainSize: plain, Sealed: true, Mode: 0o444}
+	p.Entries = append([]Entry{dir, manifest, readmeEntry}, rest...)
 	return nil
 }
 

@@ -17,6 +17,9 @@ type Patient struct {
 	Name    string // as recorded (Family^Given^...), decoded
 	ID      string
 	Studies []*Study
+	// Scanned: found by scanning files the DICOMDIR does not list (never
+	// merged with a patient it lists, whatever the ID).
+	Scanned bool
 }
 
 // Study is a STUDY record.
@@ -72,7 +75,22 @@ type Instance struct {
 	Number     string   // Instance Number, as recorded
 	// What the record says the file is; "" when the record omits it.
 	SOPClassUID, SOPInstanceUID, TransferSyntaxUID string
-	record                                         *dicomdir.Record
+	// Scanned: the DICOMDIR does not list the file (or the medium has no
+	// DICOMDIR); it was found by scanning, and its record made from its
+	// own header.
+	Scanned  bool
+	record   *dicomdir.Record
+	onMedium string // the file's path as the medium shows it
+	lost     error  // the file is missing or unreadable
+}
+
+// Lost reports why the instance's file cannot be read (missing, or on an
+// unreadable part of the medium), nil if it is there.
+func (in *Instance) Lost() error {
+	if in.lost == nil {
+		return nil
+	}
+	return in.lostError()
 }
 
 // Path is the instance's file on the medium, slash-separated.
@@ -90,8 +108,11 @@ type tree struct {
 	warnings  []string
 	patients  []*Patient
 	roots     []*RootRecord
-	instances []*Instance // every referenced file, in DICOMDIR order
+	instances []*Instance // every referenced file, in DICOMDIR order, then those found by scanning
 	byRecord  map[*dicomdir.Record]*Instance
+	missing   []*Instance
+	others    []OtherFile
+	problems  []Problem
 }
 
 // buildTree reads the tree off the DICOMDIR. Every record that references
@@ -107,6 +128,9 @@ func buildTree(d *dicomdir.Directory) *tree {
 		}
 	})
 	for _, r := range d.Records {
+		if isManifestRecord(r) {
+			continue // ours, not content
+		}
 		if r.Type != "PATIENT" {
 			t.roots = append(t.roots, &RootRecord{Type: r.Type, Label: r.Text(dicom.ContentLabel), Instance: t.byRecord[r]})
 			continue

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -190,13 +191,26 @@ func openDisc(e *env, path string, k *keyFlags) (*media.Disc, error) {
 	return d, nil
 }
 
-// unlockDisc unlocks an opened medium with the key flags.
-func unlockDisc(e *env, d *media.Disc, k *keyFlags) error {
-	ids, err := k.identities(e)
+// unlockDisc unlocks an opened medium with the key flags. A password (or
+// key) is asked for only when something on the medium is sealed.
+func unlockDisc(e *env, d *media.Disc, k *keyFlags) error { return unlockWith(e, d, k, d.Unlock) }
+
+// salvageDisc is unlockDisc for a damaged medium (media.Disc.Salvage).
+func salvageDisc(e *env, d *media.Disc, k *keyFlags) error { return unlockWith(e, d, k, d.Salvage) }
+
+func unlockWith(e *env, d *media.Disc, k *keyFlags, unlock func(...media.Identity) error) error {
+	d.SetMaxKDFWork(k.maxKDFWork)
+	need, err := d.NeedsKey()
 	if err != nil {
 		return err
 	}
-	return d.Unlock(ids...)
+	var ids []media.Identity
+	if need {
+		if ids, err = k.identities(e); err != nil {
+			return err
+		}
+	}
+	return unlock(ids...)
 }
 
 func discCommand(e *env, use, short, long string, run func(*media.Disc, []string) error, extra func(*cobra.Command)) *cobra.Command {
@@ -220,22 +234,23 @@ func discCommand(e *env, use, short, long string, run func(*media.Disc, []string
 	return cmd
 }
 
-const discArg = `DISC is an ISO image, a folder, a USB stick or a mounted disc. It opens
-with a password (--password-file, --password-env, or a prompt) or a private
-key (--key with --cert, or --p12), as for unseal. A wrong password is
-reported at once: only the DICOMDIR is decrypted to check it.`
+const discArg = `DISC is an ISO image, a folder, a USB stick or a mounted disc, made by any
+tool: with or without a DICOMDIR (files it does not list, or all of them
+without one, are found by scanning, and the output says so), in upper, lower
+or mixed case, sealed, plain or a mix. When something on it is sealed, it
+opens with a password (--password-file, --password-env, or a prompt) or a
+private key (--key with --cert, or --p12), as for unseal; a plain medium asks
+for nothing. A wrong password is reported at once. A medium whose sealed
+files would cost more key derivation than --max-kdf-work is refused before
+any (exit 9).`
 
 func newOpenCommand(e *env) *cobra.Command {
 	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
 		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description) and series (modality,\ncounts). Nothing is written.\n\n"+discArg,
 		func(d *media.Disc, args []string) error {
-			state := "plain (not encrypted)"
-			if d.Sealed() {
-				state = "encrypted with " + d.Cipher()
-			}
-			fmt.Fprintf(e.stdout, "%s: DICOM File-set %q, %s, %d instances\n", args[0], d.FileSetID(), state, len(d.Instances()))
+			fmt.Fprintf(e.stdout, "%s: %s\n", args[0], describeMedium(d))
 			printTree(e.stdout, d)
-			return nil
+			return printInventory(e.stdout, d)
 		}, nil)
 }
 
@@ -243,6 +258,9 @@ func newVerifyCommand(e *env) *cobra.Command {
 	return discCommand(e, "verify DISC", "Check that every file of an encrypted DICOM medium is present and intact",
 		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
 		func(d *media.Disc, args []string) error {
+			for _, w := range d.Warnings() {
+				fmt.Fprintf(e.stderr, "warning: %s\n", w)
+			}
 			p := newProgress(e.stderr, "verifying", 1, 0)
 			problems, checked, err := d.Verify(p.add)
 			if err != nil {
@@ -251,8 +269,17 @@ func newVerifyCommand(e *env) *cobra.Command {
 			for _, pr := range problems {
 				fmt.Fprintf(e.stdout, "BAD  %s: %v\n", pr.Path, pr.Err)
 			}
+			printOthers(e.stdout, d)
+			if names, err := d.NameMismatches(); err != nil {
+				return err
+			} else if len(names) > 0 {
+				for _, n := range names {
+					fmt.Fprintf(e.stdout, "BAD  %s\n", n)
+				}
+				problems = append(problems, media.Problem{})
+			}
 			if len(problems) > 0 {
-				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing or altered", len(problems), checked))
+				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing, altered or unexpected", len(problems), checked))
 			}
 			fmt.Fprintf(e.stdout, "%s: all %d files present and intact\n", args[0], checked)
 			return nil
@@ -261,6 +288,7 @@ func newVerifyCommand(e *env) *cobra.Command {
 
 func newExtractCommand(e *env) *cobra.Command {
 	var out string
+	var salvage bool
 	var k keyFlags
 	cmd := &cobra.Command{
 		Use:   "extract DISC -o DIR",
@@ -282,19 +310,30 @@ func newExtractCommand(e *env) *cobra.Command {
 				return err
 			}
 			defer x.Abort()
-			if err := unlockDisc(e, d, &k); err != nil {
+			unlock := unlockDisc
+			if salvage {
+				unlock, x.Salvage = salvageDisc, true
+			}
+			if err := unlock(e, d, &k); err != nil {
 				return err
+			}
+			for _, w := range d.Warnings() {
+				fmt.Fprintf(e.stderr, "warning: %s\n", w)
 			}
 			p := newProgress(e.stderr, "extracting", len(d.Instances()), 0)
 			res, err := x.Run(p.add)
 			if err != nil {
+				if !salvage {
+					err = fmt.Errorf("%w\n(nothing was written; \"securemedia verify\" lists every problem, and --salvage extracts what is intact)", err)
+				}
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s: %d instances extracted, integrity checked\n", out, res.Instances)
-			return nil
+			return salvaged(e, res.Lost, filepath.Join(out, media.SalvageReport))
 		},
 	}
 	k.addFlags(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output `DIR` (required)")
+	cmd.Flags().BoolVar(&salvage, "salvage", false, "extract every instance that is intact, list the rest in SALVAGE.TXT (exit 13 if any was lost)")
 	return cmd
 }

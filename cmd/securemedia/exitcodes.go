@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,7 @@ const (
 	exitConflict    = 10 // conflicting input (e.g. two different files claim one SOP Instance UID)
 	exitNotStored   = 11 // send: at least one instance was not stored by the peer
 	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO
+	exitSalvaged    = 13 // --salvage: what was intact was extracted or sent, something was lost
 )
 
 const exitCodesText = `Exit codes (stable; scripts may rely on them):
@@ -38,13 +40,15 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
    7  truncated or malformed CMS structure
    8  not a Secure DICOM File (input is not CMS EnvelopedData)
    9  refused by policy: password outside printable US-ASCII, parameters too
-      weak, algorithm not supported
+      weak, algorithm not supported, key derivation beyond --max-kdf-work
   10  conflicting input (for example two different files with one SOP
       Instance UID)
   11  send: at least one instance was not stored by the peer (the result
       table says which and why; a re-run sends only those)
   12  network: the peer could not be reached, rejected the association, or
       did not answer C-ECHO with success
+  13  --salvage: every intact instance was extracted (or sent), and at least
+      one file was lost; SALVAGE.TXT (or the result table) says which and why
 
 On any non-zero exit, no output file is left behind.`
 
@@ -100,6 +104,7 @@ var mediaExits = exitTable{
 	{media.ErrMalformed, exitMalformed},
 	{media.ErrDamaged, exitDamaged},
 	{media.ErrNotSecure, exitNotCMS},
+	{media.ErrKDFLimit, exitPolicy},
 	{media.ErrPolicy, exitPolicy},
 	{media.ErrTooLarge, exitPolicy},
 }
@@ -123,4 +128,19 @@ func exitCode(err error) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// salvaged reports what a salvage lost; exit 13 when anything was.
+func salvaged(e *env, lost []media.Problem, report string) error {
+	if len(lost) == 0 {
+		return nil
+	}
+	for _, p := range lost {
+		fmt.Fprintf(e.stderr, "lost: %s: %v\n", p.Path, p.Err)
+	}
+	where := ""
+	if report != "" {
+		where = "; " + report + " lists them"
+	}
+	return withCode(exitSalvaged, fmt.Errorf("%d files lost%s", len(lost), where))
 }

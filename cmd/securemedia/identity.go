@@ -12,11 +12,12 @@ import (
 // keyFlags are the ways to open sealed data, shared by unseal, open,
 // verify, extract (and later send): a password and/or a private key.
 type keyFlags struct {
-	password passwordSource
-	key      string
-	cert     string
-	p12      string
-	p12Pass  passwordSource
+	password   passwordSource
+	key        string
+	cert       string
+	p12        string
+	p12Pass    passwordSource
+	maxKDFWork int64
 }
 
 func (o *keyFlags) addFlags(cmd *cobra.Command) {
@@ -27,6 +28,8 @@ func (o *keyFlags) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.p12, "p12", "", "PKCS #12 `FILE` holding the certificate and key")
 	f.StringVar(&o.p12Pass.file, "p12-password-file", "", "read the PKCS #12 file's password from `FILE`")
 	f.StringVar(&o.p12Pass.env, "p12-password-env", "", "read the PKCS #12 file's password from environment variable `NAME`")
+	f.Int64Var(&o.maxKDFWork, "max-kdf-work", media.DefaultMaxKDFWork,
+		"refuse a medium whose sealed files ask for more than `N` PBKDF2 iterations in all (a hostile disc's salt per file at 10 million iterations each would take minutes)")
 	cmd.MarkFlagsRequiredTogether("key", "cert")
 	cmd.MarkFlagsMutuallyExclusive("key", "p12")
 }

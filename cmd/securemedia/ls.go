@@ -14,34 +14,35 @@ import (
 
 func newLsCommand(e *env) *cobra.Command {
 	var verify bool
+	var k keyFlags
 	cmd := &cobra.Command{
 		Use:   "ls PATH",
-		Short: "List the patients, studies and series of a DICOMDIR",
+		Short: "List the patients, studies and series of a DICOM medium or DICOMDIR",
 		Long: `ls prints the tree of a DICOM File-set: each patient (name and ID), each study
 (date and description) and each series (number, modality and how many
-instances of which kind), read from the DICOMDIR. PATH is a DICOMDIR file or a
-folder that holds one. Names are shown decoded from their character set.
+instances of which kind), read from the DICOMDIR. PATH is a medium (an ISO
+image, a folder, a mounted disc: see below), or a DICOMDIR file of any name.
+Names are shown decoded from their character set. Files the DICOMDIR does not
+list, files it lists that are missing, and files that are not DICOM are
+listed after the tree.
 
 With --verify, ls also checks that every file the DICOMDIR references exists
-and is the instance the DICOMDIR says (exit code 1 if not).`,
+and is the instance the DICOMDIR says, reading each to its end (exit code 1
+if not).
+
+` + discArg,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLs(e, args[0], verify)
+			return runLs(e, args[0], verify, &k)
 		},
 	}
+	k.addFlags(cmd)
 	cmd.Flags().BoolVar(&verify, "verify", false, "check that every referenced file exists and matches its record")
 	return cmd
 }
 
-func runLs(e *env, path string, verify bool) error {
-	file, err := findDICOMDIR(path)
-	if err != nil {
-		return err
-	}
-	d, err := media.OpenDICOMDIR(file)
-	if errors.Is(err, media.ErrNoRecipient) || errors.Is(err, media.ErrWrongPassword) {
-		return fmt.Errorf("%s is encrypted: use \"securemedia open\", which asks for the password", file)
-	}
+func runLs(e *env, path string, verify bool, k *keyFlags) error {
+	d, err := openForLs(e, path, k)
 	if err != nil {
 		return err
 	}
@@ -50,6 +51,9 @@ func runLs(e *env, path string, verify bool) error {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	printTree(e.stdout, d)
+	if err := printInventory(e.stdout, d); err != nil && !verify {
+		return err
+	}
 	if !verify {
 		return nil
 	}
@@ -64,16 +68,84 @@ func runLs(e *env, path string, verify bool) error {
 	return nil
 }
 
-// findDICOMDIR accepts a DICOMDIR file or a folder holding one.
-func findDICOMDIR(path string) (string, error) {
+// openForLs opens a medium, or the File-set of a DICOMDIR file given by
+// its path.
+func openForLs(e *env, path string, k *keyFlags) (*media.Disc, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if !st.IsDir() {
-		return path, nil
+	if st.IsDir() || !isDICOMDIRFile(path) {
+		return openDisc(e, path, k)
 	}
-	return media.DICOMDIRIn(path)
+	return media.OpenDICOMDIR(path)
+}
+
+// isDICOMDIRFile tells a DICOMDIR file (a plain DICOM file) from an ISO
+// image: only the former has "DICM" after its preamble.
+func isDICOMDIRFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 132)
+	n, _ := io.ReadFull(f, head)
+	return n == 132 && string(head[128:]) == "DICM"
+}
+
+// describeMedium says in one line what kind of medium d is.
+func describeMedium(d *media.Disc) string {
+	state := "plain (not encrypted)"
+	switch sealed, plain := d.SealedFiles(), d.PlainFiles(); {
+	case sealed > 0 && plain > 0:
+		state = fmt.Sprintf("partly encrypted (%d sealed and %d plain DICOM files)", sealed, plain)
+	case d.Sealed():
+		state = "encrypted with " + d.Cipher()
+	}
+	n := len(d.Instances()) - len(d.Missing())
+	if !d.Listed() {
+		return fmt.Sprintf("no DICOMDIR: %d instances found by scanning, %s", n, state)
+	}
+	s := fmt.Sprintf("DICOM File-set %q, %s, %d instances", d.FileSetID(), state, n)
+	if k := d.Scanned(); k > 0 {
+		s += fmt.Sprintf(" (%d of them not in the DICOMDIR, found by scanning)", k)
+	}
+	if k := len(d.Missing()); k > 0 {
+		s += fmt.Sprintf("; %d more referenced but missing", k)
+	}
+	return s
+}
+
+// printInventory lists, after the tree, what is missing, what is not
+// DICOM and what is wrong with the medium as a whole; an error when
+// something is missing or wrong.
+func printInventory(w io.Writer, d *media.Disc) error {
+	for _, in := range d.Missing() {
+		fmt.Fprintf(w, "MISSING  %s: %v\n", in.Path(), in.Lost())
+	}
+	printOthers(w, d)
+	for _, p := range d.Problems() {
+		fmt.Fprintf(w, "PROBLEM  %s: %v\n", p.Path, p.Err)
+	}
+	if n := len(d.Missing()) + len(d.Problems()); n > 0 {
+		return withCode(exitIntegrity, fmt.Errorf("%d file(s) of this medium missing or wrong (\"securemedia verify\" checks every file)", n))
+	}
+	return nil
+}
+
+// printOthers lists the files that are not DICOM instances of the medium.
+func printOthers(w io.Writer, d *media.Disc) {
+	for _, o := range d.Others() {
+		if errors.Is(o.Err, media.ErrUnexpected) {
+			continue // a problem, listed as such
+		}
+		what := o.What
+		if o.Err != nil {
+			what += ": " + o.Err.Error()
+		}
+		fmt.Fprintf(w, "OTHER    %s: %s\n", o.Path, what)
+	}
 }
 
 // printTree prints the patients, studies and series of an unlocked medium.
@@ -83,7 +155,11 @@ func printTree(w io.Writer, d *media.Disc) {
 		fmt.Fprintf(w, "%s %s\n", r.Type, orDash(r.Label)) // outside any patient, e.g. PALETTE
 	}
 	for _, p := range d.Patients() {
-		fmt.Fprintf(w, "Patient %s  [ID %s]\n", orDash(p.Name), orDash(p.ID))
+		scanned := ""
+		if p.Scanned {
+			scanned = "  (found by scanning: not in the DICOMDIR)"
+		}
+		fmt.Fprintf(w, "Patient %s  [ID %s]%s\n", orDash(p.Name), orDash(p.ID), scanned)
 		for _, st := range p.Studies {
 			instances := 0
 			for _, se := range st.Series {

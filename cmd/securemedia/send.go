@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +22,7 @@ type sendOptions struct {
 	state        string
 	noResume     bool
 	keys         keyFlags // for an encrypted medium
+	salvage      bool
 }
 
 func newSendCommand(e *env) *cobra.Command {
@@ -30,7 +31,8 @@ func newSendCommand(e *env) *cobra.Command {
 		Use:   "send DISC|FOLDER --pacs AET@HOST:PORT",
 		Short: "Send the studies of an encrypted medium or a folder to a PACS (C-STORE)",
 		Long: `send stores every instance of an encrypted medium (DISC), or every DICOM
-Part 10 file found under FOLDER, in the PACS with C-STORE. Each instance is
+Part 10 file found under FOLDER, in the PACS with C-STORE. DISC and FOLDER
+are read alike: with or without a DICOMDIR, sealed, plain or a mix. Each instance is
 offered in its own transfer syntax: compressed data is never transcoded. Two
 lossless rewrites are allowed when the PACS does not take an instance's own
 encoding: explicit VR little endian data may travel as implicit VR little
@@ -77,6 +79,7 @@ to disk.`,
 	f.StringVar(&o.state, "state", "", "state file of instances already confirmed (default <user cache dir>/securemedia/sent.tsv)")
 	f.IntVar(&o.associations, "associations", 1, "parallel associations (1 to 8)")
 	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
+	f.BoolVar(&o.salvage, "salvage", false, "a damaged medium: send every instance that is intact, even when the DICOMDIR or manifest cannot be read (exit 13 if anything was lost)")
 	o.keys.addFlags(cmd)
 	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
 	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
@@ -120,7 +123,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 		total += in.Size
 	}
 	items := sendInstances(ctx, e, cfg, todo, total, o.associations, st)
-	return report(e, append(items, skipped...), src)
+	return report(e, append(items, skipped...), src, o.salvage)
 }
 
 func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, st *importer.State) []sendItem {
@@ -137,40 +140,68 @@ func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.
 	return items
 }
 
-// collect lists what to send: the instances of a medium (an image file,
-// or a folder whose DICOMDIR is sealed), unlocked with the key flags and
-// open until done is called; or every Part 10 file of a folder.
+// collect lists what to send: the instances of a medium (an image file
+// or a folder, sealed, plain or a mix, with or without a DICOMDIR),
+// unlocked with the key flags and open until done is called. Files that
+// are not DICOM are listed as skipped; missing and damaged ones as failed.
+// A medium of ours with problems (a missing manifest, an added file) is
+// refused unless --salvage.
 func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipped []sendItem, done func(), err error) {
-	fi, err := os.Stat(src)
+	d, err := media.Open(src)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if fi.IsDir() && !media.IsSecure(src) {
-		insts, skipped, err = importer.FolderInstances(src)
-		return insts, skipped, func() {}, err
+	unlock := unlockDisc
+	if o.salvage {
+		unlock = salvageDisc
 	}
-	d, err := openDisc(e, src, &o.keys)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if insts, skipped, err = importer.DiscInstances(d, nil); err != nil {
+	if err := unlock(e, d, &o.keys); err != nil {
 		d.Close()
 		return nil, nil, nil, err
 	}
-	return insts, skipped, func() { d.Close() }, nil
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+	for _, p := range d.Problems() {
+		if !o.salvage {
+			d.Close()
+			return nil, nil, nil, fmt.Errorf("%v\n(nothing was sent: \"securemedia verify\" lists every problem; --salvage sends what is intact): %w", p, p.Err)
+		}
+		skipped = append(skipped, sendItem{Label: p.Path, Result: "failed", Detail: "not sent: " + p.Err.Error(), Failed: true, Damaged: true})
+	}
+	for _, f := range d.Others() {
+		if errors.Is(f.Err, media.ErrUnexpected) {
+			continue // a problem, listed above
+		}
+		skipped = append(skipped, sendItem{Label: f.Path, Result: "skipped", Detail: "not a DICOM instance: " + f.What})
+	}
+	if k := d.Scanned(); k > 0 && !d.Listed() {
+		fmt.Fprintf(e.stderr, "send %s: no DICOMDIR, the %d instances were found by scanning\n", src, k)
+	} else if k > 0 {
+		fmt.Fprintf(e.stderr, "send %s: %d instances are not in the DICOMDIR: found by scanning, and sent too\n", src, k)
+	}
+	insts, bad, err := importer.DiscInstances(d, nil)
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	return insts, append(skipped, bad...), func() { d.Close() }, nil
 }
 
 // report prints the per-instance table on stdout and a summary on stderr.
-func report(e *env, items []sendItem, src string) error {
+func report(e *env, items []sendItem, src string, salvage bool) error {
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Label < items[j].Label })
 	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tFILE\tSOP INSTANCE UID\tDETAIL")
 	counts := map[string]int{}
-	failed := 0
+	failed, damaged := 0, 0
 	for _, it := range items {
 		counts[it.Result]++
 		if it.Failed {
 			failed++
+		}
+		if it.Damaged {
+			damaged++
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Result, it.Label, orDash(it.UID), orDash(it.Detail))
 	}
@@ -182,6 +213,9 @@ func report(e *env, items []sendItem, src string) error {
 		}
 	}
 	fmt.Fprintf(e.stderr, "send %s: %s\n", src, strings.Join(parts, ", "))
+	if salvage && failed > 0 && failed == damaged { // every intact instance was stored
+		return &quietError{codedError{code: exitSalvaged, err: fmt.Errorf("%d files lost", damaged)}}
+	}
 	if failed > 0 {
 		return &quietError{codedError{code: exitNotStored, err: fmt.Errorf("%d instances not stored", failed)}}
 	}

@@ -1,0 +1,194 @@
+package media
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
+)
+
+// Every instance read through a Disc is bound to its place on the medium:
+// before the first byte is given out, the file's header is compared with
+// the directory record that named it (and the patient, study and series
+// the record sits under); a file copied in from another disc, or two files
+// swapped, is refused there, whatever its size and however well it is
+// sealed. Then the whole file is parsed as it streams, so that a plain
+// file cut short is reported as damaged at its end, as a sealed one's
+// digest would be.
+
+// ErrMismatch: a file holds another instance than the directory record
+// that names it. It is also ErrDamaged.
+var ErrMismatch = errors.New("holds another instance than its directory record names")
+
+// ErrMissing: a file the DICOMDIR references is not on the medium.
+var ErrMissing = errors.New("missing: the DICOMDIR references it, the medium does not have it")
+
+// maxCheckedHeader bounds what is held of an instance to read its header
+// before any of it is given out: DICOM headers are a few kilobytes; one
+// longer than this is refused as unreadable.
+const maxCheckedHeader = 4 << 20
+
+// openInstance opens an instance's file, checked as described above.
+// wrapRaw, when not nil, wraps the file's recorded bytes (to count or hash
+// them); cr is the decrypting reader of a sealed file.
+func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (io.ReadCloser, *cms.Reader, error) {
+	if in.lost != nil {
+		return nil, nil, in.lostError()
+	}
+	if !in.Scanned { // a DICOMDIR's File ID is untrusted; a scanned path came from the medium's own listing
+		if err := dicomdir.ValidFileID(in.FileID); err != nil {
+			return nil, nil, err
+		}
+	}
+	f, err := d.Open(in.mediumPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	var raw io.Reader = f
+	if wrapRaw != nil {
+		raw = wrapRaw(f)
+	}
+	r, cr, err := d.content(raw)
+	if err != nil {
+		f.Close()
+		return nil, nil, d.fileError(err)
+	}
+	r = classifyingReader{r}
+	head, err := io.ReadAll(io.LimitReader(r, maxCheckedHeader))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if err := in.bind(head); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return newCheckedReader(io.MultiReader(bytes.NewReader(head), r), f), cr, nil
+}
+
+// bind compares the header at the start of head with the instance's
+// record: what it leaves out is not compared.
+func (in *Instance) bind(head []byte) error {
+	got, reason, err := dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head)), in.Path())
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: unreadable header: %v", ErrDamaged, err)
+	case got == nil && reason == "":
+		return fmt.Errorf("%w: a DICOMDIR where an instance should be", ErrMismatch)
+	case got == nil:
+		return fmt.Errorf("%w: not a readable DICOM instance: %s", ErrDamaged, reason)
+	}
+	type field struct{ what, want, got string }
+	fields := []field{
+		{"SOP Instance UID", in.SOPInstanceUID, got.SOPInstanceUID},
+		{"SOP Class UID", in.SOPClassUID, got.SOPClassUID},
+		{"Transfer Syntax UID", in.TransferSyntaxUID, got.TransferSyntaxUID},
+	}
+	if se := in.Series; se != nil {
+		fields = append(fields, field{"Series Instance UID", se.UID, got.Value(dicom.SeriesInstanceUID)},
+			field{"Study Instance UID", se.Study.UID, got.Value(dicom.StudyInstanceUID)})
+		// A file without a Patient ID sits under one the DICOMDIR's maker
+		// had to give it (Type 1 in a PATIENT record).
+		if id, gotID := se.Study.Patient.ID, got.Value(dicom.PatientID); id != "" && gotID != "" && id != gotID {
+			// The values are patient data: they are not shown.
+			return fmt.Errorf("%w: its Patient ID is not the one of the patient its record is under", mismatch())
+		}
+	}
+	for _, f := range fields {
+		if f.want != "" && f.want != f.got {
+			return fmt.Errorf("%w: the file has %s %s, the record says %s", mismatch(), f.what, f.got, f.want)
+		}
+	}
+	return nil
+}
+
+// mismatch is ErrMismatch that is also ErrDamaged.
+func mismatch() error { return &codecError{ours: []error{ErrMismatch, ErrDamaged}, err: ErrMismatch} }
+
+// fileError turns an error opening a file of an unlocked medium into what
+// it means: once the medium's password has opened a sealed file, another
+// file it does not open is damaged (or not of this medium), not a wrong
+// password to ask again.
+func (d *Disc) fileError(err error) error {
+	if d.keyChecked && (errors.Is(err, cms.ErrWrongPassword) || errors.Is(err, cms.ErrNoRecipient)) {
+		return fmt.Errorf("%w: its key does not open with the password or key that opened the medium: damaged, or not of this medium (%v)", ErrDamaged, err)
+	}
+	return classify(err)
+}
+
+// checkedReader parses what it passes on, in a goroutine fed through a
+// pipe, and reports at the end of the stream a file that does not parse
+// to its end, or whose pixel data is shorter than its header implies.
+type checkedReader struct {
+	r      io.Reader
+	pw     *io.PipeWriter
+	result chan error
+	closer io.Closer
+	err    error // once set, every Read returns it
+}
+
+func newCheckedReader(r io.Reader, c io.Closer) *checkedReader {
+	pr, pw := io.Pipe()
+	cr := &checkedReader{r: r, pw: pw, result: make(chan error, 1), closer: c}
+	go func() {
+		_, err := dicom.CheckFile(pr)
+		io.Copy(io.Discard, pr) // what it did not need, so writes never block
+		cr.result <- err
+	}()
+	return cr
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.pw.Write(p[:n]) // fails only once the checker stopped reading
+	}
+	switch {
+	case err == io.EOF:
+		c.pw.Close()
+		c.err = io.EOF
+		if cerr := <-c.result; cerr != nil {
+			c.err = &codecError{ours: []error{ErrDamaged}, err: fmt.Errorf("damaged DICOM file: %w", cerr)}
+		}
+		return n, c.err
+	case err != nil:
+		c.stop(err)
+	}
+	return n, err
+}
+
+func (c *checkedReader) stop(err error) {
+	c.pw.CloseWithError(err)
+	<-c.result
+	c.err = err
+}
+
+func (c *checkedReader) Close() error {
+	if c.err == nil {
+		c.stop(errors.New("closed"))
+	}
+	return c.closer.Close()
+}
+
+// mediumPath is where the instance's file is on the medium: as found by
+// the survey, or as its record names it.
+func (in *Instance) mediumPath() string {
+	if in.onMedium != "" {
+		return in.onMedium
+	}
+	return in.Path()
+}
+
+func (in *Instance) lostError() error {
+	if errors.Is(in.lost, ErrMissing) {
+		return in.lost
+	}
+	return fmt.Errorf("unreadable: %w", in.lost)
+}
