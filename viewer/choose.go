@@ -16,14 +16,21 @@ import (
 // for the path of a disc, folder or ISO image; the disc chosen there
 // belongs to the server, which closes it when Serve returns.
 
-// attach makes d the server's disc: a plain medium opens at once, a sealed
-// one waits for its password. A medium without a DICOMDIR is refused.
+// attach makes d the server's disc: a medium with nothing sealed on it
+// opens at once, one with sealed files waits for its password. A medium
+// with no DICOM files at all is refused. A damaged medium opens with what
+// can be read (media.Disc.Salvage); the pages mark what is lost.
 // The caller holds unlockMu, or has not started serving yet.
 func (s *Server) attach(d *media.Disc) error {
 	if !d.Unlocked() {
-		// A plain medium opens without a key; a sealed one stays locked.
-		if err := d.Unlock(); errors.Is(err, media.ErrNoDICOMDIR) {
+		need, err := d.NeedsKey()
+		if err != nil {
 			return err
+		}
+		if !need {
+			if err := d.Salvage(); err != nil {
+				return err
+			}
 		}
 	}
 	s.disc = d

@@ -43,6 +43,23 @@
 // MaxFrameBytes; nothing decrypted is written to disk except by "Save a
 // copy", and decoded pixels stay in the page's memory.
 //
+// A damaged or altered medium opens with what can be read
+// (media.Disc.Salvage). Above the study list, an amber panel names every
+// file that is wrong (problems.go): the medium's Problems (a manifest
+// missing or replaced, files added that its manifest does not list), the
+// files the DICOMDIR references that are missing, an unreadable DICOMDIR,
+// and files found lost since while reading them; a line says how many
+// images were found by scanning because the DICOMDIR does not list them
+// (or there is none), and those patients are tagged "not in the
+// DICOMDIR". Files that are not images (a report, a vendor's program) are
+// listed below it, collapsed when there are many. The lines name files and
+// say what is wrong in plain words; they carry no patient data. An
+// instance whose file is missing, damaged (a plain file cut short, a
+// sealed one that fails its check) or holds another instance than its
+// record names (media.ErrMismatch, refused before any byte) is a marked
+// placeholder on the series page, never an image: /info answers 422 with
+// Lost and the reason, /frame 422 with the reason and no pixels.
+//
 // "Send to PACS" (send.go; GET /send for the whole disc, from the header;
 // ?study=P-S from each study in the list or ?series=KEY from the series
 // page for less) stores the images in a PACS with the same code as

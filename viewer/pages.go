@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -35,11 +36,13 @@ type tree struct {
 	FileSetID string
 	Patients  []*patientView
 	series    map[string]*seriesView
+	report    *discReport // what unlocking found wrong (problems.go)
 }
 
 type patientView struct {
 	Name, ID string
 	Studies  []*studyView
+	Scanned  bool // found by scanning: not in the DICOMDIR
 }
 type studyView struct {
 	Date, Description, ID, Accession string
@@ -49,22 +52,35 @@ type seriesView struct {
 	Key                           string
 	Number, Modality, Description string
 	Count                         int
+	Lost                          int // files missing or unreadable, known at unlock
 	Kinds                         string
 	Patient                       *patientView
 	Study                         *studyView
 	files                         []*media.Instance
 }
 
-// Middle is the index of the series' middle image (its preview).
-func (v *seriesView) Middle() int { return v.Count / 2 }
+// Middle is the index of the series' middle image (its preview): of
+// those whose file is there, when some are missing.
+func (v *seriesView) Middle() int {
+	if v.Lost == 0 || v.Lost == v.Count {
+		return v.Count / 2
+	}
+	var there []int
+	for i, in := range v.files {
+		if in.Lost() == nil {
+			there = append(there, i)
+		}
+	}
+	return there[len(there)/2]
+}
 
 // buildTree makes the study list of an unlocked disc: its series keyed
 // "patient-study-series" by position, each series' files in Instance
 // Number order.
 func buildTree(d *media.Disc) *tree {
-	t := &tree{FileSetID: d.FileSetID(), series: map[string]*seriesView{}}
+	t := &tree{FileSetID: d.FileSetID(), series: map[string]*seriesView{}, report: newDiscReport(d)}
 	for pi, p := range d.Patients() {
-		pv := &patientView{Name: personName(p.Name), ID: p.ID}
+		pv := &patientView{Name: personName(p.Name), ID: p.ID, Scanned: p.Scanned}
 		t.Patients = append(t.Patients, pv)
 		for si, st := range p.Studies {
 			sv := &studyView{Date: st.Date, Description: st.Description, ID: st.ID, Accession: st.AccessionNumber}
@@ -74,6 +90,11 @@ func buildTree(d *media.Disc) *tree {
 					Modality: se.Modality, Description: se.Description, Patient: pv, Study: sv}
 				v.files = byInstanceNumber(se.Instances)
 				v.Count = len(v.files)
+				for _, in := range v.files {
+					if in.Lost() != nil {
+						v.Lost++
+					}
+				}
 				v.Kinds = kinds(se)
 				sv.Series = append(sv.Series, v)
 				t.series[v.Key] = v
@@ -81,6 +102,18 @@ func buildTree(d *media.Disc) *tree {
 		}
 	}
 	return t
+}
+
+// LostNote says, on the series page, how many of its files are known to
+// be missing or unreadable; "" when none.
+func (v *seriesView) LostNote() string {
+	switch {
+	case v.Lost == 0:
+		return ""
+	case v.Lost == 1:
+		return fmt.Sprintf("1 of the %d images of this series is not on the disc or cannot be read; it is marked as lost.", v.Count)
+	}
+	return fmt.Sprintf("%d of the %d images of this series are not on the disc or cannot be read; they are marked as lost.", v.Lost, v.Count)
 }
 
 // byInstanceNumber orders a series' instances for display; those without
@@ -177,16 +210,15 @@ func (s *Server) openInstance(in *media.Instance) (*pixeldata.Reader, io.ReadClo
 	return pr, rc, nil
 }
 
-func readMessage(err error) string {
-	switch {
-	case errors.Is(err, media.ErrDamaged):
-		return "This image is damaged or was altered after the disc was made (" + err.Error() + "); it is not shown."
-	case errors.Is(err, pixeldata.ErrNotDICOM):
-		return "This file is not a readable DICOM image (" + err.Error() + ")."
-	case errors.Is(err, pixeldata.ErrNotDisplayable):
-		return err.Error()
+// readFailed says why instance i of se is not shown, and remembers a
+// lost file for the studies page.
+func (s *Server) readFailed(se *seriesView, i int, err error) (msg string, lost bool) {
+	in := se.files[i]
+	msg, lost = lostMessage(err, in.Path())
+	if lost {
+		s.failed.add(in, err)
 	}
-	return "The image could not be read: " + err.Error()
+	return msg, lost
 }
 
 type infoView struct {
@@ -205,6 +237,10 @@ type infoView struct {
 	PatientID     string `json:"-"`
 	FrameURL      string // of frame 0; ?n= picks another
 	Pixel         *pixelView
+	// Lost: the instance's file is missing, damaged, or holds another
+	// instance than its record names; Message says which. Nothing of it is
+	// shown, and /info and /frame answer 422 for it.
+	Lost bool
 }
 
 // pixelView is what the browser needs to decode and render a frame: the
@@ -232,7 +268,7 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 		Patient: se.Patient.Name, PatientID: se.Patient.ID, Date: formatDate(se.Study.Date)}
 	pr, rc, err := s.openInstance(se.files[i])
 	if err != nil {
-		v.Message = readMessage(err)
+		v.Message, v.Lost = s.readFailed(se, i, err)
 		return v
 	}
 	defer rc.Close()
@@ -244,7 +280,7 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 		pix, _ = pr.Frame(0) // an error here is the image's to report
 	}
 	if err := pr.Finish(); err != nil {
-		v.Message = readMessage(err)
+		v.Message, v.Lost = s.readFailed(se, i, err)
 		return v
 	}
 	if pix != nil {
@@ -315,7 +351,14 @@ func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such image", http.StatusNotFound)
 		return
 	}
-	writeJSON(w, s.info(se, i))
+	v := s.info(se, i)
+	if v.Lost {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_ = json.NewEncoder(w).Encode(v)
+		return
+	}
+	writeJSON(w, v)
 }
 
 // frameData answers one frame of an instance (?n=, 0-based) as bytes:
@@ -349,7 +392,8 @@ func (s *Server) frameData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		http.Error(w, readMessage(err), http.StatusUnprocessableEntity)
+		msg, _ := s.readFailed(se, i, err)
+		http.Error(w, msg, http.StatusUnprocessableEntity)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
@@ -373,11 +417,16 @@ func (s *Server) frame(se *seriesView, i, n int) (*pixeldata.Info, []byte, error
 	defer rc.Close()
 	in := pr.Info()
 	if in.Unsupported != "" {
+		if err := pr.Finish(); err != nil { // a damaged file is lost, not merely undisplayable
+			return nil, nil, err
+		}
 		return in, nil, errUnsupported
 	}
 	pix, err := pr.Frame(n)
-	if err == nil {
-		err = pr.Finish()
+	// To the end even when the frame failed: a file cut short inside its
+	// pixel data is damaged, which only its end tells.
+	if ferr := pr.Finish(); ferr != nil {
+		err = ferr
 	}
 	if err != nil {
 		return nil, nil, err

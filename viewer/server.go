@@ -52,6 +52,7 @@ type Server struct {
 	exportMu sync.Mutex
 	decode   chan struct{} // bounds concurrent frame decodes (memory)
 	frames   *frameCache
+	failed   failures // files found lost while reading them (problems.go)
 
 	send sender // Send to PACS (send.go)
 
@@ -222,7 +223,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "unlock", s.unlockData(""))
 		return
 	}
-	s.render(w, http.StatusOK, "studies", map[string]any{"Title": "Studies on this disc", "Tree": s.tree})
+	s.render(w, http.StatusOK, "studies", map[string]any{"Title": "Studies on this disc", "Tree": s.tree, "Report": s.report()})
 }
 
 func (s *Server) unlockData(msg string) map[string]any {
@@ -268,7 +269,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "unlock", s.unlockData("Type the disc's password first."))
 		return
 	}
-	if err := s.disc.Unlock(ids...); err != nil {
+	if err := s.disc.Salvage(ids...); err != nil {
 		s.render(w, http.StatusOK, "unlock", s.unlockData(unlockMessage(err)))
 		return
 	}

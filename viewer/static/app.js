@@ -44,20 +44,35 @@ const SMDecode = (function () {
   };
 })();
 
+// fetchInfo gets an image's /info. A lost image (its file missing,
+// damaged or another instance than the disc lists) answers 422 with its
+// Message and Lost set: that is given back to be shown, never its pixels.
 function fetchInfo(series, i) {
   return fetch("/info/" + series + "/" + i, { credentials: "same-origin" })
-    .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+    .then(function (r) {
+      const json = (r.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+      if (!json) throw new Error("HTTP " + r.status);
+      return r.json().then(function (v) {
+        if (!r.ok && !(v && v.Lost && v.Message)) throw new Error("HTTP " + r.status);
+        return v;
+      });
+    });
 }
 
 // Study list: each series' preview is its middle image, drawn here; one
 // at a time, so a long list does not flood the viewer.
 (function () {
   const thumbs = Array.from(document.querySelectorAll("canvas.thumb"));
-  function none(t, why) { const s = document.createElement("span"); s.className = "nothumb"; s.textContent = "no preview"; s.title = why || ""; t.replaceWith(s); }
+  function none(t, why, lost) {
+    const s = document.createElement("span");
+    s.className = "nothumb" + (lost ? " lost" : ""); s.textContent = lost ? "lost" : "no preview"; s.title = why || "";
+    t.replaceWith(s);
+  }
   let chain = Promise.resolve();
   thumbs.forEach(function (t) {
     chain = chain.then(function () {
       return fetchInfo(t.dataset.series, t.dataset.index).then(function (v) {
+        if (v.Lost) { none(t, v.Message, true); return; }
         if (v.Message || !v.Pixel) throw new Error(v.Message);
         return SMDecode(v.FrameURL, v.Pixel).then(function (d) {
           const p = v.Pixel, full = document.createElement("canvas");
@@ -83,6 +98,7 @@ function fetchInfo(series, i) {
   const canvas = document.getElementById("image");
   const ctx = canvas.getContext("2d");
   const msg = document.getElementById("message");
+  const stage = document.getElementById("stage");
   const out = document.getElementById("window");
   const presets = document.getElementById("presets");
   const series = viewer.dataset.series;
@@ -142,7 +158,7 @@ function fetchInfo(series, i) {
   }
 
   function set(id, v) { const e = document.getElementById(id); if (e) e.textContent = v || "–"; }
-  function showMessage(text) { msg.textContent = text; msg.hidden = false; canvas.hidden = true; }
+  function showMessage(text, lost) { msg.textContent = text; msg.hidden = false; canvas.hidden = true; stage.classList.toggle("lost", !!lost); }
   function showWindow(used) {
     if (!out) return;
     if (!info || !info.Monochrome) { out.textContent = ""; return; }
@@ -159,7 +175,7 @@ function fetchInfo(series, i) {
     const w = win || (full && decoded.kind === "mono" ? SMRender.fullRange(p, decoded) : null);
     const used = SMRender.render(p, decoded, w, imageData);
     ctx.putImageData(imageData, 0, 0);
-    msg.hidden = true; canvas.hidden = false;
+    msg.hidden = true; canvas.hidden = false; stage.classList.remove("lost");
     showWindow(used);
     // For tests and assistive tools: what is on the canvas now.
     canvas.dataset.shown = index + "/" + frame + (used ? "/" + used.c + "/" + used.w : "");
@@ -171,7 +187,7 @@ function fetchInfo(series, i) {
       if (my !== showing) return null;
       info = v;
       updateAttrs(v, i);
-      if (v.Message) { showMessage(v.Message); decoded = null; return null; }
+      if (v.Message) { showMessage(v.Message, v.Lost); decoded = null; return null; }
       return frameOf(i, f).then(function (d) {
         if (my !== showing) return;
         decoded = d;
