@@ -15,7 +15,8 @@ import (
 // Sending from a medium reads each file once: when its turn comes (and
 // while the one before it is being sent: dimse opens one ahead), the file is
 // decrypted into memory to its end, which checks its digest or signature,
-// and its header is compared with the DICOMDIR record that named it; only
+// with its header compared with the DICOMDIR record that named it (both by
+// media's OpenInstance, which also parses a plain file to its end); only
 // then is it offered to the peer, from memory. A damaged instance, or one
 // that is not the instance its record names, is therefore never offered.
 // Nothing decrypted is written to disk.
@@ -120,7 +121,7 @@ func openHeld(d *media.Disc, in *media.Instance, want *dimse.Instance, size int6
 		release()
 		return nil, err
 	}
-	h, err := checkHeader(bytes.NewReader(buf[:n]), want)
+	h, err := dimse.ReadHeader(bytes.NewReader(buf[:n]))
 	if err != nil {
 		release()
 		return nil, err
@@ -162,7 +163,7 @@ func openTwice(d *media.Disc, in *media.Instance, want *dimse.Instance) (*dimse.
 		return nil, err
 	}
 	counted := &countingReader{r: r}
-	h, err := checkHeader(counted, want)
+	h, err := dimse.ReadHeader(counted)
 	if err == nil {
 		_, err = io.Copy(io.Discard, counted)
 	}
@@ -190,20 +191,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// checkHeader reads an instance's header and refuses one that is not the
-// instance its record named: sending it would file one patient's images
-// under what the directory says is another's.
-func checkHeader(r io.Reader, want *dimse.Instance) (*dimse.Header, error) {
-	h, err := dimse.ReadHeader(r)
-	if err != nil {
-		return nil, err
-	}
-	if h.SOPInstanceUID != want.SOPInstanceUID || h.SOPClassUID != want.SOPClassUID {
-		return nil, fmt.Errorf("the file is not the instance its DICOMDIR record names (it holds SOP Instance UID %s of SOP Class %s)", h.SOPInstanceUID, h.SOPClassUID)
-	}
-	return h, nil
 }
 
 // relabelled is the data set's real transfer syntax when it differs from

@@ -32,21 +32,23 @@ var ErrMissing = errors.New("missing: the DICOMDIR references it, the medium doe
 // longer than this is refused as unreadable.
 const maxCheckedHeader = 4 << 20
 
-// openInstance opens an instance's file, checked as described above.
-// wrapRaw, when not nil, wraps the file's recorded bytes (to count or hash
-// them); cr is the decrypting reader of a sealed file.
-func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (io.ReadCloser, *cms.Reader, error) {
+// openInstance opens an instance's file, checked as described above, and
+// returns the header it was checked by (its Path is the record's, its Size
+// that of the bytes read for it). wrapRaw, when not nil, wraps the file's
+// recorded bytes (to count or hash them); cr is the decrypting reader of a
+// sealed file.
+func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (rc io.ReadCloser, cr *cms.Reader, got *dicomdir.Instance, err error) {
 	if in.lost != nil {
-		return nil, nil, in.lostError()
+		return nil, nil, nil, in.lostError()
 	}
 	if !in.Scanned { // a DICOMDIR's File ID is untrusted; a scanned path came from the medium's own listing
 		if err := dicomdir.ValidFileID(in.FileID); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	f, err := d.Open(in.mediumPath())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var raw io.Reader = f
 	if wrapRaw != nil {
@@ -55,28 +57,41 @@ func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (io
 	r, cr, err := d.content(raw)
 	if err != nil {
 		f.Close()
-		return nil, nil, d.fileError(err)
+		return nil, nil, nil, d.fileError(err)
 	}
 	r = classifyingReader{r}
-	head, err := io.ReadAll(io.LimitReader(r, maxCheckedHeader))
+	head, got, reason, err := readHeader(r, in.Path())
+	if err == nil {
+		err = in.bind(got, reason)
+	}
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if err := in.bind(head); err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return newCheckedReader(io.MultiReader(bytes.NewReader(head), r), f), cr, nil
+	return newCheckedReader(io.MultiReader(bytes.NewReader(head), r), f), cr, got, nil
 }
 
-// bind compares the header at the start of head with the instance's
-// record: what it leaves out is not compared.
-func (in *Instance) bind(head []byte) error {
-	got, reason, err := dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head)), in.Path())
+// readHeader reads the start of a plain DICOM stream (at most
+// maxCheckedHeader bytes, which it returns) and the instance its header
+// describes: nil and the reason when it is not one, nil and no reason for
+// a DICOMDIR. path names the instance.
+func readHeader(r io.Reader, path string) (head []byte, in *dicomdir.Instance, reason string, err error) {
+	head, err = io.ReadAll(io.LimitReader(r, maxCheckedHeader))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	in, reason, err = dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head)), path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: unreadable header: %v", ErrDamaged, err)
+	}
+	return head, in, reason, nil
+}
+
+// bind compares got, the header of the instance's file (or why it is not
+// an instance), with the instance's record: what the record leaves out is
+// not compared.
+func (in *Instance) bind(got *dicomdir.Instance, reason string) error {
 	switch {
-	case err != nil:
-		return fmt.Errorf("%w: unreadable header: %v", ErrDamaged, err)
 	case got == nil && reason == "":
 		return fmt.Errorf("%w: a DICOMDIR where an instance should be", ErrMismatch)
 	case got == nil:

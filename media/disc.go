@@ -128,9 +128,11 @@ var ErrNoDICOMDIR = errors.New("no DICOMDIR and no DICOM files: not a DICOM medi
 // SameName tells whether a name as a medium shows it is the given one,
 // ignoring case and the ISO 9660 version suffix some systems show
 // ("dicomdir;1", "DICOMDIR.").
-func SameName(onMedium, want string) bool {
-	return strings.EqualFold(strings.TrimSuffix(strings.TrimSuffix(onMedium, ";1"), "."), want)
-}
+func SameName(onMedium, want string) bool { return strings.EqualFold(trimVersion(onMedium), want) }
+
+// trimVersion removes the ISO 9660 ";1" version and a trailing "." from
+// a name as a medium shows it.
+func trimVersion(name string) string { return strings.TrimSuffix(strings.TrimSuffix(name, ";1"), ".") }
 
 // lookup finds a slash path on the medium, ignoring case and the ISO 9660
 // ";1" version suffix, as readers of other systems' discs must.
@@ -194,7 +196,7 @@ func (d *Disc) unlock(ids []Identity, salvage bool) error {
 		return err
 	}
 	d.tree, d.listed, d.dirErr = &tree{byRecord: map[*dicomdir.Record]*Instance{}}, false, nil
-	switch err := d.readDICOMDIR(); {
+	switch t, err := d.readDICOMDIR(); {
 	case errors.Is(err, ErrNoDICOMDIR):
 	case err != nil && salvage && !errors.Is(err, ErrWrongPassword) && !errors.Is(err, ErrNoRecipient) && !errors.Is(err, ErrPolicy):
 		d.dirErr = err
@@ -203,7 +205,7 @@ func (d *Disc) unlock(ids []Identity, salvage bool) error {
 		d.tree = nil
 		return err
 	default:
-		d.listed = true
+		d.tree, d.listed = t, true
 	}
 	if !d.sealed {
 		if err := d.checkKey(files); err != nil {
@@ -223,42 +225,42 @@ func (d *Disc) unlock(ids []Identity, salvage bool) error {
 	return nil
 }
 
-// readDICOMDIR reads the DICOMDIR into the tree; ErrNoDICOMDIR when the
-// medium has none.
-func (d *Disc) readDICOMDIR() error {
+// readDICOMDIR reads the DICOMDIR's tree, and whether it is sealed and
+// what it says of the manifest; ErrNoDICOMDIR when the medium has none.
+func (d *Disc) readDICOMDIR() (*tree, error) {
 	r, cr, err := d.openPath(d.dirName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return ErrNoDICOMDIR
+		return nil, ErrNoDICOMDIR
 	}
 	if err != nil {
-		return fmt.Errorf("DICOMDIR: %w", err)
+		return nil, fmt.Errorf("DICOMDIR: %w", err)
 	}
 	defer r.Close()
 	data, err := io.ReadAll(io.LimitReader(r, maxDICOMDIR+1))
 	if err != nil {
-		return fmt.Errorf("DICOMDIR: %w", err)
+		return nil, fmt.Errorf("DICOMDIR: %w", err)
 	}
 	if len(data) > maxDICOMDIR {
-		return fmt.Errorf("DICOMDIR larger than %d bytes: %w", maxDICOMDIR, ErrTooLarge)
+		return nil, fmt.Errorf("DICOMDIR larger than %d bytes: %w", maxDICOMDIR, ErrTooLarge)
 	}
 	dir, err := dicomdir.Parse(data)
 	if err != nil {
-		return fmt.Errorf("DICOMDIR: %w", err)
+		return nil, fmt.Errorf("DICOMDIR: %w", err)
 	}
-	d.tree, d.sealed = buildTree(dir), cr != nil
-	d.binding = manifestBinding(dir)
+	d.sealed, d.binding = cr != nil, manifestBinding(dir)
 	if cr != nil {
 		d.cipher = cr.Info().ContentCipher
 		d.keyChecked = true
 	}
-	return nil
+	return buildTree(dir), nil
 }
 
 // Warnings are the deviations of the DICOMDIR that reading it tolerated
 // (records not reachable from the root, unusual hierarchy).
 func (d *Disc) Warnings() []string { return d.tree.warnings }
 
-// Unlocked reports whether Unlock has read the DICOMDIR.
+// Unlocked reports whether Unlock (or Salvage) has taken stock of the
+// medium.
 func (d *Disc) Unlocked() bool { return d.tree != nil }
 
 // Sealed reports whether the medium is encrypted: its DICOMDIR is sealed,
@@ -266,12 +268,12 @@ func (d *Disc) Unlocked() bool { return d.tree != nil }
 func (d *Disc) Sealed() bool { return d.sealed || d.SealedFiles() > 0 }
 
 // SealedFiles counts the sealed files of the medium.
-func (d *Disc) SealedFiles() int { return d.countKind(KindSealed) }
+func (d *Disc) SealedFiles() int { return d.countKind(kindSealed) }
 
 // PlainFiles counts the plain DICOM files of the medium.
-func (d *Disc) PlainFiles() int { return d.countKind(KindPlain) }
+func (d *Disc) PlainFiles() int { return d.countKind(kindPlain) }
 
-func (d *Disc) countKind(k Kind) int {
+func (d *Disc) countKind(k fileKind) int {
 	n := 0
 	for _, f := range d.files {
 		if f.kind == k {
@@ -367,7 +369,7 @@ type readCloser struct {
 // its end before trusting what it gave: a damaged or altered file, or a
 // plain one cut short, is reported there (ErrDamaged).
 func (d *Disc) OpenInstance(in *Instance) (io.ReadCloser, error) {
-	r, _, err := d.openInstance(in, nil)
+	r, _, _, err := d.openInstance(in, nil)
 	return r, err
 }
 

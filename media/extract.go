@@ -236,12 +236,11 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 256<<10)
-			head := make([]byte, 0, headKept)
 			for i := range next {
 				if failed.Load() {
 					continue
 				}
-				instances[i], errs[i] = d.extractOne(x.out, ids[i], x.rawPath(i), buf, head, report)
+				instances[i], errs[i] = d.extractOne(x.out, ids[i], x.rawPath(i), buf, report)
 				if errs[i] != nil && !x.Salvage {
 					failed.Store(true)
 				}
@@ -269,15 +268,11 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 	return kept, lost, nil
 }
 
-// headKept is how much of each decrypted file extract keeps in memory to
-// read its header from, instead of opening the file again: DICOM headers
-// are a few kilobytes; a longer one is read from the file.
-const headKept = 64 << 10
-
 // extractOne decrypts one instance to dst (an integrity failure surfaces
-// from the copy, before anything is published) and reads its header.
-func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf, head []byte, progress func(int64)) (*dicomdir.Instance, error) {
-	r, err := d.OpenInstance(id)
+// from the copy, before anything is published) and returns the header
+// OpenInstance's check read, as the instance at dst.
+func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf []byte, progress func(int64)) (*dicomdir.Instance, error) {
+	r, _, got, err := d.openInstance(id, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -288,8 +283,7 @@ func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf, he
 	if err != nil {
 		return nil, err
 	}
-	hw := &headWriter{w: f, head: head[:0]}
-	n, err := io.CopyBuffer(hw, &countReader{r: r, progress: progress}, buf)
+	n, err := io.CopyBuffer(onlyWriter{f}, &countReader{r: r, progress: progress}, buf)
 	if err == nil {
 		out.FileDone(f, n)
 	}
@@ -299,45 +293,13 @@ func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf, he
 	if err != nil {
 		return nil, err
 	}
-	in, reason, err := dicomdir.ReadInstanceAt(&headOrFile{head: hw.head, path: dst}, n, dst)
-	if err != nil {
-		return nil, fmt.Errorf("decrypted, but %w", err)
-	}
-	if in == nil {
-		return nil, fmt.Errorf("decrypted, but not a DICOM instance: %s", reason)
-	}
-	return in, nil
+	in := *got
+	in.Path, in.Size = dst, n
+	return &in, nil
 }
 
-// headWriter writes through to w and keeps the first cap(head) bytes. It
-// has no ReadFrom, so io.CopyBuffer uses the caller's buffer.
-type headWriter struct {
-	w    io.Writer
-	head []byte
-}
+// onlyWriter hides an *os.File's ReadFrom, so io.CopyBuffer uses the
+// caller's buffer.
+type onlyWriter struct{ w io.Writer }
 
-func (h *headWriter) Write(p []byte) (int, error) {
-	if room := cap(h.head) - len(h.head); room > 0 {
-		h.head = append(h.head, p[:min(room, len(p))]...)
-	}
-	return h.w.Write(p)
-}
-
-// headOrFile reads from the kept head of a file, and from the file itself
-// beyond it.
-type headOrFile struct {
-	head []byte
-	path string
-}
-
-func (h *headOrFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= 0 && off+int64(len(p)) <= int64(len(h.head)) {
-		return copy(p, h.head[off:]), nil
-	}
-	f, err := os.Open(h.path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	return f.ReadAt(p, off)
-}
+func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }

@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,14 +23,15 @@ import (
 func fold(p string) string {
 	parts := strings.Split(p, "/")
 	for i, s := range parts {
-		parts[i] = strings.ToUpper(strings.TrimSuffix(strings.TrimSuffix(s, ";1"), "."))
+		parts[i] = strings.ToUpper(trimVersion(s))
 	}
 	return strings.Join(parts, "/")
 }
 
 // takeStock matches the tree read from the DICOMDIR (if any) with the
 // survey: it finds missing files, scans unlisted DICOM files into the tree
-// and lists the rest.
+// and lists the rest. On a medium with a manifest, a file it does not list
+// is a problem (ErrUnexpected), and never read as one of its instances.
 func (d *Disc) takeStock(files []*surveyedFile) error {
 	byKey := make(map[string]*surveyedFile, len(files))
 	for _, f := range files {
@@ -52,20 +52,21 @@ func (d *Disc) takeStock(files []*surveyedFile) error {
 		}
 		claimed[k] = true
 	}
+	inManifest := map[string]bool{fold(d.dirName): true, manifestName: true}
 	for _, e := range d.manifest {
-		claimed[fold(e.path)] = true
+		inManifest[fold(e.path)] = true
 	}
-	unexpected := d.unexpected(files)
 	var scanned []*dicomdir.Instance
 	for _, f := range files {
-		if claimed[fold(f.path)] {
+		k := fold(f.path)
+		if d.manifest != nil && !inManifest[k] {
+			d.problem(f.path, altered(ErrUnexpected, "%v", ErrUnexpected))
 			continue
 		}
-		if unexpected[fold(f.path)] { // added to a medium of ours: never read as one of its instances
-			d.tree.others = append(d.tree.others, OtherFile{Path: f.path, What: "unexpected: not in the manifest", Err: ErrUnexpected})
+		if claimed[k] || inManifest[k] {
 			continue
 		}
-		if f.err != nil || f.kind == KindOther {
+		if f.err != nil || f.kind == kindOther {
 			d.tree.others = append(d.tree.others, OtherFile{Path: f.path, What: f.what, Err: f.err})
 			continue
 		}
@@ -82,10 +83,6 @@ func (d *Disc) takeStock(files []*surveyedFile) error {
 	return nil
 }
 
-// maxScannedHeader bounds what is decrypted of a sealed file to read its
-// header: DICOM headers are a few kilobytes.
-const maxScannedHeader = 1 << 20
-
 // scanFile reads the header of a DICOM file the DICOMDIR does not list;
 // nil and the reason when it is not an instance a tree can hold.
 func (d *Disc) scanFile(f *surveyedFile) (*dicomdir.Instance, string) {
@@ -94,11 +91,7 @@ func (d *Disc) scanFile(f *surveyedFile) (*dicomdir.Instance, string) {
 		return nil, "unreadable DICOM file: " + err.Error()
 	}
 	defer r.Close()
-	head, err := io.ReadAll(io.LimitReader(r, maxScannedHeader))
-	if err != nil {
-		return nil, "unreadable DICOM file: " + err.Error()
-	}
-	in, reason, err := dicomdir.ReadInstanceAt(bytes.NewReader(head), int64(len(head)), f.path)
+	_, in, reason, err := readHeader(r, f.path)
 	switch {
 	case err != nil:
 		return nil, "unreadable DICOM file: " + err.Error()
@@ -148,7 +141,7 @@ func (d *Disc) addScanned(scanned []*dicomdir.Instance) error {
 // and a file that fails later is then a damaged one.
 func (d *Disc) checkKey(files []*surveyedFile) error {
 	for _, f := range files {
-		if f.kind != KindSealed || f.err != nil {
+		if f.kind != kindSealed || f.err != nil {
 			continue
 		}
 		if len(d.ids) == 0 {

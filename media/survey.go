@@ -19,24 +19,24 @@ import (
 // reader knows before any key is used: whether a password is needed at
 // all, and how much key derivation opening the medium would cost.
 
-// Kind is what a file of a medium is.
-type Kind int
+// fileKind is what a file of a medium is.
+type fileKind int
 
 const (
-	KindOther  Kind = iota // not DICOM: a report, a picture, a program
-	KindPlain              // a plain DICOM Part 10 file
-	KindSealed             // a Secure DICOM File (CMS EnvelopedData)
+	kindOther  fileKind = iota // not DICOM: a report, a picture, a program
+	kindPlain                  // a plain DICOM Part 10 file
+	kindSealed                 // a Secure DICOM File (CMS EnvelopedData)
 )
 
 // surveyedFile is one file of the medium.
 type surveyedFile struct {
 	path string // slash path as the medium shows it
 	size int64
-	kind Kind
-	// what: for KindOther, what the file looks like ("PDF document", ...);
+	kind fileKind
+	// what: for kindOther, what the file looks like ("PDF document", ...);
 	// for an unreadable file, why.
 	what string
-	info *cms.Info // KindSealed: its envelope
+	info *cms.Info // kindSealed: its envelope
 	err  error     // the file could not be read (a damaged disc)
 }
 
@@ -110,17 +110,17 @@ func (d *Disc) sniff(p string) *surveyedFile {
 	head = head[:n]
 	switch {
 	case dicom.IsPart10(head):
-		sf.kind = KindPlain
+		sf.kind = kindPlain
 	case n > 0 && head[0] == 0x30: // a DER or BER SEQUENCE: perhaps CMS
 		info, err := cms.Inspect(io.LimitReader(io.MultiReader(bytes.NewReader(head), f), maxEnvelope))
 		if err == nil {
-			sf.kind, sf.info = KindSealed, info
+			sf.kind, sf.info = kindSealed, info
 			break
 		}
 		sf.what = "not DICOM (" + describe(p, head) + ")"
 		if !errors.Is(err, cms.ErrNotEnvelopedData) {
 			sf.what = "a damaged or malformed Secure DICOM File: " + err.Error()
-			sf.kind, sf.err = KindSealed, classify(err)
+			sf.kind, sf.err = kindSealed, classify(err)
 		}
 	default:
 		sf.what = describe(p, head)
@@ -159,7 +159,7 @@ func (d *Disc) NeedsKey() (bool, error) {
 		return false, err
 	}
 	for _, f := range files {
-		if f.kind == KindSealed {
+		if f.kind == kindSealed {
 			return true, nil
 		}
 	}

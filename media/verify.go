@@ -105,8 +105,7 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 		checked++
 		want := listed[k]
 		if d.manifest != nil && want == nil && in.lost == nil {
-			problems = append(problems, Problem{in.mediumPath(), altered(ErrUnexpected, "%v", ErrUnexpected)})
-			continue
+			continue // not in the manifest: among Problems already
 		}
 		if err := d.verifyInstance(in, want, progress); err != nil {
 			problems = append(problems, Problem{Path: in.Path(), Err: err})
@@ -128,7 +127,7 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 // openInstance, and against its manifest entry when there is one.
 func (d *Disc) verifyInstance(in *Instance, want *manifestEntry, progress func(int64)) error {
 	counted := &countReader{progress: progress}
-	r, sealed, err := d.openInstance(in, func(raw io.Reader) io.Reader { counted.r = raw; return counted })
+	r, sealed, _, err := d.openInstance(in, func(raw io.Reader) io.Reader { counted.r = raw; return counted })
 	if err != nil {
 		return err
 	}
@@ -195,24 +194,4 @@ func checkContent(content io.Reader, sealed *cms.Reader, counted *countReader, w
 		return altered(ErrAltered, "content differs from the manifest: altered or replaced")
 	}
 	return nil
-}
-
-// unexpected lists, on a medium with a manifest, the files it does not
-// list; they are problems.
-func (d *Disc) unexpected(files []*surveyedFile) map[string]bool {
-	out := map[string]bool{}
-	if d.manifest == nil {
-		return out
-	}
-	listed := map[string]bool{fold(d.dirName): true, manifestName: true}
-	for _, e := range d.manifest {
-		listed[fold(e.path)] = true
-	}
-	for _, f := range files {
-		if k := fold(f.path); !listed[k] {
-			out[k] = true
-			d.problem(f.path, altered(ErrUnexpected, "%v", ErrUnexpected))
-		}
-	}
-	return out
 }

@@ -67,7 +67,7 @@ func newDiscReport(d *media.Disc) *discReport {
 	}
 	for _, o := range d.Others() {
 		switch {
-		case inPanel[o.Path] || errors.Is(o.Err, media.ErrUnexpected):
+		case inPanel[o.Path]:
 			// a problem already: named in the panel
 		case o.Err != nil:
 			r.lost = append(r.lost, reportLine{o.Path, unreadableText(o.Err)})
@@ -150,24 +150,28 @@ func unreadableText(err error) string {
 // instance than its record names) rather than an image the viewer cannot
 // display yet. It never repeats what the file holds.
 func lostMessage(err error, file string) (msg string, lost bool) {
-	why := ""
-	switch {
-	case errors.Is(err, pixeldata.ErrNotDisplayable):
+	if errors.Is(err, pixeldata.ErrNotDisplayable) {
 		return err.Error(), false
-	case errors.Is(err, media.ErrMissing):
-		why = "this file is missing from the disc"
-	case errors.Is(err, media.ErrMismatch):
-		why = "this file holds another image than the one the disc lists here (it may be another patient's)"
-	case errors.Is(err, media.ErrAltered):
-		why = "this file was altered after the disc was made"
-	case errors.Is(err, media.ErrDamaged):
-		why = "this file is damaged"
-	case errors.Is(err, pixeldata.ErrNotDICOM):
-		why = "this file is not a readable DICOM image"
-	default:
-		why = "this file could not be read from the disc"
 	}
-	return "Lost: " + why + " — not shown (" + file + ").", true
+	return "Lost: this file " + lostWhy(err) + " — not shown (" + file + ").", true
+}
+
+// lostWhy says what is wrong with a lost instance's file, as the end of
+// "this file …".
+func lostWhy(err error) string {
+	switch {
+	case errors.Is(err, media.ErrMissing):
+		return "is missing from the disc"
+	case errors.Is(err, media.ErrMismatch):
+		return "holds another image than the one the disc lists here (it may be another patient's)"
+	case errors.Is(err, media.ErrAltered):
+		return "was altered after the disc was made"
+	case errors.Is(err, media.ErrDamaged):
+		return "is damaged"
+	case errors.Is(err, pixeldata.ErrNotDICOM):
+		return "is not a readable DICOM image"
+	}
+	return "could not be read from the disc"
 }
 
 // failures remembers the files found lost while the pages read them (a
@@ -200,18 +204,9 @@ func (f *failures) list() []reportLine {
 	return append([]reportLine(nil), f.lines...)
 }
 
+// failureText is lostWhy for the panel, where the file's path comes first.
 func failureText(err error) string {
-	switch {
-	case errors.Is(err, media.ErrMismatch):
-		return "holds another image than the one the DICOMDIR lists here (it may be another patient's): not shown"
-	case errors.Is(err, media.ErrAltered):
-		return "altered after the disc was made: not shown"
-	case errors.Is(err, media.ErrDamaged):
-		return "damaged: not shown"
-	case errors.Is(err, pixeldata.ErrNotDICOM):
-		return "not a readable DICOM image: not shown"
-	}
-	return "could not be read from the disc: not shown"
+	return strings.TrimPrefix(strings.TrimPrefix(lostWhy(err), "is "), "was ") + ": not shown"
 }
 
 // report is the studies page's panel: what unlocking found, and the files

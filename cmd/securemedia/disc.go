@@ -258,9 +258,7 @@ func newVerifyCommand(e *env) *cobra.Command {
 	return discCommand(e, "verify DISC", "Check that every file of an encrypted DICOM medium is present and intact",
 		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
 		func(d *media.Disc, args []string) error {
-			for _, w := range d.Warnings() {
-				fmt.Fprintf(e.stderr, "warning: %s\n", w)
-			}
+			printWarnings(e, d)
 			p := newProgress(e.stderr, "verifying", 1, 0)
 			problems, checked, err := d.Verify(p.add)
 			if err != nil {
@@ -270,16 +268,15 @@ func newVerifyCommand(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "BAD  %s: %v\n", pr.Path, pr.Err)
 			}
 			printOthers(e.stdout, d)
-			if names, err := d.NameMismatches(); err != nil {
+			names, err := d.NameMismatches()
+			if err != nil {
 				return err
-			} else if len(names) > 0 {
-				for _, n := range names {
-					fmt.Fprintf(e.stdout, "BAD  %s\n", n)
-				}
-				problems = append(problems, media.Problem{})
 			}
-			if len(problems) > 0 {
-				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing, altered or unexpected", len(problems), checked))
+			for _, n := range names {
+				fmt.Fprintf(e.stdout, "BAD  %s\n", n)
+			}
+			if bad := len(problems) + min(len(names), 1); bad > 0 {
+				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing, altered or unexpected", bad, checked))
 			}
 			fmt.Fprintf(e.stdout, "%s: all %d files present and intact\n", args[0], checked)
 			return nil
@@ -317,9 +314,7 @@ func newExtractCommand(e *env) *cobra.Command {
 			if err := unlock(e, d, &k); err != nil {
 				return err
 			}
-			for _, w := range d.Warnings() {
-				fmt.Fprintf(e.stderr, "warning: %s\n", w)
-			}
+			printWarnings(e, d)
 			p := newProgress(e.stderr, "extracting", len(d.Instances()), 0)
 			res, err := x.Run(p.add)
 			if err != nil {

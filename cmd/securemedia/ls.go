@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -47,9 +46,7 @@ func runLs(e *env, path string, verify bool, k *keyFlags) error {
 		return err
 	}
 	defer d.Close()
-	for _, w := range d.Warnings() {
-		fmt.Fprintf(e.stderr, "warning: %s\n", w)
-	}
+	printWarnings(e, d)
 	printTree(e.stdout, d)
 	if err := printInventory(e.stdout, d); err != nil && !verify {
 		return err
@@ -134,12 +131,16 @@ func printInventory(w io.Writer, d *media.Disc) error {
 	return nil
 }
 
+// printWarnings shows what reading the medium tolerated.
+func printWarnings(e *env, d *media.Disc) {
+	for _, w := range d.Warnings() {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
+	}
+}
+
 // printOthers lists the files that are not DICOM instances of the medium.
 func printOthers(w io.Writer, d *media.Disc) {
 	for _, o := range d.Others() {
-		if errors.Is(o.Err, media.ErrUnexpected) {
-			continue // a problem, listed as such
-		}
 		what := o.What
 		if o.Err != nil {
 			what += ": " + o.Err.Error()

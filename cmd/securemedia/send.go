@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -159,9 +158,7 @@ func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipp
 		d.Close()
 		return nil, nil, nil, err
 	}
-	for _, w := range d.Warnings() {
-		fmt.Fprintf(e.stderr, "warning: %s\n", w)
-	}
+	printWarnings(e, d)
 	for _, p := range d.Problems() {
 		if !o.salvage {
 			d.Close()
@@ -170,9 +167,6 @@ func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipp
 		skipped = append(skipped, sendItem{Label: p.Path, Result: "failed", Detail: "not sent: " + p.Err.Error(), Failed: true, Damaged: true})
 	}
 	for _, f := range d.Others() {
-		if errors.Is(f.Err, media.ErrUnexpected) {
-			continue // a problem, listed above
-		}
 		skipped = append(skipped, sendItem{Label: f.Path, Result: "skipped", Detail: "not a DICOM instance: " + f.What})
 	}
 	if k := d.Scanned(); k > 0 && !d.Listed() {
