@@ -392,11 +392,28 @@ func patientID(in *Instance) string {
 	if id := in.Value(dicom.PatientID); id != "" {
 		return id
 	}
+	return standInID(rawValue(in, dicom.PatientName), rawValue(in, dicom.PatientBirthDate))
+}
+
+func standInID(name, birthDate []byte) string {
 	h := sha256.New()
-	h.Write(rawValue(in, dicom.PatientName))
+	h.Write(name)
 	h.Write([]byte{0})
-	h.Write(rawValue(in, dicom.PatientBirthDate))
+	h.Write(birthDate)
 	return "NOID" + strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:12])
+}
+
+// StandInPatientID reports whether the Patient ID of a PATIENT record is
+// the stand-in Build gives a patient whose instances carry none: the
+// record keeps the name and birth date it was derived from, so it can be
+// recognised, and a reader can say "no ID on the disc" rather than show a
+// made-up ID as if it were the patient's.
+func StandInPatientID(r *Record) bool {
+	id := r.Value(dicom.PatientID)
+	if !strings.HasPrefix(id, "NOID") {
+		return false
+	}
+	return id == standInID(trimmedValue(r.Get(dicom.PatientName)), trimmedValue(r.Get(dicom.PatientBirthDate)))
 }
 
 // pnKey is Patient's Name for comparison: trailing empty components and
@@ -410,11 +427,13 @@ func pnKey(in *Instance) []byte {
 	return bytes.TrimRight(bytes.Join(groups, []byte("=")), "=")
 }
 
-func rawValue(in *Instance, t dicom.Tag) []byte {
-	if e := in.Get(t); e != nil {
-		return bytes.TrimRight(e.Value, " \x00")
+func rawValue(in *Instance, t dicom.Tag) []byte { return trimmedValue(in.Get(t)) }
+
+func trimmedValue(e *dicom.Element) []byte {
+	if e == nil {
+		return nil
 	}
-	return nil
+	return bytes.TrimRight(e.Value, " \x00")
 }
 
 // fileSetUID derives the File-set UID from the set of SOP Instance UIDs

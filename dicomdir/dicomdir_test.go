@@ -279,6 +279,33 @@ func TestMissingType1Keys(t *testing.T) {
 	}
 }
 
+// A reader can tell the stand-in Patient ID from a real one, and only the
+// stand-in: a real ID of the same shape, or a stand-in whose record's name
+// was changed, is a real ID.
+func TestStandInPatientIDIsRecognised(t *testing.T) {
+	dir := t.TempDir()
+	must(t, dicomtest.Write(filepath.Join(dir, "x"), dicomtest.Spec{PatientName: "No^Id",
+		StudyUID: "2.25.1", SeriesUID: "2.25.2", SOPUID: "2.25.3"}))
+	must(t, dicomtest.Write(filepath.Join(dir, "y"), dicomtest.Spec{PatientID: "NOID0123456789AB", PatientName: "Real^Id",
+		StudyUID: "2.25.4", SeriesUID: "2.25.5", SOPUID: "2.25.6"}))
+	b := scanBuild(t, []string{dir}, false)
+	standIn := map[string]bool{}
+	for _, r := range b.Directory.Records {
+		standIn[r.Text(dicom.PatientName)] = StandInPatientID(r)
+	}
+	if !standIn["No^Id"] || standIn["Real^Id"] || len(standIn) != 2 {
+		t.Fatalf("stand-in by patient: %v", standIn)
+	}
+	r := b.Directory.Records[0]
+	if r.Text(dicom.PatientName) != "No^Id" {
+		r = b.Directory.Records[1]
+	}
+	r.Set(dicom.StringElement(dicom.PatientName, "PN", "Other^Name"))
+	if StandInPatientID(r) {
+		t.Fatal("a stand-in ID no longer derived from the record's own name was taken for one")
+	}
+}
+
 // smallDICOMDIR is a one-patient, one-image DICOMDIR (about 900 bytes).
 func smallDICOMDIR(tb testing.TB) []byte {
 	s := dicomtest.Spec{PatientID: "P1", PatientName: "A^B", StudyUID: "2.25.1", SeriesUID: "2.25.2",

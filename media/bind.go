@@ -107,8 +107,10 @@ func (in *Instance) bind(got *dicomdir.Instance, reason string) error {
 		fields = append(fields, field{"Series Instance UID", se.UID, got.Value(dicom.SeriesInstanceUID)},
 			field{"Study Instance UID", se.Study.UID, got.Value(dicom.StudyInstanceUID)})
 		// A file without a Patient ID sits under one the DICOMDIR's maker
-		// had to give it (Type 1 in a PATIENT record).
-		if id, gotID := se.Study.Patient.ID, got.Value(dicom.PatientID); id != "" && gotID != "" && id != gotID {
+		// had to give it (Type 1 in a PATIENT record); ours is recognised
+		// as such, and then the file must have none.
+		p := se.Study.Patient
+		if id, gotID := p.ID, got.Value(dicom.PatientID); (id != "" || p.standIn) && gotID != "" && id != gotID {
 			// The values are patient data: they are not shown.
 			return fmt.Errorf("%w: its Patient ID is not the one of the patient its record is under", mismatch())
 		}

@@ -54,6 +54,9 @@ type Extraction struct {
 	// Salvage extracts every instance that reads and checks out, instead
 	// of stopping at the first that does not, and writes SalvageReport.
 	Salvage bool
+	// Only, when set, is the instances to extract (a selection of the
+	// medium's); nil extracts all.
+	Only []*Instance
 }
 
 // StartExtract begins an Extract of d into dir, possibly before d is
@@ -218,6 +221,9 @@ const maxGuessedFiles = 100_000
 // failure stops the work and names its file.
 func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Instance, []Problem, error) {
 	ids := d.Instances()
+	if x.Only != nil {
+		ids = x.Only
+	}
 	instances := make([]*dicomdir.Instance, len(ids))
 	errs := make([]error, len(ids))
 	var failed atomic.Bool

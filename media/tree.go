@@ -14,12 +14,20 @@ import (
 
 // Patient is a PATIENT record and what it holds.
 type Patient struct {
-	Name    string // as recorded (Family^Given^...), decoded
-	ID      string
-	Studies []*Study
+	Name string // as recorded (Family^Given^...), decoded
+	// ID is the Patient ID, "" when the disc gives none: the stand-in that
+	// a DICOMDIR needs there (ours: "NOID" and a hash) is not the
+	// patient's ID and is never presented as one.
+	ID string
+	// BirthDate (DA) and Sex (M, F, O) as the record gives them, "" when
+	// it does not: with the name, what a search of the local PACS for
+	// this patient starts from.
+	BirthDate, Sex string
+	Studies        []*Study
 	// Scanned: found by scanning files the DICOMDIR does not list (never
 	// merged with a patient it lists, whatever the ID).
 	Scanned bool
+	standIn bool // the record holds a stand-in ID: its files have none
 }
 
 // Study is a STUDY record.
@@ -135,7 +143,11 @@ func buildTree(d *dicomdir.Directory) *tree {
 			t.roots = append(t.roots, &RootRecord{Type: r.Type, Label: r.Text(dicom.ContentLabel), Instance: t.byRecord[r]})
 			continue
 		}
-		p := &Patient{Name: r.Text(dicom.PatientName), ID: r.Value(dicom.PatientID)}
+		p := &Patient{Name: r.Text(dicom.PatientName), ID: r.Value(dicom.PatientID),
+			BirthDate: r.Value(dicom.PatientBirthDate), Sex: r.Value(dicom.PatientSex)}
+		if dicomdir.StandInPatientID(r) {
+			p.ID, p.standIn = "", true
+		}
 		t.patients = append(t.patients, p)
 		for _, sr := range r.Children {
 			if sr.Type == "STUDY" {
