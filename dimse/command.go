@@ -12,8 +12,11 @@ import (
 const (
 	cStoreRQ  = 0x0001
 	cStoreRSP = 0x8001
+	cFindRQ   = 0x0020
+	cFindRSP  = 0x8020
 	cEchoRQ   = 0x0030
 	cEchoRSP  = 0x8030
+	cCancelRQ = 0x0FFF
 )
 
 // noDataSet is the Command Data Set Type meaning "no data set" (PS3.7 §E.1).
@@ -45,6 +48,12 @@ func usElem(t dicom.Tag, v uint16) *dicom.Element { return dicom.Uint16Element(t
 // group length first (PS3.7 §6.3.1).
 func (c *command) encode() ([]byte, error) {
 	elems := []*dicom.Element{usElem(dicom.CommandField, c.Field)}
+	if c.Field == cCancelRQ {
+		// C-CANCEL-RQ names the request it cancels, and nothing else
+		// (PS3.7 Table 9.3-3).
+		elems = append(elems, usElem(dicom.MessageIDBeingRespondedTo, c.MessageIDRespondedTo))
+		return encodeCommandSet(append(elems, usElem(dicom.CommandDataSetType, noDataSet)))
+	}
 	if c.AffectedSOPClass != "" {
 		elems = append(elems, dicom.StringElement(dicom.AffectedSOPClassUID, "UI", c.AffectedSOPClass))
 	}
@@ -53,7 +62,7 @@ func (c *command) encode() ([]byte, error) {
 	}
 	if c.Field&0x8000 == 0 {
 		elems = append(elems, usElem(dicom.MessageID, c.MessageID))
-		if c.Field == cStoreRQ {
+		if c.Field == cStoreRQ || c.Field == cFindRQ {
 			elems = append(elems, usElem(dicom.Priority, c.Priority))
 		}
 	} else {
@@ -67,6 +76,11 @@ func (c *command) encode() ([]byte, error) {
 		dst = 0x0001
 	}
 	elems = append(elems, usElem(dicom.CommandDataSetType, dst))
+	return encodeCommandSet(elems)
+}
+
+// encodeCommandSet encodes elems in tag order, after their group length.
+func encodeCommandSet(elems []*dicom.Element) ([]byte, error) {
 	sort.Slice(elems, func(i, j int) bool { return elems[i].Tag < elems[j].Tag })
 	var body []byte
 	for _, e := range elems {
@@ -183,6 +197,10 @@ func (s Status) Meaning() string {
 	switch c := s.Code; {
 	case c == 0x0000:
 		return "success"
+	case c == 0xFE00:
+		return "cancelled"
+	case c == 0xFF00 || c == 0xFF01:
+		return "pending"
 	case c == 0xB000:
 		return "warning: coercion of data elements"
 	case c == 0xB006:

@@ -1,16 +1,19 @@
 // Package dimse implements the parts of the DICOM upper layer protocol
 // (PS3.8) and of the DICOM Message Service Element (PS3.7) needed to move
 // studies in and out of a PACS: association negotiation, C-ECHO and
-// C-STORE, as service class user (SCU) and provider (SCP).
+// C-STORE, as service class user (SCU) and provider (SCP), and C-FIND as
+// SCU, to look patients up in a PACS.
 //
 // The API follows pynetdicom's: Dial makes an association that can store
 // the given instances (the presentation contexts are negotiated from them);
 // Assoc.Store sends one instance on the context that fits it, Assoc.Echo a
 // C-ECHO; Send stores many, over parallel associations if asked
 // (SendOptions), opening each instance while the previous one is stored;
-// Echo checks a peer. A Server answers C-ECHO and C-STORE, handing each
-// instance to a StoreHandler such as FolderStore, which writes Part 10
-// files. PDUs, PDVs and presentation contexts stay inside.
+// Echo checks a peer; Find queries one (Patient or Study Root), passing
+// each match on and cancelling the query beyond a limit. A Server answers
+// C-ECHO and C-STORE, handing each instance to a StoreHandler such as
+// FolderStore, which writes Part 10 files. PDUs, PDVs and presentation
+// contexts stay inside.
 //
 // Design rules, each for a reason:
 //   - Data sets are streamed, never held whole in memory: a PDU is the unit

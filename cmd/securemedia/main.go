@@ -98,7 +98,7 @@ was sealed for.`,
 		// Authoring and reading media.
 		newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand, newViewCommand,
 		// Sending and receiving over DICOM.
-		newSendCommand, newReceiveCommand, newEchoCommand,
+		newSendCommand, newReceiveCommand, newEchoCommand, newFindPatientCommand,
 		// Single files and plain File-sets.
 		newSealCommand, newUnsealCommand, newInspectCommand, newIndexCommand, newLsCommand,
 		// Helpers.

@@ -62,6 +62,7 @@ const (
 	AcquisitionTime                          Tag = 0x00080032
 	ContentTime                              Tag = 0x00080033
 	AccessionNumber                          Tag = 0x00080050
+	QueryRetrieveLevel                       Tag = 0x00080052
 	Modality                                 Tag = 0x00080060
 	Manufacturer                             Tag = 0x00080070
 	InstitutionName                          Tag = 0x00080080
@@ -112,6 +113,7 @@ const (
 	ImageOrientationPatient            Tag = 0x00200037
 	FrameOfReferenceUID                Tag = 0x00200052
 	SynchronizationFrameOfReferenceUID Tag = 0x00200200
+	NumberOfPatientRelatedStudies      Tag = 0x00201200
 	PlanePositionSequence              Tag = 0x00209113
 	PlaneOrientationSequence           Tag = 0x00209116
 

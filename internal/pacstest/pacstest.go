@@ -71,12 +71,14 @@ const (
 
 // OrthancScript defines shell functions for an InNetns script:
 // start_orthanc DIR starts Orthanc with a temporary configuration and
-// storage under DIR and waits (bounded) for its REST API; stop_orthanc
+// storage under DIR (answering C-FIND from any AE title, as it does C-ECHO
+// and C-STORE) and waits (bounded) for its REST API; stop_orthanc
 // ends it; list_studies prints what Orthanc stores, for Studies.
 const OrthancScript = `start_orthanc() {
 cat > "$1/orthanc.json" <<JSON
 { "Name": "securemedia-test", "StorageDirectory": "$1/db", "IndexDirectory": "$1/db",
   "DicomAet": "ORTHANC", "DicomPort": 4242, "HttpPort": 8042, "DicomCheckCalledAet": true,
+  "DicomAlwaysAllowFind": true,
   "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [] }
 JSON
 Orthanc "$1/orthanc.json" >"$1/orthanc.log" 2>&1 & ORTHANC=$!
