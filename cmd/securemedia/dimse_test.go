@@ -270,8 +270,7 @@ func TestEchoAndStorescuToReceive(t *testing.T) {
 	for _, tool := range []string{"echoscu", "storescu", "dcmdump"} {
 		testtool.Require(t, tool)
 	}
-	dir := t.TempDir()
-	port, log := startReceive(t, "SMRX", dir)
+	port, _ := startReceive(t, "SMRX", t.TempDir())
 	if out, err := exec.Command("echoscu", "-to", "5", "-aec", "SMRX", "127.0.0.1", fmt.Sprint(port)).CombinedOutput(); err != nil {
 		t.Fatalf("echoscu: %v %s", err, out)
 	}
@@ -281,6 +280,10 @@ func TestEchoAndStorescuToReceive(t *testing.T) {
 		t.Errorf("echo to a wrong AE title: exit %d, %s", r.code, r.stderr)
 	}
 	for _, in := range storescuInputs {
+		// A folder each: the MR_small files share one SOP Instance UID,
+		// and receive keeps a later one apart instead of overwriting.
+		dir := t.TempDir()
+		port, log := startReceive(t, "SMRX", dir)
 		path := filepath.Join(sharedCorpus, in[0])
 		args := []string{in[1], "-to", "10", "-aec", "SMRX", "127.0.0.1", fmt.Sprint(port), path}
 		if out, err := exec.Command("storescu", args...).CombinedOutput(); err != nil {
@@ -293,10 +296,11 @@ func TestEchoAndStorescuToReceive(t *testing.T) {
 	}
 }
 
-// receivedPath is where receive stores a file: DIR/<study>/<sop>.dcm.
-func receivedPath(t *testing.T, dir, original string) string {
+// headerElements reads a Part 10 file's File Meta and its data set's
+// elements before tag until.
+func headerElements(t *testing.T, path string, until dicom.Tag) (*dicom.Header, []*dicom.Element) {
 	t.Helper()
-	f, err := os.Open(original)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +310,17 @@ func receivedPath(t *testing.T, dir, original string) string {
 		t.Fatal(err)
 	}
 	r.MaxValue = 1 << 16
-	elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
+	elems, err := r.ReadUntil(until)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return h, elems
+}
+
+// receivedPath is where receive stores a file: DIR/<study>/<sop>.dcm.
+func receivedPath(t *testing.T, dir, original string) string {
+	t.Helper()
+	h, elems := headerElements(t, original, dicom.SeriesInstanceUID)
 	got := filepath.Join(dir, dicom.Find(elems, dicom.StudyInstanceUID).String(), h.MetaString(dicom.MediaStorageSOPInstanceUID)+".dcm")
 	if _, err := os.Stat(got); err != nil {
 		t.Fatalf("%s: not stored under its study: %v", original, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -30,6 +31,15 @@ C-STORE as a DICOM Part 10 file, DIR/<Study Instance UID>/<SOP Instance UID>.dcm
 exactly as received (the File Meta Information is added, the data set is
 untouched). Each instance is streamed to disk, never held whole in memory, and
 appears under its final name complete or not at all. C-ECHO is answered.
+
+A stored file is never overwritten. When an instance arrives whose file
+DIR/<Study Instance UID>/<SOP Instance UID>.dcm exists, its data set is compared
+with the stored one: the same data set is discarded ("already stored
+(identical)"); another one, which usually means a broken sender or two patients'
+images under one UID, is kept apart as DIR/conflicts/<SOP Instance UID>.<hash>.dcm,
+the first copy left unchanged, and reported. Check the conflicts folder before
+importing DIR anywhere. Both cases are answered with success: the sender's
+bytes are stored.
 
 It listens on 127.0.0.1 unless --bind says otherwise (for example --bind 0.0.0.0
 to accept other machines), answers only to the called AE title --aet, and runs
@@ -68,28 +78,54 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	}
 	st := &receiveLog{log: e.stderr}
 	fmt.Fprintf(e.stderr, "receive: %s listening on %s, storing into %s\n", o.aet, ln.Addr(), o.out)
-	store := &dimse.FolderStore{Dir: o.out, Stored: st.stored}
+	store := &dimse.FolderStore{Dir: o.out, Stored: st.report}
 	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout}
 	err = srv.Serve(ctx, ln)
-	fmt.Fprintf(e.stderr, "receive: stopped; %d instances stored, %d refused\n", st.ok, st.failed)
+	fmt.Fprintln(e.stderr, st.summary(o.out))
 	return err
 }
 
 // receiveLog counts and reports what arrives.
 type receiveLog struct {
-	log        io.Writer
-	mu         sync.Mutex
-	ok, failed int
+	log                               io.Writer
+	mu                                sync.Mutex
+	stored, identical, apart, refused int
 }
 
-func (l *receiveLog) stored(req dimse.StoreRequest, path string, err error) {
+// report tells of one instance; it prints UIDs and paths made of UIDs,
+// never a patient's name or ID.
+func (l *receiveLog) report(req dimse.StoreRequest, res dimse.StoreResult) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err != nil {
-		l.failed++
-		fmt.Fprintf(l.log, "receive: %s not stored: %v\n", req.SOPInstanceUID, err)
-		return
+	switch {
+	case res.Err != nil:
+		l.refused++
+		fmt.Fprintf(l.log, "receive: %s not stored: %v\n", req.SOPInstanceUID, res.Err)
+	case res.Copy == dimse.IdenticalCopy:
+		l.identical++
+		fmt.Fprintf(l.log, "receive: %s already stored (identical): %s\n", req.SOPInstanceUID, res.Path)
+	case res.Copy == dimse.ConflictingCopy:
+		l.apart++
+		fmt.Fprintf(l.log, "receive: %s arrived again with other content: kept apart as %s; the first copy %s is unchanged\n",
+			req.SOPInstanceUID, res.Path, res.First)
+	default:
+		l.stored++
+		fmt.Fprintln(l.log, "receive: stored "+res.Path)
 	}
-	l.ok++
-	fmt.Fprintln(l.log, "receive: stored "+path)
+}
+
+// summary is the end-of-run line. Conflicting copies are named last, with
+// what to do, since someone must look at them before DIR is imported.
+func (l *receiveLog) summary(dir string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := fmt.Sprintf("receive: stopped; %d instances stored, %d already stored (identical), %d refused",
+		l.stored, l.identical, l.refused)
+	switch {
+	case l.apart == 1:
+		s += fmt.Sprintf(", 1 conflicting duplicate kept apart in %s: check it before importing", filepath.Join(dir, dimse.ConflictsDir))
+	case l.apart > 1:
+		s += fmt.Sprintf(", %d conflicting duplicates kept apart in %s: check them before importing", l.apart, filepath.Join(dir, dimse.ConflictsDir))
+	}
+	return s
 }
