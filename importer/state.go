@@ -11,11 +11,12 @@ import (
 
 // State records the instances a peer confirmed, so that a send run again
 // sends only the rest. Its file has one line per instance: a key (the
-// peer, and the reconciliation's Change.Key), a tab, the SOP Instance UID.
-// It holds UIDs only, no patient data.
+// peer, and the reconciliation's Change.Key, so that an instance stored
+// under one identity is sent again under another), a tab, the SOP
+// Instance UID. It holds UIDs only, no patient data.
 type State struct {
-	key  string
-	done map[string]bool
+	peer string
+	done map[string]bool // key + "\t" + UID
 	f    *os.File
 }
 
@@ -29,13 +30,10 @@ func DefaultStatePath() (string, error) {
 }
 
 // OpenState opens (or creates) the state file at path for sends to peer
-// (AET@HOST:PORT) with reconciliation c. With forget, what it holds is
-// not read: everything is sent again.
-func OpenState(path, peer string, c Change, forget bool) (*State, error) {
-	s := &State{key: peer, done: map[string]bool{}}
-	if k := c.Key(); k != "" {
-		s.key += "#" + k
-	}
+// (AET@HOST:PORT). With forget, what it holds is not read: everything is
+// sent again.
+func OpenState(path, peer string, forget bool) (*State, error) {
+	s := &State{peer: peer, done: map[string]bool{}}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -56,21 +54,31 @@ func OpenState(path, peer string, c Change, forget bool) (*State, error) {
 func (s *State) load(r io.Reader) error {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		k, uid, ok := strings.Cut(sc.Text(), "\t")
-		if ok && k == s.key {
-			s.done[uid] = true
+		k, _, ok := strings.Cut(sc.Text(), "\t")
+		if ok && (k == s.peer || strings.HasPrefix(k, s.peer+"#")) {
+			s.done[sc.Text()] = true
 		}
 	}
 	return sc.Err()
 }
 
-// Stored reports whether the peer already confirmed the instance.
-func (s *State) Stored(uid string) bool { return s.done[uid] }
+// key is the line of an instance stored under reconciliation c.
+func (s *State) key(c Change, uid string) string {
+	k := s.peer
+	if h := c.Key(); h != "" {
+		k += "#" + h
+	}
+	return k + "\t" + uid
+}
+
+// Stored reports whether the peer already confirmed the instance, stored
+// under reconciliation c.
+func (s *State) Stored(c Change, uid string) bool { return s.done[s.key(c, uid)] }
 
 // Record appends one confirmed instance; a line is written in one call so
 // that an interrupted run leaves whole lines only.
-func (s *State) Record(uid string) {
-	_, _ = s.f.WriteString(s.key + "\t" + uid + "\n")
+func (s *State) Record(c Change, uid string) {
+	_, _ = s.f.WriteString(s.key(c, uid) + "\n")
 }
 
 // Close closes the file.

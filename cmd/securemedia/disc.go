@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/internal/passphrase"
 	"github.com/securemedia/securemedia/media"
 )
@@ -246,7 +247,7 @@ any (exit 9).`
 
 func newOpenCommand(e *env) *cobra.Command {
 	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
-		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description) and series (modality,\ncounts). Nothing is written.\n\n"+discArg,
+		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description, Study Instance UID) and\nseries (number, modality, counts, Series Instance UID), numbered #1, #2, ...\nas send and extract select them (--patient, --study, --series; studies and\nseries are numbered across the whole medium). A patient whose files carry no\nPatient ID is shown as \"no ID on the disc\". Nothing is written.\n\n"+discArg,
 		func(d *media.Disc, args []string) error {
 			fmt.Fprintf(e.stdout, "%s: %s\n", args[0], describeMedium(d))
 			printTree(e.stdout, d)
@@ -287,10 +288,11 @@ func newExtractCommand(e *env) *cobra.Command {
 	var out string
 	var salvage bool
 	var k keyFlags
+	var sel importer.Selection
 	cmd := &cobra.Command{
 		Use:   "extract DISC -o DIR",
 		Short: "Decrypt an encrypted DICOM medium into a plain standard File-set",
-		Long:  "extract decrypts every instance of the medium into DIR as a plain DICOM\nFile-set with a freshly built DICOMDIR, ready for any viewer, a PACS import\nor \"securemedia burn\". DIR must not exist or be empty; it appears complete\n(every file's integrity checked) or not at all.\n\n" + discArg,
+		Long:  "extract decrypts every instance of the medium into DIR as a plain DICOM\nFile-set with a freshly built DICOMDIR, ready for any viewer, a PACS import\nor \"securemedia burn\". DIR must not exist or be empty; it appears complete\n(every file's integrity checked) or not at all. --patient, --study and\n--series extract part of the medium.\n\n" + discArg + "\n\n" + selectionHelp,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -315,7 +317,16 @@ func newExtractCommand(e *env) *cobra.Command {
 				return err
 			}
 			printWarnings(e, d)
-			p := newProgress(e.stderr, "extracting", len(d.Instances()), 0)
+			n := len(d.Instances())
+			if !sel.Empty() {
+				picks, rest, err := importer.Select(d, sel)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				x.Only = importer.Instances(picks, rest)
+				n = len(x.Only)
+			}
+			p := newProgress(e.stderr, "extracting", n, 0)
 			res, err := x.Run(p.add)
 			if err != nil {
 				if !salvage {
@@ -329,6 +340,7 @@ func newExtractCommand(e *env) *cobra.Command {
 	}
 	k.addFlags(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output `DIR` (required)")
+	addSelectionFlags(cmd, &sel)
 	cmd.Flags().BoolVar(&salvage, "salvage", false, "extract every instance that is intact, list the rest in SALVAGE.TXT (exit 13 if any was lost)")
 	return cmd
 }

@@ -24,7 +24,7 @@ const (
 	exitPolicy      = 9  // refused by policy: password characters, weak or unsupported parameters
 	exitConflict    = 10 // conflicting input (e.g. two different files claim one SOP Instance UID)
 	exitNotStored   = 11 // send: at least one instance was not stored by the peer
-	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO
+	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO or C-FIND
 	exitSalvaged    = 13 // --salvage: what was intact was extracted or sent, something was lost
 )
 
@@ -32,7 +32,9 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
 
    0  success
    1  failure not covered below (I/O error, unreadable key or certificate, ...)
-   2  usage error: unknown command or flag, wrong number of arguments
+   2  usage error: unknown command or flag, wrong number of arguments; a
+      selection naming nothing on the medium; a new patient identity for
+      more than one patient
    3  wrong password
    4  no recipient of the file matches the given key or certificate
    5  decryption failed: the ciphertext was altered or damaged
@@ -43,10 +45,11 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
       weak, algorithm not supported, key derivation beyond --max-kdf-work
   10  conflicting input (for example two different files with one SOP
       Instance UID)
-  11  send: at least one instance was not stored by the peer (the result
-      table says which and why; a re-run sends only those)
+  11  send: at least one instance was not stored by the peer, or not sent
+      (a patient --reconcile does not map); the result table says which and
+      why; a re-run sends only those
   12  network: the peer could not be reached, rejected the association, or
-      did not answer C-ECHO with success
+      did not answer C-ECHO or C-FIND with success
   13  --salvage: every intact instance was extracted (or sent), and at least
       one file was lost; SALVAGE.TXT (or the result table) says which and why
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -149,27 +150,37 @@ func printOthers(w io.Writer, d *media.Disc) {
 	}
 }
 
-// printTree prints the patients, studies and series of an unlocked medium.
+// printTree prints the patients, studies and series of an unlocked
+// medium, numbered as a selection (--patient/--study/--series #N) names
+// them: studies and series across the whole medium.
 func printTree(w io.Writer, d *media.Disc) {
 	fmt.Fprintf(w, "File-set %q\n", d.FileSetID())
 	for _, r := range d.RootRecords() {
 		fmt.Fprintf(w, "%s %s\n", r.Type, orDash(r.Label)) // outside any patient, e.g. PALETTE
 	}
-	for _, p := range d.Patients() {
+	study, series := 0, 0
+	for i, p := range d.Patients() {
 		scanned := ""
 		if p.Scanned {
 			scanned = "  (found by scanning: not in the DICOMDIR)"
 		}
-		fmt.Fprintf(w, "Patient %s  [ID %s]%s\n", orDash(p.Name), orDash(p.ID), scanned)
+		fmt.Fprintf(w, "Patient #%d  %s  %s%s\n", i+1, orDash(p.Name), importer.IDLabel(p), scanned)
 		for _, st := range p.Studies {
+			study++
 			instances := 0
 			for _, se := range st.Series {
 				instances += len(se.Instances)
 			}
-			fmt.Fprintf(w, "  Study %s  %s  (%d series, %d instances)\n", formatDate(st.Date),
-				orDash(st.Description), len(st.Series), instances)
+			fmt.Fprintf(w, "  Study #%d  %s  %s  (%d series, %d instances)  UID %s\n", study, formatDate(st.Date),
+				orDash(st.Description), len(st.Series), instances, orDash(st.UID))
 			for _, se := range st.Series {
-				fmt.Fprintf(w, "    Series %s  %s  %s\n", orDash(se.Number), orDash(se.Modality), countKinds(se))
+				series++
+				desc := ""
+				if d := strings.TrimSpace(se.Description); d != "" {
+					desc = "  " + d
+				}
+				fmt.Fprintf(w, "    Series #%d  number %s  %s%s  %s  UID %s\n", series, orDash(se.Number), orDash(se.Modality),
+					desc, countKinds(se), orDash(se.UID))
 			}
 		}
 	}

@@ -11,10 +11,11 @@ var pydicomDirtests = filepath.Join(sharedCorpus, "pydicom/dicomdirtests")
 func TestLsPydicomDICOMDIRs(t *testing.T) {
 	requireSharedCorpus(t)
 	want := []string{
-		"Patient Doe^Archibald  [ID 77654033]",
-		"  Study 2001-01-01  XR C Spine Comp Min 4 Views  (3 series, 3 instances)",
-		"    Series 1  CR  1 IMAGE",
-		"    Series 700  MR  7 IMAGE",
+		"Patient #1  Doe^Archibald  [ID 77654033]",
+		"  Study #1  2001-01-01  XR C Spine Comp Min 4 Views  (3 series, 3 instances)  UID 1.3.6.1.4.1.5962.1.1.0.0.0.1196527414.5534.0.1",
+		"    Series #1  number 1  CR  1 IMAGE  UID 1.3.6.1.4.1.5962.1.1.0.0.0.1196527414.5534.0.10",
+		"Patient #2  Doe^Peter  [ID 98890234]",
+		"    Series #13  number 700  MR  7 IMAGE  UID 1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.118",
 	}
 	for _, name := range []string{"DICOMDIR", "DICOMDIR-bigEnd", "DICOMDIR-implicit", "DICOMDIR-reordered"} {
 		code, out, stderr := runIndexLs(t, "ls", filepath.Join(pydicomDirtests, name))

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +24,8 @@ type sendOptions struct {
 	noResume     bool
 	keys         keyFlags // for an encrypted medium
 	salvage      bool
+	sel          importer.Selection
+	reconcile    string // a file mapping disc patients to local identities
 }
 
 func newSendCommand(e *env) *cobra.Command {
@@ -50,14 +54,25 @@ AET@HOST:PORT, tab, SOP Instance UID). A re-run to the same PACS skips those
 and sends only the rest. --no-resume sends everything again; deleting the file
 forgets everything. The file holds UIDs only, no patient data.
 
-Reconciliation (IHE IRWF): --patient-id, --issuer and --patient-name store
-the instances under the local patient identity. Every UID is kept; the
-original values are kept in Original Attributes Sequence (0400,0561) and the
-original Patient ID in Other Patient IDs Sequence (0010,1002); every other
-element is sent byte for byte. Instances in big endian or deflated transfer
-syntaxes cannot be reconciled and are reported as failed. The resume state
-distinguishes sends with different reconciliations (by a hash, not the
-values).
+Selection: --patient, --study and --series send part of the medium, as
+"securemedia open" lists and numbers it (see SELECTION below).
+
+Reconciliation (IHE IRWF), one patient at a time: --patient-id, --issuer and
+--patient-name store the instances under the local patient identity, and
+apply only when the selection holds exactly one patient: with two patients on
+the medium, send refuses (exit 2, nothing sent) and lists them, so that one
+patient's images are never filed under another's record. To find the local
+identity, "securemedia find-patient" asks the PACS. To send several patients
+in one run, --reconcile FILE maps each to its own local identity: one line per
+patient, tab-separated: the medium's Patient ID (or #N), the local Patient ID,
+and optionally the local issuer and name; lines starting with "#" and a
+non-digit are comments. A patient the file does not map is not sent, and
+listed (exit 11). Every UID is kept; the original values are kept in
+Original Attributes Sequence (0400,0561) and the original Patient ID in Other
+Patient IDs Sequence (0010,1002); every other element is sent byte for byte.
+Instances in big endian or deflated transfer syntaxes cannot be reconciled
+and are reported as failed. The resume state distinguishes sends with
+different reconciliations (by a hash, not the values).
 
 An encrypted medium (an ISO image, a USB folder or a mounted disc made by
 "securemedia burn" or another Basic DICOM Media Security Profile writer) is
@@ -69,7 +84,15 @@ only then offered; a damaged instance, or one that is not what its record
 says, is reported, not sent. (One over 64 MiB is checked in a first pass
 and streamed in a second, whose own check aborts the transfer on a failure:
 the PACS never stores an incomplete instance.) Nothing decrypted is written
-to disk.`,
+to disk.
+
+` + selectionHelp + `
+
+EXAMPLES
+  securemedia open disc.iso
+  securemedia find-patient --pacs PACS@pacs.example:104 --name 'DOE^PETER' --birth-date 19700101
+  securemedia send disc.iso --pacs PACS@pacs.example:104 --patient '#1' --patient-id LOCAL-42 --issuer HOSP
+  securemedia send disc.iso --pacs PACS@pacs.example:104 --reconcile patients.tsv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSend(cmd.Context(), e, args[0], &o) },
 	}
@@ -80,7 +103,9 @@ to disk.`,
 	f.BoolVar(&o.noResume, "no-resume", false, "send every instance, even those the PACS already confirmed")
 	f.BoolVar(&o.salvage, "salvage", false, "a damaged medium: send every instance that is intact, even when the DICOMDIR or manifest cannot be read (exit 13 if anything was lost)")
 	o.keys.addFlags(cmd)
-	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence)")
+	addSelectionFlags(cmd, &o.sel)
+	f.StringVar(&o.reconcile, "reconcile", "", "store each patient under its local identity from `FILE` (TSV: disc Patient ID or #N, local Patient ID, issuer, name)")
+	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence); one patient only")
 	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
 	f.StringVar(&o.change.PatientName, "patient-name", "", "store under this Patient's Name (DICOM PN, e.g. DOE^JANE)")
 	return cmd
@@ -100,12 +125,25 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	if err := o.change.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
-	insts, skipped, done, err := collect(e, src, o)
+	var maps []importer.Mapping
+	if o.reconcile != "" {
+		if !o.change.Empty() {
+			return withCode(exitUsage, errors.New("--reconcile gives each patient its identity: it does not go with --patient-id, --issuer or --patient-name"))
+		}
+		if maps, err = readMappings(o.reconcile); err != nil {
+			return withCode(exitUsage, err)
+		}
+	}
+	d, skipped, err := collect(e, src, o)
 	if err != nil {
 		return err
 	}
-	defer done()
-	importer.Reconcile(insts, o.change)
+	defer d.Close()
+	batches, refused, err := plan(d, o, maps)
+	if err != nil {
+		return err
+	}
+	skipped = append(skipped, refused...)
 	st, err := openState(o, p)
 	if err != nil {
 		return err
@@ -113,42 +151,132 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	defer st.Close()
 	var todo []*dimse.Instance
 	var total int64
-	for _, in := range insts {
-		if st.Stored(in.SOPInstanceUID) {
-			skipped = append(skipped, sendItem{Label: in.Label, UID: in.SOPInstanceUID, Result: "skipped", Detail: "already stored (state file)"})
-			continue
+	changeOf := map[string]importer.Change{} // by Label: one per file
+	for _, b := range batches {
+		insts, bad, err := importer.DiscInstances(d, b.instances)
+		if err != nil {
+			return err
 		}
-		todo = append(todo, in)
-		total += in.Size
+		skipped = append(skipped, bad...)
+		importer.Reconcile(insts, b.change)
+		for _, in := range insts {
+			if st.Stored(b.change, in.SOPInstanceUID) {
+				skipped = append(skipped, sendItem{Label: in.Label, UID: in.SOPInstanceUID, Result: "skipped", Detail: "already stored (state file)"})
+				continue
+			}
+			changeOf[in.Label] = b.change
+			todo = append(todo, in)
+			total += in.Size
+		}
 	}
-	items := sendInstances(ctx, e, cfg, todo, total, o.associations, st)
+	items := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
 	return report(e, append(items, skipped...), src, o.salvage)
 }
 
-func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, st *importer.State) []sendItem {
+// batch is instances to store under one identity (an empty change: as
+// they are on the medium).
+type batch struct {
+	instances []*media.Instance
+	change    importer.Change
+}
+
+// plan applies the selection and the reconciliation (IHE IRWF, one
+// patient at a time): a new identity from the flags only for a selection
+// of exactly one patient, or per patient from the --reconcile file, whose
+// unmapped patients are not sent but listed. Nothing is sent when the
+// selection or the reconciliation does not hold (exit 2).
+func plan(d *media.Disc, o *sendOptions, maps []importer.Mapping) ([]batch, []sendItem, error) {
+	picks, rest, err := importer.Select(d, o.sel)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	switch {
+	case maps != nil:
+		return planMapped(d, picks, rest, maps)
+	case !o.change.Empty() && len(picks) != 1:
+		return nil, nil, withCode(exitUsage, fmt.Errorf("--patient-id, --issuer and --patient-name are one patient's identity, and this selection holds %d patients: nothing was sent\n%s\n(or map each patient to its local identity with --reconcile FILE)",
+			len(picks), listPicks(picks)))
+	}
+	var out []batch
+	for _, p := range picks {
+		out = append(out, batch{instances: p.Instances, change: o.change})
+	}
+	if len(rest) > 0 {
+		out = append(out, batch{instances: rest}) // outside any patient: nothing to reconcile
+	}
+	return out, nil, nil
+}
+
+func planMapped(d *media.Disc, picks []*importer.Pick, rest []*media.Instance, maps []importer.Mapping) ([]batch, []sendItem, error) {
+	changes, unmapped, err := importer.Assign(picks, d.Patients(), maps)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	var out []batch
+	for _, p := range picks {
+		if c, ok := changes[p]; ok {
+			out = append(out, batch{instances: p.Instances, change: c})
+		}
+	}
+	var notSent []sendItem
+	for _, p := range unmapped {
+		for _, in := range p.Instances {
+			notSent = append(notSent, sendItem{Label: in.Path(), UID: in.SOPInstanceUID, Result: "not sent", Failed: true,
+				Detail: fmt.Sprintf("patient #%d is not in the reconciliation file", p.Number)})
+		}
+	}
+	if len(rest) > 0 {
+		out = append(out, batch{instances: rest})
+	}
+	return out, notSent, nil
+}
+
+// listPicks lists the selected patients with their numbers.
+func listPicks(picks []*importer.Pick) string {
+	var b strings.Builder
+	for _, p := range picks {
+		fmt.Fprintf(&b, "  %s\n", p.Label())
+	}
+	b.WriteString("select one with --patient '#N' (as \"securemedia open\" numbers them)")
+	return b.String()
+}
+
+func readMappings(path string) ([]importer.Mapping, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--reconcile: %w", err)
+	}
+	defer f.Close()
+	maps, err := importer.ParseMappings(f)
+	if err != nil {
+		return nil, fmt.Errorf("--reconcile %s: %w", path, err)
+	}
+	return maps, nil
+}
+
+func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, stored func(sendItem)) []sendItem {
 	prog := newProgress(e.stderr, "sending", len(todo), total)
 	var items []sendItem
 	_ = importer.Send(ctx, cfg, todo, associations, func(it importer.Item) {
 		prog.add(it.Size)
 		prog.fileDone()
 		if !it.Failed {
-			st.Record(it.UID)
+			stored(it)
 		}
 		items = append(items, it)
 	})
 	return items
 }
 
-// collect lists what to send: the instances of a medium (an image file
-// or a folder, sealed, plain or a mix, with or without a DICOMDIR),
-// unlocked with the key flags and open until done is called. Files that
-// are not DICOM are listed as skipped; missing and damaged ones as failed.
-// A medium of ours with problems (a missing manifest, an added file) is
-// refused unless --salvage.
-func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipped []sendItem, done func(), err error) {
-	d, err := media.Open(src)
+// collect opens the medium (an image file or a folder, sealed, plain or a
+// mix, with or without a DICOMDIR), unlocked with the key flags. Files
+// that are not DICOM are listed as skipped. A medium of ours with problems
+// (a missing manifest, an added file) is refused unless --salvage, which
+// lists them as failed.
+func collect(e *env, src string, o *sendOptions) (d *media.Disc, skipped []sendItem, err error) {
+	d, err = media.Open(src)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	unlock := unlockDisc
 	if o.salvage {
@@ -156,13 +284,13 @@ func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipp
 	}
 	if err := unlock(e, d, &o.keys); err != nil {
 		d.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	printWarnings(e, d)
 	for _, p := range d.Problems() {
 		if !o.salvage {
 			d.Close()
-			return nil, nil, nil, fmt.Errorf("%v\n(nothing was sent: \"securemedia verify\" lists every problem; --salvage sends what is intact): %w", p, p.Err)
+			return nil, nil, fmt.Errorf("%v\n(nothing was sent: \"securemedia verify\" lists every problem; --salvage sends what is intact): %w", p, p.Err)
 		}
 		skipped = append(skipped, sendItem{Label: p.Path, Result: "failed", Detail: "not sent: " + p.Err.Error(), Failed: true, Damaged: true})
 	}
@@ -174,12 +302,7 @@ func collect(e *env, src string, o *sendOptions) (insts []*dimse.Instance, skipp
 	} else if k > 0 {
 		fmt.Fprintf(e.stderr, "send %s: %d instances are not in the DICOMDIR: found by scanning, and sent too\n", src, k)
 	}
-	insts, bad, err := importer.DiscInstances(d, nil)
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	return insts, append(skipped, bad...), func() { d.Close() }, nil
+	return d, skipped, nil
 }
 
 // report prints the per-instance table on stdout and a summary on stderr.
@@ -224,5 +347,5 @@ func openState(o *sendOptions, p peer) (*importer.State, error) {
 			return nil, fmt.Errorf("%w (use --state FILE)", err)
 		}
 	}
-	return importer.OpenState(path, p.String(), o.change, o.noResume)
+	return importer.OpenState(path, p.String(), o.noResume)
 }
