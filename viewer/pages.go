@@ -40,9 +40,13 @@ type tree struct {
 }
 
 type patientView struct {
-	Name, ID string
-	Studies  []*studyView
-	Scanned  bool // found by scanning: not in the DICOMDIR
+	Name, ID  string // ID "": the disc gives none
+	BirthDate string // DA, as recorded
+	Studies   []*studyView
+	Scanned   bool // found by scanning: not in the DICOMDIR
+	Index     int  // position in the study list: ?patient=Index
+	Count     int  // instances
+	disc      *media.Patient
 }
 type studyView struct {
 	Date, Description, ID, Accession string
@@ -80,7 +84,7 @@ func (v *seriesView) Middle() int {
 func buildTree(d *media.Disc) *tree {
 	t := &tree{FileSetID: d.FileSetID(), series: map[string]*seriesView{}, report: newDiscReport(d)}
 	for pi, p := range d.Patients() {
-		pv := &patientView{Name: personName(p.Name), ID: p.ID, Scanned: p.Scanned}
+		pv := &patientView{Name: personName(p.Name), ID: p.ID, BirthDate: p.BirthDate, Scanned: p.Scanned, Index: pi, disc: p}
 		t.Patients = append(t.Patients, pv)
 		for si, st := range p.Studies {
 			sv := &studyView{Date: st.Date, Description: st.Description, ID: st.ID, Accession: st.AccessionNumber}
@@ -90,6 +94,7 @@ func buildTree(d *media.Disc) *tree {
 					Modality: se.Modality, Description: se.Description, Patient: pv, Study: sv}
 				v.files = byInstanceNumber(se.Instances)
 				v.Count = len(v.files)
+				pv.Count += v.Count
 				for _, in := range v.files {
 					if in.Lost() != nil {
 						v.Lost++

@@ -28,6 +28,8 @@ func (s *Server) sendRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /send", s.needUnlocked(s.sendForm))
 	m.HandleFunc("POST /send", s.needUnlocked(s.sendStart))
 	m.HandleFunc("POST /send/echo", s.needUnlocked(s.sendEcho))
+	m.HandleFunc("POST /send/find", s.needUnlocked(s.sendFind))
+	m.HandleFunc("POST /send/pick", s.needUnlocked(s.sendPick))
 	m.HandleFunc("GET /send/job", s.needUnlocked(s.sendJobPage))
 	m.HandleFunc("GET /send/status", s.needUnlocked(s.sendStatus))
 	m.HandleFunc("POST /send/cancel", s.needUnlocked(s.sendCancel))
@@ -53,16 +55,25 @@ func (s *Server) stopSend() {
 	}
 }
 
-// sendScope is what a send covers: the whole disc, a study or a series.
+// sendScope is what a send covers: one patient's images, a study or a
+// series (each of one patient). A PACS files images by patient, and a
+// new identity is one patient's (IHE IRWF): a disc's patients are sent
+// one at a time, never together.
 type sendScope struct {
-	Param, Value string // query parameter naming it ("study", "series") or ""
+	Param, Value string // query parameter naming it ("patient", "study", "series")
 	Title        string // in words, for the pages
+	Patient      *patientView
 	ids          []*media.Instance
 	Count        int
 }
 
-// scope resolves ?study=P-S or ?series=KEY (nothing: the whole disc).
-func (s *Server) scope(study, series string) (*sendScope, error) {
+// errChoosePatient: the disc holds several patients and none was named.
+var errChoosePatient = errors.New("choose the patient whose images to send")
+
+// scope resolves ?patient=P, ?study=P-S or ?series=KEY; with none, the
+// disc's only patient, or errChoosePatient.
+func (s *Server) scope(patient, study, series string) (*sendScope, error) {
+	pats := s.tree.Patients
 	switch {
 	case series != "":
 		v := s.tree.series[series]
@@ -70,16 +81,16 @@ func (s *Server) scope(study, series string) (*sendScope, error) {
 			return nil, errors.New("that series is not on this disc")
 		}
 		t := fmt.Sprintf("series %s (%s) of the study of %s", orDash(v.Number), orDash(v.Modality), formatDate(v.Study.Date))
-		return &sendScope{Param: "series", Value: series, Title: t, ids: v.files, Count: len(v.files)}, nil
+		return &sendScope{Param: "series", Value: series, Title: t, Patient: v.Patient, ids: v.files, Count: len(v.files)}, nil
 	case study != "":
 		p, st, ok := strings.Cut(study, "-")
 		pi, err1 := strconv.Atoi(p)
 		si, err2 := strconv.Atoi(st)
-		if !ok || err1 != nil || err2 != nil || pi < 0 || pi >= len(s.tree.Patients) || si < 0 || si >= len(s.tree.Patients[pi].Studies) {
+		if !ok || err1 != nil || err2 != nil || pi < 0 || pi >= len(pats) || si < 0 || si >= len(pats[pi].Studies) {
 			return nil, errors.New("that study is not on this disc")
 		}
-		sv := s.tree.Patients[pi].Studies[si]
-		sc := &sendScope{Param: "study", Value: study, Title: "the study of " + formatDate(sv.Date)}
+		sv := pats[pi].Studies[si]
+		sc := &sendScope{Param: "study", Value: study, Title: "the study of " + formatDate(sv.Date), Patient: pats[pi]}
 		if sv.Description != "" {
 			sc.Title += " (" + sv.Description + ")"
 		}
@@ -88,8 +99,50 @@ func (s *Server) scope(study, series string) (*sendScope, error) {
 		}
 		sc.Count = len(sc.ids)
 		return sc, nil
+	case patient == "" && len(pats) != 1:
+		return nil, errChoosePatient
 	}
-	return &sendScope{Title: "the whole disc", Count: len(s.disc.Instances())}, nil
+	pi := 0
+	if patient != "" {
+		var err error
+		if pi, err = strconv.Atoi(patient); err != nil || pi < 0 || pi >= len(pats) {
+			return nil, errors.New("that patient is not on this disc")
+		}
+	}
+	pv := pats[pi]
+	sc := &sendScope{Param: "patient", Value: strconv.Itoa(pi), Title: "the images of " + orDash(pv.Name), Patient: pv}
+	for _, st := range pv.Studies {
+		for _, se := range st.Series {
+			sc.ids = append(sc.ids, se.files...)
+		}
+	}
+	sc.Count = len(sc.ids)
+	return sc, nil
+}
+
+// formScope is the scope a request names, in its query or its form.
+func (s *Server) formScope(r *http.Request) (*sendScope, error) {
+	v := func(k string) string {
+		if r.Method == http.MethodPost {
+			return r.PostFormValue(k)
+		}
+		return r.URL.Query().Get(k)
+	}
+	return s.scope(v("patient"), v("study"), v("series"))
+}
+
+// scopeFailed answers a request whose scope is not one patient's: the
+// list of the disc's patients to choose from, or not found.
+func (s *Server) scopeFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errChoosePatient) {
+		code := http.StatusOK
+		if r.Method == http.MethodPost {
+			code = http.StatusBadRequest
+		}
+		s.render(w, code, "sendchoose", map[string]any{"Title": "Send to PACS", "Patients": s.tree.Patients, "Refused": r.Method == http.MethodPost})
+		return
+	}
+	s.fail(w, http.StatusNotFound, err.Error())
 }
 
 func orDash(s string) string {
@@ -101,12 +154,13 @@ func orDash(s string) string {
 
 // sendParams are the form's fields.
 type sendParams struct {
-	AET, Host, Port, Calling, PatientID, Issuer string
+	AET, Host, Port, Calling, PatientID, Issuer, PatientName string
 }
 
 func formParams(r *http.Request) sendParams {
 	f := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
-	p := sendParams{AET: f("aet"), Host: f("host"), Port: f("port"), Calling: f("calling"), PatientID: f("patient_id"), Issuer: f("issuer")}
+	p := sendParams{AET: f("aet"), Host: f("host"), Port: f("port"), Calling: f("calling"), PatientID: f("patient_id"),
+		Issuer: f("issuer"), PatientName: f("patient_name")}
 	if p.Calling == "" {
 		p.Calling = defaultCallingAET
 	}
@@ -133,11 +187,11 @@ func (p sendParams) config() (dimse.Config, importer.Change, map[string]string) 
 	if err != nil || port < 1 || port > 65535 {
 		errs["port"] = "The port is a number from 1 to 65535 (often 104 or 11112)."
 	}
-	c := importer.Change{PatientID: p.PatientID, Issuer: p.Issuer}
-	if p.Issuer != "" && p.PatientID == "" {
-		errs["patient_id"] = "Give the new Patient ID too, or leave the issuer empty."
+	c := importer.Change{PatientID: p.PatientID, Issuer: p.Issuer, PatientName: p.PatientName}
+	if (p.Issuer != "" || p.PatientName != "") && p.PatientID == "" {
+		errs["patient_id"] = "Give the hospital's Patient ID too, or leave the issuer and name empty."
 	} else if err := c.Check(); err != nil {
-		errs["patient_id"] = "The new Patient ID and issuer must be printable ASCII without backslash, at most 64 characters each."
+		errs["patient_id"] = "The Patient ID, issuer and name must be printable ASCII without backslash; the ID and issuer at most 64 characters each."
 	}
 	cfg := dimse.Config{CallingAE: p.Calling, CalledAE: p.AET, Address: net.JoinHostPort(p.Host, strconv.Itoa(port)),
 		Timeout: dimse.DefaultTimeout, ARTIM: dimse.DefaultARTIM}
@@ -145,29 +199,53 @@ func (p sendParams) config() (dimse.Config, importer.Change, map[string]string) 
 }
 
 func (s *Server) sendForm(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	sc, err := s.scope(q.Get("study"), q.Get("series"))
+	sc, err := s.formScope(r)
 	if err != nil {
-		s.fail(w, http.StatusNotFound, err.Error())
+		s.scopeFailed(w, r, err)
 		return
 	}
 	s.renderSendForm(w, http.StatusOK, sc, sendParams{Calling: defaultCallingAET}, nil, "")
 }
 
+// sendPage is what the send form shows.
+type sendPage struct {
+	Scope  *sendScope
+	P      sendParams
+	Errs   map[string]string
+	Msg    string // an error, in role=alert
+	EchoOK string
+	Found  *foundView // the answer to "Find this patient in the PACS"
+	Picked string     // the patient picked from it, in words
+}
+
 func (s *Server) renderSendForm(w http.ResponseWriter, code int, sc *sendScope, p sendParams, errs map[string]string, msg string) {
+	s.renderSendPage(w, code, &sendPage{Scope: sc, P: p, Errs: errs, Msg: msg})
+}
+
+func (s *Server) renderSendPage(w http.ResponseWriter, code int, pg *sendPage) {
 	j := s.currentJob()
 	busy := j != nil && !j.finished()
-	s.render(w, code, "send", map[string]any{"Title": "Send to PACS", "Scope": sc, "P": p, "Errs": errs, "Message": msg, "Busy": busy})
+	s.render(w, code, "send", map[string]any{"Title": "Send to PACS", "Scope": pg.Scope, "P": pg.P, "Errs": pg.Errs,
+		"Message": pg.Msg, "EchoOK": pg.EchoOK, "Found": pg.Found, "Picked": pg.Picked, "Busy": busy})
+}
+
+// sendRequest reads a posted send form: its scope (answered here when it
+// is not one patient's) and its fields.
+func (s *Server) sendRequest(w http.ResponseWriter, r *http.Request) (*sendScope, sendParams, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	sc, err := s.formScope(r)
+	if err != nil {
+		s.scopeFailed(w, r, err)
+		return nil, sendParams{}, false
+	}
+	return sc, formParams(r), true
 }
 
 func (s *Server) sendStart(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	sc, err := s.scope(r.PostFormValue("study"), r.PostFormValue("series"))
-	if err != nil {
-		s.fail(w, http.StatusNotFound, err.Error())
+	sc, p, ok := s.sendRequest(w, r)
+	if !ok {
 		return
 	}
-	p := formParams(r)
 	cfg, change, errs := p.config()
 	if len(errs) > 0 {
 		s.renderSendForm(w, http.StatusBadRequest, sc, p, errs, "Please correct the fields marked below.")
@@ -182,6 +260,9 @@ func (s *Server) sendStart(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &sendJob{scope: sc.Title, peer: cfg.CalledAE + "@" + cfg.Address, cfg: cfg, state: "checking", total: sc.Count,
 		cancel: cancel, done: make(chan struct{})}
+	if !change.Empty() {
+		j.scope += " under Patient ID " + change.PatientID
+	}
 	s.send.job = j
 	s.send.mu.Unlock()
 	go j.run(ctx, s, sc.ids, change)
@@ -203,13 +284,13 @@ func (s *Server) sendEcho(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": ok, "message": msg, "errors": errs})
 		return
 	}
-	sc, err := s.scope(r.PostFormValue("study"), r.PostFormValue("series"))
+	sc, err := s.formScope(r)
 	if err != nil {
-		s.fail(w, http.StatusNotFound, err.Error())
+		s.scopeFailed(w, r, err)
 		return
 	}
 	if ok {
-		s.render(w, http.StatusOK, "send", map[string]any{"Title": "Send to PACS", "Scope": sc, "P": p, "EchoOK": msg})
+		s.renderSendPage(w, http.StatusOK, &sendPage{Scope: sc, P: p, EchoOK: msg})
 		return
 	}
 	s.renderSendForm(w, http.StatusOK, sc, p, errs, msg)

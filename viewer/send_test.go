@@ -195,9 +195,11 @@ func patientOf(t *testing.T, ds []byte) (id, issuer, otherID string) {
 	return dicom.Find(elems, dicom.PatientID).String(), dicom.Find(elems, dicom.IssuerOfPatientID).String(), otherID
 }
 
-// Send to PACS, whole disc: every instance arrives byte for byte as "Save
-// a copy" writes it. Then one study again under a new Patient ID: the PACS
-// gets the new ID and issuer, with the original in Other Patient IDs.
+// Send to PACS, one patient at a time: a two-patient disc offers the
+// choice of patient and refuses to send both at once; each patient, sent
+// on its own, arrives byte for byte as "Save a copy" writes it. Then one
+// study again under a new Patient ID: the PACS gets the new ID and issuer,
+// with the original in Other Patient IDs.
 func TestSendToPACS(t *testing.T) {
 	disc := sealedDisc(t, sampleStudy)
 	want := extracted(t, disc)
@@ -205,21 +207,39 @@ func TestSendToPACS(t *testing.T) {
 	c := start(t, disc)
 	c.login()
 	c.unlock()
-	if _, body, _ := c.get("/"); !strings.Contains(body, `href="/send"`) || !strings.Contains(body, `href="/send?study=0-0"`) {
+	if _, body, _ := c.get("/"); !strings.Contains(body, `href="/send"`) || !strings.Contains(body, `href="/send?study=0-0"`) ||
+		!strings.Contains(body, `href="/send?patient=1"`) {
 		t.Fatalf("the study list has no Send to PACS links:\n%s", body)
 	}
-	if code, body, _ := c.get("/send"); code != 200 || !strings.Contains(body, "the whole disc") || !strings.Contains(body, fmt.Sprintf("(%d images)", len(want))) ||
-		!strings.Contains(body, `value="SECUREMEDIA"`) {
-		t.Fatalf("send form: %d\n%s", code, body)
+	if code, body, _ := c.get("/send"); code != 200 || !strings.Contains(body, "This disc holds 2 patients") ||
+		!strings.Contains(body, `href="/send?patient=0"`) || !strings.Contains(body, `href="/send?patient=1"`) || strings.Contains(body, `id="sendform"`) {
+		t.Fatalf("a two-patient disc's Send to PACS does not ask for one patient: %d\n%s", code, body)
 	}
-
-	s := c.sendAndWait(sendForm("PACS", p.port))
-	if s.State != "done" || s.Stored != len(want) || s.Total != len(want) || !strings.Contains(s.Summary, fmt.Sprintf("%d of %d images stored", len(want), len(want))) {
-		t.Fatalf("status: %+v", s)
+	if code, body := c.post("/send", sendForm("PACS", p.port)); code != http.StatusBadRequest || !strings.Contains(body, "Nothing was sent") {
+		t.Fatalf("a send of both patients at once: %d\n%s", code, body)
 	}
-	for _, it := range s.Items {
-		if !it.Stored || it.Result != "sent" || it.Reason != "Stored." || !strings.HasPrefix(it.Label, "DICOM/") {
-			t.Errorf("row %+v", it)
+	if code, body := c.post("/send", sendForm("PACS", p.port, "patient", "9")); code != http.StatusNotFound {
+		t.Fatalf("a send of a patient not on the disc: %d\n%s", code, body)
+	}
+	if n := len(p.stored()); n != 0 {
+		t.Fatalf("refused sends stored %d instances", n)
+	}
+	sent := 0
+	for pi, name := range []string{"Doe, Archibald", "Doe, Peter"} {
+		code, body, _ := c.get(fmt.Sprintf("/send?patient=%d", pi))
+		if code != 200 || !strings.Contains(body, "the images of "+name) || !strings.Contains(body, fmt.Sprintf(`name="patient" value="%d"`, pi)) ||
+			!strings.Contains(body, `value="SECUREMEDIA"`) || !strings.Contains(body, "Find this patient in the PACS") {
+			t.Fatalf("patient %d send form: %d\n%s", pi, code, body)
+		}
+		s := c.sendAndWait(sendForm("PACS", p.port, "patient", fmt.Sprint(pi)))
+		if s.State != "done" || s.Stored != s.Total || s.Total == 0 || len(p.stored()) != sent+s.Total {
+			t.Fatalf("patient %d: status %+v; the PACS has %d", pi, s, len(p.stored()))
+		}
+		sent += s.Total
+		for _, it := range s.Items {
+			if !it.Stored || it.Result != "sent" || it.Reason != "Stored." || !strings.HasPrefix(it.Label, "DICOM/") {
+				t.Errorf("row %+v", it)
+			}
 		}
 	}
 	got := p.stored()
@@ -232,7 +252,7 @@ func TestSendToPACS(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []string{"/send?study=9-9", "/send?study=x", "/send?series=9-9-9"} {
+	for _, bad := range []string{"/send?study=9-9", "/send?study=x", "/send?series=9-9-9", "/send?patient=2", "/send?patient=x"} {
 		if code, _, _ := c.get(bad); code != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", bad, code)
 		}
@@ -252,7 +272,7 @@ func TestSendToPACS(t *testing.T) {
 	p.mu.Lock()
 	p.got = map[string][]byte{}
 	p.mu.Unlock()
-	s = c.sendAndWait(sendForm("PACS", p.port, "study", "0-0", "patient_id", "LOCAL-42", "issuer", "THISHOSP"))
+	s := c.sendAndWait(sendForm("PACS", p.port, "study", "0-0", "patient_id", "LOCAL-42", "issuer", "THISHOSP"))
 	got = p.stored()
 	if s.State != "done" || s.Total == 0 || s.Total >= len(want) || len(got) != s.Total || s.Stored != s.Total {
 		t.Fatalf("study send: %d stored of %d on the disc; status %+v", len(got), len(want), s)
@@ -445,5 +465,35 @@ func TestFormPostWithNullOriginRefused(t *testing.T) {
 		if code, _, _ := c.do(req); code != http.StatusForbidden {
 			t.Errorf("Origin null, Sec-Fetch-Site %s: %d, want 403", site, code)
 		}
+	}
+}
+
+// "Find this patient in the PACS" needs the PACS's fields, says in words
+// when the PACS cannot search, and a picked patient only fills the form
+// (after the same checks as typed values); nothing is sent by it.
+func TestSendFindAndPick(t *testing.T) {
+	p := startPACS(t, "PACS") // stores, but answers no C-FIND
+	c := start(t, sealedDisc(t, filepath.Join(sampleStudy, "77654033", "CR1")))
+	c.login()
+	c.unlock()
+	if code, body := c.post("/send/find", sendForm("", p.port)); code != http.StatusBadRequest || !strings.Contains(body, "Fill in the PACS first") {
+		t.Errorf("find without the PACS: %d\n%s", code, body)
+	}
+	if code, body := c.post("/send/find", sendForm("PACS", p.port)); code != 200 || !strings.Contains(body, "The search failed: the PACS did not search (C-FIND answered 0211") || !strings.Contains(body, `from our AE title &#34;SECUREMEDIA&#34;`) ||
+		strings.Contains(body, `id="candidates"`) {
+		t.Errorf("find on a PACS that cannot search: %d\n%s", code, body)
+	}
+	code, body := c.post("/send/pick", sendForm("PACS", p.port, "pick", "LOCAL-9\tHOSP\tDOE^ARCHIBALD"))
+	for _, want := range []string{`id="patient_id" name="patient_id" value="LOCAL-9"`, `name="issuer" value="HOSP"`, `name="patient_name" value="DOE^ARCHIBALD"`, "From the PACS: Patient ID LOCAL-9"} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("pick: %d, page lacks %q", code, want)
+		}
+	}
+	code, body = c.post("/send/pick", sendForm("PACS", p.port, "pick", "BAD\\ID\t\t"))
+	if code != 200 || !strings.Contains(body, "cannot be used as it is") || strings.Contains(body, `value="BAD`) {
+		t.Errorf("pick of an unusable ID: %d\n%s", code, body)
+	}
+	if n := len(p.stored()); n != 0 {
+		t.Errorf("find and pick stored %d instances", n)
 	}
 }
