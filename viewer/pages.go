@@ -469,7 +469,13 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.exportMu.Unlock()
-	res, err := s.disc.Extract(folder, nil)
+	only, ok := s.exportScope(r.PostFormValue("patient"))
+	if !ok {
+		s.fail(w, http.StatusNotFound, "That patient is not on this disc.")
+		return
+	}
+	data["Patient"] = r.PostFormValue("patient")
+	res, err := s.extract(folder, only)
 	if err != nil {
 		data["Error"] = "The copy was not saved: " + err.Error() + ". Nothing was left behind in that folder."
 		s.render(w, http.StatusOK, "export", data)
@@ -477,6 +483,36 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 	}
 	data["Done"] = fmt.Sprintf("Saved %d images in %s as a standard DICOM folder (with a DICOMDIR) that any DICOM viewer or PACS can import. These copies are NOT encrypted: keep them safe.", res.Instances, folder)
 	s.render(w, http.StatusOK, "export", data)
+}
+
+// exportScope is the instances of the patient "Save a copy" names by its
+// position (nil: the whole disc).
+func (s *Server) exportScope(patient string) ([]*media.Instance, bool) {
+	if patient == "" {
+		return nil, true
+	}
+	pi, err := strconv.Atoi(patient)
+	if err != nil || pi < 0 || pi >= len(s.tree.Patients) {
+		return nil, false
+	}
+	var ids []*media.Instance
+	for _, st := range s.tree.Patients[pi].Studies {
+		for _, se := range st.Series {
+			ids = append(ids, se.files...)
+		}
+	}
+	return ids, true
+}
+
+// extract saves only (nil: every instance) into folder.
+func (s *Server) extract(folder string, only []*media.Instance) (*media.ExtractResult, error) {
+	x, err := s.disc.StartExtract(folder)
+	if err != nil {
+		return nil, err
+	}
+	defer x.Abort()
+	x.Only = only
+	return x.Run(nil)
 }
 
 func examplePath() string {

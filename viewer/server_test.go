@@ -389,6 +389,25 @@ func TestExport(t *testing.T) {
 	if code != 200 || !strings.Contains(body, "The copy was not saved") {
 		t.Fatalf("second export: %d\n%s", code, body)
 	}
+	// One patient of the two: only that patient's images.
+	if _, page, _ := c.get("/export"); !strings.Contains(page, `<option value="1">Doe, Peter (ID 98890234), 24 images</option>`) {
+		t.Fatalf("the export page offers no choice of patient:\n%s", page)
+	}
+	one := filepath.Join(t.TempDir(), "peter")
+	if code, body := c.post("/export", url.Values{"folder": {one}, "patient": {"1"}}); code != 200 || !strings.Contains(body, "Saved 24 images") {
+		t.Fatalf("export of patient 1: %d\n%s", code, body)
+	}
+	d1, err := media.OpenDICOMDIR(filepath.Join(one, "DICOMDIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d1.Close()
+	if ps := d1.Patients(); len(ps) != 1 || ps[0].ID != "98890234" || len(d1.Instances()) != 24 {
+		t.Fatalf("export of patient 1 holds %d patients, %d instances", len(ps), len(d1.Instances()))
+	}
+	if code, _ := c.post("/export", url.Values{"folder": {filepath.Join(t.TempDir(), "x")}, "patient": {"7"}}); code != http.StatusNotFound {
+		t.Errorf("export of a patient not on the disc: %d", code)
+	}
 }
 
 func TestCloseButton(t *testing.T) {
