@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"runtime"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
-// FuzzPDU feeds arbitrary bytes to the PDU reader and to every decoder of
-// a PDU body: errors are fine, panics are not, and a declared length never
+// FuzzPDU feeds arbitrary bytes to the PDU reader, to every decoder of
+// a PDU body and to the C-FIND identifier decoder: errors are fine, panics are not, and a declared length never
 // causes an allocation beyond the bytes actually present (readPDU grows its
 // buffer with the data received; see TestHugeDeclaredLength).
 func FuzzPDU(f *testing.F) {
@@ -21,7 +23,16 @@ func FuzzPDU(f *testing.F) {
 	f.Add(append(pdataHeader(1, true, true, len(cmd)), cmd...))
 	f.Add(encodeReject(Reject{1, 1, 7}))
 	f.Add(encodeAbort(2, 0))
+	f.Add([]byte{0x10, 0x00, 0x10, 0x00, 0x08, 0x00, 0x00, 0x00, 'D', 'O', 'E', '^', 'J', 'O', 'H', 'N'}) // (0010,0010) implicit VR
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The same bytes as a C-FIND response identifier, in both
+		// encodings a find context may have.
+		for _, ts := range findSyntaxes {
+			syn, _ := dicom.SyntaxOf(ts)
+			if elems, err := decodeIdentifier(b, syn); err == nil && len(elems) > maxIdentifierElements {
+				t.Fatalf("%d elements decoded, limit %d", len(elems), maxIdentifierElements)
+			}
+		}
 		typ, body, err := readPDU(bytes.NewReader(b), 1<<16)
 		if err != nil {
 			return
