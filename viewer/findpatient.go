@@ -64,6 +64,18 @@ func (s *Server) sendFind(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	matches, more, err := importer.FindPatients(ctx, cfg, q, maxCandidates)
+	if family, ok := familyOnly(q.Name); err == nil && len(matches) == 0 && ok {
+		// Names are spelled differently from one register to another
+		// (middle names, suffixes): the same family name, same birth
+		// date, is the next thing to show.
+		q.Name = family + "^*"
+		matches, more, err = importer.FindPatients(ctx, cfg, q, maxCandidates)
+		found.Query = "the family name " + family
+		if q.BirthDate != "" {
+			found.Query += ", born " + formatDate(q.BirthDate)
+		}
+		found.Query += " (no patient has the disc's whole name)"
+	}
 	if err != nil {
 		found.Problem = findProblem(err, cfg)
 	}
@@ -101,6 +113,14 @@ func (s *Server) sendPick(w http.ResponseWriter, r *http.Request) {
 func searchName(pn string) string {
 	g, _, _ := strings.Cut(pn, "=")
 	return strings.TrimRight(strings.TrimSpace(g), "^ ")
+}
+
+// familyOnly is the family name of a PN that has more than one, for a
+// wider search.
+func familyOnly(name string) (string, bool) {
+	family, rest, ok := strings.Cut(name, "^")
+	family = strings.TrimSpace(family)
+	return family, ok && family != "" && rest != "" && !strings.ContainsAny(family, "*?")
 }
 
 // describeQuery says what a search looks for.

@@ -151,6 +151,20 @@ func sendToOrthancInside(t *testing.T) {
 	if stored != 24 || notStored != 0 {
 		t.Fatalf("result table: %d rows stored, %d not stored; want 24 stored", stored, notStored)
 	}
+
+	// Doe^Archibald is not in the PACS by that name: the search widens to
+	// the family name, says so, and lists Doe^Peter for the user to judge.
+	b.do("Doe^Archibald", chromedp.Navigate(s.origin+"/send?patient=0"),
+		chromedp.WaitVisible("#sendform", chromedp.ByID),
+		chromedp.SendKeys("#aet", pacstest.OrthancAET, chromedp.ByID),
+		chromedp.SendKeys("#host", "127.0.0.1", chromedp.ByID),
+		chromedp.SendKeys("#port", strconv.Itoa(pacstest.OrthancPort), chromedp.ByID),
+		chromedp.Click("#findpatient", chromedp.ByID),
+		chromedp.WaitVisible("#found", chromedp.ByID),
+		chromedp.Text("#found", &candidates, chromedp.ByID))
+	if !strings.Contains(candidates, "the family name Doe (no patient has the disc's whole name)") || !strings.Contains(candidates, localPatientID) {
+		t.Fatalf("the wider search lists %q", candidates)
+	}
 	if e := b.pageErrors(); len(e) > 0 {
 		t.Fatalf("page errors: %v", e)
 	}
