@@ -82,7 +82,10 @@ var (
 	patientKeys = []key{{dicom.PatientName, '2'}, {dicom.PatientID, '1'}, {dicom.PatientBirthDate, '3'}, {dicom.PatientSex, '3'}}
 	studyKeys   = []key{{dicom.StudyDate, '1'}, {dicom.StudyTime, '1'}, {dicom.AccessionNumber, '2'}, {dicom.StudyDescription, '2'},
 		{dicom.StudyInstanceUID, '1'}, {dicom.StudyID, '1'}}
-	seriesKeys = []key{{dicom.Modality, '1'}, {dicom.InstitutionName, '3'}, {dicom.InstitutionAddress, '3'}, {dicom.PerformingPhysicianName, '3'},
+	// Series Description is not one of the profiles' keys, but F.5 lets
+	// a SERIES record hold any attribute of the series: a study list is
+	// read by its descriptions.
+	seriesKeys = []key{{dicom.SeriesDescription, '3'}, {dicom.Modality, '1'}, {dicom.InstitutionName, '3'}, {dicom.InstitutionAddress, '3'}, {dicom.PerformingPhysicianName, '3'},
 		{dicom.SeriesInstanceUID, '1'}, {dicom.SeriesNumber, '1'}}
 	imageKeys = []key{{dicom.ImageType, '3'}, {dicom.ReferencedImageSequence, '3'}, {dicom.InstanceNumber, '1'}, {dicom.ImagePositionPatient, '3'},
 		{dicom.ImageOrientationPatient, '3'}, {dicom.FrameOfReferenceUID, '3'}, {dicom.NumberOfFrames, '3'}, {dicom.Rows, '3'},

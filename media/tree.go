@@ -2,6 +2,7 @@ package media
 
 import (
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/securemedia/securemedia/dicomdir"
@@ -55,6 +56,9 @@ type Series struct {
 type TypeCount struct {
 	Type  string // IMAGE, PRESENTATION, ...
 	Count int
+	// Frames is the frames they hold together, when a record says one of
+	// them is multi-frame (Number of Frames above 1); 0 if none does.
+	Frames int
 }
 
 // RecordTypes counts the series' instances by record type, in the order
@@ -62,6 +66,7 @@ type TypeCount struct {
 func (s *Series) RecordTypes() []TypeCount {
 	var out []TypeCount
 	at := map[string]int{}
+	multi := map[int]bool{}
 	for _, in := range s.Instances {
 		i, ok := at[in.RecordType]
 		if !ok {
@@ -70,6 +75,13 @@ func (s *Series) RecordTypes() []TypeCount {
 			out = append(out, TypeCount{Type: in.RecordType})
 		}
 		out[i].Count++
+		out[i].Frames += max(in.Frames, 1)
+		multi[i] = multi[i] || in.Frames > 1
+	}
+	for i := range out {
+		if !multi[i] {
+			out[i].Frames = 0
+		}
 	}
 	return out
 }
@@ -81,6 +93,7 @@ type Instance struct {
 	RecordType string   // IMAGE, SR DOCUMENT, ...
 	FileID     []string // Referenced File ID: the path on the medium
 	Number     string   // Instance Number, as recorded
+	Frames     int      // Number of Frames, when the record gives it (0: not said)
 	// What the record says the file is; "" when the record omits it.
 	SOPClassUID, SOPInstanceUID, TransferSyntaxUID string
 	// Scanned: the DICOMDIR does not list the file (or the medium has no
@@ -180,7 +193,12 @@ func (t *tree) study(r *dicomdir.Record, p *Patient) *Study {
 }
 
 func newInstance(r *dicomdir.Record, id []string) *Instance {
-	return &Instance{record: r, RecordType: r.Type, FileID: id, Number: strings.TrimSpace(r.Value(dicom.InstanceNumber)),
+	frames, _ := strconv.Atoi(strings.TrimSpace(r.Value(dicom.NumberOfFrames)))
+	return &Instance{record: r, RecordType: r.Type, FileID: id, Number: strings.TrimSpace(r.Value(dicom.InstanceNumber)), Frames: max(frames, 0),
 		SOPClassUID: r.Value(dicom.ReferencedSOPClassUIDInFile), SOPInstanceUID: r.Value(dicom.ReferencedSOPInstanceUIDInFile),
 		TransferSyntaxUID: r.Value(dicom.ReferencedTransferSyntaxUIDInFile)}
 }
+
+// DisplayDate shows a date of the tree (DA) as YYYY-MM-DD, also from the
+// ACR-NEMA form YYYY.MM.DD that old discs carry; anything else as it is.
+func DisplayDate(da string) string { return dicom.DisplayDate(da) }

@@ -185,6 +185,11 @@ func TestBrowser(t *testing.T) {
 	}
 	do("open the CT series", chromedp.Navigate(s.origin+"/series/"+ct))
 	shown("0/0/")
+	var label string
+	do("window label", chromedp.Text("#window", &label, chromedp.ByID))
+	if !strings.HasPrefix(label, "From the file: centre ") {
+		t.Errorf("the sample CT's own window is labelled %q", label)
+	}
 	first := canvasPNG(t, ctx)
 	do("arrow down", chromedp.KeyEvent(kb.ArrowDown))
 	shown("1/0/")
@@ -205,6 +210,10 @@ func TestBrowser(t *testing.T) {
 	seriesOf := func(i int) string { return where[readInfoFile(t, files[i]).SOPInstance] }
 	do("open CT_small", chromedp.Navigate(s.origin+"/series/"+seriesOf(0)))
 	before := shown("0/0/")
+	do("window label", chromedp.Text("#window", &label, chromedp.ByID))
+	if !strings.HasPrefix(label, "Min–max (the file stores no window): centre ") {
+		t.Errorf("CT_small, which stores no window, is labelled %q", label)
+	}
 	beforePix := canvasPNG(t, ctx)
 	do("canvas position", chromedp.Evaluate(`(function(){const r=document.getElementById("image").getBoundingClientRect();return [r.x+r.width/2,r.y+r.height/2];})()`, &box))
 	do("drag the window", chromedp.MouseEvent(input.MousePressed, box[0], box[1], chromedp.ButtonLeft),
@@ -218,7 +227,7 @@ func TestBrowser(t *testing.T) {
 	}
 	var out string
 	do("window shown", chromedp.Text("#window", &out, chromedp.ByID))
-	if !strings.Contains(out, "centre") {
+	if !strings.HasPrefix(out, "Adjusted: centre ") {
 		t.Errorf("window after the drag: %q", out)
 	}
 

@@ -144,7 +144,11 @@ func kinds(se *media.Series) string {
 		if k.Count != 1 {
 			word += "s"
 		}
-		parts = append(parts, fmt.Sprintf("%d %s", k.Count, word))
+		part := fmt.Sprintf("%d %s", k.Count, word)
+		if k.Frames > 0 {
+			part += fmt.Sprintf(", %d frames", k.Frames)
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -178,14 +182,10 @@ func personName(pn string) string {
 
 // formatDate shows a DA value as YYYY-MM-DD when it has that shape.
 func formatDate(da string) string {
-	da = strings.TrimSpace(da)
-	if len(da) == 8 && strings.Trim(da, "0123456789") == "" {
-		return da[:4] + "-" + da[4:6] + "-" + da[6:]
+	if d := media.DisplayDate(da); d != "" {
+		return d
 	}
-	if da == "" {
-		return "unknown date"
-	}
-	return da
+	return "unknown date"
 }
 
 // instance finds the series and instance index of a request.

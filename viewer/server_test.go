@@ -297,12 +297,20 @@ func TestSyntheticImages(t *testing.T) {
 	if _, body, _ := c.get("/"); !strings.Contains(body, "Synth, One") || !strings.Contains(body, `href="/series/0-0-1"`) {
 		t.Fatalf("studies:\n%s", body)
 	}
+	// The study list reads the series descriptions from the SERIES records
+	// burn now writes, and counts frames.
+	_, body, _ := c.get("/")
+	for _, want := range []string{"<td>inverted</td>", "<td>compressed</td>", "1 image, 2 frames", "Study of 2024-01-02"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the study list lacks %q", want)
+		}
+	}
 	// Series 1: the stored values, and what the page needs to rescale
 	// (0, 50, 100 → -100, 0, 100), window (0/200) and invert them.
 	if got := c.frame("/frame/0-0-0/0"); !bytes.Equal(got, dicomtest.U16(0, 50, 100)) {
 		t.Fatalf("frame: %v", got)
 	}
-	_, body, _ := c.get("/info/0-0-0/0")
+	_, body, _ = c.get("/info/0-0-0/0")
 	for _, want := range []string{`"PhotometricInterpretation":"MONOCHROME1"`, `"RescaleSlope":2`, `"RescaleIntercept":-100`, `"WindowCenter":[0]`, `"WindowWidth":[200]`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("info lacks %s: %s", want, body)

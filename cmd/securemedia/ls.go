@@ -191,7 +191,11 @@ func printTree(w io.Writer, d *media.Disc) {
 func countKinds(se *media.Series) string {
 	var parts []string
 	for _, k := range se.RecordTypes() {
-		parts = append(parts, fmt.Sprintf("%d %s", k.Count, k.Type))
+		part := fmt.Sprintf("%d %s", k.Count, k.Type)
+		if k.Frames > 0 {
+			part += fmt.Sprintf(" (%d frames)", k.Frames)
+		}
+		parts = append(parts, part)
 	}
 	if len(parts) == 0 {
 		return "(no instances)"
@@ -200,12 +204,7 @@ func countKinds(se *media.Series) string {
 }
 
 // formatDate shows a DA value as YYYY-MM-DD when it has that shape.
-func formatDate(da string) string {
-	if len(da) == 8 && strings.Trim(da, "0123456789") == "" {
-		return da[:4] + "-" + da[4:6] + "-" + da[6:]
-	}
-	return orDash(da)
-}
+func formatDate(da string) string { return orDash(media.DisplayDate(da)) }
 
 func orDash(s string) string {
 	if s = strings.TrimSpace(s); s == "" {

@@ -251,3 +251,12 @@ func TestDictionaryKnowsThePixelModule(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplayDate(t *testing.T) {
+	for in, want := range map[string]string{"20010316": "2001-03-16", "1995.06.26": "1995-06-26", " 2001-03-16 ": "2001-03-16",
+		"": "", "2001": "2001", "1995.06-26": "1995.06-26", "2001031": "2001031"} {
+		if got := DisplayDate(in); got != want {
+			t.Errorf("DisplayDate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -125,3 +125,17 @@ func decodeWith(enc encoding.Encoding, b []byte) string {
 	}
 	return string(s)
 }
+
+// DisplayDate shows a DA value as YYYY-MM-DD: the DICOM form YYYYMMDD, and
+// the ACR-NEMA form YYYY.MM.DD that old discs still carry. Anything else
+// is returned trimmed, as it is.
+func DisplayDate(da string) string {
+	da = strings.TrimSpace(da)
+	if len(da) == 10 && (da[4] == '.' || da[4] == '-') && da[7] == da[4] {
+		da = da[:4] + da[5:7] + da[8:]
+	}
+	if len(da) == 8 && strings.Trim(da, "0123456789") == "" {
+		return da[:4] + "-" + da[4:6] + "-" + da[6:]
+	}
+	return da
+}

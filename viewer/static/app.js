@@ -163,7 +163,11 @@ function fetchInfo(series, i) {
     if (!out) return;
     if (!info || !info.Monochrome) { out.textContent = ""; return; }
     const w = used || win;
-    out.textContent = (win ? "" : full ? "Full range: " : "As stored: ") + (w ? "centre " + Math.round(w.c) + ", width " + Math.round(w.w) : "");
+    // Say where the window comes from: the file's own, or (when the file
+    // stores none) the image's own range of values.
+    const stored = info.Pixel && info.Pixel.WindowWidth && info.Pixel.WindowWidth.length > 0;
+    const from = win ? "Adjusted: " : full ? "Full range: " : stored ? "From the file: " : "Min–max (the file stores no window): ";
+    out.textContent = from + (w ? "centre " + Math.round(w.c) + ", width " + Math.round(w.w) : "");
   }
   function draw() {
     if (!info || !decoded) return;
