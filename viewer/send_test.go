@@ -257,7 +257,7 @@ func TestSendToPACS(t *testing.T) {
 			t.Errorf("%s: %d, want 404", bad, code)
 		}
 	}
-	if _, body, _ := c.get("/series/0-0-0"); !strings.Contains(body, `<a href="/send?series=0-0-0">Send this series to a PACS</a>`) {
+	if _, body, _ := c.get("/series/0-0-0"); !strings.Contains(body, `<a class="sendlink" href="/send?series=0-0-0">Send this series to a PACS</a>`) {
 		t.Errorf("the series page has no Send this series link:\n%s", body)
 	}
 	if code, body, _ := c.get("/send?series=0-0-0"); code != 200 || !strings.Contains(body, `name="series" value="0-0-0"`) || !strings.Contains(body, "<strong>series ") {

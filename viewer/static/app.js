@@ -68,7 +68,12 @@ function fetchInfo(series, i) {
     s.className = "nothumb" + (lost ? " lost" : ""); s.textContent = lost ? "lost" : "no preview"; s.title = why || "";
     t.replaceWith(s);
   }
-  let chain = Promise.resolve();
+  // On the series page the strip waits for the image itself: it comes
+  // first.
+  let chain = !document.getElementById("viewer") ? Promise.resolve() : new Promise(function (resolve) {
+    document.addEventListener("smshown", resolve, { once: true });
+    setTimeout(resolve, 3000);
+  });
   thumbs.forEach(function (t) {
     chain = chain.then(function () {
       return fetchInfo(t.dataset.series, t.dataset.index).then(function (v) {
@@ -80,7 +85,7 @@ function fetchInfo(series, i) {
           const fc = full.getContext("2d"), img = fc.createImageData(p.Columns, p.Rows);
           SMRender.render(p, d, null, img);
           fc.putImageData(img, 0, 0);
-          const side = 96, s = Math.min(1, side / Math.max(p.Columns, p.Rows));
+          const side = 96, s = side / Math.max(p.Columns, p.Rows); // small images are enlarged
           t.width = Math.max(1, Math.round(p.Columns * s)); t.height = Math.max(1, Math.round(p.Rows * s));
           const tc = t.getContext("2d");
           tc.imageSmoothingQuality = "high";
@@ -169,21 +174,53 @@ function fetchInfo(series, i) {
     const from = win ? "Adjusted: " : full ? "Full range: " : stored ? "From the file: " : "Min–max (the file stores no window): ";
     out.textContent = from + (w ? "centre " + Math.round(w.c) + ", width " + Math.round(w.w) : "");
   }
+  // The view: rotation (quarter turns clockwise), flips (of what is seen,
+  // after the rotation) and inversion. The canvas holds the image's own
+  // pixels, turned and flipped, at 1:1; its CSS size fits it to the stage.
+  const view = { rot: 0, flipH: false, flipV: false, invert: false };
+  const src = document.createElement("canvas"), srcCtx = src.getContext("2d");
   function draw() {
     if (!info || !decoded) return;
     const p = info.Pixel;
-    if (canvas.width !== p.Columns || canvas.height !== p.Rows || !imageData) {
-      canvas.width = p.Columns; canvas.height = p.Rows;
-      imageData = ctx.createImageData(p.Columns, p.Rows);
+    if (src.width !== p.Columns || src.height !== p.Rows || !imageData) {
+      src.width = p.Columns; src.height = p.Rows;
+      imageData = srcCtx.createImageData(p.Columns, p.Rows);
     }
     const w = win || (full && decoded.kind === "mono" ? SMRender.fullRange(p, decoded) : null);
     const used = SMRender.render(p, decoded, w, imageData);
-    ctx.putImageData(imageData, 0, 0);
+    if (view.invert) {
+      const px = imageData.data;
+      for (let o = 0; o < px.length; o += 4) { px[o] = 255 - px[o]; px[o + 1] = 255 - px[o + 1]; px[o + 2] = 255 - px[o + 2]; }
+    }
+    srcCtx.putImageData(imageData, 0, 0);
+    const turned = view.rot % 2 === 1, cw = turned ? p.Rows : p.Columns, ch = turned ? p.Columns : p.Rows;
+    if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.translate(cw / 2, ch / 2);
+    ctx.scale(view.flipH ? -1 : 1, view.flipV ? -1 : 1);
+    ctx.rotate(view.rot * Math.PI / 2);
+    ctx.drawImage(src, -p.Columns / 2, -p.Rows / 2);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     msg.hidden = true; canvas.hidden = false; stage.classList.remove("lost");
+    fit();
     showWindow(used);
     // For tests and assistive tools: what is on the canvas now.
     canvas.dataset.shown = index + "/" + frame + (used ? "/" + used.c + "/" + used.w : "");
+    canvas.dataset.view = view.rot + "/" + (view.flipH ? "h" : "") + (view.flipV ? "v" : "") + (view.invert ? "i" : "");
+    if (!firstShown) { firstShown = true; document.dispatchEvent(new Event("smshown")); }
   }
+  let firstShown = false;
+  // fit sizes the canvas to the largest that the stage holds whole, with
+  // the image's proportions; zoom and pan are a transform on top.
+  function fit() {
+    if (!canvas.width || !canvas.height || canvas.parentNode !== stage) return;
+    const r = stage.getBoundingClientRect();
+    const s = Math.max(0.01, Math.min(r.width / canvas.width, r.height / canvas.height));
+    canvas.style.width = Math.floor(canvas.width * s) + "px";
+    canvas.style.height = Math.floor(canvas.height * s) + "px";
+  }
+  if (window.ResizeObserver) new ResizeObserver(fit).observe(stage); else window.addEventListener("resize", fit);
   let showing = 0;
   function show() {
     const my = ++showing, i = index, f = frame;
@@ -278,6 +315,8 @@ function fetchInfo(series, i) {
   });
   document.addEventListener("keydown", function (ev) {
     if (ev.target && (ev.target.tagName === "INPUT" || ev.target.tagName === "TEXTAREA")) return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (help && !help.hidden && ev.key !== "Escape") return;
     let d = 0;
     switch (ev.key) {
       case "ArrowUp": case "ArrowLeft": case "PageUp": d = -1; break;
@@ -288,6 +327,14 @@ function fetchInfo(series, i) {
       case "+": case "=": setZoom(zoom * 1.25); return;
       case "-": setZoom(zoom / 1.25); return;
       case "0": setZoom(1); return;
+      case "i": case "I": toggle("invert"); return;
+      case "r": case "R": rotate(); return;
+      case "h": case "H": toggle("flipH"); return;
+      case "v": case "V": toggle("flipV"); return;
+      case "Escape": if (closeHelp()) return; reset(); return;
+      case "d": case "D": togglePanel(); return;
+      case "t": case "T": toggleTheme(); return;
+      case "?": openHelp(); return;
       case "Home": go(0); ev.preventDefault(); return;
       case "End": go(count - 1); ev.preventDefault(); return;
       default: return;
@@ -310,6 +357,57 @@ function fetchInfo(series, i) {
     const e = document.getElementById(b[0]); if (e) e.addEventListener("click", b[1]);
   });
   canvas.addEventListener("contextmenu", function (ev) { ev.preventDefault(); });
+
+  // Tools: invert, rotate, flip, reset; the details panel, the page's
+  // theme and the help.
+  const pressed = { invert: "invert", flipH: "fliph", flipV: "flipv" };
+  function toggle(k) {
+    view[k] = !view[k];
+    const b = document.getElementById(pressed[k]);
+    if (b) b.setAttribute("aria-pressed", String(view[k]));
+    draw();
+  }
+  function rotate() { view.rot = (view.rot + 1) % 4; draw(); }
+  function reset() {
+    view.rot = 0; view.flipH = view.flipV = view.invert = false;
+    Object.values(pressed).forEach(function (id) { const b = document.getElementById(id); if (b) b.setAttribute("aria-pressed", "false"); });
+    win = null; full = false;
+    setZoom(1);
+    draw();
+  }
+  const panel = document.getElementById("panel");
+  function togglePanel() {
+    if (!panel) return;
+    const hide = !panel.classList.contains("collapsed");
+    panel.classList.toggle("collapsed", hide);
+    const b = document.getElementById("paneltoggle");
+    if (b) b.setAttribute("aria-expanded", String(!hide));
+    try { localStorage.setItem("sm-panel", hide ? "hidden" : "shown"); } catch (e) { /* private mode */ }
+    fit();
+  }
+  function setTheme(light) {
+    document.body.classList.toggle("light", light);
+    const b = document.getElementById("theme");
+    if (b) b.textContent = light ? "Dark page" : "Light page";
+  }
+  function toggleTheme() {
+    const light = !document.body.classList.contains("light");
+    setTheme(light);
+    try { localStorage.setItem("sm-theme", light ? "light" : "dark"); } catch (e) { /* private mode */ }
+  }
+  const help = document.getElementById("help");
+  function openHelp() { if (help) { help.hidden = false; document.getElementById("helpclose").focus(); } }
+  function closeHelp() { if (!help || help.hidden) return false; help.hidden = true; document.getElementById("helpbutton").focus(); return true; }
+  [["invert", function () { toggle("invert"); }], ["rotate", rotate], ["fliph", function () { toggle("flipH"); }],
+   ["flipv", function () { toggle("flipV"); }], ["reset", reset], ["paneltoggle", togglePanel], ["theme", toggleTheme],
+   ["helpbutton", openHelp], ["helpclose", closeHelp]].forEach(function (b) {
+    const e = document.getElementById(b[0]); if (e) e.addEventListener("click", b[1]);
+  });
+  if (help) help.addEventListener("click", function (ev) { if (ev.target === help) closeHelp(); });
+  try {
+    if (localStorage.getItem("sm-theme") === "light") setTheme(true);
+    if (localStorage.getItem("sm-panel") === "hidden") togglePanel();
+  } catch (e) { /* private mode */ }
 
   // Drag: horizontal changes width (contrast), vertical changes centre
   // (brightness); Shift or the right button pans. Redrawn here, from the

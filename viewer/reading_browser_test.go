@@ -1,0 +1,127 @@
+package viewer
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+)
+
+// The series page at the two screen sizes a reading room has: the page
+// does not scroll, the image lies wholly inside the window, and the strip
+// beside it lists every series of the study, the open one marked.
+func TestReadingLayoutFitsTheScreen(t *testing.T) {
+	s := serveDisc(t, sealedDisc(t, sampleStudy))
+	b := startBrowser(t, 90*time.Second)
+	b.do("start", chromedp.Navigate(s.URL()))
+	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	// 1-2-2: Doe^Peter's Brain-MRA study, its third series (of 3).
+	key := "1-2-2"
+	want := len(s.tree.series[key].Study.Series)
+	for _, vp := range [][2]int64{{1280, 720}, {1920, 1080}} {
+		var geo struct {
+			Left, Top, Right, Bottom, W, H, ScrollH, ScrollW float64
+			Strip, Current                                   int
+			CurrentKey                                       string
+		}
+		b.do(fmt.Sprintf("open at %dx%d", vp[0], vp[1]), chromedp.EmulateViewport(vp[0], vp[1]),
+			chromedp.Navigate(s.origin+"/series/"+key),
+			chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery),
+			chromedp.Sleep(200*time.Millisecond), // the ResizeObserver's fit
+			chromedp.Evaluate(`(function(){const r=document.getElementById("image").getBoundingClientRect();
+const cur=document.querySelector("#strip li.current a");
+return {Left:r.left,Top:r.top,Right:r.right,Bottom:r.bottom,W:innerWidth,H:innerHeight,
+ScrollH:document.documentElement.scrollHeight,ScrollW:document.documentElement.scrollWidth,
+Strip:document.querySelectorAll("#strip li").length,Current:document.querySelectorAll("#strip li.current").length,
+CurrentKey:cur?cur.dataset.key:""};})()`, &geo))
+		if geo.Left < 0 || geo.Top < 0 || geo.Right > geo.W || geo.Bottom > geo.H || geo.Right-geo.Left < 100 {
+			t.Errorf("%dx%d: the image lies at (%.0f,%.0f)-(%.0f,%.0f), not wholly inside the %.0fx%.0f window", vp[0], vp[1],
+				geo.Left, geo.Top, geo.Right, geo.Bottom, geo.W, geo.H)
+		}
+		if geo.ScrollH > geo.H || geo.ScrollW > geo.W {
+			t.Errorf("%dx%d: the page scrolls (%.0fx%.0f)", vp[0], vp[1], geo.ScrollW, geo.ScrollH)
+		}
+		if geo.Strip != want || geo.Current != 1 || geo.CurrentKey != key {
+			t.Errorf("%dx%d: the strip lists %d series (want the study's %d), %d marked current (%q)", vp[0], vp[1],
+				geo.Strip, want, geo.Current, geo.CurrentKey)
+		}
+	}
+	// Hiding the details gives the image more room.
+	var before, after float64
+	b.do("details", chromedp.EmulateViewport(1280, 720),
+		chromedp.Evaluate(`document.getElementById("stage").getBoundingClientRect().width`, &before),
+		chromedp.Click("#paneltoggle", chromedp.ByID), chromedp.Sleep(200*time.Millisecond),
+		chromedp.Evaluate(`document.getElementById("stage").getBoundingClientRect().width`, &after),
+		chromedp.Click("#paneltoggle", chromedp.ByID))
+	if after <= before+100 {
+		t.Errorf("hiding the details: the stage went from %.0f to %.0f px wide", before, after)
+	}
+	if e := b.pageErrors(); len(e) > 0 {
+		t.Fatalf("page errors: %v", e)
+	}
+}
+
+// Invert, rotate and the flips change the canvas exactly as they say, on
+// a 3×2 image of six distinct grey levels; Reset undoes them.
+func TestInvertRotateFlip(t *testing.T) {
+	in := t.TempDir()
+	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "1", Rows: 2, Cols: 3, Bits: 8, Photometric: "MONOCHROME2",
+		Pixels: []byte{0, 40, 80, 120, 160, 200}, Name: "Synth^Grid"})
+	s := serveDisc(t, sealedDisc(t, in))
+	b := startBrowser(t, 60*time.Second)
+	b.do("start", chromedp.Navigate(s.URL()))
+	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	b.do("open", chromedp.Navigate(s.origin+"/series/0-0-0"), chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery))
+	grid := func(what, view string) [][]int {
+		var g [][]int
+		b.do(what, chromedp.WaitVisible(`#image[data-view="`+view+`"]`, chromedp.ByQuery),
+			chromedp.Evaluate(`(function(){const c=document.getElementById("image"),d=c.getContext("2d").getImageData(0,0,c.width,c.height).data,out=[];
+for(let y=0;y<c.height;y++){const row=[];for(let x=0;x<c.width;x++)row.push(d[4*(y*c.width+x)]);out.push(row);}return out;})()`, &g))
+		return g
+	}
+	g := grid("as stored", "0/")
+	if len(g) != 2 || len(g[0]) != 3 {
+		t.Fatalf("canvas %v, want 2 rows of 3", g)
+	}
+	check := func(what string, got [][]int, rows, cols int, at func(y, x int) int) {
+		t.Helper()
+		if len(got) != rows || len(got[0]) != cols {
+			t.Errorf("%s: canvas %dx%d, want %dx%d", what, len(got[0]), len(got), cols, rows)
+			return
+		}
+		for y := range rows {
+			for x := range cols {
+				if got[y][x] != at(y, x) {
+					t.Errorf("%s: %v, want pixel (%d,%d) = %d", what, got, x, y, at(y, x))
+					return
+				}
+			}
+		}
+	}
+	b.do("invert", chromedp.Click("#invert", chromedp.ByID))
+	check("invert", grid("inverted", "0/i"), 2, 3, func(y, x int) int { return 255 - g[y][x] })
+	b.do("invert back, rotate", chromedp.KeyEvent("i"), chromedp.Click("#rotate", chromedp.ByID))
+	// Clockwise: the left column, read bottom up, becomes the top row.
+	check("rotate", grid("rotated", "1/"), 3, 2, func(y, x int) int { return g[1-x][y] })
+	b.do("rotate back", chromedp.KeyEvent("r"), chromedp.KeyEvent("r"), chromedp.KeyEvent("r"), chromedp.Click("#fliph", chromedp.ByID))
+	check("flip H", grid("flipped H", "0/h"), 2, 3, func(y, x int) int { return g[y][2-x] })
+	b.do("flip V", chromedp.KeyEvent("h"), chromedp.KeyEvent("v"))
+	check("flip V", grid("flipped V", "0/v"), 2, 3, func(y, x int) int { return g[1-y][x] })
+	b.do("everything, then reset", chromedp.KeyEvent("i"), chromedp.KeyEvent("r"), chromedp.KeyEvent("h"), chromedp.Click("#reset", chromedp.ByID))
+	check("reset", grid("reset", "0/"), 2, 3, func(y, x int) int { return g[y][x] })
+	var pressed int
+	b.do("buttons", chromedp.Evaluate(`document.querySelectorAll('#toolbar [aria-pressed="true"]').length`, &pressed))
+	if pressed != 0 {
+		t.Errorf("after Reset, %d tool buttons still show as pressed", pressed)
+	}
+	if e := b.pageErrors(); len(e) > 0 {
+		t.Fatalf("page errors: %v", e)
+	}
+}
