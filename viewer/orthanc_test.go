@@ -85,11 +85,7 @@ stop_orthanc`, work), "TESTBIN="+bin, inNetnsEnv+"=orthanc")
 // and wait on the progress page until it says every image is stored.
 func sendToOrthancInside(t *testing.T) {
 	s := serveDisc(t, sealedDisc(t, sampleStudy))
-	b := startBrowser(t, 90*time.Second)
-	b.do("start", chromedp.Navigate(s.URL()))
-	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	b := unlockedBrowser(t, s, 90*time.Second)
 	var text string
 	var offered int
 	b.do("open Send to PACS", chromedp.Click(`header nav a[href="/send"]`, chromedp.ByQuery),

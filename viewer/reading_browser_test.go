@@ -10,16 +10,24 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 )
 
+// unlockedBrowser opens the viewer s in headless Chromium and unlocks its
+// disc with the test password, as a person would.
+func unlockedBrowser(t *testing.T, s *Server, limit time.Duration) *browser {
+	t.Helper()
+	b := startBrowser(t, limit)
+	b.do("start", chromedp.Navigate(s.URL()))
+	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
+		chromedp.Submit("#password", chromedp.ByID),
+		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	return b
+}
+
 // The series page at the two screen sizes a reading room has: the page
 // does not scroll, the image lies wholly inside the window, and the strip
 // beside it lists every series of the study, the open one marked.
 func TestReadingLayoutFitsTheScreen(t *testing.T) {
 	s := serveDisc(t, sealedDisc(t, sampleStudy))
-	b := startBrowser(t, 90*time.Second)
-	b.do("start", chromedp.Navigate(s.URL()))
-	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	b := unlockedBrowser(t, s, 90*time.Second)
 	// 1-2-2: Doe^Peter's Brain-MRA study, its third series (of 3).
 	key := "1-2-2"
 	want := len(s.tree.series[key].Study.Series)
@@ -73,11 +81,7 @@ func TestInvertRotateFlip(t *testing.T) {
 	dicomtest.WriteImage(t, in, dicomtest.Image{UID: "1", Rows: 2, Cols: 3, Bits: 8, Photometric: "MONOCHROME2",
 		Pixels: []byte{0, 40, 80, 120, 160, 200}, Name: "Synth^Grid"})
 	s := serveDisc(t, sealedDisc(t, in))
-	b := startBrowser(t, 60*time.Second)
-	b.do("start", chromedp.Navigate(s.URL()))
-	b.do("unlock", chromedp.SendKeys("#password", testPassword, chromedp.ByID),
-		chromedp.Submit("#password", chromedp.ByID),
-		chromedp.WaitVisible(`//h1[contains(., "Studies")]`))
+	b := unlockedBrowser(t, s, 60*time.Second)
 	b.do("open", chromedp.Navigate(s.origin+"/series/0-0-0"), chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery))
 	grid := func(what, view string) [][]int {
 		var g [][]int
