@@ -71,6 +71,11 @@ type Info struct {
 	Modality, SeriesDescription, StudyDate, SeriesDate, ContentDate string
 	InstanceNumber, PatientName, PatientID, BodyPart, SOPClass      string
 	SOPInstance                                                     string
+	SeriesNumber, StudyDescription                                  string
+	PatientBirthDate, PatientSex, PatientAge                        string
+
+	Geometry  Geometry
+	Technique Technique
 
 	syntax     dicom.Syntax
 	hasData    bool
@@ -166,6 +171,7 @@ func readInfoFrom(br *bufio.Reader) (*Info, error) {
 	in.readPixelModule(a)
 	in.readModalityAndVOI(a)
 	in.readDescription(a)
+	in.readGeometry(a)
 	in.readOffsetTable(a)
 	t, err := rd.PeekTag()
 	in.hasData = err == nil && t == dicom.PixelData
@@ -272,6 +278,70 @@ func (in *Info) readModalityAndVOI(a attributes) {
 	}
 }
 
+// Geometry is what measuring, orientation markers, linked scrolling and
+// cine need, from the image's own top-level attributes (an enhanced
+// multi-frame image's per-frame functional groups are not read).
+type Geometry struct {
+	PixelSpacing       []float64 // row spacing, column spacing in mm, in the patient (Pixel Spacing)
+	ImagerPixelSpacing []float64 // the same at the detector (projection radiography)
+	Orientation        []float64 // Image Orientation (Patient): the row, then the column direction cosines
+	Position           []float64 // Image Position (Patient) of the first pixel, mm
+	PatientOrientation string    // e.g. A\F, for images without Image Orientation (Patient)
+	Laterality         string    // Image Laterality, else Laterality
+	FrameOfReference   string
+	SliceLocation      string
+	SliceThickness     string
+	FrameTime          float64 // ms between frames (Frame Time)
+	FrameRate          float64 // Recommended Display Frame Rate, frames per second
+}
+
+// Technique is how the image was acquired, as far as it says.
+type Technique struct {
+	KVP, Exposure, RepetitionTime, EchoTime string // kVp, mAs, TR and TE in ms
+}
+
+// readGeometry reads Geometry and Technique.
+func (in *Info) readGeometry(a attributes) {
+	g := &in.Geometry
+	g.PixelSpacing = positive(a.nums(dicom.PixelSpacing), 2)
+	g.ImagerPixelSpacing = positive(a.nums(dicom.ImagerPixelSpacing), 2)
+	if v := a.nums(dicom.ImageOrientationPatient); len(v) == 6 {
+		g.Orientation = v
+	}
+	if v := a.nums(dicom.ImagePositionPatient); len(v) == 3 {
+		g.Position = v
+	}
+	g.PatientOrientation = a.str(dicom.PatientOrientation)
+	g.Laterality = a.str(dicom.ImageLaterality)
+	if g.Laterality == "" {
+		g.Laterality = a.str(dicom.Laterality)
+	}
+	g.FrameOfReference = a.str(dicom.FrameOfReferenceUID)
+	g.SliceLocation, g.SliceThickness = a.str(dicom.SliceLocation), a.str(dicom.SliceThickness)
+	if v := positive(a.nums(dicom.FrameTime), 1); v != nil {
+		g.FrameTime = v[0]
+	}
+	if v := positive(a.nums(dicom.RecommendedDisplayFrameRate), 1); v != nil {
+		g.FrameRate = v[0]
+	}
+	in.Technique = Technique{KVP: a.str(dicom.KVP), Exposure: a.str(dicom.ExposureInMAs),
+		RepetitionTime: a.str(dicom.RepetitionTime), EchoTime: a.str(dicom.EchoTime)}
+}
+
+// positive is v when it holds n positive values, else nil: a spacing or
+// a rate of zero is no spacing or rate.
+func positive(v []float64, n int) []float64 {
+	if len(v) != n {
+		return nil
+	}
+	for _, x := range v {
+		if x <= 0 {
+			return nil
+		}
+	}
+	return v
+}
+
 // readDescription reads what the viewer shows beside the image.
 func (in *Info) readDescription(a attributes) {
 	in.Modality = a.str(dicom.Modality)
@@ -285,6 +355,11 @@ func (in *Info) readDescription(a attributes) {
 		in.PatientName = dicom.DecodeText(dicom.Find(a.elems, dicom.SpecificCharacterSet), e)
 	}
 	in.PatientID = a.str(dicom.PatientID)
+	in.SeriesNumber = a.str(dicom.SeriesNumber)
+	if e := dicom.Find(a.elems, dicom.StudyDescription); e != nil {
+		in.StudyDescription = dicom.DecodeText(dicom.Find(a.elems, dicom.SpecificCharacterSet), e)
+	}
+	in.PatientBirthDate, in.PatientSex, in.PatientAge = a.str(dicom.PatientBirthDate), a.str(dicom.PatientSex), a.str(dicom.PatientAge)
 }
 
 // readOffsetTable reads the Extended Offset Table (7FE0,0001), if any.

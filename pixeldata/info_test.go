@@ -2,6 +2,7 @@ package pixeldata
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -105,5 +106,36 @@ func TestUnsupported(t *testing.T) {
 	}
 	if _, _, err := readInfo(strings.NewReader("not dicom")); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// The geometry and technique of a real CT, as dcmdump shows them: what
+// measuring, orientation markers and the annotation on the image use.
+func TestGeometryOfARealCT(t *testing.T) {
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	f, err := os.Open(filepath.Join(sharedCorpus, "pydicom/test_files/CT_small.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, _, err := readInfo(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := in.Geometry
+	if len(g.PixelSpacing) != 2 || g.PixelSpacing[0] != 0.661468 || g.PixelSpacing[1] != 0.661468 ||
+		len(g.Orientation) != 6 || g.Orientation[0] != 1 || g.Orientation[4] != 1 || len(g.Position) != 3 || g.Position[2] != -75.699997 ||
+		g.SliceLocation != "-77.2040634155" || g.SliceThickness != "5.000000" || g.FrameOfReference != "1.3.6.1.4.1.5962.1.4.1.1.20040119072730.12322" ||
+		g.ImagerPixelSpacing != nil || g.FrameTime != 0 {
+		t.Errorf("geometry: %+v", g)
+	}
+	if in.Technique != (Technique{KVP: "120", Exposure: "170"}) {
+		t.Errorf("technique: %+v", in.Technique)
+	}
+}
+
+func TestPositiveRefusesZeroSpacing(t *testing.T) {
+	if positive([]float64{0.5, 0}, 2) != nil || positive([]float64{0.5}, 2) != nil || positive([]float64{33}, 1) == nil {
+		t.Error("positive")
 	}
 }

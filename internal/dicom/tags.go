@@ -104,6 +104,20 @@ const (
 
 	BodyPartExamined Tag = 0x00180015
 
+	// What the viewer shows on the image: geometry, cine and technique.
+	RecommendedDisplayFrameRate Tag = 0x00082144
+	SliceThickness              Tag = 0x00180050
+	KVP                         Tag = 0x00180060
+	RepetitionTime              Tag = 0x00180080
+	EchoTime                    Tag = 0x00180081
+	FrameTime                   Tag = 0x00181063
+	ImagerPixelSpacing          Tag = 0x00181164
+	ExposureInMAs               Tag = 0x00181152
+	PatientOrientation          Tag = 0x00200020
+	Laterality                  Tag = 0x00200060
+	ImageLaterality             Tag = 0x00200062
+	SliceLocation               Tag = 0x00201041
+
 	StudyInstanceUID                   Tag = 0x0020000D
 	SeriesInstanceUID                  Tag = 0x0020000E
 	StudyID                            Tag = 0x00200010
