@@ -42,6 +42,7 @@ type tree struct {
 type patientView struct {
 	Name, ID  string // ID "": the disc gives none
 	BirthDate string // DA, as recorded
+	Sex       string
 	Studies   []*studyView
 	Scanned   bool // found by scanning: not in the DICOMDIR
 	Index     int  // position in the study list: ?patient=Index
@@ -84,7 +85,7 @@ func (v *seriesView) Middle() int {
 func buildTree(d *media.Disc) *tree {
 	t := &tree{FileSetID: d.FileSetID(), series: map[string]*seriesView{}, report: newDiscReport(d)}
 	for pi, p := range d.Patients() {
-		pv := &patientView{Name: personName(p.Name), ID: p.ID, BirthDate: p.BirthDate, Scanned: p.Scanned, Index: pi, disc: p}
+		pv := &patientView{Name: personName(p.Name), ID: p.ID, BirthDate: p.BirthDate, Sex: p.Sex, Scanned: p.Scanned, Index: pi, disc: p}
 		t.Patients = append(t.Patients, pv)
 		for si, st := range p.Studies {
 			sv := &studyView{Date: st.Date, Description: st.Description, ID: st.ID, Accession: st.AccessionNumber}
@@ -238,10 +239,16 @@ type infoView struct {
 	ImageDate     string // content or series date, when it differs
 	BodyPart      string
 	Instance      string
-	Patient       string `json:"-"` // only on the page
-	PatientID     string `json:"-"`
-	FrameURL      string // of frame 0; ?n= picks another
-	Pixel         *pixelView
+	SeriesNumber  string
+	StudyDesc     string
+	// Geometry and Technique: for measuring, the orientation markers, the
+	// scale bar, cine and the annotation on the image.
+	Geometry  pixeldata.Geometry
+	Technique pixeldata.Technique
+	Patient   string `json:"-"` // only on the page
+	PatientID string `json:"-"`
+	FrameURL  string // of frame 0; ?n= picks another
+	Pixel     *pixelView
 	// Lost: the instance's file is missing, damaged, or holds another
 	// instance than its record names; Message says which. Nothing of it is
 	// shown, and /info and /frame answer 422 for it.
@@ -313,6 +320,8 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 	}
 	v.BodyPart = in.BodyPart
 	v.Instance = in.InstanceNumber
+	v.SeriesNumber, v.StudyDesc = in.SeriesNumber, in.StudyDescription
+	v.Geometry, v.Technique = in.Geometry, in.Technique
 	if in.PatientName != "" {
 		v.Patient = personName(in.PatientName)
 	}

@@ -121,7 +121,7 @@ for(let y=0;y<c.height;y++){const row=[];for(let x=0;x<c.width;x++)row.push(d[4*
 	b.do("everything, then reset", chromedp.KeyEvent("i"), chromedp.KeyEvent("r"), chromedp.KeyEvent("h"), chromedp.Click("#reset", chromedp.ByID))
 	check("reset", grid("reset", "0/"), 2, 3, func(y, x int) int { return g[y][x] })
 	var pressed int
-	b.do("buttons", chromedp.Evaluate(`document.querySelectorAll('#toolbar [aria-pressed="true"]').length`, &pressed))
+	b.do("buttons", chromedp.Evaluate(`document.querySelectorAll('#invert[aria-pressed="true"],#fliph[aria-pressed="true"],#flipv[aria-pressed="true"]').length`, &pressed))
 	if pressed != 0 {
 		t.Errorf("after Reset, %d tool buttons still show as pressed", pressed)
 	}

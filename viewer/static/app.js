@@ -205,6 +205,7 @@ function fetchInfo(series, i) {
     msg.hidden = true; canvas.hidden = false; stage.classList.remove("lost");
     fit();
     showWindow(used);
+    annotate();
     // For tests and assistive tools: what is on the canvas now.
     canvas.dataset.shown = index + "/" + frame + (used ? "/" + used.c + "/" + used.w : "");
     canvas.dataset.view = view.rot + "/" + (view.flipH ? "h" : "") + (view.flipV ? "v" : "") + (view.invert ? "i" : "");
@@ -219,6 +220,7 @@ function fetchInfo(series, i) {
     const s = Math.max(0.01, Math.min(r.width / canvas.width, r.height / canvas.height));
     canvas.style.width = Math.floor(canvas.width * s) + "px";
     canvas.style.height = Math.floor(canvas.height * s) + "px";
+    overlayChanged();
   }
   if (window.ResizeObserver) new ResizeObserver(fit).observe(stage); else window.addEventListener("resize", fit);
   let showing = 0;
@@ -245,6 +247,7 @@ function fetchInfo(series, i) {
     canvas.setAttribute("aria-label", "Image " + (i + 1) + " of " + count);
     if (presets) presets.hidden = !v.Monochrome;
     fileWindows(v);
+    if (!timer) cineRate(v);
     showFrame();
   }
   // The file's other windows (Window Center/Width may hold several).
@@ -275,7 +278,8 @@ function fetchInfo(series, i) {
     showFrame(); show();
   }
   function stop() {
-    if (timer) { clearInterval(timer); timer = null; }
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (fpsOut) fpsOut.textContent = "";
     const p = document.getElementById("play");
     if (p) { p.textContent = "Play"; p.setAttribute("aria-pressed", "false"); }
   }
@@ -285,16 +289,50 @@ function fetchInfo(series, i) {
     if (b) b.addEventListener("click", function () { stop(); stepFrame(1); });
     if (p) p.addEventListener("click", function () {
       if (timer) { stop(); return; }
-      // Cine: decode every frame ahead, then step through them.
+      // Cine: decode every frame ahead, then show them at the chosen
+      // rate, each on its deadline (a frame not decoded yet is waited for).
       for (let f = 0; f < (info.Frames || 1); f++) frameOf(index, f).catch(function () {});
-      timer = setInterval(function () {
+      const interval = 1000 / Math.max(1, Math.min(120, parseFloat(fpsInput.value) || 15));
+      let due = performance.now() + interval;
+      shownAt = [];
+      const tick = function () {
         const n = info.Frames, next = (frame + 1) % n;
         const e = frames.get(index + "/" + next);
-        if (e && e.bytes > 0) stepFrame(1);
-      }, 66);
+        if (e && e.bytes > 0) {
+          stepFrame(1);
+          const now = performance.now();
+          shownAt.push(now);
+          while (shownAt.length > 0 && shownAt[0] < now - 2000) shownAt.shift();
+          if (shownAt.length > 1) {
+            const fps = (shownAt.length - 1) * 1000 / (shownAt[shownAt.length - 1] - shownAt[0]);
+            fpsOut.textContent = "playing at " + fps.toFixed(1) + " frames/s";
+            canvas.dataset.fps = fps.toFixed(2);
+          }
+          due = Math.max(due + interval, now);
+        } else {
+          due = performance.now() + 5;
+        }
+        timer = setTimeout(tick, Math.max(0, due - performance.now()));
+      };
+      timer = setTimeout(tick, interval);
       p.textContent = "Stop"; p.setAttribute("aria-pressed", "true");
     });
   })();
+  const fpsInput = document.getElementById("fps"), fpsOut = document.getElementById("fpsmeasured");
+  let shownAt = [];
+  // The file's own speed: Frame Time (ms per frame), else Recommended
+  // Display Frame Rate; 15 frames/s when it says neither.
+  function cineRate(v) {
+    const g = v && v.Geometry || {}, src = document.getElementById("fpssource");
+    let fps = 15, from = "(the file gives no speed)";
+    if (g.FrameTime > 0) { fps = 1000 / g.FrameTime; from = "(from the file: " + g.FrameTime + " ms per frame)"; }
+    else if (g.FrameRate > 0) { fps = g.FrameRate; from = "(the file's recommended rate)"; }
+    if (fpsInput) fpsInput.value = Math.round(fps * 10) / 10;
+    if (src) src.textContent = from;
+  }
+  if (fpsInput) fpsInput.addEventListener("change", function () {
+    if (timer) { document.getElementById("play").click(); document.getElementById("play").click(); }
+  });
 
   function go(i) {
     if (i < 0 || i >= count || i === index) return;
@@ -328,10 +366,14 @@ function fetchInfo(series, i) {
       case "-": setZoom(zoom / 1.25); return;
       case "0": setZoom(1); return;
       case "i": case "I": toggle("invert"); return;
+      case "l": case "L": setTool("length"); return;
+      case "g": case "G": setTool("angle"); return;
+      case "Delete": case "Backspace": clearMarks(); return;
+      case "a": case "A": toggleAnnotations(); return;
       case "r": case "R": rotate(); return;
       case "h": case "H": toggle("flipH"); return;
       case "v": case "V": toggle("flipV"); return;
-      case "Escape": if (closeHelp()) return; reset(); return;
+      case "Escape": if (closeHelp()) return; if (tool) { setTool(null); return; } reset(); return;
       case "d": case "D": togglePanel(); return;
       case "t": case "T": toggleTheme(); return;
       case "?": openHelp(); return;
@@ -350,7 +392,7 @@ function fetchInfo(series, i) {
 
   // Zoom and pan: a CSS transform of the canvas.
   let zoom = 1, panX = 0, panY = 0;
-  function applyZoom() { canvas.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; }
+  function applyZoom() { canvas.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; overlayChanged(); }
   function setZoom(z) { zoom = Math.max(1, Math.min(16, z)); if (zoom === 1) { panX = panY = 0; } applyZoom(); }
   [["zoomin", function () { setZoom(zoom * 1.25); }], ["zoomout", function () { setZoom(zoom / 1.25); }],
    ["zoomfit", function () { setZoom(1); }]].forEach(function (b) {
@@ -414,6 +456,7 @@ function fetchInfo(series, i) {
   // decoded frame: no request per step.
   let drag = null, pendingDraw = false;
   canvas.addEventListener("pointerdown", function (ev) {
+    if (tool && ev.button === 0 && !ev.shiftKey) { addPoint(ev); ev.preventDefault(); return; }
     if (ev.shiftKey || ev.button === 2) {
       drag = { pan: true, x: ev.clientX, y: ev.clientY, px: panX, py: panY };
       canvas.setPointerCapture(ev.pointerId);
@@ -427,6 +470,7 @@ function fetchInfo(series, i) {
     ev.preventDefault();
   });
   canvas.addEventListener("pointermove", function (ev) {
+    readout(ev);
     if (!drag) return;
     if (drag.pan) { panX = drag.px + ev.clientX - drag.x; panY = drag.py + ev.clientY - drag.y; applyZoom(); return; }
     const scale = Math.max(1, drag.w / 200);
@@ -444,5 +488,217 @@ function fetchInfo(series, i) {
     else win = { c: parseFloat(b.dataset.wc), w: parseFloat(b.dataset.ww) };
     draw();
   });
+
+  // Geometry: where an image pixel is on the screen and back. The canvas
+  // holds the image turned (view.rot quarter turns clockwise) and flipped;
+  // its CSS box, zoom and pan included, is what getBoundingClientRect says.
+  function toImage(clientX, clientY) {
+    const r = canvas.getBoundingClientRect(), p = info.Pixel;
+    let x = (clientX - r.left) / r.width * canvas.width - canvas.width / 2;
+    let y = (clientY - r.top) / r.height * canvas.height - canvas.height / 2;
+    if (view.flipH) x = -x;
+    if (view.flipV) y = -y;
+    for (let k = 0; k < view.rot; k++) { const t = x; x = y; y = -t; } // a quarter turn back
+    return { x: x + p.Columns / 2, y: y + p.Rows / 2 };
+  }
+  function toClient(ix, iy) {
+    const r = canvas.getBoundingClientRect(), p = info.Pixel;
+    let x = ix - p.Columns / 2, y = iy - p.Rows / 2;
+    for (let k = 0; k < view.rot; k++) { const t = x; x = -y; y = t; } // a quarter turn clockwise
+    if (view.flipH) x = -x;
+    if (view.flipV) y = -y;
+    return { x: r.left + (x + canvas.width / 2) / canvas.width * r.width, y: r.top + (y + canvas.height / 2) / canvas.height * r.height };
+  }
+  // screenAxis is the image direction (du, dv) that points right (ax 0)
+  // or down (ax 1) on the screen.
+  function screenAxis(ax) {
+    let x = ax === 0 ? 1 : 0, y = ax === 0 ? 0 : 1;
+    if (view.flipH) x = -x;
+    if (view.flipV) y = -y;
+    for (let k = 0; k < view.rot; k++) { const t = x; x = y; y = -t; }
+    return [x, y];
+  }
+  // spacing: mm per pixel along the columns (du) and the rows (dv), and
+  // what they are: the patient's, the detector's, or none.
+  function spacing() {
+    const g = info && info.Geometry || {};
+    if (g.PixelSpacing) return { du: g.PixelSpacing[1], dv: g.PixelSpacing[0], kind: "" };
+    if (g.ImagerPixelSpacing) return { du: g.ImagerPixelSpacing[1], dv: g.ImagerPixelSpacing[0], kind: " at the detector" };
+    return null;
+  }
+
+  // Orientation markers (PS3.3 C.7.6.2.1.1): the patient direction each
+  // screen edge points to, from Image Orientation (Patient), else Patient
+  // Orientation; oblique directions get up to three letters, strongest
+  // first (components of at least 0.25).
+  const letterVec = { L: [1, 0, 0], R: [-1, 0, 0], P: [0, 1, 0], A: [0, -1, 0], H: [0, 0, 1], F: [0, 0, -1] };
+  function imageAxes() {
+    const g = info && info.Geometry || {};
+    if (g.Orientation) return [g.Orientation.slice(0, 3), g.Orientation.slice(3, 6)];
+    const po = (g.PatientOrientation || "").split("\\");
+    if (po.length !== 2) return null;
+    const vec = function (s) {
+      const v = [0, 0, 0];
+      for (const c of s.trim()) { const u = letterVec[c]; if (!u) return null; v[0] += u[0]; v[1] += u[1]; v[2] += u[2]; }
+      return v;
+    };
+    const a = vec(po[0]), b = vec(po[1]);
+    return a && b ? [a, b] : null;
+  }
+  function letters(v) {
+    const names = [["L", "R"], ["P", "A"], ["H", "F"]], parts = [];
+    const n = Math.hypot(v[0], v[1], v[2]) || 1;
+    [0, 1, 2].map(function (i) { return [i, v[i] / n]; })
+      .sort(function (a, b) { return Math.abs(b[1]) - Math.abs(a[1]); })
+      .forEach(function (c) { if (Math.abs(c[1]) >= 0.25) parts.push(names[c[0]][c[1] > 0 ? 0 : 1]); });
+    return parts.join("");
+  }
+  function markers() {
+    const ax = imageAxes(), ids = ["mk-right", "mk-bottom", "mk-left", "mk-top"];
+    if (!ax) { ids.forEach(function (id) { document.getElementById(id).textContent = ""; }); return; }
+    const dir = function (d) { return [0, 1, 2].map(function (i) { return d[0] * ax[0][i] + d[1] * ax[1][i]; }); };
+    const right = dir(screenAxis(0)), down = dir(screenAxis(1));
+    const neg = function (v) { return v.map(function (x) { return -x; }); };
+    [right, down, neg(right), neg(down)].forEach(function (v, k) { document.getElementById(ids[k]).textContent = letters(v); });
+  }
+
+  // The scale bar: a round length in mm, 60 to 200 screen pixels long.
+  function scaleBar() {
+    const bar = document.getElementById("scalebar-bar"), label = document.getElementById("scalebar-label");
+    if (!bar) return;
+    const sp = spacing();
+    if (!sp || !canvas.width) { bar.style.width = "0"; bar.hidden = true; label.textContent = "uncalibrated"; return; }
+    const r = canvas.getBoundingClientRect(), a = screenAxis(0);
+    const mmPerCSS = (a[0] !== 0 ? sp.du : sp.dv) * canvas.width / r.width;
+    let len = 1;
+    for (const l of [1, 2, 5, 10, 20, 50, 100, 200, 500]) { if (l / mmPerCSS <= 200) len = l; }
+    bar.hidden = false;
+    bar.style.width = Math.round(len / mmPerCSS) + "px";
+    label.textContent = len + " mm" + sp.kind;
+  }
+
+  // The text on the image: study and series, the image's place, slice
+  // and technique, window and zoom.
+  const overlay = document.getElementById("overlay");
+  function lines(id, ls) {
+    const box = document.getElementById(id);
+    if (!box) return;
+    box.textContent = "";
+    ls.filter(function (l) { return l; }).forEach(function (l) { const e = document.createElement("span"); e.textContent = l; box.appendChild(e); });
+  }
+  function annotate() {
+    if (!info || !overlay) return;
+    const g = info.Geometry || {}, te = info.Technique || {};
+    lines("ov-tr", [info.Date + (info.StudyDesc ? " · " + info.StudyDesc : ""),
+      "Series " + (info.SeriesNumber || "–") + (info.Description ? " · " + info.Description : ""),
+      g.Laterality ? "Laterality " + g.Laterality : ""]);
+    const tech = [te.KVP && te.KVP + " kV", te.Exposure && te.Exposure + " mAs", te.RepetitionTime && "TR " + te.RepetitionTime,
+      te.EchoTime && "TE " + te.EchoTime].filter(function (x) { return x; }).join(" · ");
+    lines("ov-bl", ["Image " + (index + 1) + " of " + count + (info.Frames > 1 ? ", frame " + (frame + 1) + " of " + info.Frames : ""),
+      g.SliceLocation ? "Slice " + (+g.SliceLocation).toFixed(1) + " mm" + (g.SliceThickness ? ", thickness " + (+g.SliceThickness) + " mm" : "") :
+        g.SliceThickness ? "Thickness " + (+g.SliceThickness) + " mm" : "",
+      tech]);
+    overlayChanged();
+  }
+  function overlayChanged() {
+    if (!info || !info.Pixel || !canvas.width) return;
+    const r = canvas.getBoundingClientRect();
+    const w = out && out.textContent ? out.textContent.replace(/^[^:]*: /, "") : "";
+    lines("ov-br", [w ? "W/L: " + w : "", "Zoom " + Math.round(r.width / canvas.width * 100) + "%"]);
+    markers();
+    scaleBar();
+    drawMarks();
+  }
+  function toggleAnnotations() {
+    if (!overlay) return;
+    const off = !overlay.classList.contains("off");
+    overlay.classList.toggle("off", off);
+    document.getElementById("annotations").setAttribute("aria-pressed", String(!off));
+  }
+
+  // Measurements: a length (two points) or an angle (three, the vertex
+  // second), kept in image pixels per image, drawn over it, in mm and
+  // degrees from the pixel spacing (pixels when it has none).
+  let tool = null, pending = [];
+  const marks = new Map(); // image index → [{kind, pts}]
+  const svg = document.getElementById("marks");
+  function setTool(t) {
+    tool = tool === t ? null : t;
+    pending = [];
+    ["length", "angle"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.setAttribute("aria-pressed", String(tool === k)); });
+    stage.classList.toggle("measuring", !!tool);
+    drawMarks();
+  }
+  function addPoint(ev) {
+    if (!info || !info.Pixel) return;
+    pending.push(toImage(ev.clientX, ev.clientY));
+    if (pending.length === (tool === "length" ? 2 : 3)) {
+      if (!marks.has(index)) marks.set(index, []);
+      marks.get(index).push({ kind: tool, pts: pending });
+      pending = [];
+    }
+    drawMarks();
+  }
+  function clearMarks() { marks.delete(index); pending = []; drawMarks(); }
+  function measure(m) {
+    const sp = spacing() || { du: 1, dv: 1, kind: "" }, unit = spacing() ? " mm" : " px (uncalibrated)";
+    const d = function (a, b) { return [(b.x - a.x) * sp.du, (b.y - a.y) * sp.dv]; };
+    if (m.kind === "length") {
+      const v = d(m.pts[0], m.pts[1]);
+      return Math.hypot(v[0], v[1]).toFixed(1) + unit + sp.kind;
+    }
+    const a = d(m.pts[1], m.pts[0]), b = d(m.pts[1], m.pts[2]);
+    const cos = (a[0] * b[0] + a[1] * b[1]) / (Math.hypot(a[0], a[1]) * Math.hypot(b[0], b[1]) || 1);
+    return (Math.acos(Math.max(-1, Math.min(1, cos))) * 180 / Math.PI).toFixed(1) + "°";
+  }
+  function drawMarks() {
+    if (!svg) return;
+    svg.textContent = "";
+    if (!info || !info.Pixel || canvas.hidden) return;
+    const sr = stage.getBoundingClientRect(), ns = "http://www.w3.org/2000/svg";
+    const at = function (pt) { const c = toClient(pt.x, pt.y); return [c.x - sr.left, c.y - sr.top]; };
+    const all = (marks.get(index) || []).concat(pending.length ? [{ kind: tool, pts: pending, open: true }] : []);
+    const results = [];
+    all.forEach(function (m) {
+      const xy = m.pts.map(at);
+      const line = document.createElementNS(ns, "polyline");
+      line.setAttribute("points", xy.map(function (p) { return p.join(","); }).join(" "));
+      svg.appendChild(line);
+      xy.forEach(function (p) {
+        const c = document.createElementNS(ns, "circle");
+        c.setAttribute("cx", p[0]); c.setAttribute("cy", p[1]); c.setAttribute("r", 3); c.setAttribute("fill", "#4cf06a");
+        svg.appendChild(c);
+      });
+      if (m.open) return;
+      const text = measure(m), t = document.createElementNS(ns, "text"), last = xy[m.kind === "angle" ? 1 : 1];
+      t.setAttribute("x", last[0] + 8); t.setAttribute("y", last[1] - 8); t.textContent = text;
+      svg.appendChild(t);
+      results.push(text);
+    });
+    // For tests and assistive tools: the measurements shown, in order.
+    svg.dataset.results = results.join(" | ");
+  }
+  ["length", "angle"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.addEventListener("click", function () { setTool(k); }); });
+  (function () { const b = document.getElementById("clearmarks"); if (b) b.addEventListener("click", clearMarks); })();
+  (function () { const b = document.getElementById("annotations"); if (b) b.addEventListener("click", toggleAnnotations); })();
+
+  // The value under the pointer: the stored value and the rescaled one
+  // (Hounsfield units for CT), or the colour.
+  const ro = document.getElementById("readout");
+  function readout(ev) {
+    if (!ro || !info || !info.Pixel || !decoded) return;
+    const p = info.Pixel, q = toImage(ev.clientX, ev.clientY), x = Math.floor(q.x), y = Math.floor(q.y);
+    if (x < 0 || y < 0 || x >= p.Columns || y >= p.Rows) { ro.textContent = ""; return; }
+    const i = y * p.Columns + x;
+    let v;
+    if (decoded.kind === "mono") {
+      const stored = decoded.values[i], m = stored * p.RescaleSlope + p.RescaleIntercept;
+      v = "value " + stored + (p.RescaleSlope !== 1 || p.RescaleIntercept !== 0 ? " → " + (+m.toFixed(2)) + (info.Modality === "CT" ? " HU" : "") : "");
+    } else {
+      v = "RGB " + decoded.rgb[3 * i] + ", " + decoded.rgb[3 * i + 1] + ", " + decoded.rgb[3 * i + 2];
+    }
+    ro.textContent = "x " + x + ", y " + y + ": " + v;
+  }
+  canvas.addEventListener("pointerleave", function () { if (ro) ro.textContent = ""; });
   show();
 })();

@@ -28,6 +28,9 @@ type Image struct {
 	BOT                               []uint32 // Basic Offset Table
 	EOT                               []uint64 // Extended Offset Table
 	Modality, Name, SeriesDescription string
+	// Attrs are more elements of the data set (geometry, timing, ...),
+	// each once, none of those above.
+	Attrs []*dicom.Element
 }
 
 // ImageBytes encodes s as a Part 10 file.
@@ -88,6 +91,7 @@ func ImageBytes(t testing.TB, s Image) []byte {
 	opt(dicom.WindowWidth, "DS", s.WW)
 	opt(dicom.RescaleIntercept, "DS", s.Intercept)
 	opt(dicom.RescaleSlope, "DS", s.Slope)
+	ds = append(ds, s.Attrs...)
 	if s.SPP == 3 {
 		ds = append(ds, dicom.Uint16Element(dicom.PlanarConfiguration, 0))
 	}
