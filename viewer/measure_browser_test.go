@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -125,7 +126,14 @@ func TestMeasureAndReadout(t *testing.T) {
 	openSeries(t, s, b, "values")
 	x, y := clientOf(t, b, 2.5, 1.5)
 	var readout string
-	b.do("hover", chromedp.MouseEvent(input.MouseMoved, x, y), chromedp.Text("#readout", &readout, chromedp.ByID))
+	var before, after []float64
+	rect := `(function(){const r=document.getElementById("image").getBoundingClientRect();return [r.left,r.top,r.width,r.height];})()`
+	b.do("hover", chromedp.Evaluate(rect, &before), chromedp.MouseEvent(input.MouseMoved, x, y), chromedp.Text("#readout", &readout, chromedp.ByID),
+		chromedp.Sleep(100*time.Millisecond), chromedp.Evaluate(rect, &after))
+	// The readout must not move the image under the pointer.
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("showing the value moved the image from %v to %v", before, after)
+	}
 	// Pixel (2,1) stores 60: 60 × 2 − 100 = 20 HU.
 	if readout != "x 2, y 1: value 60 → 20 HU" {
 		t.Errorf("the value under the pointer reads %q", readout)

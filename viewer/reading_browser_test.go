@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,14 @@ CurrentKey:cur?cur.dataset.key:""};})()`, &geo))
 			t.Errorf("%dx%d: the strip lists %d series (want the study's %d), %d marked current (%q)", vp[0], vp[1],
 				geo.Strip, want, geo.Current, geo.CurrentKey)
 		}
+	}
+	// The text on the image, as a person writes it (the file says
+	// 6.000000e+00 for TE).
+	var tl, bl string
+	b.do("annotation", chromedp.Text("#ov-tl", &tl, chromedp.ByID), chromedp.Text("#ov-bl", &bl, chromedp.ByID))
+	if !strings.Contains(tl, "Doe, Peter") || !strings.Contains(tl, "ID 98890234") || !strings.Contains(bl, "Image 1 of 7") ||
+		!strings.Contains(bl, "TR 30 ms · TE 6 ms") || !strings.Contains(bl, "thickness 1.2 mm") {
+		t.Errorf("annotation: top left %q, bottom left %q", tl, bl)
 	}
 	// Hiding the details gives the image more room.
 	var before, after float64

@@ -592,8 +592,10 @@ function fetchInfo(series, i) {
     lines("ov-tr", [info.Date + (info.StudyDesc ? " · " + info.StudyDesc : ""),
       "Series " + (info.SeriesNumber || "–") + (info.Description ? " · " + info.Description : ""),
       g.Laterality ? "Laterality " + g.Laterality : ""]);
-    const tech = [te.KVP && te.KVP + " kV", te.Exposure && te.Exposure + " mAs", te.RepetitionTime && "TR " + te.RepetitionTime,
-      te.EchoTime && "TE " + te.EchoTime].filter(function (x) { return x; }).join(" · ");
+    // Numbers as a person writes them: 6, not 6.000000e+00.
+    const num = function (v) { const x = parseFloat(v); return isFinite(x) ? String(+x.toFixed(2)) : v; };
+    const tech = [te.KVP && num(te.KVP) + " kV", te.Exposure && num(te.Exposure) + " mAs", te.RepetitionTime && "TR " + num(te.RepetitionTime) + " ms",
+      te.EchoTime && "TE " + num(te.EchoTime) + " ms"].filter(function (x) { return x; }).join(" · ");
     lines("ov-bl", ["Image " + (index + 1) + " of " + count + (info.Frames > 1 ? ", frame " + (frame + 1) + " of " + info.Frames : ""),
       g.SliceLocation ? "Slice " + (+g.SliceLocation).toFixed(1) + " mm" + (g.SliceThickness ? ", thickness " + (+g.SliceThickness) + " mm" : "") :
         g.SliceThickness ? "Thickness " + (+g.SliceThickness) + " mm" : "",
