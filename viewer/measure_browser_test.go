@@ -33,6 +33,9 @@ func geometryDisc(t *testing.T) (*Server, *browser) {
 		{Rows: 8, Cols: 8, Pixels: flat(8, 8), SeriesDescription: "sagittal", Attrs: []*dicom.Element{ds(dicom.ImageOrientationPatient, `0\1\0\0\0\-1`)}},
 		{Rows: 8, Cols: 8, Pixels: flat(8, 8), SeriesDescription: "coronal", Attrs: []*dicom.Element{ds(dicom.ImageOrientationPatient, `1\0\0\0\0\-1`)}},
 		{Rows: 8, Cols: 8, Pixels: flat(8, 8), SeriesDescription: "oblique", Attrs: []*dicom.Element{ds(dicom.ImageOrientationPatient, `0.866025\0.5\0\0\0\-1`)}},
+		// 100 × 100, 0.5 mm square pixels: the left half 0, the right 200.
+		{Rows: 100, Cols: 100, Bits: 16, Pixels: halves(100, 100), SeriesDescription: "region",
+			Attrs: []*dicom.Element{ds(dicom.PixelSpacing, `0.5\0.5`)}},
 		{Rows: 8, Cols: 8, Pixels: flat(8, 8*10), Frames: "10", SeriesDescription: "cine", Attrs: []*dicom.Element{ds(dicom.FrameTime, "33")}},
 	}
 	for i, im := range images {
@@ -54,6 +57,17 @@ func geometryDisc(t *testing.T) (*Server, *browser) {
 	}
 	s := serveDisc(t, sealedDisc(t, in))
 	return s, unlockedBrowser(t, s, 120*time.Second)
+}
+
+// halves is a 16-bit image whose left half is 0 and right half 200.
+func halves(cols, rows int) []byte {
+	v := make([]int, cols*rows)
+	for i := range v {
+		if i%cols >= cols/2 {
+			v[i] = 200
+		}
+	}
+	return dicomtest.U16(v...)
 }
 
 // openSeries opens the series of that description and waits for its image.
@@ -121,6 +135,21 @@ func TestMeasureAndReadout(t *testing.T) {
 	b.do("clear", chromedp.Click("#clearmarks", chromedp.ByID), chromedp.Evaluate(`document.querySelectorAll("#marks polyline").length`, &lines))
 	if lines != 0 {
 		t.Errorf("after Clear, %d measurements are still drawn", lines)
+	}
+
+	// A region centred on the image, 80 pixels (40 mm) across: half its
+	// pixels are 0 and half 200.
+	openSeries(t, s, b, "region")
+	b.do("region tool", chromedp.KeyEvent("e"))
+	for _, p := range [][2]float64{{10, 10}, {90, 90}} {
+		x, y := clientOf(t, b, p[0], p[1])
+		click(b, x, y)
+	}
+	b.do("region", chromedp.AttributeValue("#marks", "data-results", &results, nil, chromedp.ByID))
+	var mean, sd, area float64
+	if _, err := fmt.Sscanf(results, "mean %f, SD %f, area %f mm²", &mean, &sd, &area); err != nil ||
+		math.Abs(mean-100) > 2 || math.Abs(sd-100) > 2 || math.Abs(area-math.Pi*20*20) > 0.02*math.Pi*20*20 {
+		t.Errorf("the region reads %q, want mean 100, SD 100, area %.0f mm² (±2%%)", results, math.Pi*20*20)
 	}
 
 	openSeries(t, s, b, "values")

@@ -368,6 +368,7 @@ function fetchInfo(series, i) {
       case "i": case "I": toggle("invert"); return;
       case "l": case "L": setTool("length"); return;
       case "g": case "G": setTool("angle"); return;
+      case "e": case "E": setTool("ellipse"); return;
       case "Delete": case "Backspace": clearMarks(); return;
       case "a": case "A": toggleAnnotations(); return;
       case "r": case "R": rotate(); return;
@@ -627,14 +628,14 @@ function fetchInfo(series, i) {
   function setTool(t) {
     tool = tool === t ? null : t;
     pending = [];
-    ["length", "angle"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.setAttribute("aria-pressed", String(tool === k)); });
+    ["length", "angle", "ellipse"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.setAttribute("aria-pressed", String(tool === k)); });
     stage.classList.toggle("measuring", !!tool);
     drawMarks();
   }
   function addPoint(ev) {
     if (!info || !info.Pixel) return;
     pending.push(toImage(ev.clientX, ev.clientY));
-    if (pending.length === (tool === "length" ? 2 : 3)) {
+    if (pending.length === (tool === "angle" ? 3 : 2)) {
       if (!marks.has(index)) marks.set(index, []);
       marks.get(index).push({ kind: tool, pts: pending });
       pending = [];
@@ -645,6 +646,7 @@ function fetchInfo(series, i) {
   function measure(m) {
     const sp = spacing() || { du: 1, dv: 1, kind: "" }, unit = spacing() ? " mm" : " px (uncalibrated)";
     const d = function (a, b) { return [(b.x - a.x) * sp.du, (b.y - a.y) * sp.dv]; };
+    if (m.kind === "ellipse") return ellipseStats(m, sp, !!spacing());
     if (m.kind === "length") {
       const v = d(m.pts[0], m.pts[1]);
       return Math.hypot(v[0], v[1]).toFixed(1) + unit + sp.kind;
@@ -652,6 +654,28 @@ function fetchInfo(series, i) {
     const a = d(m.pts[1], m.pts[0]), b = d(m.pts[1], m.pts[2]);
     const cos = (a[0] * b[0] + a[1] * b[1]) / (Math.hypot(a[0], a[1]) * Math.hypot(b[0], b[1]) || 1);
     return (Math.acos(Math.max(-1, Math.min(1, cos))) * 180 / Math.PI).toFixed(1) + "°";
+  }
+  // ellipseStats: mean and standard deviation of the (rescaled) values of
+  // the pixels whose centres lie in the ellipse two corners span, and its
+  // area in mm² (pixels when uncalibrated).
+  function ellipseStats(m, sp, calibrated) {
+    if (!decoded || decoded.kind !== "mono") return "(grey images only)";
+    const p = info.Pixel, a = m.pts[0], b = m.pts[1];
+    const cx = (a.x + b.x) / 2, cy = (a.y + b.y) / 2, rx = Math.abs(b.x - a.x) / 2, ry = Math.abs(b.y - a.y) / 2;
+    if (rx < 0.5 || ry < 0.5) return "(too small)";
+    let n = 0, sum = 0, sq = 0;
+    for (let y = Math.max(0, Math.floor(cy - ry)); y <= Math.min(p.Rows - 1, Math.ceil(cy + ry)); y++) {
+      for (let x = Math.max(0, Math.floor(cx - rx)); x <= Math.min(p.Columns - 1, Math.ceil(cx + rx)); x++) {
+        const dx = (x + 0.5 - cx) / rx, dy = (y + 0.5 - cy) / ry;
+        if (dx * dx + dy * dy > 1) continue;
+        const v = decoded.values[y * p.Columns + x] * p.RescaleSlope + p.RescaleIntercept;
+        n++; sum += v; sq += v * v;
+      }
+    }
+    if (n === 0) return "(no pixel)";
+    const mean = sum / n, sd = Math.sqrt(Math.max(0, sq / n - mean * mean));
+    const area = calibrated ? (n * sp.du * sp.dv).toFixed(1) + " mm²" + sp.kind : n + " px";
+    return "mean " + mean.toFixed(1) + ", SD " + sd.toFixed(1) + ", area " + area;
   }
   function drawMarks() {
     if (!svg) return;
@@ -663,9 +687,16 @@ function fetchInfo(series, i) {
     const results = [];
     all.forEach(function (m) {
       const xy = m.pts.map(at);
-      const line = document.createElementNS(ns, "polyline");
-      line.setAttribute("points", xy.map(function (p) { return p.join(","); }).join(" "));
-      svg.appendChild(line);
+      if (m.kind === "ellipse" && xy.length === 2) {
+        const e = document.createElementNS(ns, "ellipse");
+        e.setAttribute("cx", (xy[0][0] + xy[1][0]) / 2); e.setAttribute("cy", (xy[0][1] + xy[1][1]) / 2);
+        e.setAttribute("rx", Math.abs(xy[1][0] - xy[0][0]) / 2); e.setAttribute("ry", Math.abs(xy[1][1] - xy[0][1]) / 2);
+        svg.appendChild(e);
+      } else {
+        const line = document.createElementNS(ns, "polyline");
+        line.setAttribute("points", xy.map(function (p) { return p.join(","); }).join(" "));
+        svg.appendChild(line);
+      }
       xy.forEach(function (p) {
         const c = document.createElementNS(ns, "circle");
         c.setAttribute("cx", p[0]); c.setAttribute("cy", p[1]); c.setAttribute("r", 3); c.setAttribute("fill", "#4cf06a");
@@ -674,13 +705,23 @@ function fetchInfo(series, i) {
       if (m.open) return;
       const text = measure(m), t = document.createElementNS(ns, "text"), last = xy[m.kind === "angle" ? 1 : 1];
       t.setAttribute("x", last[0] + 8); t.setAttribute("y", last[1] - 8); t.textContent = text;
+      if (m.kind === "ellipse") { // under the region, centred
+        t.setAttribute("x", (xy[0][0] + xy[1][0]) / 2); t.setAttribute("y", Math.max(xy[0][1], xy[1][1]) + 18);
+        t.setAttribute("text-anchor", "middle");
+      }
       svg.appendChild(t);
+      // Keep the label inside the image area.
+      const bb = t.getBBox();
+      if (bb.x + bb.width > sr.width - 4) t.setAttribute("x", +t.getAttribute("x") - (bb.x + bb.width - sr.width + 4));
+      if (bb.x < 4) t.setAttribute("x", +t.getAttribute("x") + 4 - bb.x);
+      if (bb.y + bb.height > sr.height - 4) t.setAttribute("y", +t.getAttribute("y") - (bb.y + bb.height - sr.height + 4));
+      if (bb.y < 4) t.setAttribute("y", +t.getAttribute("y") + 4 - bb.y);
       results.push(text);
     });
     // For tests and assistive tools: the measurements shown, in order.
     svg.dataset.results = results.join(" | ");
   }
-  ["length", "angle"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.addEventListener("click", function () { setTool(k); }); });
+  ["length", "angle", "ellipse"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.addEventListener("click", function () { setTool(k); }); });
   (function () { const b = document.getElementById("clearmarks"); if (b) b.addEventListener("click", clearMarks); })();
   (function () { const b = document.getElementById("annotations"); if (b) b.addEventListener("click", toggleAnnotations); })();
 
