@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -162,7 +163,7 @@ func openTwice(d *media.Disc, in *media.Instance, want *dimse.Instance) (*dimse.
 	if err != nil {
 		return nil, err
 	}
-	counted := &countingReader{r: r}
+	counted := &dicom.CountingReader{R: r}
 	h, err := dimse.ReadHeader(counted)
 	if err == nil {
 		_, err = io.Copy(io.Discard, counted)
@@ -179,18 +180,7 @@ func openTwice(d *media.Disc, in *media.Instance, want *dimse.Instance) (*dimse.
 		r.Close()
 		return nil, fmt.Errorf("changed between two reads: %w", err)
 	}
-	return &dimse.DataSet{ReadCloser: r, TransferSyntaxUID: relabelled(h, want), Size: counted.n - h.DataSetOffset}, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+	return &dimse.DataSet{ReadCloser: r, TransferSyntaxUID: relabelled(h, want), Size: counted.N - h.DataSetOffset}, nil
 }
 
 // relabelled is the data set's real transfer syntax when it differs from

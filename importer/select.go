@@ -79,17 +79,15 @@ func Select(d *media.Disc, s Selection) (picks []*Pick, rest []*media.Instance, 
 	if err != nil {
 		return nil, nil, err
 	}
-	study, series := 0, 0
+	num := Number(d)
 	var studyFound, seriesFound bool
 	for i, p := range patients {
 		pick := &Pick{Number: i + 1, Patient: p}
 		for _, st := range p.Studies {
-			study++
-			stOK := matches(s.Study, study, st.UID)
+			stOK := matches(s.Study, num.Study[st], st.UID)
 			studyFound = studyFound || stOK
 			for _, se := range st.Series {
-				series++
-				seOK := matches(s.Series, series, se.UID)
+				seOK := matches(s.Series, num.Series[se], se.UID)
 				seriesFound = seriesFound || seOK
 				if want[i] && stOK && seOK {
 					pick.Instances = append(pick.Instances, se.Instances...)
@@ -112,6 +110,28 @@ func Select(d *media.Disc, s Selection) (picks []*Pick, rest []*media.Instance, 
 		rest = rootInstances(d)
 	}
 	return picks, rest, nil
+}
+
+// Numbers are the numbers "securemedia open" gives a medium's studies and
+// series, which a Selection's "#N" names: in the order listed, across the
+// whole medium. (A patient's number is its position in Disc.Patients.)
+type Numbers struct {
+	Study  map[*media.Study]int
+	Series map[*media.Series]int
+}
+
+// Number numbers the studies and series of the unlocked medium d.
+func Number(d *media.Disc) Numbers {
+	n := Numbers{Study: map[*media.Study]int{}, Series: map[*media.Series]int{}}
+	for _, p := range d.Patients() {
+		for _, st := range p.Studies {
+			n.Study[st] = len(n.Study) + 1
+			for _, se := range st.Series {
+				n.Series[se] = len(n.Series) + 1
+			}
+		}
+	}
+	return n
 }
 
 // patients marks the patients s.Patient selects.

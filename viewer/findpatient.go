@@ -55,7 +55,7 @@ func (s *Server) sendFind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := importer.PatientQuery{Name: searchName(sc.Patient.disc.Name), BirthDate: sc.Patient.BirthDate}
-	found := &foundView{Query: describeQuery(sc.Patient)}
+	found := &foundView{Query: describeQuery(orDash(sc.Patient.Name), sc.Patient.BirthDate)}
 	if q.Name == "" && q.BirthDate == "" {
 		found.Problem = "The disc gives no name or birth date to search by. Type the hospital's Patient ID below."
 		s.renderSendPage(w, http.StatusOK, &sendPage{Scope: sc, P: p, Found: found})
@@ -70,11 +70,7 @@ func (s *Server) sendFind(w http.ResponseWriter, r *http.Request) {
 		// date, is the next thing to show.
 		q.Name = family + "^*"
 		matches, more, err = importer.FindPatients(ctx, cfg, q, maxCandidates)
-		found.Query = "the family name " + family
-		if q.BirthDate != "" {
-			found.Query += ", born " + formatDate(q.BirthDate)
-		}
-		found.Query += " (no patient has the disc's whole name)"
+		found.Query = describeQuery("the family name "+family, q.BirthDate) + " (no patient has the disc's whole name)"
 	}
 	if err != nil {
 		found.Problem = findProblem(err, cfg)
@@ -123,13 +119,13 @@ func familyOnly(name string) (string, bool) {
 	return family, ok && family != "" && rest != "" && !strings.ContainsAny(family, "*?")
 }
 
-// describeQuery says what a search looks for.
-func describeQuery(p *patientView) string {
-	q := orDash(p.Name)
-	if p.BirthDate != "" {
-		q += ", born " + formatDate(p.BirthDate)
+// describeQuery says what a search looks for: a name, and the birth date
+// when there is one.
+func describeQuery(name, birthDate string) string {
+	if birthDate != "" {
+		name += ", born " + formatDate(birthDate)
 	}
-	return q
+	return name
 }
 
 // findProblem explains a failed search; a PACS that does not let us

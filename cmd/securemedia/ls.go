@@ -158,7 +158,7 @@ func printTree(w io.Writer, d *media.Disc) {
 	for _, r := range d.RootRecords() {
 		fmt.Fprintf(w, "%s %s\n", r.Type, orDash(r.Label)) // outside any patient, e.g. PALETTE
 	}
-	study, series := 0, 0
+	num := importer.Number(d)
 	for i, p := range d.Patients() {
 		scanned := ""
 		if p.Scanned {
@@ -166,20 +166,18 @@ func printTree(w io.Writer, d *media.Disc) {
 		}
 		fmt.Fprintf(w, "Patient #%d  %s  %s%s\n", i+1, orDash(p.Name), importer.IDLabel(p), scanned)
 		for _, st := range p.Studies {
-			study++
 			instances := 0
 			for _, se := range st.Series {
 				instances += len(se.Instances)
 			}
-			fmt.Fprintf(w, "  Study #%d  %s  %s  (%d series, %d instances)  UID %s\n", study, formatDate(st.Date),
+			fmt.Fprintf(w, "  Study #%d  %s  %s  (%d series, %d instances)  UID %s\n", num.Study[st], formatDate(st.Date),
 				orDash(st.Description), len(st.Series), instances, orDash(st.UID))
 			for _, se := range st.Series {
-				series++
 				desc := ""
 				if d := strings.TrimSpace(se.Description); d != "" {
 					desc = "  " + d
 				}
-				fmt.Fprintf(w, "    Series #%d  number %s  %s%s  %s  UID %s\n", series, orDash(se.Number), orDash(se.Modality),
+				fmt.Fprintf(w, "    Series #%d  number %s  %s%s  %s  UID %s\n", num.Series[se], orDash(se.Number), orDash(se.Modality),
 					desc, countKinds(se), orDash(se.UID))
 			}
 		}

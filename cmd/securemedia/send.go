@@ -190,24 +190,30 @@ func plan(d *media.Disc, o *sendOptions, maps []importer.Mapping) ([]batch, []se
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
+	var out []batch
+	var notSent []sendItem
 	switch {
 	case maps != nil:
-		return planMapped(d, picks, rest, maps)
+		if out, notSent, err = planMapped(d, picks, maps); err != nil {
+			return nil, nil, err
+		}
 	case !o.change.Empty() && len(picks) != 1:
 		return nil, nil, withCode(exitUsage, fmt.Errorf("--patient-id, --issuer and --patient-name are one patient's identity, and this selection holds %d patients: nothing was sent\n%s\n(or map each patient to its local identity with --reconcile FILE)",
 			len(picks), listPicks(picks)))
-	}
-	var out []batch
-	for _, p := range picks {
-		out = append(out, batch{instances: p.Instances, change: o.change})
+	default:
+		for _, p := range picks {
+			out = append(out, batch{instances: p.Instances, change: o.change})
+		}
 	}
 	if len(rest) > 0 {
 		out = append(out, batch{instances: rest}) // outside any patient: nothing to reconcile
 	}
-	return out, nil, nil
+	return out, notSent, nil
 }
 
-func planMapped(d *media.Disc, picks []*importer.Pick, rest []*media.Instance, maps []importer.Mapping) ([]batch, []sendItem, error) {
+// planMapped gives each picked patient the identity the reconciliation
+// file maps it to; those it does not map are listed, not sent.
+func planMapped(d *media.Disc, picks []*importer.Pick, maps []importer.Mapping) ([]batch, []sendItem, error) {
 	changes, unmapped, err := importer.Assign(picks, d.Patients(), maps)
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
@@ -224,9 +230,6 @@ func planMapped(d *media.Disc, picks []*importer.Pick, rest []*media.Instance, m
 			notSent = append(notSent, sendItem{Label: in.Path(), UID: in.SOPInstanceUID, Result: "not sent", Failed: true,
 				Detail: fmt.Sprintf("patient #%d is not in the reconciliation file", p.Number)})
 		}
-	}
-	if len(rest) > 0 {
-		out = append(out, batch{instances: rest})
 	}
 	return out, notSent, nil
 }

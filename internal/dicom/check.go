@@ -54,7 +54,7 @@ const (
 // memory. It returns the Header (callers want TransferSyntaxUID) when the
 // file is whole.
 func CheckFile(r io.Reader) (*Header, error) {
-	src := &countingReader{r: r}
+	src := &CountingReader{R: r}
 	br := bufio.NewReaderSize(src, 64<<10)
 	if head, err := br.Peek(PreambleLen + 4); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -70,7 +70,7 @@ func CheckFile(r io.Reader) (*Header, error) {
 			// because the file did; say so rather than only what
 			// is missing.
 			return nil, fmt.Errorf("%w at offset %d: truncated: the file ends inside the file meta information (%s)",
-				ErrMalformed, src.n, strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
+				ErrMalformed, src.N, strings.TrimPrefix(err.Error(), ErrMalformed.Error()+": "))
 		}
 		return nil, err
 	}
@@ -127,8 +127,8 @@ func CheckFile(r io.Reader) (*Header, error) {
 // the 8-byte gzip trailer that some writers leave (CRC-32 and length of
 // the n inflated bytes; dclunie's image_dfl has one), which must then be
 // right.
-func checkDeflateEnd(br *bufio.Reader, src *countingReader, inflated hash.Hash32, n int64) error {
-	off := src.n - int64(br.Buffered())
+func checkDeflateEnd(br *bufio.Reader, src *CountingReader, inflated hash.Hash32, n int64) error {
+	off := src.N - int64(br.Buffered())
 	tail, err := io.ReadAll(io.LimitReader(br, 9))
 	if err != nil {
 		return fmt.Errorf("%w at offset %d: reading after the deflated data set: %w", ErrMalformed, off, err)
@@ -157,15 +157,15 @@ func checkDeflateEnd(br *bufio.Reader, src *countingReader, inflated hash.Hash32
 	return fmt.Errorf("%w at offset %d: %d bytes follow the end of the deflated data set", ErrMalformed, off, rest)
 }
 
-// countingReader counts the bytes read from r.
-type countingReader struct {
-	r io.Reader
-	n int64
+// CountingReader counts the bytes read from R in N.
+type CountingReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }
 

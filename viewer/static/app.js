@@ -622,13 +622,14 @@ function fetchInfo(series, i) {
   // Measurements: a length (two points) or an angle (three, the vertex
   // second), kept in image pixels per image, drawn over it, in mm and
   // degrees from the pixel spacing (pixels when it has none).
+  const tools = ["length", "angle", "ellipse"]; // each has a #tool-<name> button
   let tool = null, pending = [];
   const marks = new Map(); // image index → [{kind, pts}]
   const svg = document.getElementById("marks");
   function setTool(t) {
     tool = tool === t ? null : t;
     pending = [];
-    ["length", "angle", "ellipse"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.setAttribute("aria-pressed", String(tool === k)); });
+    tools.forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.setAttribute("aria-pressed", String(tool === k)); });
     stage.classList.toggle("measuring", !!tool);
     drawMarks();
   }
@@ -703,7 +704,7 @@ function fetchInfo(series, i) {
         svg.appendChild(c);
       });
       if (m.open) return;
-      const text = measure(m), t = document.createElementNS(ns, "text"), last = xy[m.kind === "angle" ? 1 : 1];
+      const text = measure(m), t = document.createElementNS(ns, "text"), last = xy[1];
       t.setAttribute("x", last[0] + 8); t.setAttribute("y", last[1] - 8); t.textContent = text;
       if (m.kind === "ellipse") { // under the region, centred
         t.setAttribute("x", (xy[0][0] + xy[1][0]) / 2); t.setAttribute("y", Math.max(xy[0][1], xy[1][1]) + 18);
@@ -721,7 +722,7 @@ function fetchInfo(series, i) {
     // For tests and assistive tools: the measurements shown, in order.
     svg.dataset.results = results.join(" | ");
   }
-  ["length", "angle", "ellipse"].forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.addEventListener("click", function () { setTool(k); }); });
+  tools.forEach(function (k) { const b = document.getElementById("tool-" + k); if (b) b.addEventListener("click", function () { setTool(k); }); });
   (function () { const b = document.getElementById("clearmarks"); if (b) b.addEventListener("click", clearMarks); })();
   (function () { const b = document.getElementById("annotations"); if (b) b.addEventListener("click", toggleAnnotations); })();
 
