@@ -147,6 +147,11 @@ func TestSwappedFileIsLost(t *testing.T) {
 	if code != 422 || !strings.Contains(body, `"Lost":true`) || strings.Contains(body, `"FrameURL":"/frame`) || !strings.Contains(body, `"Pixel":null`) {
 		t.Errorf("info of the lost image: %d %s", code, body)
 	}
+	// Nor does the tag browser show the other patient's elements.
+	code, body, _ = c.get("/tags/" + key + "/" + strconv.Itoa(idx))
+	if code != 422 || strings.Contains(body, "(0010,0010)") || !strings.Contains(body, "Lost: this file holds another image") {
+		t.Errorf("tags of the lost image: %d %s", code, body)
+	}
 	// The other images of the series, and the one whose bytes were
 	// copied, still show.
 	if len(se.files) > 1 {

@@ -138,3 +138,58 @@ for(let y=0;y<c.height;y++){const row=[];for(let x=0;x<c.width;x++)row.push(d[4*
 		t.Fatalf("page errors: %v", e)
 	}
 }
+
+// The tag browser (M): every element of the image shown, by name, the
+// private sequence of the sample CT folded until opened, and a filter that
+// keeps what matches (opening the sequences that hold it).
+func TestTagBrowser(t *testing.T) {
+	s := serveDisc(t, sealedDisc(t, sampleStudy))
+	b := unlockedBrowser(t, s, 90*time.Second)
+	key := ""
+	for k, se := range s.tree.series {
+		if se.Modality == "CT" && strings.Contains(se.Patient.Name, "Peter") { // CT5N, with a private sequence
+			key = k
+		}
+	}
+	if key == "" {
+		t.Fatal("no CT series in the sample study")
+	}
+	var res struct {
+		Rows, Open, Visible, VisibleOpen int
+		Name, Heading, Item              string
+	}
+	b.do("open the tags", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.origin+"/series/"+key),
+		chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery),
+		chromedp.KeyEvent("m"), chromedp.WaitVisible(`#tags[data-loaded]`, chromedp.ByQuery),
+		chromedp.Evaluate(`(function(){
+const rows = Array.from(document.querySelectorAll("#taglist li.tagrow"));
+const pn = rows.find(function(r){ return r.querySelector(".tg").textContent === "(0010,0010)"; });
+return {Rows: rows.length, Open: document.querySelectorAll("#taglist details[open]").length,
+ Name: pn ? pn.querySelector(".tagline").textContent : "", Heading: document.getElementById("tags-h").textContent};
+})()`, &res))
+	if res.Rows < 60 || res.Open != 0 || !strings.Contains(res.Name, "Patient Name") || !strings.Contains(res.Name, "Doe^Peter") ||
+		!strings.Contains(res.Heading, "image 1 of") {
+		t.Fatalf("tag browser: %+v", res)
+	}
+	// The private sequence (0049,1001) holds an item; filtering for a
+	// tag inside it opens it and hides the rest.
+	b.do("filter", chromedp.SendKeys("#tagfilter", "(0049", chromedp.ByID),
+		chromedp.Evaluate(`(function(){
+const vis = Array.from(document.querySelectorAll("#taglist li.tagrow")).filter(function(r){ return r.offsetParent !== null; });
+return {Visible: vis.length, VisibleOpen: document.querySelectorAll("#taglist details[open]").length,
+ Item: (document.querySelector("#taglist details[open] .tagitem") || {}).textContent || ""};
+})()`, &res))
+	if res.Visible < 3 || res.Visible > 20 || res.VisibleOpen < 1 || res.Item != "Item 1" { // of 200 rows, the 14 of group 0049
+		var dbg string
+		b.do("debug", chromedp.Evaluate(`document.getElementById("tagfilter").value + " | " + Array.from(document.querySelectorAll("#taglist li.tagrow .tg")).map(function(e){return e.textContent}).join(" ")`, &dbg))
+		t.Errorf("filtered for (0049: %+v\n%s", res, dbg)
+	}
+	var hidden bool
+	b.do("close", chromedp.KeyEvent("\x1b"), chromedp.Evaluate(`document.getElementById("tags").hidden`, &hidden))
+	if !hidden {
+		t.Error("Escape did not close the tag browser")
+	}
+	if e := b.pageErrors(); len(e) > 0 {
+		t.Fatalf("page errors: %v", e)
+	}
+}

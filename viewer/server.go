@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /series/{key}", s.needUnlocked(s.seriesPage))
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
 	m.HandleFunc("GET /frame/{key}/{i}", s.needUnlocked(s.frameData))
+	m.HandleFunc("GET /tags/{key}/{i}", s.needUnlocked(s.tagsJSON))
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)

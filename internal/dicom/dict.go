@@ -62,7 +62,7 @@ var dict = map[Tag]string{
 	ContextGroupExtensionFlag:                "CS",
 	ContextGroupExtensionCreatorUID:          "UI",
 	ContextIdentifier:                        "CS",
-	ContextUID:                               "UC",
+	ContextUID:                               "UI",
 	MappingResourceUID:                       "UI",
 	LongCodeValue:                            "UC",
 	URNCodeValue:                             "UR",

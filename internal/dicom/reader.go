@@ -87,8 +87,11 @@ type Reader struct {
 	// that holds them is returned, so this (with MaxValue) is what bounds
 	// its memory on hostile input. Zero means no limit.
 	MaxElements int
-	elements    int
-	scratch     [12]byte // element headers
+	// ImplicitVR, if set, gives the VRs of an implicit VR data set in place
+	// of the small built-in dictionary: FullVR, for showing every element.
+	ImplicitVR func(Tag) string
+	elements   int
+	scratch    [12]byte // element headers
 }
 
 // count records one more element, item or fragment against MaxElements.
@@ -240,6 +243,9 @@ func (r *Reader) header(s Syntax, kind string, seq Tag) (t Tag, vr string, lengt
 		vr = ""
 		if t.Group() != 0xFFFE {
 			vr = VROf(t)
+			if r.ImplicitVR != nil {
+				vr = r.ImplicitVR(t)
+			}
 		}
 		return t, vr, o.Uint32(b[4:]), nil
 	}

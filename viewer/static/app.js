@@ -355,6 +355,7 @@ function fetchInfo(series, i) {
     if (ev.target && (ev.target.tagName === "INPUT" || ev.target.tagName === "TEXTAREA")) return;
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (help && !help.hidden && ev.key !== "Escape") return;
+    if (tagsBox && !tagsBox.hidden) { if (ev.key === "Escape") closeTags(); return; } // its own keys otherwise
     let d = 0;
     switch (ev.key) {
       case "ArrowUp": case "ArrowLeft": case "PageUp": d = -1; break;
@@ -378,6 +379,7 @@ function fetchInfo(series, i) {
       case "d": case "D": togglePanel(); return;
       case "t": case "T": toggleTheme(); return;
       case "?": openHelp(); return;
+      case "m": case "M": ev.preventDefault(); openTags(); return; // the key is not typed into the filter
       case "Home": go(0); ev.preventDefault(); return;
       case "End": go(count - 1); ev.preventDefault(); return;
       default: return;
@@ -447,6 +449,99 @@ function fetchInfo(series, i) {
     const e = document.getElementById(b[0]); if (e) e.addEventListener("click", b[1]);
   });
   if (help) help.addEventListener("click", function (ev) { if (ev.target === help) closeHelp(); });
+
+  // The tag browser: every element of the image shown, sequences folded,
+  // with a filter. Values are the file's, so they go in as text only.
+  const tagsBox = document.getElementById("tags");
+  function openTags() {
+    if (!tagsBox) return;
+    const list = document.getElementById("taglist"), filter = document.getElementById("tagfilter");
+    tagsBox.hidden = false;
+    delete tagsBox.dataset.loaded;
+    document.getElementById("tags-h").textContent = "DICOM elements of image " + (index + 1) + " of " + count;
+    list.textContent = "Reading the file…";
+    filter.value = "";
+    setTimeout(function () { filter.focus(); }, 0); // once the key that opened it is done
+    fetch("/tags/" + series + "/" + index).then(function (r) {
+      if (!r.ok) return r.text().then(function (t) { throw new Error(t.trim() || r.statusText); });
+      return r.json();
+    }).then(function (v) {
+      list.textContent = "";
+      list.appendChild(tagTree(v.elements || []));
+      tagsBox.dataset.loaded = String(list.querySelectorAll("li.tagrow").length);
+    }).catch(function (e) { list.textContent = "The elements could not be read: " + e.message; tagsBox.dataset.loaded = "error"; });
+  }
+  function closeTags() {
+    if (!tagsBox || tagsBox.hidden) return false;
+    tagsBox.hidden = true;
+    document.getElementById("tagsbutton").focus();
+    return true;
+  }
+  function tagRow(n) {
+    const row = document.createElement("span");
+    row.className = "tagline";
+    [["tg", n.tag], ["tn", n.name || (n.private ? "private" : "unknown to this viewer")], ["tvr", n.vr],
+     ["tval", n.items ? n.items.length + (n.items.length === 1 ? " item" : " items") : n.value]].forEach(function (c) {
+      const e = document.createElement("span");
+      e.className = c[0] + (c[0] === "tn" && !n.name ? " muted" : "");
+      e.textContent = c[1] || "";
+      row.appendChild(e);
+    });
+    return row;
+  }
+  function folded(summary, body) {
+    const d = document.createElement("details"), s = document.createElement("summary");
+    s.appendChild(summary);
+    d.appendChild(s);
+    d.appendChild(body);
+    return d;
+  }
+  function tagTree(nodes) {
+    const ul = document.createElement("ul");
+    ul.className = "tagtree";
+    nodes.forEach(function (n) {
+      const li = document.createElement("li");
+      li.className = "tagrow";
+      if (!n.items) {
+        li.appendChild(tagRow(n));
+      } else {
+        const items = document.createElement("ul");
+        items.className = "tagtree";
+        n.items.forEach(function (it, k) {
+          const il = document.createElement("li");
+          const label = document.createElement("span");
+          label.className = "tagitem";
+          label.textContent = "Item " + (k + 1);
+          il.appendChild(folded(label, tagTree(it || [])));
+          items.appendChild(il);
+        });
+        li.appendChild(folded(tagRow(n), items));
+      }
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+  // Filter: rows whose tag, name or value contain the text stay, with the
+  // sequences that hold them opened.
+  function filterTags(q) {
+    q = q.trim().toLowerCase();
+    const list = document.getElementById("taglist");
+    list.querySelectorAll("details").forEach(function (d) { if (!q) d.open = false; });
+    list.querySelectorAll("li.tagrow").forEach(function (li) {
+      const own = li.querySelector(".tagline");
+      const hit = !q || own.textContent.toLowerCase().includes(q) ||
+        Array.from(li.querySelectorAll(".tagline")).some(function (e) { return e.textContent.toLowerCase().includes(q); });
+      li.hidden = !hit;
+      if (q && hit) li.querySelectorAll("details").forEach(function (d) { d.open = true; });
+    });
+  }
+  if (tagsBox) {
+    document.getElementById("tagsbutton").addEventListener("click", openTags);
+    document.getElementById("tagsclose").addEventListener("click", closeTags);
+    document.getElementById("tagfilter").addEventListener("input", function (ev) { filterTags(ev.target.value); });
+    tagsBox.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { ev.stopPropagation(); closeTags(); } });
+    tagsBox.addEventListener("click", function (ev) { if (ev.target === tagsBox) closeTags(); });
+  }
   try {
     if (localStorage.getItem("sm-theme") === "light") setTheme(true);
     if (localStorage.getItem("sm-panel") === "hidden") togglePanel();
