@@ -68,8 +68,29 @@ func mediumWord(m Medium) string {
 	return "medium"
 }
 
+// The oldest systems the viewer programs start on: those of the Go release
+// that builds them (viewerGoRelease, cmd/discviewer without cgo), as Go's
+// release notes state them. Check them again when that release changes.
+//   - Windows 10 or Windows Server 2016: Go 1.21 release notes, "Ports,
+//     Windows" (https://go.dev/doc/go1.21#windows).
+//   - macOS 12 Monterey: Go 1.25 release notes, "Ports, Darwin"
+//     (https://go.dev/doc/go1.25#darwin); Go 1.26 is the last release that
+//     runs on it, Go 1.27 requires macOS 13 Ventura
+//     (https://go.dev/doc/go1.26#darwin).
+//   - Linux kernel 3.2: Go 1.24 release notes, "Ports, Linux"
+//     (https://go.dev/doc/go1.24#linux).
+//
+// The Go wiki's "Minimum Requirements" page (https://go.dev/wiki/MinimumRequirements)
+// lists the same.
+const (
+	viewerGoRelease = "go1.26"
+	needsWindows    = "64-bit Windows 10 or later (or Windows Server 2016 or later)"
+	needsMac        = "macOS 12 Monterey or later"
+	needsLinux      = "a 64-bit PC (x86-64) with Linux kernel 3.2 or later"
+)
+
 // viewerText tells how to start the viewer programs on the medium, for
-// each system that has one, or that there is none.
+// each system that has one, and what each needs, or that there is none.
 func viewerText(p *Plan, w func(string, ...any)) {
 	m := mediumWord(p.Medium)
 	if len(p.opts.Viewers) == 0 {
@@ -86,6 +107,7 @@ func viewerText(p *Plan, w func(string, ...any)) {
 	if v := p.viewerOn("windows", "amd64"); v != nil {
 		w("  Windows: open the %s in File Explorer and double-click", m)
 		w("    %s", dosPath(v.Path))
+		w("    It needs %s.", needsWindows)
 		w("    If Windows says it protected your PC, click \"More info\", then")
 		w("    \"Run anyway\".")
 	}
@@ -98,14 +120,16 @@ func viewerText(p *Plan, w func(string, ...any)) {
 		if intel != nil {
 			w("    %s on a Mac with an Intel processor", intel.Path)
 		}
-		w("    (the Apple menu, \"About This Mac\", says which). If macOS says it")
-		w("    cannot verify the developer, Control-click the program, choose")
-		w("    \"Open\", then \"Open\" again; on recent macOS, open System Settings,")
-		w("    \"Privacy & Security\", and click \"Open Anyway\".")
+		w("    (the Apple menu, \"About This Mac\", says which, and the macOS version).")
+		w("    It needs %s.", needsMac)
+		w("    If macOS says it cannot verify the developer, Control-click the")
+		w("    program, choose \"Open\", then \"Open\" again; on recent macOS, open")
+		w("    System Settings, \"Privacy & Security\", and click \"Open Anyway\".")
 	}
 	if v := p.viewerOn("linux", "amd64"); v != nil {
 		w("  Linux: run %s from the %s, for example", v.Path, m)
 		w("    /media/cdrom/%s", v.Path)
+		w("    It needs %s.", needsLinux)
 	}
 	w("")
 }
