@@ -355,8 +355,12 @@ func (s *Server) seriesPage(w http.ResponseWriter, r *http.Request) {
 		i = 0
 	}
 	v := s.info(se, i)
+	embed := r.URL.Query().Get("embed") == "1"
+	if embed {
+		embeddable(w)
+	}
 	s.render(w, http.StatusOK, "series", map[string]any{"Title": "Series " + se.Number + " " + se.Modality, "S": se, "V": v, "Reading": true,
-		"Prev": i - 1, "Next": i + 1, "HasPrev": i > 0, "HasNext": i+1 < len(se.files), "Human": i + 1})
+		"Embed": embed, "Prev": i - 1, "Next": i + 1, "HasPrev": i > 0, "HasNext": i+1 < len(se.files), "Human": i + 1})
 }
 
 func (s *Server) infoJSON(w http.ResponseWriter, r *http.Request) {

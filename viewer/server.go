@@ -127,13 +127,17 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// pageCSP keeps every page to our own scripts, styles and requests, and out
+// of other sites' frames.
+const pageCSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 // ServeHTTP checks every request (host, origin, token) before routing it,
 // and sets the headers that keep pages private and self-contained.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	// same-origin, not no-referrer: under no-referrer browsers send
@@ -196,6 +200,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /info/{key}/{i}", s.needUnlocked(s.infoJSON))
 	m.HandleFunc("GET /frame/{key}/{i}", s.needUnlocked(s.frameData))
 	m.HandleFunc("GET /tags/{key}/{i}", s.needUnlocked(s.tagsJSON))
+	m.HandleFunc("GET /compare", s.needUnlocked(s.comparePage))
 	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
 	m.HandleFunc("POST /export", s.needUnlocked(s.export))
 	m.HandleFunc("POST /close", s.close)

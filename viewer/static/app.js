@@ -201,6 +201,7 @@ function fetchInfo(series, i) {
     ctx.scale(view.flipH ? -1 : 1, view.flipV ? -1 : 1);
     ctx.rotate(view.rot * Math.PI / 2);
     ctx.drawImage(src, -p.Columns / 2, -p.Rows / 2);
+    drawScouts(p);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     msg.hidden = true; canvas.hidden = false; stage.classList.remove("lost");
     fit();
@@ -235,6 +236,7 @@ function fetchInfo(series, i) {
         if (my !== showing) return;
         decoded = d;
         draw();
+        announce();
         prefetch();
       });
     }).catch(function (e) { if (my === showing) showMessage("The image could not be shown (" + e.message + ")."); });
@@ -340,7 +342,7 @@ function fetchInfo(series, i) {
     stop(); frame = 0;
     show();
     updateLinks();
-    history.replaceState(null, "", "?i=" + i);
+    history.replaceState(null, "", "?i=" + i + (embedded ? "&embed=1" : ""));
   }
   function updateLinks() {
     const p = document.getElementById("prev"), n = document.getElementById("next");
@@ -395,7 +397,11 @@ function fetchInfo(series, i) {
 
   // Zoom and pan: a CSS transform of the canvas.
   let zoom = 1, panX = 0, panY = 0;
-  function applyZoom() { canvas.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")"; overlayChanged(); }
+  function applyZoom(remote) {
+    canvas.style.transform = "translate(" + panX + "px," + panY + "px) scale(" + zoom + ")";
+    overlayChanged();
+    if (!remote) announceView();
+  }
   function setZoom(z) { zoom = Math.max(1, Math.min(16, z)); if (zoom === 1) { panX = panY = 0; } applyZoom(); }
   [["zoomin", function () { setZoom(zoom * 1.25); }], ["zoomout", function () { setZoom(zoom / 1.25); }],
    ["zoomfit", function () { setZoom(1); }]].forEach(function (b) {
@@ -839,5 +845,152 @@ function fetchInfo(series, i) {
     ro.textContent = "x " + x + ", y " + y + ": " + v;
   }
   canvas.addEventListener("pointerleave", function () { if (ro) ro.textContent = ""; });
+
+  // A viewport of the comparison page (compare.js, in the page around this
+  // frame): say which slice is shown and where it lies, follow the slice
+  // position, zoom and pan of another viewport, and draw where the other
+  // viewports' slices cut this image (scout lines). Messages go to and come
+  // from our own origin only.
+  const embedded = document.body.classList.contains("embedded") && window.parent !== window;
+  let following = false; // the image now changing was asked for by another viewport
+  let scoutPlanes = [], gotoSeq = 0, announced = false;
+  function geoOf(v) {
+    const g = v && v.Geometry;
+    if (!g || !g.Position || !g.Orientation || !v.Pixel) return null;
+    return { pos: g.Position, row: g.Orientation.slice(0, 3), col: g.Orientation.slice(3, 6), spacing: g.PixelSpacing || null,
+      rows: v.Pixel.Rows, cols: v.Pixel.Columns, frameOfReference: g.FrameOfReference || "" };
+  }
+  function announce() {
+    if (!embedded) return;
+    // "load": the first image of the page, which leads no one (whichever
+    // viewport loads last would otherwise move the others).
+    const cause = following ? "sync" : announced ? "user" : "load";
+    parent.postMessage({ sm: "shown", cause: cause, index: index, count: count, geo: geoOf(info) }, location.origin);
+    following = false;
+    announced = true;
+  }
+  function announceView() {
+    const r = stage.getBoundingClientRect();
+    if (embedded && r.width && r.height) parent.postMessage({ sm: "view", zoom: zoom, pan: [panX / r.width, panY / r.height] }, location.origin);
+  }
+  const dot = function (a, b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; };
+  const minus = function (a, b) { return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]; };
+  // distance of slice i from the plane through pos with normal n, in mm
+  // (null when the slice does not say where it lies).
+  function distance(i, pos, n) {
+    return infoOf(i).then(function (v) {
+      const g = v.Geometry;
+      return g && g.Position ? dot(minus(g.Position, pos), n) : null;
+    }, function () { return null; });
+  }
+  // nearestSlice finds the slice closest to a plane: the slices of a
+  // series are in Instance Number order, nearly always along one axis, so
+  // the first and last give an estimate and a few neighbours the answer
+  // (a handful of /info requests, not one per slice).
+  async function nearestSlice(pos, n) {
+    if (count === 1) return 0;
+    const d0 = await distance(0, pos, n), dn = await distance(count - 1, pos, n);
+    if (d0 === null || dn === null) return null;
+    let i = d0 === dn ? index : Math.round(-d0 / (dn - d0) * (count - 1));
+    i = Math.max(0, Math.min(count - 1, i));
+    let best = await distance(i, pos, n);
+    if (best === null) return null;
+    best = Math.abs(best);
+    for (let step = 0; step < 64; step++) {
+      let moved = false;
+      for (const j of [i - 1, i + 1]) {
+        if (j < 0 || j >= count) continue;
+        const dj = await distance(j, pos, n);
+        if (dj !== null && Math.abs(dj) < best - 1e-6) { i = j; best = Math.abs(dj); moved = true; break; }
+      }
+      if (!moved) break;
+    }
+    return i;
+  }
+  // The line where a plane (another viewport's slice) cuts this image, in
+  // this image's pixel coordinates, clipped to both images; null when the
+  // planes are parallel or do not meet within them.
+  function scoutLine(self, other) {
+    if (!self.spacing || !other.spacing) return null;
+    const n = [other.row[1] * other.col[2] - other.row[2] * other.col[1], other.row[2] * other.col[0] - other.row[0] * other.col[2],
+      other.row[0] * other.col[1] - other.row[1] * other.col[0]];
+    // A pixel (x, y) of this image lies at pos + x·dc·row + y·dr·col; its
+    // signed distance from the other plane is k + a·x + b·y.
+    const dr = self.spacing[0], dc = self.spacing[1];
+    const a = dc * dot(self.row, n), b = dr * dot(self.col, n), k = dot(minus(self.pos, other.pos), n);
+    const len = Math.hypot(a, b);
+    if (len < 1e-3 * Math.min(dr, dc)) return null; // parallel: no line
+    const x0 = -k * a / (len * len), y0 = -k * b / (len * len), ux = -b / len, uy = a / len;
+    // Along the line, each bound is lo <= g0 + g1·t <= hi (Liang–Barsky).
+    let t0 = -1e9, t1 = 1e9;
+    function clip(g0, g1, lo, hi) {
+      if (Math.abs(g1) < 1e-12) { if (g0 < lo || g0 > hi) { t0 = 1; t1 = 0; } return; }
+      let ta = (lo - g0) / g1, tb = (hi - g0) / g1;
+      if (ta > tb) { const x = ta; ta = tb; tb = x; }
+      t0 = Math.max(t0, ta); t1 = Math.min(t1, tb);
+    }
+    clip(x0, ux, -0.5, self.cols - 0.5);
+    clip(y0, uy, -0.5, self.rows - 0.5);
+    // The other image's own pixel coordinates along the line.
+    const odr = other.spacing[0], odc = other.spacing[1];
+    const at = function (x, y) {
+      const d = minus([self.pos[0] + x * dc * self.row[0] + y * dr * self.col[0], self.pos[1] + x * dc * self.row[1] + y * dr * self.col[1],
+        self.pos[2] + x * dc * self.row[2] + y * dr * self.col[2]], other.pos);
+      return [dot(d, other.row) / odc, dot(d, other.col) / odr];
+    };
+    const p0 = at(x0, y0), p1 = at(x0 + ux, y0 + uy);
+    clip(p0[0], p1[0] - p0[0], -0.5, other.cols - 0.5);
+    clip(p0[1], p1[1] - p0[1], -0.5, other.rows - 0.5);
+    if (t1 <= t0) return null;
+    return [x0 + ux * t0, y0 + uy * t0, x0 + ux * t1, y0 + uy * t1];
+  }
+  // drawScouts draws the lines on the canvas, in image pixels (the canvas
+  // transform of draw() is in force: the image's top left is at -cols/2).
+  function drawScouts(p) {
+    const self = geoOf(info);
+    canvas.dataset.scouts = "";
+    if (!self || !scoutPlanes.length) return;
+    const found = [];
+    ctx.save();
+    ctx.strokeStyle = "#ffd400";
+    ctx.lineWidth = Math.max(1, Math.round(Math.max(p.Columns, p.Rows) / 256));
+    scoutPlanes.forEach(function (other) {
+      if (!other || other.frameOfReference !== self.frameOfReference || !self.frameOfReference) return;
+      const l = scoutLine(self, other);
+      if (!l) return;
+      ctx.beginPath();
+      ctx.moveTo(l[0] + 0.5 - p.Columns / 2, l[1] + 0.5 - p.Rows / 2);
+      ctx.lineTo(l[2] + 0.5 - p.Columns / 2, l[3] + 0.5 - p.Rows / 2);
+      ctx.stroke();
+      found.push(l.map(function (v) { return v.toFixed(1); }).join(","));
+    });
+    ctx.restore();
+    canvas.dataset.scouts = found.join(" "); // for tests: the lines drawn, in image pixels
+  }
+  if (embedded) {
+    window.addEventListener("message", function (ev) {
+      if (ev.origin !== location.origin || ev.source !== window.parent) return;
+      const m = ev.data;
+      if (!m || typeof m !== "object") return;
+      if (m.sm === "goto" && Array.isArray(m.pos) && Array.isArray(m.normal)) {
+        const my = ++gotoSeq;
+        nearestSlice(m.pos, m.normal).then(function (i) {
+          if (my !== gotoSeq || i === null || i === index) return;
+          following = true;
+          go(i);
+        });
+      } else if (m.sm === "view" && typeof m.zoom === "number" && Array.isArray(m.pan)) {
+        const r = stage.getBoundingClientRect();
+        zoom = Math.max(1, Math.min(16, m.zoom)); panX = m.pan[0] * r.width; panY = m.pan[1] * r.height;
+        applyZoom(true);
+      } else if (m.sm === "scouts" && Array.isArray(m.planes)) {
+        scoutPlanes = m.planes;
+        draw();
+      }
+    });
+    ["pointerdown", "keydown", "wheel"].forEach(function (t) {
+      document.addEventListener(t, function () { parent.postMessage({ sm: "active" }, location.origin); }, { passive: true });
+    });
+  }
   show();
 })();
