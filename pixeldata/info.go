@@ -172,6 +172,7 @@ func readInfoFrom(br *bufio.Reader) (*Info, error) {
 	in.readModalityAndVOI(a)
 	in.readDescription(a)
 	in.readGeometry(a)
+	in.readEnhanced(a)
 	in.readOffsetTable(a)
 	t, err := rd.PeekTag()
 	in.hasData = err == nil && t == dicom.PixelData
@@ -262,6 +263,13 @@ func (in *Info) readPixelModule(a attributes) {
 // every window (VOI LUT, C.11.2.1.2): the first is the default, the others
 // are offered as presets.
 func (in *Info) readModalityAndVOI(a attributes) {
+	in.readRescale(a)
+	in.readWindows(a)
+}
+
+// readRescale reads the Modality LUT's rescale (slope 1, intercept 0 when
+// absent).
+func (in *Info) readRescale(a attributes) {
 	in.Slope, in.Intercept = 1, 0
 	if v := a.nums(dicom.RescaleSlope); len(v) > 0 && v[0] != 0 {
 		in.Slope = v[0]
@@ -269,6 +277,10 @@ func (in *Info) readModalityAndVOI(a attributes) {
 	if v := a.nums(dicom.RescaleIntercept); len(v) > 0 {
 		in.Intercept = v[0]
 	}
+}
+
+// readWindows reads the VOI LUT's windows, those of width 1 or more.
+func (in *Info) readWindows(a attributes) {
 	cs, ws := a.nums(dicom.WindowCenter), a.nums(dicom.WindowWidth)
 	for k := range min(len(cs), len(ws)) {
 		if ws[k] >= 1 {
@@ -279,8 +291,9 @@ func (in *Info) readModalityAndVOI(a attributes) {
 }
 
 // Geometry is what measuring, orientation markers, linked scrolling and
-// cine need, from the image's own top-level attributes (an enhanced
-// multi-frame image's per-frame functional groups are not read).
+// cine need: the image's top-level attributes, or those of an enhanced
+// multi-frame image's functional groups for frame 1, with each frame's own
+// in Frames (groups.go).
 type Geometry struct {
 	PixelSpacing       []float64 // row spacing, column spacing in mm, in the patient (Pixel Spacing)
 	ImagerPixelSpacing []float64 // the same at the detector (projection radiography)
@@ -293,6 +306,9 @@ type Geometry struct {
 	SliceThickness     string
 	FrameTime          float64 // ms between frames (Frame Time)
 	FrameRate          float64 // Recommended Display Frame Rate, frames per second
+	// Frames: each frame's geometry from the functional groups of an
+	// enhanced multi-frame image; nil for other images.
+	Frames []FrameGeometry `json:",omitempty"`
 }
 
 // Technique is how the image was acquired, as far as it says.

@@ -2,12 +2,18 @@ package pixeldata
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/internal/testtool"
 )
@@ -137,5 +143,95 @@ func TestGeometryOfARealCT(t *testing.T) {
 func TestPositiveRefusesZeroSpacing(t *testing.T) {
 	if positive([]float64{0.5, 0}, 2) != nil || positive([]float64{0.5}, 2) != nil || positive([]float64{33}, 1) == nil {
 		t.Error("positive")
+	}
+}
+
+// An Enhanced CT keeps its geometry, rescale and window in functional
+// groups: each frame's position (as dcmdump reads them, in order), frame
+// 1's as the image's, the shared orientation, spacing, thickness, window
+// and rescale.
+func TestEnhancedCTFunctionalGroups(t *testing.T) {
+	dcmdump := testtool.Require(t, "dcmdump")
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	name := filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm")
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, _, err := readInfo(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(dcmdump, "-q", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want [][]float64
+	for _, m := range regexp.MustCompile(`\(0020,0032\) DS \[([^\]]*)\]`).FindAllStringSubmatch(string(out), -1) {
+		var p []float64
+		for _, s := range strings.Split(m[1], `\`) {
+			v, _ := strconv.ParseFloat(s, 64)
+			p = append(p, v)
+		}
+		want = append(want, p)
+	}
+	g := in.Geometry
+	if in.Frames != 2 || len(want) != 2 || len(g.Frames) != 2 {
+		t.Fatalf("%d frames, %d positions from dcmdump, %d frame geometries", in.Frames, len(want), len(g.Frames))
+	}
+	for k, fg := range g.Frames {
+		if !slices.Equal(fg.Position, want[k]) || !slices.Equal(fg.Orientation, []float64{-1, 0, 0, 0, 1, 0}) ||
+			!slices.Equal(fg.PixelSpacing, []float64{0.388672, 0.388672}) || fg.SliceThickness != "10.0000" {
+			t.Errorf("frame %d: %+v, dcmdump's position %v", k+1, fg, want[k])
+		}
+	}
+	if g.Frames[0].SliceLocation != "-159.00" || g.Frames[1].SliceLocation != "-149.00" {
+		t.Errorf("slice locations %q, %q (want the frames' z, -159 and -149)", g.Frames[0].SliceLocation, g.Frames[1].SliceLocation)
+	}
+	if !slices.Equal(g.Position, want[0]) || g.SliceLocation != "-159.00" || g.PixelSpacing == nil || g.Orientation == nil {
+		t.Errorf("the image's geometry is not frame 1's: %+v", g)
+	}
+	if in.Intercept != -1024 || in.Slope != 1 || !slices.Equal(in.WindowCenters, []float64{49}) || !slices.Equal(in.WindowWidths, []float64{102}) {
+		t.Errorf("rescale %g/%g, windows %v/%v", in.Slope, in.Intercept, in.WindowCenters, in.WindowWidths)
+	}
+}
+
+// An enhanced MR's technique is in its MR Timing and MR Echo macros (TE is
+// Effective Echo Time, an FD), a frame's own overriding the shared one.
+func TestEnhancedMRTechnique(t *testing.T) {
+	seq := func(tag dicom.Tag, elems ...*dicom.Element) *dicom.Element {
+		return &dicom.Element{Tag: tag, VR: "SQ", Items: []*dicom.Item{{Elements: elems}}}
+	}
+	fd := func(tag dicom.Tag, v float64) *dicom.Element {
+		return &dicom.Element{Tag: tag, VR: "FD", Value: binary.LittleEndian.AppendUint64(nil, math.Float64bits(v))}
+	}
+	ds := func(tag dicom.Tag, v string) *dicom.Element { return dicom.StringElement(tag, "DS", v) }
+	b := dicomtest.ImageBytes(t, dicomtest.Image{UID: "1", Rows: 2, Cols: 2, Bits: 8, Photometric: "MONOCHROME2", Frames: "2",
+		Pixels: make([]byte, 8), Attrs: []*dicom.Element{
+			seq(dicom.SharedFunctionalGroupsSequence,
+				seq(dicom.MRTimingAndRelatedParametersSequence, ds(dicom.RepetitionTime, "2000")),
+				seq(dicom.PixelMeasuresSequence, ds(dicom.PixelSpacing, `0.5\0.5`))),
+			{Tag: dicom.PerFrameFunctionalGroupsSequence, VR: "SQ", Items: []*dicom.Item{
+				{Elements: []*dicom.Element{seq(dicom.MREchoSequence, fd(dicom.EffectiveEchoTime, 4.5)),
+					seq(dicom.PlanePositionSequence, ds(dicom.ImagePositionPatient, `0\0\10`)),
+					seq(dicom.PlaneOrientationSequence, ds(dicom.ImageOrientationPatient, `1\0\0\0\1\0`))}},
+				{Elements: []*dicom.Element{seq(dicom.MREchoSequence, fd(dicom.EffectiveEchoTime, 9)),
+					seq(dicom.PlanePositionSequence, ds(dicom.ImagePositionPatient, `0\0\12.5`)),
+					seq(dicom.PlaneOrientationSequence, ds(dicom.ImageOrientationPatient, `1\0\0\0\1\0`)),
+					seq(dicom.PixelMeasuresSequence, ds(dicom.PixelSpacing, `0.25\0.25`))}},
+			}},
+		}})
+	in, _, err := readInfo(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Technique.RepetitionTime != "2000" || in.Technique.EchoTime != "4.5" {
+		t.Errorf("technique %+v", in.Technique)
+	}
+	g := in.Geometry.Frames
+	if len(g) != 2 || g[0].SliceLocation != "10.00" || g[1].SliceLocation != "12.50" ||
+		!slices.Equal(g[0].PixelSpacing, []float64{0.5, 0.5}) || !slices.Equal(g[1].PixelSpacing, []float64{0.25, 0.25}) {
+		t.Errorf("frames %+v", g)
 	}
 }

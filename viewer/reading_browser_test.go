@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // unlockedBrowser opens the viewer s in headless Chromium and unlocks its
@@ -191,5 +193,29 @@ return {Visible: vis.length, VisibleOpen: document.querySelectorAll("#taglist de
 	}
 	if e := b.pageErrors(); len(e) > 0 {
 		t.Fatalf("page errors: %v", e)
+	}
+}
+
+// An Enhanced CT (geometry in functional groups, none at the top level):
+// the text on the image follows the frame shown (its slice position), and
+// the scale bar is calibrated from the shared Pixel Measures.
+func TestEnhancedMultiFrameAnnotation(t *testing.T) {
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	in := t.TempDir()
+	copyFile(t, filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm"), filepath.Join(in, "5.dcm"))
+	s := serveDisc(t, sealedDisc(t, in))
+	b := unlockedBrowser(t, s, 90*time.Second)
+	var first, second, scale string
+	b.do("frame 1", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.origin+"/series/0-0-0"),
+		chromedp.WaitVisible(`#image[data-shown^="0/0"]`, chromedp.ByQuery),
+		chromedp.Text("#ov-bl", &first, chromedp.ByID), chromedp.Text("#scalebar-label", &scale, chromedp.ByID))
+	b.do("frame 2", chromedp.KeyEvent("."), chromedp.WaitVisible(`#image[data-shown^="0/1"]`, chromedp.ByQuery),
+		chromedp.Text("#ov-bl", &second, chromedp.ByID))
+	if !strings.Contains(first, "frame 1 of 2") || !strings.Contains(first, "Slice -159.0 mm, thickness 10 mm") ||
+		!strings.Contains(second, "frame 2 of 2") || !strings.Contains(second, "Slice -149.0 mm") {
+		t.Errorf("annotation: frame 1 %q, frame 2 %q", first, second)
+	}
+	if !strings.HasSuffix(scale, " mm") || strings.Contains(scale, "uncalibrated") {
+		t.Errorf("scale bar %q", scale)
 	}
 }

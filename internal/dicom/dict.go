@@ -130,6 +130,15 @@ var dict = map[Tag]string{
 	LossyImageCompressionRatio: "DS",
 	PixelMeasuresSequence:      "SQ",
 
+	MRTimingAndRelatedParametersSequence: "SQ",
+	MREchoSequence:                       "SQ",
+	EffectiveEchoTime:                    "FD",
+	CTExposureSequence:                   "SQ",
+	CTXRayDetailsSequence:                "SQ",
+	ExposureInmAs:                        "FD",
+	FrameVOILUTSequence:                  "SQ",
+	PixelValueTransformationSequence:     "SQ",
+
 	AcquisitionContextSequence: "SQ",
 	RelationshipType:           "CS",
 	VerificationDateTime:       "DT",

@@ -118,6 +118,17 @@ const (
 	ImageLaterality             Tag = 0x00200062
 	SliceLocation               Tag = 0x00201041
 
+	// The same in an enhanced multi-frame image's functional groups
+	// (PS3.3 C.7.6.16): macros each in a sequence of one item.
+	MRTimingAndRelatedParametersSequence Tag = 0x00189112
+	MREchoSequence                       Tag = 0x00189114
+	EffectiveEchoTime                    Tag = 0x00189082
+	CTExposureSequence                   Tag = 0x00189321
+	CTXRayDetailsSequence                Tag = 0x00189325
+	ExposureInmAs                        Tag = 0x00189332
+	FrameVOILUTSequence                  Tag = 0x00289132
+	PixelValueTransformationSequence     Tag = 0x00289145
+
 	StudyInstanceUID                   Tag = 0x0020000D
 	SeriesInstanceUID                  Tag = 0x0020000E
 	StudyID                            Tag = 0x00200010

@@ -622,8 +622,14 @@ function fetchInfo(series, i) {
   }
   // spacing: mm per pixel along the columns (du) and the rows (dv), and
   // what they are: the patient's, the detector's, or none.
+  // geometry of the frame shown: an enhanced multi-frame image's frames
+  // each have their own (position, orientation, spacing, thickness).
+  function geometry() {
+    const g = info && info.Geometry || {}, own = g.Frames && g.Frames[frame];
+    return own ? Object.assign({}, g, Object.fromEntries(Object.entries(own).filter(function (e) { return e[1] !== null && e[1] !== ""; }))) : g;
+  }
   function spacing() {
-    const g = info && info.Geometry || {};
+    const g = geometry();
     if (g.PixelSpacing) return { du: g.PixelSpacing[1], dv: g.PixelSpacing[0], kind: "" };
     if (g.ImagerPixelSpacing) return { du: g.ImagerPixelSpacing[1], dv: g.ImagerPixelSpacing[0], kind: " at the detector" };
     return null;
@@ -635,7 +641,7 @@ function fetchInfo(series, i) {
   // first (components of at least 0.25).
   const letterVec = { L: [1, 0, 0], R: [-1, 0, 0], P: [0, 1, 0], A: [0, -1, 0], H: [0, 0, 1], F: [0, 0, -1] };
   function imageAxes() {
-    const g = info && info.Geometry || {};
+    const g = geometry();
     if (g.Orientation) return [g.Orientation.slice(0, 3), g.Orientation.slice(3, 6)];
     const po = (g.PatientOrientation || "").split("\\");
     if (po.length !== 2) return null;
@@ -690,7 +696,7 @@ function fetchInfo(series, i) {
   }
   function annotate() {
     if (!info || !overlay) return;
-    const g = info.Geometry || {}, te = info.Technique || {};
+    const g = geometry(), te = info.Technique || {};
     lines("ov-tr", [info.Date + (info.StudyDesc ? " · " + info.StudyDesc : ""),
       "Series " + (info.SeriesNumber || "–") + (info.Description ? " · " + info.Description : ""),
       g.Laterality ? "Laterality " + g.Laterality : ""]);
@@ -855,7 +861,7 @@ function fetchInfo(series, i) {
   let following = false; // the image now changing was asked for by another viewport
   let scoutPlanes = [], gotoSeq = 0, announced = false;
   function geoOf(v) {
-    const g = v && v.Geometry;
+    const g = v === info ? geometry() : v && v.Geometry;
     if (!g || !g.Position || !g.Orientation || !v.Pixel) return null;
     return { pos: g.Position, row: g.Orientation.slice(0, 3), col: g.Orientation.slice(3, 6), spacing: g.PixelSpacing || null,
       rows: v.Pixel.Rows, cols: v.Pixel.Columns, frameOfReference: g.FrameOfReference || "" };
