@@ -262,11 +262,13 @@ func TestBrowser(t *testing.T) {
 			run("gdcmconv", "--raw", files[i], ref)
 		}
 		// The same window on both sides: the file's first, else min-max.
+		// Given as numbers: dcmtk does not read an enhanced image's window
+		// from its functional groups (it does read their rescale).
 		voi := []string{}
 		if info.SamplesPerPixel == 1 {
 			voi = []string{"+Wm"}
 			if len(info.WindowWidths) > 0 {
-				voi = []string{"+Wi", "1"}
+				voi = []string{"+Ww", fmt.Sprint(info.WindowCenters[0]), fmt.Sprint(info.WindowWidths[0])}
 			}
 		}
 		want := filepath.Join(refs, fmt.Sprintf("case%02d.png", i))
@@ -301,6 +303,13 @@ func serveDisc(t testing.TB, disc string) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOpened(t, d)
+}
+
+// serveOpened serves an opened disc with the viewer until the test ends,
+// and closes it then.
+func serveOpened(t testing.TB, d *media.Disc) *Server {
+	t.Helper()
 	s, err := New(d, Options{})
 	if err != nil {
 		d.Close()

@@ -4,17 +4,17 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/pixeldata"
 )
 
 // The tag browser: every data element of one instance's file, File Meta
 // Information included, sequences as nested items (GET /tags/{key}/{i};
-// dicom.Describe). The file is read to its end first, and through the
+// pixeldata.Describe). The file is read to its end first, and through the
 // check against its directory record, so a damaged or mismatched file
 // shows nothing, as on the image.
 
 type tagsView struct {
-	Elements []*dicom.Node `json:"elements"`
+	Elements []*pixeldata.Node `json:"elements"`
 }
 
 func (s *Server) tagsJSON(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +39,7 @@ func readTags(open func() (io.ReadCloser, error)) (*tagsView, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	nodes, err := dicom.Describe(rc)
+	nodes, err := pixeldata.Describe(rc)
 	if err != nil {
 		return nil, err
 	}

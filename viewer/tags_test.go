@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/testtool"
+	"github.com/securemedia/securemedia/pixeldata"
 )
 
 // dcmdumpLine is one top-level element as dcmdump prints it: tag, VR and,
@@ -38,7 +38,7 @@ func TestTagBrowserAgreesWithDcmtk(t *testing.T) {
 			if err := json.Unmarshal([]byte(body), &v); err != nil {
 				t.Fatal(err)
 			}
-			ours := map[string]*dicom.Node{}
+			ours := map[string]*pixeldata.Node{}
 			var order []string
 			for _, n := range v.Elements {
 				tag := strings.ToLower(strings.Trim(n.Tag, "()"))

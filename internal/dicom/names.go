@@ -1,6 +1,6 @@
 package dicom
 
-// Names for the tag browser: the PS3.6 keyword of each attribute this
+// Names for the tag browser (pixeldata.Describe): the PS3.6 keyword of each attribute this
 // module knows, and the VR of those that tags.go does not name (for values
 // of implicit VR data sets, which carry none). Every constant of tags.go is
 // here under its own name; the rest are the standard attributes most often

@@ -88,7 +88,8 @@ type Reader struct {
 	// its memory on hostile input. Zero means no limit.
 	MaxElements int
 	// ImplicitVR, if set, gives the VRs of an implicit VR data set in place
-	// of the small built-in dictionary: FullVR, for showing every element.
+	// of the small built-in dictionary: FullVR, for showing every element
+	// (pixeldata.Describe).
 	ImplicitVR func(Tag) string
 	elements   int
 	scratch    [12]byte // element headers

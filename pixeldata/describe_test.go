@@ -1,4 +1,4 @@
-package dicom
+package pixeldata
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 // error, never a panic, and stays within its bounds.
 func FuzzDescribe(f *testing.F) {
 	for _, name := range []string{"CT_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "nested_priv_SQ.dcm"} {
-		if b, err := os.ReadFile(filepath.Join(corpus, "pydicom/test_files", name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(sharedCorpus, "pydicom/test_files", name)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -1,4 +1,4 @@
-package dicom
+package pixeldata
 
 import (
 	"encoding/binary"
@@ -9,23 +9,25 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/securemedia/securemedia/internal/dicom"
 )
 
 // Describe reads a whole DICOM File and returns every data element, File
 // Meta Information included, as text a person reads (the viewer's tag
-// browser): names from Lookup, text decoded by the data set's Specific
+// browser): names from dicom.Lookup, text decoded by the data set's Specific
 // Character Set, numbers as numbers, bulk data by its size, sequences as
 // nested items. It reads r to its end, so that a sealed file's integrity
 // check has run before anything is shown. Hostile input is bounded: values
 // longer than a few kilobytes are not kept, and the elements read are
 // limited (an error past that).
 func Describe(r io.Reader) ([]*Node, error) {
-	h, dr, err := ReadHeader(r)
+	h, dr, err := dicom.ReadHeader(r)
 	if err != nil {
 		return nil, err
 	}
-	dr.MaxValue, dr.MaxElements, dr.ImplicitVR = describeValueKept, describeMaxNodes, FullVR
-	var elems []*Element
+	dr.MaxValue, dr.MaxElements, dr.ImplicitVR = describeValueKept, describeMaxNodes, dicom.FullVR
+	var elems []*dicom.Element
 	for {
 		e, err := dr.Next()
 		if errors.Is(err, io.EOF) {
@@ -41,8 +43,12 @@ func Describe(r io.Reader) ([]*Node, error) {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return nil, err
 	}
-	f := describer{order: dr.Syntax().order(), cs: Find(elems, SpecificCharacterSet), implicit: dr.Syntax().Implicit}
-	if pr, ok := Find(elems, PixelRepresentation).Uint(f.order); ok && pr == 1 {
+	order := binary.ByteOrder(binary.LittleEndian)
+	if dr.Syntax().BigEndian {
+		order = binary.BigEndian
+	}
+	f := describer{order: order, cs: dicom.Find(elems, dicom.SpecificCharacterSet), implicit: dr.Syntax().Implicit}
+	if pr, ok := dicom.Find(elems, dicom.PixelRepresentation).Uint(f.order); ok && pr == 1 {
 		f.signed = true
 	}
 	meta := describer{order: binary.LittleEndian}
@@ -78,18 +84,18 @@ type Node struct {
 // describer turns elements into text the way a reader expects.
 type describer struct {
 	order    binary.ByteOrder
-	cs       *Element
+	cs       *dicom.Element
 	implicit bool
 	signed   bool // Pixel Representation 1: the "US or SS" attributes are SS
 }
 
 // usOrSS are the attributes whose VR is US or SS by Pixel Representation
 // (PS3.5 §6.2, "US or SS"): an implicit VR data set leaves it to the reader.
-var usOrSS = map[Tag]bool{0x00280106: true, 0x00280107: true, 0x00280108: true, 0x00280109: true,
+var usOrSS = map[dicom.Tag]bool{0x00280106: true, 0x00280107: true, 0x00280108: true, 0x00280109: true,
 	0x00280120: true, 0x00280121: true, 0x00281101: true, 0x00281102: true, 0x00281103: true}
 
-func (f describer) node(e *Element) *Node {
-	keyword, _ := Lookup(e.Tag)
+func (f describer) node(e *dicom.Element) *Node {
+	keyword, _ := dicom.Lookup(e.Tag)
 	n := &Node{Tag: e.Tag.String(), Name: spaced(keyword), VR: e.VR, Private: e.Tag.Group()%2 == 1}
 	if f.implicit && f.signed && usOrSS[e.Tag] {
 		n.VR = "SS"
@@ -98,7 +104,7 @@ func (f describer) node(e *Element) *Node {
 		n.Name = "Private Creator" // PS3.5 §7.8.1: (gggg,0010-00FF) reserve the blocks
 	}
 	switch {
-	case e.IsSequence() || (e.Tag == PixelData && e.Items != nil):
+	case e.IsSequence() || (e.Tag == dicom.PixelData && e.Items != nil):
 		for _, it := range e.Items {
 			var item []*Node
 			for _, c := range it.Elements {
@@ -106,7 +112,7 @@ func (f describer) node(e *Element) *Node {
 			}
 			n.Items = append(n.Items, item)
 		}
-		if e.Tag == PixelData {
+		if e.Tag == dicom.PixelData {
 			n.Value = fmt.Sprintf("encapsulated, %d fragments", len(e.Items))
 			n.Items = nil // the fragments' bytes say nothing to a reader
 		}
@@ -119,14 +125,14 @@ func (f describer) node(e *Element) *Node {
 }
 
 // value formats a short value by its VR.
-func (f describer) value(e *Element, vr string) string {
+func (f describer) value(e *dicom.Element, vr string) string {
 	switch vr {
 	case "US", "SS", "UL", "SL", "FL", "FD", "AT", "SV", "UV":
 		return numbers(e.Value, vr, f.order)
 	case "OB", "OW", "OF", "OD", "OL", "OV", "UN":
 		return bulk(e.Value)
 	}
-	return clip(DecodeText(f.cs, e))
+	return clip(dicom.DecodeText(f.cs, e))
 }
 
 // numbers formats a binary numeric value, at most describeNumbers of them.
@@ -158,7 +164,7 @@ func number(b []byte, vr string, order binary.ByteOrder) string {
 	case "FD":
 		return fmt.Sprint(math.Float64frombits(order.Uint64(b)))
 	case "AT":
-		return NewTag(order.Uint16(b), order.Uint16(b[2:])).String()
+		return dicom.NewTag(order.Uint16(b), order.Uint16(b[2:])).String()
 	case "SV":
 		return fmt.Sprint(int64(order.Uint64(b)))
 	}
