@@ -1,10 +1,12 @@
 package media
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
@@ -54,7 +56,7 @@ func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (rc
 	if wrapRaw != nil {
 		raw = wrapRaw(f)
 	}
-	r, cr, err := d.content(raw)
+	r, cr, err := d.content(chunked(f, raw))
 	if err != nil {
 		f.Close()
 		return nil, nil, nil, d.fileError(err)
@@ -69,6 +71,23 @@ func (d *Disc) openInstance(in *Instance, wrapRaw func(io.Reader) io.Reader) (rc
 		return nil, nil, nil, err
 	}
 	return newCheckedReader(io.MultiReader(bytes.NewReader(head), r), f), cr, got, nil
+}
+
+// mediumChunk is the most one read of a file asks of the medium. A drive
+// serves one read at a time, so two files read at once (a slice and its
+// neighbour, a preview) in cms's 64 KiB pieces make a CD-ROM seek between
+// them at every piece, 80 ms each; in pieces of 1 MiB a CT slice is one
+// read, and one seek.
+const mediumChunk = 1 << 20
+
+// chunked reads raw, the bytes of f, in pieces of up to mediumChunk bytes
+// (and no more than f's size, so a small file costs no large buffer).
+func chunked(f fs.File, raw io.Reader) io.Reader {
+	n := int64(mediumChunk)
+	if st, err := f.Stat(); err == nil && st.Size() < n {
+		n = st.Size()
+	}
+	return bufio.NewReaderSize(raw, int(n))
 }
 
 // readHeader reads the start of a plain DICOM stream (at most

@@ -60,12 +60,27 @@ func Open(p string) (*Disc, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys, err := iso9660.Open(f, st.Size())
+	d, err := OpenImage(f, st.Size(), p)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, err
 	}
-	return &Disc{fsys: fsys, closer: f, image: f, imageSize: st.Size(), dirName: "DICOMDIR"}, nil
+	d.closer = f
+	return d, nil
+}
+
+// OpenImage opens an ISO image of size bytes read through r, wherever its
+// bytes are: a disc device (/dev/sr0, \\.\D: — the whole disc, without the
+// system's own file system in between), a file, or a test's simulation of
+// a slow drive. The image is read on demand, never copied. name is how
+// errors name the image (a path, a device). Close does not close r: its
+// owner does.
+func OpenImage(r io.ReaderAt, size int64, name string) (*Disc, error) {
+	fsys, err := iso9660.Open(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &Disc{fsys: fsys, image: r, imageSize: size, dirName: "DICOMDIR"}, nil
 }
 
 // OpenDICOMDIR opens the File-set of a DICOMDIR file, whatever its name:

@@ -112,7 +112,7 @@ func (d *Disc) sniff(p string) *surveyedFile {
 	case dicom.IsPart10(head):
 		sf.kind = kindPlain
 	case n > 0 && head[0] == 0x30: // a DER or BER SEQUENCE: perhaps CMS
-		info, err := cms.Inspect(io.LimitReader(io.MultiReader(bytes.NewReader(head), f), maxEnvelope))
+		info, err := cms.Inspect(io.LimitReader(io.MultiReader(bytes.NewReader(head), sniffReads{f}), maxEnvelope))
 		if err == nil {
 			sf.kind, sf.info = kindSealed, info
 			break
@@ -127,6 +127,14 @@ func (d *Disc) sniff(p string) *surveyedFile {
 	}
 	return sf
 }
+
+// sniffReads caps each read of a file the survey inspects at a sector: a
+// sealed file's envelope is a few hundred bytes, but cms reads ahead
+// 64 KiB, which on a CD-ROM costs 18 ms more for each of hundreds of
+// files. Capped, it reads the envelope and less than a sector more.
+type sniffReads struct{ r io.Reader }
+
+func (s sniffReads) Read(p []byte) (int, error) { return s.r.Read(p[:min(len(p), 2048)]) }
 
 // describe names what a non-DICOM file looks like, from its magic bytes
 // or else its name.
