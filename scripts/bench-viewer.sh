@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Part of make bench: the viewer on the 500-slice CT of
-# ../shared/scripts/make-large-study.sh, burnt to an ISO. In headless
-# Chromium (viewer's TestBenchViewer): time from pressing Unlock to the study
-# list, to the first preview, to the first image of the series; then
-# scrolling through every slice, each one drawn. Targets (issue 6): first
-# image <= 1 s after the password is accepted; scrolling >= 20 images/s.
+# ../shared/scripts/make-large-study.sh, burnt to an ISO (burn's default
+# PBKDF2 iterations, as users get). In headless Chromium (viewer's
+# TestBenchViewer), twice: on the ISO file, and read through a simulated 24x
+# CD-ROM drive (3.6 MB/s, 80 ms per seek, one head, no cache): time from
+# pressing Unlock to the study list, to the first image of the series, to
+# the list's preview; then scrolling through every slice, each one drawn;
+# on the CD-ROM, the drive's seeks and bytes of each step. Targets (issues
+# 6 and 14): first image <= 1 s after Unlock is pressed, on both;
+# scrolling >= 30 images/s.
 #   BENCH_SLICES (default 500)
 # Output: bench-out/viewer/report.md
 set -euo pipefail
@@ -21,18 +25,28 @@ echo "generating the ${slices}-slice CT study ..."
 rm -rf "$out/study"
 
 SECUREMEDIA_BENCH_VIEWER="$out/disc.iso" SECUREMEDIA_BENCH_PASSWORD_FILE="$out/pw" \
-  go test -count=1 -run '^TestBenchViewer$' -v ./viewer > "$out/test.log" 2>&1 || { cat "$out/test.log"; exit 1; }
+  go test -count=1 -timeout 30m -run '^TestBenchViewer$' -v ./viewer > "$out/test.log" 2>&1 || { cat "$out/test.log"; exit 1; }
 {
   echo "# viewer benchmark — $(date -u +%F), $(nproc) cores, $(chromium --version 2>/dev/null)"
   echo
   echo "Disc: ${slices}-slice CT (512x512, 16-bit) sealed in an ISO image (password, AES-256-CBC)."
   echo
+  echo "Runs: \"plain ISO\" reads the ISO file; \"24x CD-ROM\" reads it through a simulated 24x drive"
+  echo "(3.6 MB/s, 80 ms for each seek: a read not within 64 KiB after the previous one; one head; cold, no cache)."
+  echo
   sed -n 's/.*BENCH /- /p' "$out/test.log"
   echo
-  awk '/BENCH study list shown/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) s = $i }
-       /BENCH scrolling/ { for (i = 1; i <= NF; i++) if ($i == "images/s") r = $(i - 1) }
-       END { printf "Targets: first image <= 1 s after the password is accepted: %.2f s, %s; scrolling >= 20 images/s: %s, %s\n",
-             s, (s <= 1 ? "met" : "NOT met"), r, (r >= 20 ? "met" : "NOT met") }' "$out/test.log"
+  echo "Targets (issues 6 and 14): first image <= 1 s after Unlock is pressed; scrolling >= 30 images/s."
+  echo
+  awk '/BENCH [^:]*: unlock pressed .* first image/ { run = $0; sub(/.*BENCH /, "", run); sub(/: .*/, "", run)
+         if (!(run in first)) order[++n] = run; first[run] = $(NF - 1) }
+       /BENCH [^:]*: scrolling/ { run = $0; sub(/.*BENCH /, "", run); sub(/: .*/, "", run)
+         for (i = 1; i <= NF; i++) if ($i == "images/s") rate[run] = $(i - 1) }
+       /BENCH [^:]*: the drive.s ceiling/ { run = $0; sub(/.*BENCH /, "", run); sub(/: .*/, "", run)
+         ceiling[run] = " (the drive cannot give more than " $(NF - 1) " images/s)" }
+       END { for (k = 1; k <= n; k++) { r = order[k]
+               printf "- %s: first image %.2f s after Unlock, %s; scrolling %s images/s, %s%s\n", r,
+                 first[r], (first[r] <= 1 ? "met" : "NOT met"), rate[r], (rate[r] >= 30 ? "met" : "NOT met"), ceiling[r] } }' "$out/test.log"
 } > "$out/report.md"
 cat "$out/report.md"
 rm -f "$out/disc.iso"

@@ -275,29 +275,50 @@ type pixelView struct {
 	WindowCenter, WindowWidth []float64 // every window of the file, possibly none
 }
 
+// info is what the page shows of instance i of se: from the frame cache
+// when its first frame was read already (a preview, a prefetch), else by
+// reading the file. On a CD-ROM each read of a file costs a seek and the
+// whole file (a quarter of a second for a CT slice), so none is read twice.
 func (s *Server) info(se *seriesView, i int) *infoView {
 	v := &infoView{Index: i, Count: len(se.files), Modality: se.Modality, Description: se.Description,
 		Patient: se.Patient.Name, PatientID: se.Patient.ID, Date: formatDate(se.Study.Date)}
+	in, _, ok := s.frames.get(frameKey{se.Key, i, 0})
+	if !ok {
+		var err error
+		if in, err = s.readInfo(se, i); err != nil {
+			v.Message, v.Lost = s.readFailed(se, i, err)
+			return v
+		}
+	}
+	fillInfo(v, se, i, in)
+	return v
+}
+
+// readInfo reads instance i's header, and its first frame into the cache
+// for the picture that follows: the whole file is read anyway, as the
+// header counts only once the file checked out to its end.
+func (s *Server) readInfo(se *seriesView, i int) (*pixeldata.Info, error) {
 	pr, rc, err := s.openInstance(se.files[i])
 	if err != nil {
-		v.Message, v.Lost = s.readFailed(se, i, err)
-		return v
+		return nil, err
 	}
 	defer rc.Close()
 	in := pr.Info()
-	// The whole file is read anyway (the header is shown only once it
-	// checked out), so keep the first frame for the picture that follows.
 	var pix []byte
 	if in.Unsupported == "" {
 		pix, _ = pr.Frame(0) // an error here is the image's to report
 	}
 	if err := pr.Finish(); err != nil {
-		v.Message, v.Lost = s.readFailed(se, i, err)
-		return v
+		return nil, err
 	}
 	if pix != nil {
 		s.frames.put(frameKey{se.Key, i, 0}, in, pix)
 	}
+	return in, nil
+}
+
+// fillInfo fills v from the instance's header.
+func fillInfo(v *infoView, se *seriesView, i int, in *pixeldata.Info) {
 	v.Frames, v.Width, v.Height = in.Frames, in.Cols, in.Rows
 	v.Message = in.Unsupported
 	v.Monochrome = in.SamplesPerPixel == 1
@@ -333,7 +354,6 @@ func (s *Server) info(se *seriesView, i int) *infoView {
 			NumberOfFrames: in.Frames, RescaleSlope: in.Slope, RescaleIntercept: in.Intercept,
 			WindowCenter: in.WindowCenters, WindowWidth: in.WindowWidths}
 	}
-	return v
 }
 
 func (s *Server) seriesPage(w http.ResponseWriter, r *http.Request) {

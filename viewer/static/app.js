@@ -70,10 +70,14 @@ function fetchInfo(series, i) {
   }
   // On the series page the strip waits for the image itself: it comes
   // first.
-  let chain = !document.getElementById("viewer") ? Promise.resolve() : new Promise(function (resolve) {
-    document.addEventListener("smshown", resolve, { once: true });
-    setTimeout(resolve, 3000);
-  });
+  // On the study list they wait a moment: a reader who opens a series
+  // at once must not wait behind them (on a CD-ROM each preview costs a
+  // seek and a whole file, a quarter of a second).
+  let chain = !document.getElementById("viewer") ? new Promise(function (resolve) { setTimeout(resolve, 300); }) :
+    new Promise(function (resolve) {
+      document.addEventListener("smshown", resolve, { once: true });
+      setTimeout(resolve, 3000);
+    });
   thumbs.forEach(function (t) {
     chain = chain.then(function () {
       return fetchInfo(t.dataset.series, t.dataset.index).then(function (v) {
