@@ -118,16 +118,7 @@ func TestUnsupported(t *testing.T) {
 // The geometry and technique of a real CT, as dcmdump shows them: what
 // measuring, orientation markers and the annotation on the image use.
 func TestGeometryOfARealCT(t *testing.T) {
-	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
-	f, err := os.Open(filepath.Join(sharedCorpus, "pydicom/test_files/CT_small.dcm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	in, _, err := readInfo(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := corpusInfo(t, "pydicom/test_files/CT_small.dcm")
 	g := in.Geometry
 	if len(g.PixelSpacing) != 2 || g.PixelSpacing[0] != 0.661468 || g.PixelSpacing[1] != 0.661468 ||
 		len(g.Orientation) != 6 || g.Orientation[0] != 1 || g.Orientation[4] != 1 || len(g.Position) != 3 || g.Position[2] != -75.699997 ||
@@ -152,18 +143,8 @@ func TestPositiveRefusesZeroSpacing(t *testing.T) {
 // and rescale.
 func TestEnhancedCTFunctionalGroups(t *testing.T) {
 	dcmdump := testtool.Require(t, "dcmdump")
-	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
-	name := filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm")
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	in, _, err := readInfo(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(dcmdump, "-q", name).Output()
+	in := corpusInfo(t, "suyashkumar-dicom/5.dcm")
+	out, err := exec.Command(dcmdump, "-q", filepath.Join(sharedCorpus, "suyashkumar-dicom/5.dcm")).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,4 +215,20 @@ func TestEnhancedMRTechnique(t *testing.T) {
 		!slices.Equal(g[0].PixelSpacing, []float64{0.5, 0.5}) || !slices.Equal(g[1].PixelSpacing, []float64{0.25, 0.25}) {
 		t.Errorf("frames %+v", g)
 	}
+}
+
+// corpusInfo reads the header of a file of the shared corpus.
+func corpusInfo(t *testing.T, name string) *Info {
+	t.Helper()
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	f, err := os.Open(filepath.Join(sharedCorpus, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in, _, err := readInfo(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
