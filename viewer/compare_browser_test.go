@@ -142,3 +142,32 @@ func TestCompareScrollsTogetherWithScoutLines(t *testing.T) {
 		t.Fatalf("page errors: %v", e)
 	}
 }
+
+// Another series chosen for a viewport is shown there, and the address
+// (and the layout buttons) name it; a viewport opens without the details,
+// which D shows (the window presets are there).
+func TestCompareChooseSeries(t *testing.T) {
+	s, b, keys := compareDisc(t)
+	b.do("1x2", chromedp.EmulateViewport(1280, 720),
+		chromedp.Navigate(s.origin+"/compare?layout=1x2&s="+keys["thin"]+"&s="+keys["thick"]))
+	waitFor(t, b, "shown", frameJS(1)+`.getElementById("image") && `+frameJS(1)+`.getElementById("image").dataset.shown`)
+	var collapsed bool
+	b.do("details", chromedp.Evaluate(frameJS(1)+`.getElementById("panel").classList.contains("collapsed")`, &collapsed))
+	if !collapsed {
+		t.Error("a viewport opens with its details panel")
+	}
+	press(b, 1, "d")
+	waitFor(t, b, "D shows the details", `!`+frameJS(1)+`.getElementById("panel").classList.contains("collapsed")`)
+	b.do("choose", chromedp.SetValue(`section[data-cell="1"] select`, keys["localizer"], chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('section[data-cell="1"] select').dispatchEvent(new Event("change")); 1`, nil))
+	waitFor(t, b, "the localizer in viewport 2", frameJS(1)+`.location.pathname === "/series/`+keys["localizer"]+`" && `+
+		frameJS(1)+`.getElementById("image") && `+frameJS(1)+`.getElementById("image").dataset.shown`)
+	var addr, link string
+	b.do("address", chromedp.Evaluate(`location.search`, &addr), chromedp.Evaluate(`document.querySelector(".layouts a").getAttribute("href")`, &link))
+	if want := "s=" + keys["thin"] + "&s=" + keys["localizer"]; !strings.HasSuffix(addr, want) || !strings.HasSuffix(link, want) {
+		t.Errorf("address %q, layout link %q: want both to end %q", addr, link, want)
+	}
+	if e := b.pageErrors(); len(e) > 0 {
+		t.Fatalf("page errors: %v", e)
+	}
+}

@@ -437,7 +437,9 @@ function fetchInfo(series, i) {
     panel.classList.toggle("collapsed", hide);
     const b = document.getElementById("paneltoggle");
     if (b) b.setAttribute("aria-expanded", String(!hide));
-    try { localStorage.setItem("sm-panel", hide ? "hidden" : "shown"); } catch (e) { /* private mode */ }
+    if (!document.body.classList.contains("embedded")) {
+      try { localStorage.setItem("sm-panel", hide ? "hidden" : "shown"); } catch (e) { /* private mode */ }
+    }
     fit();
   }
   function setTheme(light) {
@@ -554,7 +556,11 @@ function fetchInfo(series, i) {
   }
   try {
     if (localStorage.getItem("sm-theme") === "light") setTheme(true);
-    if (localStorage.getItem("sm-panel") === "hidden") togglePanel();
+    // A viewport of the comparison page opens without the details (D
+    // shows them: the window presets are there), and leaves the choice
+    // of the series page alone.
+    if (document.body.classList.contains("embedded")) { if (panel) panel.classList.add("collapsed"); }
+    else if (localStorage.getItem("sm-panel") === "hidden") togglePanel();
   } catch (e) { /* private mode */ }
 
   // Drag: horizontal changes width (contrast), vertical changes centre

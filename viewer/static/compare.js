@@ -84,6 +84,7 @@
       frames[k].src = "/series/" + encodeURIComponent(ev.target.value) + "?embed=1";
       const keys = frames.map(function (f) { return "s=" + encodeURIComponent(f.dataset.series); }).join("&");
       history.replaceState(null, "", "/compare?layout=" + root.dataset.layout + "&" + keys);
+      if (k === 0) document.getElementById("back").href = "/series/" + encodeURIComponent(ev.target.value);
       root.querySelectorAll(".layouts a").forEach(function (a) {
         a.href = a.href.replace(/&s=.*$/, "") + "&" + keys;
       });
