@@ -50,6 +50,21 @@ func encodeManifest(entries []manifestEntry) []byte {
 // maxManifestEntries bounds what a hostile manifest can make us hold.
 const maxManifestEntries = 1 << 20
 
+// manifestPath reports whether p can name a file of a medium: not empty,
+// no control characters (a carriage return or a newline in a name would
+// let one line of the manifest pass for another).
+func manifestPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 func parseManifest(data []byte) ([]manifestEntry, error) {
 	if !bytes.HasPrefix(data, []byte(manifestHeader)) {
 		return nil, fmt.Errorf("manifest: unknown format")
@@ -71,6 +86,9 @@ func parseManifest(data []byte) ([]manifestEntry, error) {
 		size, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("manifest: bad size on line %d", len(out)+1)
+		}
+		if !manifestPath(f[2]) {
+			return nil, fmt.Errorf("manifest: bad path on line %d", len(out)+1)
 		}
 		e.size, e.path = size, f[2]
 		out = append(out, e)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
@@ -272,13 +273,35 @@ func TestUnlockStudiesImages(t *testing.T) {
 func listFiles(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			out = append(out, p)
 		}
-		return nil
+		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return out
+}
+
+func readFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// sopInstanceOf is the Media Storage SOP Instance UID of a Part 10 file.
+func sopInstanceOf(t *testing.T, b []byte) string {
+	t.Helper()
+	h, _, err := dicom.ReadHeader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.MetaString(dicom.MediaStorageSOPInstanceUID)
 }
 
 // MONOCHROME1 and rescale through the whole chain, and a compressed image
@@ -376,11 +399,31 @@ func TestExport(t *testing.T) {
 	for i := range wantFiles {
 		rw, _ := filepath.Rel(want, wantFiles[i])
 		rg, _ := filepath.Rel(out, gotFiles[i])
-		a, _ := os.ReadFile(wantFiles[i])
-		b, _ := os.ReadFile(gotFiles[i])
-		if rw != rg || !bytes.Equal(a, b) {
+		if rw != rg || !bytes.Equal(readFile(t, wantFiles[i]), readFile(t, gotFiles[i])) {
 			t.Errorf("export's %s differs from extract's %s", rg, rw)
 		}
+	}
+	// And each image is the very file that was put on the disc, byte for
+	// byte (matched by SOP Instance UID).
+	originals := map[string][]byte{}
+	for _, f := range listFiles(t, sampleStudy) {
+		if b := readFile(t, f); dicom.IsPart10(b) {
+			originals[sopInstanceOf(t, b)] = b
+		}
+	}
+	images := 0
+	for _, f := range gotFiles {
+		b := readFile(t, f)
+		if filepath.Base(f) == "DICOMDIR" || !dicom.IsPart10(b) {
+			continue
+		}
+		images++
+		if orig, ok := originals[sopInstanceOf(t, b)]; !ok || !bytes.Equal(orig, b) {
+			t.Errorf("exported %s is not the file put on the disc (found: %v)", f, ok)
+		}
+	}
+	if images != 31 {
+		t.Errorf("%d images exported, want 31", images)
 	}
 	// The saved copy is a plain File-set: the viewer opens it without a
 	// password.

@@ -168,9 +168,10 @@ func TestReadHostileHeaders(t *testing.T) {
 		b := mutate(bytes.Clone(good))
 		fsys, err := Open(bytes.NewReader(b), int64(len(b)))
 		if err == nil {
-			err = fs.WalkDir(fsys, ".", func(string, fs.DirEntry, error) error { return nil })
+			// The walk's own errors (a folder that cannot be read) count.
+			err = fs.WalkDir(fsys, ".", func(_ string, _ fs.DirEntry, err error) error { return err })
 		}
-		if err == nil && name != "truncated" {
+		if err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}

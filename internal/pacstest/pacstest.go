@@ -12,6 +12,7 @@ package pacstest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,7 @@ func Studies(t testing.TB, log string) map[string]*Study {
 func StudyCounts(t testing.TB, root string) map[string]int {
 	t.Helper()
 	n := map[string]int{}
-	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || fi.IsDir() {
 			return err
 		}
@@ -139,12 +140,25 @@ func StudyCounts(t testing.TB, root string) map[string]int {
 			return err
 		}
 		defer f.Close()
-		if _, r, err := dicom.ReadHeader(f); err == nil {
+		if h, r, err := dicom.ReadHeader(f); err == nil && h.MetaString(dicom.MediaStorageSOPClassUID) != "1.2.840.10008.1.3.10" { // not a DICOMDIR
 			r.MaxValue = 1 << 16
-			elems, _ := r.ReadUntil(dicom.SeriesInstanceUID)
-			n[dicom.Find(elems, dicom.StudyInstanceUID).String()]++
+			elems, err := r.ReadUntil(dicom.SeriesInstanceUID)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			uid := dicom.Find(elems, dicom.StudyInstanceUID).String()
+			if uid == "" {
+				return fmt.Errorf("%s: no Study Instance UID", p)
+			}
+			n[uid]++
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatalf("counting the studies under %s: %v", root, err)
+	}
+	if len(n) == 0 {
+		t.Fatalf("no DICOM study under %s", root) // else two empty counts would agree
+	}
 	return n
 }
