@@ -15,6 +15,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/ctxio"
 )
 
 // Files are the plan's files as a Writer needs them declared.
@@ -38,8 +39,9 @@ func (p *Plan) ImageSize() (int64, error) { return ImageSize(p.Files(), p.ImageO
 // known before sealing starts, so every sealed file goes straight to its
 // place in the image, none staged or copied. The image appears under path
 // only when complete, read back and flushed (see Writer). It is refused
-// before anything is written if it does not fit the plan's medium.
-func (p *Plan) WriteImage(path string, overwrite bool, progress func(int64)) error {
+// before anything is written if it does not fit the plan's medium. The end
+// of ctx stops the writing within a buffer's worth, and nothing is left.
+func (p *Plan) WriteImage(ctx context.Context, path string, overwrite bool, progress func(int64)) error {
 	size, err := p.ImageSize()
 	if err != nil {
 		return err
@@ -51,25 +53,25 @@ func (p *Plan) WriteImage(path string, overwrite bool, progress func(int64)) err
 	if err != nil {
 		return err
 	}
-	return p.writeAndClose(w)
+	return p.writeAndClose(ctx, w)
 }
 
 // WriteFolder writes the medium as a folder (a USB stick or any
-// directory), as CreateFolder describes.
-func (p *Plan) WriteFolder(dir string, overwrite bool, progress func(int64)) error {
+// directory), as CreateFolder describes; ctx as for WriteImage.
+func (p *Plan) WriteFolder(ctx context.Context, dir string, overwrite bool, progress func(int64)) error {
 	w, err := CreateFolder(dir, p.Files(), overwrite, progress)
 	if err != nil {
 		return err
 	}
-	return p.writeAndClose(w)
+	return p.writeAndClose(ctx, w)
 }
 
-func (p *Plan) writeAndClose(w *Writer) error {
+func (p *Plan) writeAndClose(ctx context.Context, w *Writer) error {
 	defer w.Abort()
-	if err := p.Write(w); err != nil {
+	if err := p.Write(ctx, w); err != nil {
 		return err
 	}
-	return w.Close()
+	return w.closeContext(ctx)
 }
 
 // Write seals every file of the plan into w, which must have been made for
@@ -77,12 +79,12 @@ func (p *Plan) writeAndClose(w *Writer) error {
 // one per core, each read once from its input and encrypted straight into
 // its place on the medium. The manifest, which lists every other file's
 // SHA-256, comes after them, and the DICOMDIR, which holds the manifest's
-// digest, last.
-func (p *Plan) Write(w *Writer) error {
+// digest, last. The end of ctx stops the sealing.
+func (p *Plan) Write(ctx context.Context, w *Writer) error {
 	const first = 2 // p.Entries[0] is the DICOMDIR, [1] the manifest
 	digests := make([][32]byte, len(p.Entries))
-	err := writeEach(context.Background(), w, first, len(p.Entries), func(i int, dst io.Writer, chunk []byte) error {
-		sum, err := p.writeEntry(dst, p.Entries[i], chunk)
+	err := writeEach(ctx, w, first, len(p.Entries), func(i int, dst io.Writer, chunk []byte) error {
+		sum, err := p.writeEntry(ctx, dst, p.Entries[i], chunk)
 		digests[i] = sum
 		return err
 	})
@@ -164,7 +166,7 @@ func writeOne(w *Writer, name string, write func(dst io.Writer) error) error {
 // writeEntry writes one file of the plan (but the manifest) and returns
 // the SHA-256 of its content, for the manifest: of the DICOM File inside a
 // sealed file, of the bytes of a plain one.
-func (p *Plan) writeEntry(dst io.Writer, e Entry, chunk []byte) ([32]byte, error) {
+func (p *Plan) writeEntry(ctx context.Context, dst io.Writer, e Entry, chunk []byte) ([32]byte, error) {
 	switch {
 	case e.source != "" && e.Sealed:
 		f, err := os.Open(e.source)
@@ -172,7 +174,7 @@ func (p *Plan) writeEntry(dst io.Writer, e Entry, chunk []byte) ([32]byte, error
 			return [32]byte{}, err
 		}
 		defer f.Close()
-		sum, err := p.seal(dst, f, e.PlainSize, chunk)
+		sum, err := p.seal(dst, ctxio.Reader(ctx, f), e.PlainSize, chunk)
 		if err != nil {
 			return sum, fmt.Errorf("%s: %w", e.source, err)
 		}
@@ -180,7 +182,7 @@ func (p *Plan) writeEntry(dst io.Writer, e Entry, chunk []byte) ([32]byte, error
 	case e.source != "": // a viewer program, copied as it is
 		var sum [32]byte
 		h := sha256.New()
-		err := copyFile(io.MultiWriter(dst, h), e.source, e.Size, chunk)
+		err := copyFile(ctx, io.MultiWriter(dst, h), e.source, e.Size, chunk)
 		h.Sum(sum[:0])
 		return sum, err
 	case e.Sealed:
@@ -248,7 +250,7 @@ func WriteFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult, prog
 	defer w.Abort()
 	err = writeEach(ctx, w, 0, len(b.Placements), func(i int, dst io.Writer, chunk []byte) error {
 		in := b.Placements[i].Instance
-		return copyFile(dst, in.Path, in.Size, chunk)
+		return copyFile(ctx, dst, in.Path, in.Size, chunk)
 	})
 	if err != nil {
 		return err
@@ -256,17 +258,18 @@ func WriteFileSet(ctx context.Context, dir string, b *dicomdir.BuildResult, prog
 	if err := writeOne(w, "DICOMDIR", func(dst io.Writer) error { _, err := dst.Write(data); return err }); err != nil {
 		return err
 	}
-	return w.Close()
+	return w.closeContext(ctx)
 }
 
-// copyFile copies the file name, of size bytes when planned, to dst.
-func copyFile(dst io.Writer, name string, size int64, chunk []byte) error {
+// copyFile copies the file name, of size bytes when planned, to dst, until
+// ctx ends.
+func copyFile(ctx context.Context, dst io.Writer, name string, size int64, chunk []byte) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	n, err := io.CopyBuffer(dst, struct{ io.Reader }{f}, chunk)
+	n, err := io.CopyBuffer(dst, ctxio.Reader(ctx, f), chunk)
 	if err == nil && n != size {
 		err = fmt.Errorf("%s changed while it was read (%d bytes, was %d)", name, n, size)
 	}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/ctxio"
 )
 
 // ExtractResult summarises an extraction.
@@ -34,13 +36,14 @@ const SalvageReport = "SALVAGE.TXT"
 // plain, standard File-set with a freshly built DICOMDIR (so the output is
 // conformant whatever tool made the medium). dir must not exist or be
 // empty; it appears complete or not at all. Every file's integrity is
-// checked before the result is published.
-func (d *Disc) Extract(dir string, progress func(int64)) (*ExtractResult, error) {
+// checked before the result is published. The end of ctx stops it, and
+// nothing is left.
+func (d *Disc) Extract(ctx context.Context, dir string, progress func(int64)) (*ExtractResult, error) {
 	x, err := d.StartExtract(dir)
 	if err != nil {
 		return nil, err
 	}
-	return x.Run(progress)
+	return x.Run(ctx, progress)
 }
 
 // Extraction is an Extract begun before the disc is unlocked (StartExtract).
@@ -119,8 +122,9 @@ func (x *Extraction) Abort() {
 
 // Run extracts every instance; the disc must be unlocked by now. Without
 // Salvage, a medium with problems (Disc.Problems) is refused, and the first
-// instance that fails stops the extraction.
-func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
+// instance that fails stops the extraction. The end of ctx stops it too,
+// within a buffer's worth, and discards the output.
+func (x *Extraction) Run(ctx context.Context, progress func(int64)) (*ExtractResult, error) {
 	defer x.Abort()
 	d, staging := x.d, x.out.Path
 	if !d.Unlocked() {
@@ -129,7 +133,7 @@ func (x *Extraction) Run(progress func(int64)) (*ExtractResult, error) {
 	if probs := d.Problems(); len(probs) > 0 && !x.Salvage {
 		return nil, fmt.Errorf("%v (and %d more problems of this medium): %w", probs[0], len(probs)-1, probs[0].Err)
 	}
-	instances, lost, err := d.decryptAll(x, progress)
+	instances, lost, err := d.decryptAll(ctx, x, progress)
 	if cerr := x.stopCreating(); err == nil {
 		err = cerr
 	}
@@ -219,7 +223,7 @@ const maxGuessedFiles = 100_000
 // decryptAll decrypts every referenced instance into raw/N, using every
 // core (the files are independent), and reads each one's header. The first
 // failure stops the work and names its file.
-func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Instance, []Problem, error) {
+func (d *Disc) decryptAll(ctx context.Context, x *Extraction, progress func(int64)) ([]*dicomdir.Instance, []Problem, error) {
 	ids := d.Instances()
 	if x.Only != nil {
 		ids = x.Only
@@ -246,7 +250,7 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 				if failed.Load() {
 					continue
 				}
-				instances[i], errs[i] = d.extractOne(x.out, ids[i], x.rawPath(i), buf, report)
+				instances[i], errs[i] = d.extractOne(ctx, x.out, ids[i], x.rawPath(i), buf, report)
 				if errs[i] != nil && !x.Salvage {
 					failed.Store(true)
 				}
@@ -254,10 +258,16 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 		}()
 	}
 	for i := range ids {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	var kept []*dicomdir.Instance
 	var lost []Problem
 	for i, err := range errs {
@@ -277,7 +287,7 @@ func (d *Disc) decryptAll(x *Extraction, progress func(int64)) ([]*dicomdir.Inst
 // extractOne decrypts one instance to dst (an integrity failure surfaces
 // from the copy, before anything is published) and returns the header
 // OpenInstance's check read, as the instance at dst.
-func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf []byte, progress func(int64)) (*dicomdir.Instance, error) {
+func (d *Disc) extractOne(ctx context.Context, out *atomicfile.Dir, id *Instance, dst string, buf []byte, progress func(int64)) (*dicomdir.Instance, error) {
 	r, _, got, err := d.openInstance(id, nil)
 	if err != nil {
 		return nil, err
@@ -289,7 +299,7 @@ func (d *Disc) extractOne(out *atomicfile.Dir, id *Instance, dst string, buf []b
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.CopyBuffer(onlyWriter{f}, &countReader{r: r, progress: progress}, buf)
+	n, err := io.CopyBuffer(onlyWriter{f}, &countReader{r: ctxio.Reader(ctx, r), progress: progress}, buf)
 	if err == nil {
 		out.FileDone(f, n)
 	}

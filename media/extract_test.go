@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,7 +48,7 @@ func TestStartExtractBeforeUnlock(t *testing.T) {
 	if err := d.Unlock(identity(t, testPassword)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := x.Run(nil)
+	res, err := x.Run(context.Background(), nil)
 	if err != nil || res.Instances != p.Counts.Instances {
 		t.Fatalf("extract: %v %+v", err, res)
 	}

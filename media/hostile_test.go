@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -30,7 +31,7 @@ func burnOther(t *testing.T) (*Plan, string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "other")
-	if err := p.WriteFolder(dir, false, nil); err != nil {
+	if err := p.WriteFolder(context.Background(), dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return p, dir
@@ -97,11 +98,11 @@ func TestTamperedMediaAreCaught(t *testing.T) {
 		c.tamper(dir)
 		for _, medium := range []string{dir, makeISO(t, dir)} {
 			d := unlocked(t, medium, testPassword)
-			problems, _, err := d.Verify(nil)
+			problems, _, err := d.Verify(context.Background(), nil)
 			if err != nil || !named(problems, c.file) {
 				t.Errorf("%s (%s): verify: %v %v", c.name, filepath.Base(medium), err, problems)
 			}
-			_, err = d.Extract(filepath.Join(t.TempDir(), "out"), nil)
+			_, err = d.Extract(context.Background(), filepath.Join(t.TempDir(), "out"), nil)
 			names := func(f string) bool {
 				return err != nil && strings.Contains(strings.ToUpper(err.Error()), strings.ToUpper(f))
 			}
@@ -189,13 +190,13 @@ func TestSalvageDamagedImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(t.TempDir(), "disc.iso")
-	if err := p.WriteImage(iso, false, nil); err != nil {
+	if err := p.WriteImage(context.Background(), iso, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	img, _ := os.ReadFile(iso)
 	whole := unlocked(t, iso, testPassword)
 	good := filepath.Join(t.TempDir(), "good")
-	if _, err := whole.Extract(good, nil); err != nil {
+	if _, err := whole.Extract(context.Background(), good, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Where each instance's sealed bytes lie in the image, and what it
@@ -244,7 +245,7 @@ func TestSalvageDamagedImage(t *testing.T) {
 		}
 		x.Salvage = true
 		dst := filepath.Join(filepath.Dir(x.out.Path), "out")
-		res, err := x.Run(nil)
+		res, err := x.Run(context.Background(), nil)
 		if err != nil {
 			t.Fatalf("%s: salvage: %v", c.name, err)
 		}
@@ -370,7 +371,7 @@ func TestOpenSSLPerFileSaltOpens(t *testing.T) {
 	if got := len(d.Instances()); got != 500 {
 		t.Fatalf("%d instances", got)
 	}
-	if _, err := d.Extract(filepath.Join(t.TempDir(), "out"), nil); err != nil {
+	if _, err := d.Extract(context.Background(), filepath.Join(t.TempDir(), "out"), nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ func TestOpenImageFromReaderAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(t.TempDir(), "disc.iso")
-	if err := p.WriteImage(iso, false, nil); err != nil {
+	if err := p.WriteImage(context.Background(), iso, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	img, err := os.ReadFile(iso)

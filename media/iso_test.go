@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -78,7 +79,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 	run(t, tmp, "xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", xdir)
 	d := unlocked(t, iso, testPassword)
 	ours := filepath.Join(tmp, "ours")
-	res, err := d.Extract(ours, nil)
+	res, err := d.Extract(context.Background(), ours, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
 		t.Fatal(err)
 	}
 	iso := filepath.Join(tmp, "disc.iso")
-	if err := p.WriteImage(iso, false, nil); err != nil {
+	if err := p.WriteImage(context.Background(), iso, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	d := unlocked(t, iso, testPassword)
@@ -173,11 +174,11 @@ func TestThirdPartyISO(t *testing.T) {
 	iso := filepath.Join(tmp, "third.iso")
 	run(t, tmp, "xorriso", "-as", "mkisofs", "-quiet", "-iso-level", "1", "-V", "THIRDPARTY", "-o", iso, disc)
 	d := unlocked(t, iso, pw)
-	problems, checked, err := d.Verify(nil)
+	problems, checked, err := d.Verify(context.Background(), nil)
 	if err != nil || len(problems) != 0 || checked != 32 { // 31 instances and the DICOMDIR
 		t.Fatalf("verify: %v %v (%d checked)", err, problems, checked)
 	}
-	res, err := d.Extract(filepath.Join(tmp, "out"), nil)
+	res, err := d.Extract(context.Background(), filepath.Join(tmp, "out"), nil)
 	if err != nil || res.Instances != 31 {
 		t.Fatalf("extract: %v", err)
 	}

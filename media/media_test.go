@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"errors"
 	"os"
@@ -67,7 +68,7 @@ func burnFolder(t *testing.T) (*Plan, string) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "usb")
-	if err := p.WriteFolder(dir, false, nil); err != nil {
+	if err := p.WriteFolder(context.Background(), dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return p, dir
@@ -104,12 +105,12 @@ func TestFolderRoundTrip(t *testing.T) {
 	if err := d.Unlock(id); err != nil {
 		t.Fatal(err)
 	}
-	problems, checked, err := d.Verify(nil)
+	problems, checked, err := d.Verify(context.Background(), nil)
 	if err != nil || len(problems) != 0 || checked != 33 { // 31 + DICOMDIR + README.TXT
 		t.Fatalf("verify: %v %v, %d checked", err, problems, checked)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	res, err := d.Extract(out, nil)
+	res, err := d.Extract(context.Background(), out, nil)
 	if err != nil || res.Instances != 31 {
 		t.Fatalf("extract: %v %+v", err, res)
 	}
@@ -165,12 +166,12 @@ func TestVerifyNamesTheDamagedFile(t *testing.T) {
 		b[offset(len(b))] ^= 0x20
 		os.WriteFile(f, b, 0o644)
 		d := unlocked(t, dir, testPassword)
-		problems, _, err := d.Verify(nil)
+		problems, _, err := d.Verify(context.Background(), nil)
 		if err != nil || len(problems) != 1 || problems[0].Path != victim {
 			t.Fatalf("verify after flipping a byte of %s: %v %v", victim, err, problems)
 		}
 		out := filepath.Join(t.TempDir(), "out")
-		if _, err := d.Extract(out, nil); err == nil || !strings.Contains(err.Error(), victim) {
+		if _, err := d.Extract(context.Background(), out, nil); err == nil || !strings.Contains(err.Error(), victim) {
 			t.Fatalf("extract: %v", err)
 		}
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
@@ -180,7 +181,7 @@ func TestVerifyNamesTheDamagedFile(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dir, filepath.FromSlash(victim)))
 	d := unlocked(t, dir, testPassword)
-	problems, _, _ := d.Verify(nil)
+	problems, _, _ := d.Verify(context.Background(), nil)
 	if len(problems) != 1 || problems[0].Path != victim || !strings.Contains(problems[0].Err.Error(), "missing") {
 		t.Fatalf("missing file: %v", problems)
 	}
@@ -230,12 +231,12 @@ func TestThirdPartyDisc(t *testing.T) {
 		return nil
 	})
 	d := unlocked(t, disc, pw)
-	problems, checked, err := d.Verify(nil)
+	problems, checked, err := d.Verify(context.Background(), nil)
 	if err != nil || len(problems) != 0 || checked != 32 { // 31 instances and the DICOMDIR
 		t.Fatalf("verify: %v %v (%d checked)", err, problems, checked)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	if res, err := d.Extract(out, nil); err != nil || res.Instances != 31 {
+	if res, err := d.Extract(context.Background(), out, nil); err != nil || res.Instances != 31 {
 		t.Fatalf("extract: %v", err)
 	}
 }
@@ -249,7 +250,7 @@ func TestWriteIntoEmptyFolder(t *testing.T) {
 	}
 	root := t.TempDir()
 	os.Mkdir(filepath.Join(root, ".Trashes"), 0o755) // hidden entries are tolerated
-	if err := p.WriteFolder(root, false, nil); err != nil {
+	if err := p.WriteFolder(context.Background(), root, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(root)
@@ -260,7 +261,7 @@ func TestWriteIntoEmptyFolder(t *testing.T) {
 	if strings.Join(names, " ") != ".Trashes DICOM DICOMDIR MANIFEST README.TXT" {
 		t.Fatalf("root holds %v", names)
 	}
-	if err := p.WriteFolder(root, false, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
+	if err := p.WriteFolder(context.Background(), root, false, nil); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("writing into a non-empty folder: %v", err)
 	}
 }
@@ -291,7 +292,7 @@ func TestVerifyCatchesSwappedFiles(t *testing.T) {
 	os.WriteFile(a, bb, 0o644)
 	os.WriteFile(b, ab, 0o644)
 	d := unlocked(t, dir, testPassword)
-	problems, _, err := d.Verify(nil)
+	problems, _, err := d.Verify(context.Background(), nil)
 	if err != nil || len(problems) != 2 || !errors.Is(problems[0].Err, ErrMismatch) || !errors.Is(problems[1].Err, ErrMismatch) {
 		t.Fatalf("verify after swapping two files: %v %v", err, problems)
 	}
@@ -306,11 +307,11 @@ func TestManifestWithOtherDigests(t *testing.T) {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "usb")
-		if err := p.WriteFolder(dir, false, nil); err != nil {
+		if err := p.WriteFolder(context.Background(), dir, false, nil); err != nil {
 			t.Fatal(err)
 		}
 		d := unlocked(t, dir, testPassword)
-		if problems, n, err := d.Verify(nil); err != nil || len(problems) != 0 || n != 33 {
+		if problems, n, err := d.Verify(context.Background(), nil); err != nil || len(problems) != 0 || n != 33 {
 			t.Fatalf("%+v: %v %v %d", opts, err, problems, n)
 		}
 	}
@@ -332,7 +333,7 @@ func writeChecked(t *testing.T, p *Plan, path string, image bool) {
 		t.Fatal(err)
 	}
 	defer w.Abort()
-	if err := p.Write(w); err != nil {
+	if err := p.Write(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io/fs"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/ctxio"
 )
 
 // Problem is one thing found wrong with a medium, naming the file.
@@ -87,8 +89,9 @@ func (d *Disc) problem(p string, err error) {
 // medium with a manifest, compared with it (size, SHA-256 of the content);
 // the manifest's other files are compared with it too. The problems are
 // those of Problems, every missing file, and every file that fails; the
-// count is of the files checked. progress gets bytes read.
-func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
+// count is of the files checked. progress gets bytes read. The end of ctx
+// stops it with ctx's error.
+func (d *Disc) Verify(ctx context.Context, progress func(int64)) ([]Problem, int, error) {
 	problems := append([]Problem(nil), d.Problems()...)
 	listed := map[string]*manifestEntry{}
 	for i := range d.manifest {
@@ -107,7 +110,10 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 		if d.manifest != nil && want == nil && in.lost == nil {
 			continue // not in the manifest: among Problems already
 		}
-		if err := d.verifyInstance(in, want, progress); err != nil {
+		if err := d.verifyInstance(ctx, in, want, progress); err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
 			problems = append(problems, Problem{Path: in.Path(), Err: err})
 		}
 	}
@@ -116,7 +122,10 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 			continue
 		}
 		checked++
-		if err := d.verifyFile(e, progress); err != nil {
+		if err := d.verifyFile(ctx, e, progress); err != nil {
+			if ctx.Err() != nil {
+				return nil, 0, ctx.Err()
+			}
 			problems = append(problems, Problem{Path: e.path, Err: err})
 		}
 	}
@@ -125,9 +134,9 @@ func (d *Disc) Verify(progress func(int64)) ([]Problem, int, error) {
 
 // verifyInstance reads one instance to its end through the checks of
 // openInstance, and against its manifest entry when there is one.
-func (d *Disc) verifyInstance(in *Instance, want *manifestEntry, progress func(int64)) error {
+func (d *Disc) verifyInstance(ctx context.Context, in *Instance, want *manifestEntry, progress func(int64)) error {
 	counted := &countReader{progress: progress}
-	r, sealed, _, err := d.openInstance(in, func(raw io.Reader) io.Reader { counted.r = raw; return counted })
+	r, sealed, _, err := d.openInstance(in, func(raw io.Reader) io.Reader { counted.r = ctxio.Reader(ctx, raw); return counted })
 	if err != nil {
 		return err
 	}
@@ -137,7 +146,7 @@ func (d *Disc) verifyInstance(in *Instance, want *manifestEntry, progress func(i
 
 // verifyFile checks a file the manifest lists that is not an instance (a
 // viewer program, README.TXT).
-func (d *Disc) verifyFile(want manifestEntry, progress func(int64)) error {
+func (d *Disc) verifyFile(ctx context.Context, want manifestEntry, progress func(int64)) error {
 	f, err := d.Open(want.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrMissing
@@ -146,7 +155,7 @@ func (d *Disc) verifyFile(want manifestEntry, progress func(int64)) error {
 		return err
 	}
 	defer f.Close()
-	counted := &countReader{r: f, progress: progress}
+	counted := &countReader{r: ctxio.Reader(ctx, f), progress: progress}
 	var src io.Reader = counted
 	var sealed *cms.Reader
 	if !plainOnMedium(want.path) {

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -71,14 +72,14 @@ func TestViewersOnFolder(t *testing.T) {
 		}
 	}
 	d := unlocked(t, dir, testPassword)
-	problems, checked, err := d.Verify(nil)
+	problems, checked, err := d.Verify(context.Background(), nil)
 	if err != nil || len(problems) != 0 || checked != len(p.Entries)-1 {
 		t.Fatalf("verify: %v, %d checked of %d, %v", problems, checked, len(p.Entries)-1, err)
 	}
 	// An altered viewer program is caught like any other file.
 	exe := filepath.Join(dir, "VIEWER", "LINUX", "VIEWER")
 	os.WriteFile(exe, []byte("something else"), 0o755)
-	if problems, _, _ := d.Verify(nil); len(problems) != 1 || problems[0].Path != "VIEWER/LINUX/VIEWER" {
+	if problems, _, _ := d.Verify(context.Background(), nil); len(problems) != 1 || problems[0].Path != "VIEWER/LINUX/VIEWER" {
 		t.Fatalf("altered viewer: %v", problems)
 	}
 }

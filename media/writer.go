@@ -2,6 +2,7 @@ package media
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"hash"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/ctxio"
 	"github.com/securemedia/securemedia/internal/iso9660"
 )
 
@@ -173,7 +175,11 @@ func (w *Writer) Create(path string) (io.WriteCloser, error) {
 // Close checks that every declared file was written, reads the medium
 // back and compares every file with what was written, flushes it, and
 // publishes it under its name.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.closeContext(context.Background()) }
+
+// closeContext is Close, whose read-back check the end of ctx stops (and
+// the medium is then discarded).
+func (w *Writer) closeContext(ctx context.Context) error {
 	w.mu.Lock()
 	if w.finished {
 		w.mu.Unlock()
@@ -189,7 +195,10 @@ func (w *Writer) Close() error {
 	}
 	w.mu.Unlock()
 	return w.sink.commit(func(path string) error {
-		if _, err := w.CheckWritten(path); err != nil {
+		if _, err := w.checkWritten(ctx, path); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
 			return fmt.Errorf("read-back check failed: %w", err)
 		}
 		return nil
@@ -210,6 +219,10 @@ func (w *Writer) Abort() {
 // written or after copying) and compares every file with what this Writer
 // wrote: size and CRC-32C. It returns the number of files checked.
 func (w *Writer) CheckWritten(path string) (int, error) {
+	return w.checkWritten(context.Background(), path)
+}
+
+func (w *Writer) checkWritten(ctx context.Context, path string) (int, error) {
 	d, err := Open(path)
 	if err != nil {
 		return 0, err
@@ -224,7 +237,7 @@ func (w *Writer) CheckWritten(path string) (int, error) {
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				errs <- w.checkOne(d, i)
+				errs <- w.checkOne(ctx, d, i)
 			}
 		}()
 	}
@@ -242,7 +255,7 @@ func (w *Writer) CheckWritten(path string) (int, error) {
 	return len(w.files), nil
 }
 
-func (w *Writer) checkOne(d *Disc, i int) error {
+func (w *Writer) checkOne(ctx context.Context, d *Disc, i int) error {
 	f := w.files[i]
 	w.mu.Lock()
 	st := w.state[i]
@@ -259,7 +272,10 @@ func (w *Writer) checkOne(d *Disc, i int) error {
 	}
 	defer r.Close()
 	h := crc32.New(castagnoli)
-	n, err := io.Copy(h, r)
+	n, err := io.Copy(h, ctxio.Reader(ctx, r))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Path, err)
 	}

@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -508,7 +509,7 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data["Patient"] = r.PostFormValue("patient")
-	res, err := s.extract(folder, only)
+	res, err := s.extract(r.Context(), folder, only)
 	if err != nil {
 		data["Error"] = "The copy was not saved: " + err.Error() + ". Nothing was left behind in that folder."
 		s.render(w, http.StatusOK, "export", data)
@@ -537,15 +538,16 @@ func (s *Server) exportScope(patient string) ([]*media.Instance, bool) {
 	return ids, true
 }
 
-// extract saves only (nil: every instance) into folder.
-func (s *Server) extract(folder string, only []*media.Instance) (*media.ExtractResult, error) {
+// extract saves only (nil: every instance) into folder; a browser that
+// goes away (or the viewer stopping) ends ctx, and nothing is left.
+func (s *Server) extract(ctx context.Context, folder string, only []*media.Instance) (*media.ExtractResult, error) {
 	x, err := s.disc.StartExtract(folder)
 	if err != nil {
 		return nil, err
 	}
 	defer x.Abort()
 	x.Only = only
-	return x.Run(nil)
+	return x.Run(ctx, nil)
 }
 
 func examplePath() string {

@@ -151,7 +151,7 @@ func extractDisc(t *testing.T, disc string) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "copy")
-	if _, err := d.Extract(dir, nil); err != nil {
+	if _, err := d.Extract(context.Background(), dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir

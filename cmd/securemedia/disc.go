@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -72,7 +73,7 @@ EXAMPLES
 
 Exit codes: see "securemedia help exit-codes".`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runBurn(e, args, &o) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runBurn(cmd.Context(), e, args, &o) },
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required)")
@@ -92,7 +93,7 @@ Exit codes: see "securemedia help exit-codes".`,
 	return cmd
 }
 
-func runBurn(e *env, inputs []string, o *burnOptions) error {
+func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error {
 	m := media.Medium("")
 	if o.medium != "" {
 		var err error
@@ -135,7 +136,7 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
-	if err := writePlan(e, plan, o); err != nil {
+	if err := writePlan(ctx, e, plan, o); err != nil {
 		return err
 	}
 	if o.generated != nil {
@@ -151,13 +152,13 @@ func runBurn(e *env, inputs []string, o *burnOptions) error {
 
 // writePlan writes the medium; the writers read it back and compare every
 // file with what was written before they publish it.
-func writePlan(e *env, plan *media.Plan, o *burnOptions) error {
+func writePlan(ctx context.Context, e *env, plan *media.Plan, o *burnOptions) error {
 	p := newProgress(e.stderr, "writing", len(plan.Entries), plan.Size())
 	var err error
 	if plan.Medium == media.USB {
-		err = plan.WriteFolder(o.out, o.force, p.add)
+		err = plan.WriteFolder(ctx, o.out, o.force, p.add)
 	} else {
-		err = plan.WriteImage(o.out, o.force, p.add)
+		err = plan.WriteImage(ctx, o.out, o.force, p.add)
 	}
 	if err != nil {
 		return err
@@ -214,7 +215,7 @@ func unlockWith(e *env, d *media.Disc, k *keyFlags, unlock func(...media.Identit
 	return unlock(ids...)
 }
 
-func discCommand(e *env, use, short, long string, run func(*media.Disc, []string) error, extra func(*cobra.Command)) *cobra.Command {
+func discCommand(e *env, use, short, long string, run func(context.Context, *media.Disc, []string) error, extra func(*cobra.Command)) *cobra.Command {
 	var k keyFlags
 	cmd := &cobra.Command{
 		Use: use, Short: short, Long: long,
@@ -225,7 +226,7 @@ func discCommand(e *env, use, short, long string, run func(*media.Disc, []string
 				return err
 			}
 			defer d.Close()
-			return run(d, args)
+			return run(cmd.Context(), d, args)
 		},
 	}
 	k.addFlags(cmd)
@@ -248,7 +249,7 @@ any (exit 9).`
 func newOpenCommand(e *env) *cobra.Command {
 	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
 		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description, Study Instance UID) and\nseries (number, modality, counts, Series Instance UID), numbered #1, #2, ...\nas send and extract select them (--patient, --study, --series; studies and\nseries are numbered across the whole medium). A patient whose files carry no\nPatient ID is shown as \"no ID on the disc\". Nothing is written.\n\n"+discArg,
-		func(d *media.Disc, args []string) error {
+		func(_ context.Context, d *media.Disc, args []string) error {
 			fmt.Fprintf(e.stdout, "%s: %s\n", args[0], describeMedium(d))
 			printTree(e.stdout, d)
 			return printInventory(e.stdout, d)
@@ -258,10 +259,10 @@ func newOpenCommand(e *env) *cobra.Command {
 func newVerifyCommand(e *env) *cobra.Command {
 	return discCommand(e, "verify DISC", "Check that every file of an encrypted DICOM medium is present and intact",
 		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
-		func(d *media.Disc, args []string) error {
+		func(ctx context.Context, d *media.Disc, args []string) error {
 			printWarnings(e, d)
 			p := newProgress(e.stderr, "verifying", 1, 0)
-			problems, checked, err := d.Verify(p.add)
+			problems, checked, err := d.Verify(ctx, p.add)
 			if err != nil {
 				return err
 			}
@@ -327,9 +328,9 @@ func newExtractCommand(e *env) *cobra.Command {
 				n = len(x.Only)
 			}
 			p := newProgress(e.stderr, "extracting", n, 0)
-			res, err := x.Run(p.add)
+			res, err := x.Run(cmd.Context(), p.add)
 			if err != nil {
-				if !salvage {
+				if !salvage && cmd.Context().Err() == nil {
 					err = fmt.Errorf("%w\n(nothing was written; \"securemedia verify\" lists every problem, and --salvage extracts what is intact)", err)
 				}
 				return err

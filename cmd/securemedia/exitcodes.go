@@ -26,6 +26,9 @@ const (
 	exitNotStored   = 11 // send: at least one instance was not stored by the peer
 	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO or C-FIND
 	exitSalvaged    = 13 // --salvage: what was intact was extracted or sent, something was lost
+	// exitInterrupted is 128 + SIGINT, what a shell reports for a program
+	// Ctrl-C ended: SIGINT and SIGTERM stop every command with it.
+	exitInterrupted = 130
 )
 
 const exitCodesText = `Exit codes (stable; scripts may rely on them):
@@ -52,6 +55,10 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
       did not answer C-ECHO or C-FIND with success
   13  --salvage: every intact instance was extracted (or sent), and at least
       one file was lost; SALVAGE.TXT (or the result table) says which and why
+ 130  interrupted: Ctrl-C (SIGINT) or SIGTERM stopped the command within a
+      second; what it had not finished was removed, inputs and earlier
+      outputs are untouched (send: the instances already stored stay
+      stored, a re-run sends the rest; receive and view: stopped as asked)
 
 On any non-zero exit, no output file is left behind.`
 

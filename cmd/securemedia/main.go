@@ -20,12 +20,63 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	stopProfile := startProfile()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// interrupted is the cause of a context ended by SIGINT (Ctrl-C) or
+// SIGTERM: the command stops, removes what it had not finished, and the
+// process exits 130, as shells report a command ended by SIGINT.
+type interrupted struct{ sig os.Signal }
+
+func (i *interrupted) Error() string { return "interrupted (" + signalName(i.sig) + ")" }
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// untilInterrupted is what a command that runs until stopped (receive,
+// view) returns: its own error, else the interruption that stopped it, so
+// that the process exits 130 and scripts can tell "stopped as asked" from
+// "stopped by itself".
+func untilInterrupted(ctx context.Context, err error) error {
+	var sig *interrupted
+	if err == nil && errors.As(context.Cause(ctx), &sig) {
+		return sig
+	}
+	return err
+}
+
+// interruptible is a context that the first SIGINT or SIGTERM ends with
+// an *interrupted cause. A second one ends the process at once, for a
+// command stuck where it cannot stop (a drive that does not answer).
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&interrupted{sig: s})
+		case <-done:
+			return
+		}
+		select {
+		case <-sigs:
+			fmt.Fprintln(os.Stderr, "securemedia: interrupted again: stopped at once (a temporary file may be left next to the output)")
+			os.Exit(exitInterrupted)
+		case <-done:
+		}
+	}()
+	return ctx, func() { signal.Stop(sigs); close(done); cancel(nil) }
 }
 
 // startProfile writes a CPU profile to $SECUREMEDIA_CPUPROFILE, for
@@ -58,6 +109,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	var sig *interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// Whatever the command was doing failed because it was stopped:
+		// say that, not the context.Canceled it ran into.
+		fmt.Fprintf(stderr, "securemedia: %v: stopped; nothing was left half-written\n", sig)
+		return exitInterrupted
 	}
 	var quiet *quietError
 	if !errors.As(err, &quiet) {

@@ -82,7 +82,7 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout}
 	err = srv.Serve(ctx, ln)
 	fmt.Fprintln(e.stderr, st.summary(o.out))
-	return err
+	return untilInterrupted(ctx, err)
 }
 
 // receiveLog counts and reports what arrives.

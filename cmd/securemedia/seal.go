@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/ctxio"
 )
 
 type sealOptions struct {
@@ -81,7 +83,7 @@ EXAMPLES
 Exit codes: see "securemedia help exit-codes".`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSeal(e, args, &o)
+			return runSeal(cmd.Context(), e, args, &o)
 		},
 	}
 	f := cmd.Flags()
@@ -110,7 +112,7 @@ func (o *sealOptions) addFlags(cmd *cobra.Command, what string) {
 	cmd.MarkFlagsRequiredTogether("sign", "sign-key")
 }
 
-func runSeal(e *env, inputs []string, o *sealOptions) error {
+func runSeal(ctx context.Context, e *env, inputs []string, o *sealOptions) error {
 	jobs, err := planJobs(inputs)
 	if err != nil {
 		return err
@@ -126,10 +128,10 @@ func runSeal(e *env, inputs []string, o *sealOptions) error {
 	}
 	p := newProgress(e.stderr, "sealing", len(jobs), totalSize(jobs))
 	if singleOutput(inputs) {
-		err = sealFile(jobs[0].in, o.out, o.force, true, opts, recipients, p)
+		err = sealFile(ctx, jobs[0].in, o.out, o.force, true, opts, recipients, p)
 	} else {
 		err = forEachIntoDir(o.out, o.force, jobs, func(j job, dst string) error {
-			return sealFile(j.in, dst, false, false, opts, recipients, p)
+			return sealFile(ctx, j.in, dst, false, false, opts, recipients, p)
 		})
 	}
 	if err != nil {
@@ -285,7 +287,7 @@ func describeRecipients(rs []cms.Recipient) []string {
 
 // sealFile seals one file to dst, atomically; durable flushes it to
 // stable storage (files in a folder are flushed together at the end).
-func sealFile(in, dst string, force, durable bool, opts *cms.Options, rs []cms.Recipient, p *progress) error {
+func sealFile(ctx context.Context, in, dst string, force, durable bool, opts *cms.Options, rs []cms.Recipient, p *progress) error {
 	src, err := os.Open(in)
 	if err != nil {
 		return err
@@ -306,7 +308,7 @@ func sealFile(in, dst string, force, durable bool, opts *cms.Options, rs []cms.R
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, bufio.NewReaderSize(countingReader{src, p}, 256<<10)); err != nil {
+	if _, err := io.Copy(w, bufio.NewReaderSize(countingReader{ctxio.Reader(ctx, src), p}, 256<<10)); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	if err := w.Close(); err != nil {

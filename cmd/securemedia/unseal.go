@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/internal/atomicfile"
+	"github.com/securemedia/securemedia/internal/ctxio"
 )
 
 type unsealOptions struct {
@@ -68,7 +70,7 @@ Exit codes: 3 wrong password, 4 no matching key, 5 damaged ciphertext,
 DICOM File; see "securemedia help exit-codes".`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runUnseal(e, args, &o)
+			return runUnseal(cmd.Context(), e, args, &o)
 		},
 	}
 	f := cmd.Flags()
@@ -81,7 +83,7 @@ DICOM File; see "securemedia help exit-codes".`,
 	return cmd
 }
 
-func runUnseal(e *env, inputs []string, o *unsealOptions) error {
+func runUnseal(ctx context.Context, e *env, inputs []string, o *unsealOptions) error {
 	jobs, err := planJobs(inputs)
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func runUnseal(e *env, inputs []string, o *unsealOptions) error {
 	p := newProgress(e.stderr, "unsealing", len(jobs), totalSize(jobs))
 	signers := map[string]int{}
 	open := func(in, dst string, force, durable bool) error {
-		info, err := unsealFile(in, dst, force, durable, ids, check, p)
+		info, err := unsealFile(ctx, in, dst, force, durable, ids, check, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in, err)
 		}
@@ -184,13 +186,13 @@ func (o *unsealOptions) signaturePolicy() (func(*cms.Info) error, error) {
 
 // unsealFile decrypts one file to dst; dst appears only if every check
 // passed, check included.
-func unsealFile(in, dst string, force, durable bool, ids []cms.Identity, check func(*cms.Info) error, p *progress) (*cms.Info, error) {
+func unsealFile(ctx context.Context, in, dst string, force, durable bool, ids []cms.Identity, check func(*cms.Info) error, p *progress) (*cms.Info, error) {
 	src, err := os.Open(in)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	r, err := cms.Decrypt(bufio.NewReaderSize(countingReader{src, p}, 256<<10), ids...)
+	r, err := cms.Decrypt(bufio.NewReaderSize(countingReader{ctxio.Reader(ctx, src), p}, 256<<10), ids...)
 	if err != nil {
 		return nil, err
 	}

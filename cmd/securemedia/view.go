@@ -89,7 +89,7 @@ EXAMPLES
 			}
 			err = s.Serve(cmd.Context())
 			fmt.Fprintln(e.stderr, "viewer stopped")
-			return err
+			return untilInterrupted(cmd.Context(), err)
 		},
 	}
 	k.addFlags(cmd)

@@ -3,6 +3,7 @@
 package mediatest
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -28,7 +29,7 @@ func SealedFolder(t testing.TB, o media.Options, inputs ...string) string {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "disc")
-	if err := p.WriteFolder(dir, false, nil); err != nil {
+	if err := p.WriteFolder(context.Background(), dir, false, nil); err != nil {
 		t.Fatal(err)
 	}
 	return dir

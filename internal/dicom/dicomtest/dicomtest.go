@@ -4,6 +4,7 @@
 package dicomtest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,10 +29,47 @@ type Spec struct {
 const CTImageStorage = "1.2.840.10008.5.1.4.1.1.2"
 
 // Bytes encodes s as a Part 10 file in explicit VR little endian.
-func Bytes(s Spec) ([]byte, error) {
+func Bytes(s Spec) ([]byte, error) { return encodeSpec(s, true) }
+
+// WriteSparse writes s into path as Write does, but leaves the pixel
+// matrix (zeros) a hole in the file: an instance of hundreds of megabytes
+// made in a millisecond, with no memory and little disk, for tests of long
+// runs. s.Pixels up to 65535.
+func WriteSparse(path string, s Spec) error {
+	head, err := encodeSpec(s, false)
+	if err != nil {
+		return err
+	}
+	n := int64(s.Pixels)
+	// Pixel Data, the highest tag, ends the file: its 4-byte length ends
+	// the header (explicit VR OW).
+	binary.LittleEndian.PutUint32(head[len(head)-4:], uint32(2*n*n))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(head)
+	if err == nil {
+		err = f.Truncate(int64(len(head)) + 2*n*n)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// encodeSpec encodes s, with its pixel matrix or with an empty Pixel Data.
+func encodeSpec(s Spec, pixels bool) ([]byte, error) {
 	n := s.Pixels
 	if n == 0 {
 		n = 2
+	}
+	var px []byte
+	if pixels {
+		px = make([]byte, 2*n*n)
 	}
 	meta := []*dicom.Element{
 		{Tag: dicom.FileMetaInformationVersion, VR: "OB", Value: []byte{0, 1}},
@@ -52,7 +90,7 @@ func Bytes(s Spec) ([]byte, error) {
 		dicom.Uint16Element(dicom.BitsStored, 16),
 		dicom.Uint16Element(dicom.HighBit, 15),
 		dicom.Uint16Element(dicom.PixelRepresentation, 0),
-		{Tag: dicom.PixelData, VR: "OW", Value: make([]byte, 2*n*n)},
+		{Tag: dicom.PixelData, VR: "OW", Value: px},
 	}
 	opt := func(t dicom.Tag, vr, v string) {
 		if v != "" {
