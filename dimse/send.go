@@ -182,15 +182,25 @@ func Send(ctx context.Context, cfg Config, insts []*Instance, o SendOptions, rep
 	return errors.Join(errs...)
 }
 
+// sendSerial sends the batches one after the other. A batch that gets no
+// association (the peer is unreachable or rejects us) ends the run: the
+// next one would be refused the same way, after another timeout, so the
+// rest are reported not tried without a new attempt.
 func sendSerial(ctx context.Context, cfg Config, insts []*Instance, report func(Result)) error {
-	var firstErr error
-	for _, batch := range plan(insts) {
-		err := sendBatch(ctx, cfg, batch, report)
-		if err != nil && firstErr == nil {
-			firstErr = err
+	batches := plan(insts)
+	for i, batch := range batches {
+		if err := sendBatch(ctx, cfg, batch, report); err != nil {
+			for _, rest := range batches[i+1:] {
+				if ctx.Err() != nil {
+					reportRest(rest, Cancelled, ctx.Err(), report)
+				} else {
+					reportRest(rest, NotTried, fmt.Errorf("no association: %w", err), report)
+				}
+			}
+			return err
 		}
 	}
-	return firstErr
+	return nil
 }
 
 func sendBatch(ctx context.Context, cfg Config, batch []*Instance, report func(Result)) error {

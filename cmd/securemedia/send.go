@@ -169,7 +169,11 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 			total += in.Size
 		}
 	}
-	items := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
+	items, err := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
+	if err != nil && ctx.Err() == nil && neverAssociated(items) {
+		// Not one association: one line says why, not a row per instance.
+		return withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, firstError(err)))
+	}
 	return report(e, append(items, skipped...), src, o.salvage)
 }
 
@@ -257,10 +261,13 @@ func readMappings(path string) ([]importer.Mapping, error) {
 	return maps, nil
 }
 
-func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, stored func(sendItem)) []sendItem {
+// sendInstances sends todo and returns a row per instance, and the error
+// of an association that could not be had (the peer unreachable, or
+// rejecting us).
+func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, stored func(sendItem)) ([]sendItem, error) {
 	prog := newProgress(e.stderr, "sending", len(todo), total)
 	var items []sendItem
-	_ = importer.Send(ctx, cfg, todo, associations, func(it importer.Item) {
+	err := importer.Send(ctx, cfg, todo, associations, func(it importer.Item) {
 		prog.add(it.Size)
 		prog.fileDone()
 		if !it.Failed {
@@ -268,7 +275,26 @@ func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.
 		}
 		items = append(items, it)
 	})
-	return items
+	return items, err
+}
+
+// firstError is the first of errors joined (parallel associations fail
+// alike: one says it).
+func firstError(err error) error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+		return j.Unwrap()[0]
+	}
+	return err
+}
+
+// neverAssociated tells whether no instance got as far as an association.
+func neverAssociated(items []sendItem) bool {
+	for _, it := range items {
+		if it.Outcome != dimse.NotTried {
+			return false
+		}
+	}
+	return true
 }
 
 // collect opens the medium (an image file or a folder, sealed, plain or a
