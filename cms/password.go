@@ -167,6 +167,14 @@ func prfOIDFor(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
 // are not part of them).
 func (r *PasswordRecipient) Params() PasswordParams { return r.params }
 
+// KDFKey names the recipient's key derivation as RecipientSummary.KDFKey
+// names it in a file sealed for it: the files sealed for one recipient
+// share it, and a file sealed otherwise does not (its salt differs).
+func (r *PasswordRecipient) KDFKey() string {
+	ci, _ := r.params.KEKCipher.info() // checked by NewPasswordRecipient
+	return kdfKey(r.params.PRF, r.params.Salt, r.params.Iterations, ci.keyLen)
+}
+
 // WrapKey implements Recipient.
 func (r *PasswordRecipient) WrapKey(cek []byte, rnd io.Reader) ([]byte, error) {
 	ci, _ := r.params.KEKCipher.info()

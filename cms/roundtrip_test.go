@@ -239,3 +239,24 @@ func TestReaderDigest(t *testing.T) {
 		t.Fatalf("id-data: %v %x", alg, d)
 	}
 }
+
+// A recipient names its key derivation as a file sealed for it shows it,
+// and another recipient (another salt) differs: the disc fingerprint on a
+// password slip rests on this.
+func TestPasswordRecipientKDFKey(t *testing.T) {
+	r := passwordRecipient(t)
+	info, err := Inspect(bytes.NewReader(seal(t, []byte("x"), nil, r)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.Recipients[0].KDFKey; got == "" || got != r.KDFKey() {
+		t.Fatalf("sealed file's KDFKey %q, recipient's %q", got, r.KDFKey())
+	}
+	other, err := NewPasswordRecipient([]byte(testPassword), &PasswordParams{Iterations: MinIterations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.KDFKey() == r.KDFKey() {
+		t.Fatal("two recipients with random salts share a KDFKey")
+	}
+}

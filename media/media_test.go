@@ -188,8 +188,8 @@ func TestVerifyNamesTheDamagedFile(t *testing.T) {
 }
 
 func TestTooLargeForTheMedium(t *testing.T) {
-	err := checkFits(CD, CD.Capacity()+5_000_000)
-	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "5.0 MB more") {
+	err := checkFits(CD, CD.Capacity()+5<<20)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "5.0 MiB more than a CD holds (703.1 MiB); it fits on a DVD (--media dvd, 4.4 GiB)") {
 		t.Fatalf("got %v", err)
 	}
 	if err := checkFits(DVD, CD.Capacity()+5_000_000); err != nil {

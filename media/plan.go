@@ -10,6 +10,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/units"
 )
 
 // Options control NewPlan.
@@ -51,6 +52,12 @@ type Plan struct {
 	Medium    Medium
 	Profile   string
 	FileSetID string
+	// Fingerprint names the password's key derivation (see Disc.Fingerprint),
+	// for the slip; "" when no password opens the medium.
+	Fingerprint string
+	// Created is the time the medium says it was made (README.TXT, the
+	// volume's dates).
+	Created   time.Time
 	Warnings  []string
 	Skipped   []dicomdir.Skipped
 	Directory *dicomdir.Directory
@@ -111,7 +118,8 @@ func layOut(res *dicomdir.ScanResult, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{FileSetID: o.FileSetID, Skipped: res.Skipped, Directory: b.Directory, opts: o}
+	p := &Plan{FileSetID: o.FileSetID, Skipped: res.Skipped, Directory: b.Directory, opts: o,
+		Fingerprint: fingerprint(passwordKDFKey(o.Recipients)), Created: o.Now}
 	for _, c := range append(res.Conflicts, b.Conflicts...) {
 		p.Warnings = append(p.Warnings, fmt.Sprintf("%v (kept the first)", c))
 	}
@@ -207,7 +215,7 @@ func (p *Plan) chooseMedium(b *dicomdir.BuildResult) error {
 			}
 		}
 		if m == USB {
-			return fmt.Errorf("%w: %s is more than a BD holds (%s); choose --media usb", ErrTooLarge, mb(need), mb(BD.Capacity()))
+			return fmt.Errorf("%w: %s is more than a BD holds (%s): use a USB stick (--media usb)", ErrTooLarge, units.Bytes(need), units.Bytes(BD.Capacity()))
 		}
 	}
 	if err := checkFits(m, need); err != nil {
@@ -220,12 +228,22 @@ func (p *Plan) chooseMedium(b *dicomdir.BuildResult) error {
 	return nil
 }
 
-// checkFits refuses content larger than the medium, saying by how much.
+// checkFits refuses content larger than the medium, saying by how much
+// and which medium would hold it.
 func checkFits(m Medium, need int64) error {
-	if c := m.Capacity(); c > 0 && need > c {
-		return fmt.Errorf("%w: the sealed File-set needs %s, %s more than a %s holds (%s)", ErrTooLarge, mb(need), mb(need-c), m, mb(c))
+	c := m.Capacity()
+	if c == 0 || need <= c {
+		return nil
 	}
-	return nil
+	fits := "a USB stick (--media usb)"
+	for _, bigger := range []Medium{CD, DVD, DVDDL, BD} {
+		if need <= bigger.Capacity() {
+			fits = fmt.Sprintf("a %s (--media %s, %s)", strings.ToUpper(string(bigger)), bigger, units.Bytes(bigger.Capacity()))
+			break
+		}
+	}
+	return fmt.Errorf("%w: the sealed File-set needs %s, %s more than a %s holds (%s); it fits on %s",
+		ErrTooLarge, units.Bytes(need), units.Bytes(need-c), strings.ToUpper(string(m)), units.Bytes(c), fits)
 }
 
 // estimatedSize is the data rounded to whole sectors plus room for
@@ -237,8 +255,6 @@ func (p *Plan) estimatedSize() int64 {
 	}
 	return n
 }
-
-func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // addReadmeAndManifest adds README.TXT and the manifest, and puts the
 // DICOMDIR, the manifest and README.TXT first: on an ISO image they take

@@ -3,6 +3,8 @@ package media
 import (
 	"fmt"
 	"strings"
+
+	"github.com/securemedia/securemedia/cms"
 )
 
 // readmeText is README.TXT: plain language, no patient data (PS3.12 and IHE
@@ -47,12 +49,14 @@ func readmeText(p *Plan) string {
 	w("")
 	w("  Created:     %s", p.opts.Now.UTC().Format("2006-01-02 15:04 UTC"))
 	w("  Label:       %s", p.FileSetID)
+	if p.Fingerprint != "" {
+		w("  Fingerprint: %s (the password slip for this %s shows the same)", p.Fingerprint, mediumWord(p.Medium))
+	}
 	w("  Format:      DICOM File-set, application profile %s", p.Profile)
 	w("  Opened by:   %s", p.readmeRecipients())
 	w("  Made with:   SecureMedia %s", p.opts.Version)
 	w("")
-	w("  There is no master key: only the password and the certificates named")
-	w("  above open this %s.", mediumWord(p.Medium))
+	w("  There is no master key: only %s this %s.", p.openers(), mediumWord(p.Medium))
 	return b.String()
 }
 
@@ -132,4 +136,32 @@ func viewerText(p *Plan, w func(string, ...any)) {
 		w("    It needs %s.", needsLinux)
 	}
 	w("")
+}
+
+// openers says who opens the medium, verb included, for the no-master-key
+// sentence: "the password opens", "the certificate named above opens",
+// "the password and the certificates named above open".
+func (p *Plan) openers() string {
+	passwords, certs := 0, 0
+	for _, r := range p.opts.Recipients {
+		if _, ok := r.(*cms.PasswordRecipient); ok {
+			passwords++
+		} else {
+			certs++
+		}
+	}
+	var who []string
+	if passwords > 0 {
+		who = append(who, "the password")
+	}
+	switch {
+	case certs == 1:
+		who = append(who, "the certificate named above")
+	case certs > 1:
+		who = append(who, "the certificates named above")
+	}
+	if len(who) == 1 && certs <= 1 {
+		return who[0] + " opens"
+	}
+	return strings.Join(who, " and ") + " open"
 }

@@ -160,7 +160,7 @@ func (f fragmentReader) collect(in *Info, sp span, n int) ([]byte, error) {
 		var ends bool
 		if mine {
 			if int64(len(out))+int64(length) > MaxFrameBytes {
-				return nil, fmt.Errorf("%w: one frame of this image is more than %d MB", ErrNotDisplayable, MaxFrameBytes>>20)
+				return nil, fmt.Errorf("%w: one frame of this image is more than %d MiB", ErrNotDisplayable, MaxFrameBytes>>20)
 			}
 			frag, err := readN(f.br, int64(length))
 			if err != nil {

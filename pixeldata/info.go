@@ -416,7 +416,7 @@ func (in *Info) whyNotDisplayable() string {
 	case in.BitsStored < 1 || in.BitsStored > in.BitsAllocated || in.HighBit != in.BitsStored-1:
 		return "this image's Bits Stored or High Bit is not valid"
 	case in.frameBytes() > MaxFrameBytes:
-		return fmt.Sprintf("one frame of this image is %d MB, more than the viewer decodes (%d MB)", in.frameBytes()>>20, MaxFrameBytes>>20) + still
+		return fmt.Sprintf("one frame of this image is %d MiB, more than the viewer decodes (%d MiB)", in.frameBytes()>>20, MaxFrameBytes>>20) + still
 	}
 	return in.whyNotColour()
 }

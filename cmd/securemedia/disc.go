@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ type burnOptions struct {
 	contact        string
 	generate       bool
 	slip           string
+	slipPatient    bool
 	noViewer       bool
 	viewerDir      string
 	allowConflicts bool
@@ -78,8 +80,10 @@ Exit codes: see "securemedia help exit-codes".`,
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required)")
 	o.sealOptions.addFlags(cmd, "disc")
+	o.password.canGenerate = true
 	f.BoolVar(&o.generate, "generate-password", false, "generate a passphrase (shown once; see --slip)")
-	f.StringVar(&o.slip, "slip", "", "write the generated passphrase to `FILE` (e.g. to print for the patient)")
+	f.StringVar(&o.slip, "slip", "", "write the generated passphrase, with the label, date and fingerprint, to `FILE` (.html: for a printer); never replaces a file")
+	f.BoolVar(&o.slipPatient, "slip-patient-name", false, "print the patient's name on the slip too (then slip and disc must both be kept private)")
 	f.StringVar(&o.medium, "media", "", "cd, dvd, dvd-dl, bd or usb (default: the smallest disc that fits)")
 	f.StringVar(&o.label, "label", "", "volume label and File-set ID: up to 16 of A-Z 0-9 _, no patient data (default SM<date>_<time>)")
 	f.StringVar(&o.contact, "contact", "", "who to contact, printed in README.TXT (no patient data)")
@@ -104,6 +108,17 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	if m != media.USB {
 		if st, err := os.Stat(o.out); err == nil && st.IsDir() {
 			return withCode(exitUsage, fmt.Errorf("%s is a folder: an ISO image is a file (use --media usb to write a folder)", o.out))
+		}
+	}
+	if o.slip != "" && !o.generate {
+		return withCode(exitUsage, errors.New("--slip writes a generated password: it goes with --generate-password"))
+	}
+	if o.slipPatient && o.slip == "" {
+		return withCode(exitUsage, errors.New("--slip-patient-name goes with --slip FILE"))
+	}
+	if o.slip != "" {
+		if err := checkSlipFree(o.slip); err != nil {
+			return err
 		}
 	}
 	if o.generate {
@@ -140,13 +155,18 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 		return err
 	}
 	if o.generated != nil {
-		if err := showGenerated(e, o); err != nil {
+		if err := showGenerated(e, plan, o); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "%s: %s, profile %s, label %s\n  %d patient(s), %d study(ies), %d series, %d instances, %s\n  opens with: %s\n",
-		o.out, plan.Medium, plan.Profile, plan.FileSetID, plan.Counts.Patients, plan.Counts.Studies, plan.Counts.Series,
-		plan.Counts.Instances, humanBytes(plan.Size()), strings.Join(plan.RecipientNames(), "; "))
+	fingerprint := ""
+	if plan.Fingerprint != "" {
+		fingerprint = ", fingerprint " + plan.Fingerprint
+	}
+	fmt.Fprintf(e.stdout, "%s: %s, profile %s, label %s%s\n  %s, %s, %s, %s, %s\n  opens with: %s\n",
+		o.out, plan.Medium, plan.Profile, plan.FileSetID, fingerprint,
+		count(plan.Counts.Patients, "patient"), count(plan.Counts.Studies, "study"), count(plan.Counts.Series, "series"),
+		count(plan.Counts.Instances, "instance"), humanBytes(plan.Size()), strings.Join(plan.RecipientNames(), "; "))
 	return nil
 }
 
@@ -165,18 +185,18 @@ func writePlan(ctx context.Context, e *env, plan *media.Plan, o *burnOptions) er
 	}
 	p.doneFiles = p.files
 	p.show(true)
-	fmt.Fprintf(e.stderr, "read back and checked %d files\n", len(plan.Entries))
+	fmt.Fprintf(e.stderr, "read back and checked %s\n", count(len(plan.Entries), "file"))
 	return nil
 }
 
-func showGenerated(e *env, o *burnOptions) error {
+func showGenerated(e *env, plan *media.Plan, o *burnOptions) error {
 	if o.slip != "" {
-		text := fmt.Sprintf("Password for your encrypted medical images (keep it apart from the disc):\n\n    %s\n\nType it exactly as shown, with the dashes.\n", o.generated)
-		if err := os.WriteFile(o.slip, []byte(text), 0o600); err != nil {
-			return fmt.Errorf("slip: %w (the disc is written; its password is %s)", err, o.generated)
+		if err := writeSlip(o.slip, newSlip(plan, o.generated, o.slipPatient)); err != nil {
+			fmt.Fprintf(e.stderr, "\nThe medium is written, but not the slip. Its password (shown once):\n\n    %s\n\n", o.generated)
+			return fmt.Errorf("slip: %w", err)
 		}
 	}
-	fmt.Fprintf(e.stderr, "\nPassword for this disc (shown once; give it to the patient separately):\n\n    %s\n\n", o.generated)
+	fmt.Fprintf(e.stderr, "\nPassword for this %s (shown once; give it to the patient separately):\n\n    %s\n\n", mediumName(plan.Medium), o.generated)
 	return nil
 }
 
@@ -247,16 +267,35 @@ files would cost more key derivation than --max-kdf-work is refused before
 any (exit 9).`
 
 func newOpenCommand(e *env) *cobra.Command {
+	var asJSON bool
 	return discCommand(e, "open DISC", "Unlock an encrypted DICOM medium and list its patients, studies and series",
 		"open decrypts the DICOMDIR of an encrypted DICOM medium and prints its\ncontents: patients, studies (date, description, Study Instance UID) and\nseries (number, modality, counts, Series Instance UID), numbered #1, #2, ...\nas send and extract select them (--patient, --study, --series; studies and\nseries are numbered across the whole medium). A patient whose files carry no\nPatient ID is shown as \"no ID on the disc\". Nothing is written.\n\n"+discArg,
 		func(_ context.Context, d *media.Disc, args []string) error {
+			if asJSON {
+				return printMediumJSON(e, args[0], d)
+			}
 			fmt.Fprintf(e.stdout, "%s: %s\n", args[0], describeMedium(d))
 			printTree(e.stdout, d)
 			return printInventory(e.stdout, d)
-		}, nil)
+		}, func(cmd *cobra.Command) { addJSONFlag(cmd, &asJSON) })
+}
+
+// addJSONFlag adds --json.
+func addJSONFlag(cmd *cobra.Command, asJSON *bool) {
+	cmd.Flags().BoolVar(asJSON, "json", false, "print one JSON object on stdout (keys: see README.md, \"--json output\")")
+}
+
+// printMediumJSON is open and ls with --json; the exit code is the text
+// output's.
+func printMediumJSON(e *env, path string, d *media.Disc) error {
+	if err := writeJSON(e.stdout, newMediumJSON(path, d)); err != nil {
+		return err
+	}
+	return printInventory(io.Discard, d)
 }
 
 func newVerifyCommand(e *env) *cobra.Command {
+	var asJSON bool
 	return discCommand(e, "verify DISC", "Check that every file of an encrypted DICOM medium is present and intact",
 		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
 		func(ctx context.Context, d *media.Disc, args []string) error {
@@ -266,23 +305,42 @@ func newVerifyCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, pr := range problems {
-				fmt.Fprintf(e.stdout, "BAD  %s: %v\n", pr.Path, pr.Err)
-			}
-			printOthers(e.stdout, d)
 			names, err := d.NameMismatches()
 			if err != nil {
 				return err
 			}
-			for _, n := range names {
-				fmt.Fprintf(e.stdout, "BAD  %s\n", n)
+			bad := len(problems) + min(len(names), 1)
+			if asJSON {
+				j := verifyJSON{Medium: args[0], Checked: checked, Intact: bad == 0, Problems: []problemJSON{}, Others: []otherJSON{}}
+				for _, pr := range problems {
+					j.Problems = append(j.Problems, problemJSON{Path: pr.Path, Error: errText(pr.Err)})
+				}
+				for _, n := range names {
+					j.Problems = append(j.Problems, problemJSON{Error: n}) // about the image's names, not one file
+				}
+				for _, o := range d.Others() {
+					j.Others = append(j.Others, otherJSON{Path: o.Path, What: o.What, Error: errText(o.Err)})
+				}
+				if err := writeJSON(e.stdout, j); err != nil {
+					return err
+				}
+			} else {
+				for _, pr := range problems {
+					fmt.Fprintf(e.stdout, "BAD  %s: %v\n", pr.Path, pr.Err)
+				}
+				printOthers(e.stdout, d)
+				for _, n := range names {
+					fmt.Fprintf(e.stdout, "BAD  %s\n", n)
+				}
 			}
-			if bad := len(problems) + min(len(names), 1); bad > 0 {
-				return withCode(exitIntegrity, fmt.Errorf("%d of %d files missing, altered or unexpected", bad, checked))
+			if bad > 0 {
+				return withCode(exitIntegrity, fmt.Errorf("%d of %s missing, altered or unexpected", bad, count(checked, "file")))
 			}
-			fmt.Fprintf(e.stdout, "%s: all %d files present and intact\n", args[0], checked)
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "%s: %s present and intact\n", args[0], allOf(checked, "file"))
+			}
 			return nil
-		}, nil)
+		}, func(cmd *cobra.Command) { addJSONFlag(cmd, &asJSON) })
 }
 
 func newExtractCommand(e *env) *cobra.Command {
@@ -335,7 +393,7 @@ func newExtractCommand(e *env) *cobra.Command {
 				}
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s: %d instances extracted, integrity checked\n", out, res.Instances)
+			fmt.Fprintf(e.stdout, "%s: %s extracted, integrity checked\n", out, count(res.Instances, "instance"))
 			return salvaged(e, res.Lost, filepath.Join(out, media.SalvageReport))
 		},
 	}

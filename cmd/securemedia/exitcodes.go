@@ -152,5 +152,5 @@ func salvaged(e *env, lost []media.Problem, report string) error {
 	if report != "" {
 		where = "; " + report + " lists them"
 	}
-	return withCode(exitSalvaged, fmt.Errorf("%d files lost%s", len(lost), where))
+	return withCode(exitSalvaged, fmt.Errorf("%s lost%s", count(len(lost), "file"), where))
 }

@@ -100,13 +100,13 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	}
 	n := map[string]int{}
 	b.Directory.Walk(func(r *dicomdir.Record, _ int) { n[r.Type]++ })
-	fmt.Fprintf(e.stdout, "%s: %d instances, %d patients, %d studies, %d series", o.out,
-		len(b.Placements), n["PATIENT"], n["STUDY"], n["SERIES"])
+	fmt.Fprintf(e.stdout, "%s: %s, %s, %s, %s", o.out,
+		count(len(b.Placements), "instance"), count(n["PATIENT"], "patient"), count(n["STUDY"], "study"), count(n["SERIES"], "series"))
 	if res.Duplicates > 0 {
-		fmt.Fprintf(e.stdout, " (%d identical duplicates collapsed)", res.Duplicates)
+		fmt.Fprintf(e.stdout, " (%s collapsed)", count(res.Duplicates, "identical duplicate"))
 	}
 	if len(res.Skipped) > 0 {
-		fmt.Fprintf(e.stdout, "; %d files skipped", len(res.Skipped))
+		fmt.Fprintf(e.stdout, "; %s skipped", count(len(res.Skipped), "file"))
 	}
 	fmt.Fprintln(e.stdout)
 	return nil

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -23,7 +23,8 @@ cipher, the encrypted content type and the encoding. It needs no password
 or key and prints no secret; it does not decrypt, so it cannot say whether
 the content is intact (unseal checks that).
 
---json prints one JSON object per file, for scripts.`,
+--json prints one JSON object per line, one per file, for scripts (keys:
+see README.md).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var firstErr error
@@ -34,13 +35,15 @@ the content is intact (unseal checks that).
 					if firstErr == nil {
 						firstErr = err
 					}
+					if asJSON { // one object per file, each line a file
+						writeJSON(e.stdout, inspectJSON{File: path, Recipients: []recipientJSON{}, Error: err.Error()})
+					}
 					continue
 				}
 				if asJSON {
-					json.NewEncoder(e.stdout).Encode(struct {
-						File string `json:"file"`
-						*cms.Info
-					}{path, info})
+					if err := writeJSON(e.stdout, newInspectJSON(path, info)); err != nil {
+						return err
+					}
 					continue
 				}
 				printInfo(e, path, info)
@@ -51,17 +54,26 @@ the content is intact (unseal checks that).
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
+// inspectFile reads one file's envelope. What is not a Secure DICOM File
+// gets a hint to the command that reads it.
 func inspectFile(path string) (*cms.Info, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return cms.Inspect(bufio.NewReader(f))
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, withCode(exitUsage, fmt.Errorf("a folder: inspect reads files (\"securemedia open %s\" opens a medium, \"securemedia ls %s\" lists a plain File-set)", path, path))
+	}
+	info, err := cms.Inspect(bufio.NewReader(f))
+	if errors.Is(err, cms.ErrNotEnvelopedData) && isDICOMDIRFile(path) {
+		err = fmt.Errorf("%w (\"securemedia seal\" encrypts it; \"securemedia ls\" lists a plain DICOMDIR or File-set)", err)
+	}
+	return info, err
 }
 
 func printInfo(e *env, path string, info *cms.Info) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -8,12 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
 
 func newLsCommand(e *env) *cobra.Command {
-	var verify bool
+	var verify, asJSON bool
 	var k keyFlags
 	cmd := &cobra.Command{
 		Use:   "ls PATH",
@@ -33,24 +35,31 @@ if not).
 ` + discArg,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLs(e, args[0], verify, &k)
+			return runLs(e, args[0], verify, asJSON, &k)
 		},
 	}
 	k.addFlags(cmd)
 	cmd.Flags().BoolVar(&verify, "verify", false, "check that every referenced file exists and matches its record")
+	addJSONFlag(cmd, &asJSON)
 	return cmd
 }
 
-func runLs(e *env, path string, verify bool, k *keyFlags) error {
+func runLs(e *env, path string, verify, asJSON bool, k *keyFlags) error {
 	d, err := openForLs(e, path, k)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	printWarnings(e, d)
-	printTree(e.stdout, d)
-	if err := printInventory(e.stdout, d); err != nil && !verify {
-		return err
+	if asJSON {
+		if err := printMediumJSON(e, path, d); err != nil && !verify {
+			return err
+		}
+	} else {
+		printWarnings(e, d)
+		printTree(e.stdout, d)
+		if err := printInventory(e.stdout, d); err != nil && !verify {
+			return err
+		}
 	}
 	if !verify {
 		return nil
@@ -60,7 +69,7 @@ func runLs(e *env, path string, verify bool, k *keyFlags) error {
 		fmt.Fprintf(e.stderr, "verify: %v\n", err)
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%d referenced files missing or not matching", len(errs))
+		return fmt.Errorf("%s missing or not matching", count(len(errs), "referenced file"))
 	}
 	fmt.Fprintln(e.stderr, "verify: every referenced file is present and matches its record")
 	return nil
@@ -74,6 +83,9 @@ func openForLs(e *env, path string, k *keyFlags) (*media.Disc, error) {
 		return nil, err
 	}
 	if st.IsDir() || !isDICOMDIRFile(path) {
+		if !st.IsDir() && isSecureDICOMFile(path) {
+			return nil, withCode(exitUsage, fmt.Errorf("%s is a Secure DICOM File, not a medium: to list an encrypted medium, give its folder, disc or ISO image (\"securemedia ls DIR\" or \"securemedia open DIR\"); \"securemedia inspect\" describes a single file", path))
+		}
 		return openDisc(e, path, k)
 	}
 	return media.OpenDICOMDIR(path)
@@ -92,6 +104,18 @@ func isDICOMDIRFile(path string) bool {
 	return n == 132 && string(head[128:]) == "DICM"
 }
 
+// isSecureDICOMFile tells whether path starts as a Secure DICOM File (a
+// CMS EnvelopedData) does.
+func isSecureDICOMFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = cms.Inspect(bufio.NewReader(io.LimitReader(f, 1<<20)))
+	return err == nil
+}
+
 // describeMedium says in one line what kind of medium d is.
 func describeMedium(d *media.Disc) string {
 	state := "plain (not encrypted)"
@@ -103,9 +127,12 @@ func describeMedium(d *media.Disc) string {
 	}
 	n := len(d.Instances()) - len(d.Missing())
 	if !d.Listed() {
-		return fmt.Sprintf("no DICOMDIR: %d instances found by scanning, %s", n, state)
+		return fmt.Sprintf("no DICOMDIR: %s found by scanning, %s", count(n, "instance"), state)
 	}
-	s := fmt.Sprintf("DICOM File-set %q, %s, %d instances", d.FileSetID(), state, n)
+	s := fmt.Sprintf("DICOM File-set %q, %s, %s", d.FileSetID(), state, count(n, "instance"))
+	if fp, err := d.Fingerprint(); err == nil && fp != "" {
+		s += ", fingerprint " + fp
+	}
 	if k := d.Scanned(); k > 0 {
 		s += fmt.Sprintf(" (%d of them not in the DICOMDIR, found by scanning)", k)
 	}
@@ -127,7 +154,7 @@ func printInventory(w io.Writer, d *media.Disc) error {
 		fmt.Fprintf(w, "PROBLEM  %s: %v\n", p.Path, p.Err)
 	}
 	if n := len(d.Missing()) + len(d.Problems()); n > 0 {
-		return withCode(exitIntegrity, fmt.Errorf("%d file(s) of this medium missing or wrong (\"securemedia verify\" checks every file)", n))
+		return withCode(exitIntegrity, fmt.Errorf("%s of this medium missing or wrong (\"securemedia verify\" checks every file)", count(n, "file")))
 	}
 	return nil
 }
@@ -170,8 +197,8 @@ func printTree(w io.Writer, d *media.Disc) {
 			for _, se := range st.Series {
 				instances += len(se.Instances)
 			}
-			fmt.Fprintf(w, "  Study #%d  %s  %s  (%d series, %d instances)  UID %s\n", num.Study[st], formatDate(st.Date),
-				orDash(st.Description), len(st.Series), instances, orDash(st.UID))
+			fmt.Fprintf(w, "  Study #%d  %s  %s  (%s, %s)  UID %s\n", num.Study[st], formatDate(st.Date),
+				orDash(st.Description), count(len(st.Series), "series"), count(instances, "instance"), orDash(st.UID))
 			for _, se := range st.Series {
 				desc := ""
 				if d := strings.TrimSpace(se.Description); d != "" {

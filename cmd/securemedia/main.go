@@ -13,7 +13,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -106,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -119,9 +121,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var quiet *quietError
 	if !errors.As(err, &quiet) {
-		fmt.Fprintf(stderr, "securemedia: %v\n", err)
+		fmt.Fprintf(stderr, "securemedia: %s\n", plainFlagWords(err.Error()))
 	}
-	return exitCode(err)
+	code := exitCode(err)
+	switch {
+	case code != exitUsage || cmd == nil:
+	case !cmd.HasParent():
+		fmt.Fprintln(stderr, "usage: securemedia COMMAND [flags]\n(\"securemedia help\" lists the commands)")
+	default:
+		// What the command takes, at once, where the mistake is read.
+		fmt.Fprintf(stderr, "usage: %s\n(\"securemedia help %s\" tells more)\n", cmd.UseLine(), helpName(cmd))
+	}
+	return code
 }
 
 // env carries the process streams to commands so tests can capture them.
@@ -165,5 +176,55 @@ was sealed for.`,
 		root.AddCommand(newCommand(e))
 	}
 	root.AddCommand(newExitCodesHelp())
+	for _, c := range root.Commands() {
+		plainArgsErrors(c)
+	}
 	return root
+}
+
+// plainArgsErrors words a command's argument-count errors for people
+// ("open: the DISC argument is missing") instead of cobra's "accepts 1
+// arg(s), received 0"; run adds the usage line.
+func plainArgsErrors(c *cobra.Command) {
+	check := c.Args
+	if check == nil {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		err := check(cmd, args)
+		switch {
+		case err == nil:
+			return nil
+		case len(args) > 0 && check(cmd, args[:len(args)-1]) == nil:
+			return withCode(exitUsage, fmt.Errorf("%s: one argument too many", cmd.Name()))
+		case len(args) == 0 || check(cmd, append(args[:len(args):len(args)], "")) == nil:
+			return withCode(exitUsage, fmt.Errorf("%s: an argument is missing", cmd.Name()))
+		}
+		return withCode(exitUsage, fmt.Errorf("%s: %s, which is not what it takes", cmd.Name(), count(len(args), "argument")))
+	}
+}
+
+// requiredFlags matches cobra's message for required flags left out.
+var requiredFlags = regexp.MustCompile(`^required flag\(s\) (.*) not set$`)
+
+// plainFlagWords rewords cobra's `required flag(s) "output" not set` as
+// "--output is required".
+func plainFlagWords(msg string) string {
+	m := requiredFlags.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	var flags []string
+	for _, f := range strings.Split(m[1], ", ") {
+		flags = append(flags, "--"+strings.Trim(f, `"`))
+	}
+	if len(flags) == 1 {
+		return flags[0] + " is required"
+	}
+	return strings.Join(flags, " and ") + " are required"
+}
+
+// helpName is the command's name for "securemedia help NAME".
+func helpName(c *cobra.Command) string {
+	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/securemedia/securemedia/internal/units"
 	"golang.org/x/term"
 )
 
@@ -47,15 +49,27 @@ func (p *progress) show(force bool) {
 		return
 	}
 	p.last = time.Now()
-	pct := 100.0
-	if p.totalBytes > 0 {
-		pct = 100 * float64(p.doneBytes) / float64(p.totalBytes)
-	}
-	fmt.Fprintf(p.w, "\r%s: %d/%d files, %s of %s (%.0f%%)  ", p.verb, p.doneFiles, p.files,
-		humanBytes(p.doneBytes), humanBytes(p.totalBytes), pct)
+	fmt.Fprintf(p.w, "\r%s: %s  ", p.verb, p.status())
 	if force {
 		fmt.Fprintln(p.w)
 	}
+}
+
+// status is the progress line's text. Only what is known is shown: a
+// command that cannot know its total in advance (verify, extract: sizes
+// after decryption) shows how much it has done, not "of 0 B".
+func (p *progress) status() string {
+	var parts []string
+	if p.doneFiles > 0 && p.files > 0 {
+		parts = append(parts, fmt.Sprintf("%d/%s", p.doneFiles, count(p.files, "file")))
+	}
+	if p.totalBytes > 0 {
+		parts = append(parts, fmt.Sprintf("%s of %s (%.0f%%)", humanBytes(p.doneBytes), humanBytes(p.totalBytes),
+			100*float64(p.doneBytes)/float64(p.totalBytes)))
+	} else {
+		parts = append(parts, humanBytes(p.doneBytes))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // countingReader reports the input bytes consumed to a progress: the
@@ -71,15 +85,4 @@ func (c countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return units.Bytes(n) }

@@ -137,7 +137,7 @@ func runSeal(ctx context.Context, e *env, inputs []string, o *sealOptions) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "sealed %d file(s), %s, for: %s\n", len(jobs), humanBytes(totalSize(jobs)),
+	fmt.Fprintf(e.stderr, "sealed %s, %s, for: %s\n", count(len(jobs), "file"), humanBytes(totalSize(jobs)),
 		strings.Join(describeRecipients(recipients), "; "))
 	return nil
 }

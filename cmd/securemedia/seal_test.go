@@ -97,7 +97,9 @@ func TestNoPasswordOnTheCommandLine(t *testing.T) {
 	r.expect(t, exitUsage, "unknown flag")
 	// No password source and no terminal: a clear error, not a hang.
 	out := filepath.Join(t.TempDir(), "x")
-	cli(t, "", "seal", sampleFile, "-o", out).expect(t, exitFailure, "--password-file")
+	cli(t, "", "seal", sampleFile, "-o", out).expect(t, exitUsage, "use --password-file FILE or --password-env NAME")
+	r = cli(t, "", "burn", sampleStudy, "-o", out)
+	r.expect(t, exitUsage, "use --password-file FILE, --password-env NAME, or --generate-password for a new one")
 	mustNotExist(t, out)
 }
 
@@ -239,7 +241,7 @@ func TestFoldersAreAllOrNothing(t *testing.T) {
 	cli(t, "", "seal", "--password-file", pw, study, "-o", sealed).expect(t, 0, "skipped")
 	opened := filepath.Join(dir, "opened")
 	// 31 files sealed in one run: one key derivation opens them all.
-	cli(t, "", "unseal", "--password-file", pw, sealed, "-o", opened).expect(t, 0, "unsealed 31 file(s), integrity checked; password key derived 1 time(s)")
+	cli(t, "", "unseal", "--password-file", pw, sealed, "-o", opened).expect(t, 0, "unsealed 31 files, integrity checked; password key derived once (PBKDF2)")
 	n := 0
 	filepath.WalkDir(opened, func(p string, d os.DirEntry, err error) error {
 		if d.Type().IsRegular() {

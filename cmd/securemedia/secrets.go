@@ -19,6 +19,9 @@ type passwordSource struct {
 	file string // path, or "-" for standard input
 	env  string // environment variable name
 	ask  bool   // prompt even when other recipients are given
+	// canGenerate: the command has --generate-password (burn), which the
+	// hint for a missing password names too.
+	canGenerate bool
 }
 
 func (p *passwordSource) addFlags(cmd *cobra.Command, what string) {
@@ -47,7 +50,15 @@ func (p *passwordSource) read(e *env, newPassword func([]byte) error) ([]byte, e
 		}
 		return []byte(v), nil
 	}
-	return prompt(e, newPassword)
+	pw, err := prompt(e, newPassword)
+	if errors.Is(err, errNoTerminal) {
+		hint := "use --password-file FILE or --password-env NAME"
+		if p.canGenerate {
+			hint = "use --password-file FILE, --password-env NAME, or --generate-password for a new one"
+		}
+		return nil, withCode(exitUsage, fmt.Errorf("%w: %s", err, hint))
+	}
+	return pw, err
 }
 
 func readPasswordFile(e *env, path string) ([]byte, error) {
@@ -77,7 +88,9 @@ func readPasswordFile(e *env, path string) ([]byte, error) {
 	return b, nil
 }
 
-var errNoTerminal = errors.New("no password given and standard input is not a terminal: use --password-file FILE or --password-env NAME")
+// errNoTerminal is a missing password where none can be asked for: a
+// usage error (exit 2), with the flags that give one.
+var errNoTerminal = errors.New("no password given and standard input is not a terminal")
 
 // prompt reads a password from the terminal, without echo; see read for
 // newPassword.

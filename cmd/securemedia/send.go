@@ -26,6 +26,7 @@ type sendOptions struct {
 	salvage      bool
 	sel          importer.Selection
 	reconcile    string // a file mapping disc patients to local identities
+	asJSON       bool
 }
 
 func newSendCommand(e *env) *cobra.Command {
@@ -104,6 +105,7 @@ EXAMPLES
 	f.BoolVar(&o.salvage, "salvage", false, "a damaged medium: send every instance that is intact, even when the DICOMDIR or manifest cannot be read (exit 13 if anything was lost)")
 	o.keys.addFlags(cmd)
 	addSelectionFlags(cmd, &o.sel)
+	addJSONFlag(cmd, &o.asJSON)
 	f.StringVar(&o.reconcile, "reconcile", "", "store each patient under its local identity from `FILE` (TSV: disc Patient ID or #N, local Patient ID, issuer, name)")
 	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence); one patient only")
 	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
@@ -172,9 +174,17 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	items, err := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
 	if err != nil && ctx.Err() == nil && neverAssociated(items) {
 		// Not one association: one line says why, not a row per instance.
-		return withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, firstError(err)))
+		err = withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, firstError(err)))
+		if o.asJSON {
+			writeJSON(e.stdout, sendJSON{Source: src, Peer: p.String(), Results: []sendItemJSON{}, Counts: map[string]int{}, Error: err.Error()})
+		}
+		return err
 	}
-	return report(e, append(items, skipped...), src, o.salvage)
+	items = append(items, skipped...)
+	if o.asJSON {
+		return reportJSON(e, items, src, p, o.salvage)
+	}
+	return report(e, items, src, o.salvage)
 }
 
 // batch is instances to store under one identity (an empty change: as
@@ -327,9 +337,9 @@ func collect(e *env, src string, o *sendOptions) (d *media.Disc, skipped []sendI
 		skipped = append(skipped, sendItem{Label: f.Path, Result: "skipped", Detail: "not a DICOM instance: " + f.What})
 	}
 	if k := d.Scanned(); k > 0 && !d.Listed() {
-		fmt.Fprintf(e.stderr, "send %s: no DICOMDIR, the %d instances were found by scanning\n", src, k)
+		fmt.Fprintf(e.stderr, "send %s: no DICOMDIR, %s found by scanning\n", src, count(k, "instance"))
 	} else if k > 0 {
-		fmt.Fprintf(e.stderr, "send %s: %d instances are not in the DICOMDIR: found by scanning, and sent too\n", src, k)
+		fmt.Fprintf(e.stderr, "send %s: %s not in the DICOMDIR: found by scanning, and sent too\n", src, count(k, "instance"))
 	}
 	return d, skipped, nil
 }
@@ -339,31 +349,61 @@ func report(e *env, items []sendItem, src string, salvage bool) error {
 	sort.SliceStable(items, func(i, j int) bool { return items[i].Label < items[j].Label })
 	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tFILE\tSOP INSTANCE UID\tDETAIL")
+	for _, it := range items {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Result, it.Label, orDash(it.UID), orDash(it.Detail))
+	}
+	tw.Flush()
+	return summarize(e, items, src, salvage)
+}
+
+// reportJSON is report for --json: one object on stdout.
+func reportJSON(e *env, items []sendItem, src string, p peer, salvage bool) error {
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Label < items[j].Label })
+	j := sendJSON{Source: src, Peer: p.String(), Results: []sendItemJSON{}, Counts: resultCounts(items)}
+	for _, it := range items {
+		j.Results = append(j.Results, sendItemJSON{Result: it.Result, File: it.Label, SOPInstanceUID: it.UID, Detail: it.Detail, Failed: it.Failed})
+	}
+	if err := writeJSON(e.stdout, j); err != nil {
+		return err
+	}
+	return summarize(e, items, src, salvage)
+}
+
+// sendResults are the results a send reports, in the summary's order.
+var sendResults = []string{"sent", "warning", "skipped", "failed", "refused", "not sent", "cancelled"}
+
+func resultCounts(items []sendItem) map[string]int {
 	counts := map[string]int{}
-	failed, damaged := 0, 0
 	for _, it := range items {
 		counts[it.Result]++
+	}
+	return counts
+}
+
+// summarize prints the summary line on stderr and returns the exit.
+func summarize(e *env, items []sendItem, src string, salvage bool) error {
+	counts := resultCounts(items)
+	failed, damaged := 0, 0
+	for _, it := range items {
 		if it.Failed {
 			failed++
 		}
 		if it.Damaged {
 			damaged++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", it.Result, it.Label, orDash(it.UID), orDash(it.Detail))
 	}
-	tw.Flush()
 	var parts []string
-	for _, k := range []string{"sent", "warning", "skipped", "failed", "refused", "not sent", "cancelled"} {
+	for _, k := range sendResults {
 		if counts[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
 	}
 	fmt.Fprintf(e.stderr, "send %s: %s\n", src, strings.Join(parts, ", "))
 	if salvage && failed > 0 && failed == damaged { // every intact instance was stored
-		return &quietError{codedError{code: exitSalvaged, err: fmt.Errorf("%d files lost", damaged)}}
+		return &quietError{codedError{code: exitSalvaged, err: fmt.Errorf("%s lost", count(damaged, "file"))}}
 	}
 	if failed > 0 {
-		return &quietError{codedError{code: exitNotStored, err: fmt.Errorf("%d instances not stored", failed)}}
+		return &quietError{codedError{code: exitNotStored, err: fmt.Errorf("%s not stored", count(failed, "instance"))}}
 	}
 	return nil
 }

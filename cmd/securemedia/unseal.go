@@ -121,9 +121,9 @@ func runUnseal(ctx context.Context, e *env, inputs []string, o *unsealOptions) e
 		trustNote = "certificate trusted via " + o.trust
 	}
 	for s, n := range signers {
-		fmt.Fprintf(e.stderr, "%d file(s) signed by %s (signature valid; %s)\n", n, s, trustNote)
+		fmt.Fprintf(e.stderr, "%s signed by %s (signature valid; %s)\n", count(n, "file"), s, trustNote)
 	}
-	fmt.Fprintf(e.stderr, "unsealed %d file(s), integrity checked%s\n", len(jobs), derivationNote(ids))
+	fmt.Fprintf(e.stderr, "unsealed %s, integrity checked%s\n", count(len(jobs), "file"), derivationNote(ids))
 	return nil
 }
 
@@ -132,7 +132,7 @@ func runUnseal(ctx context.Context, e *env, inputs []string, o *unsealOptions) e
 func derivationNote(ids []cms.Identity) string {
 	for _, id := range ids {
 		if p, ok := id.(*cms.PasswordIdentity); ok && p.Derivations() > 0 {
-			return fmt.Sprintf("; password key derived %d time(s) (PBKDF2)", p.Derivations())
+			return fmt.Sprintf("; password key derived %s (PBKDF2)", times(p.Derivations()))
 		}
 	}
 	return ""
