@@ -165,5 +165,6 @@ was sealed for.`,
 		root.AddCommand(newCommand(e))
 	}
 	root.AddCommand(newExitCodesHelp())
+	addVersionFlag(root)
 	return root
 }
