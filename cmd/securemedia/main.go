@@ -166,5 +166,6 @@ was sealed for.`,
 	}
 	root.AddCommand(newExitCodesHelp())
 	addVersionFlag(root)
+	addCompletion(root)
 	return root
 }
