@@ -167,5 +167,6 @@ was sealed for.`,
 	root.AddCommand(newExitCodesHelp())
 	addVersionFlag(root)
 	addCompletion(root)
+	root.AddCommand(newManPagesCommand())
 	return root
 }
