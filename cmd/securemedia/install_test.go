@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -88,4 +89,62 @@ func TestBurnFindsInstalledViewers(t *testing.T) {
 	if msg := burnsViewersFrom(t, exe, next); !strings.Contains(msg, "warning: no viewer in "+next+" for Windows") {
 		t.Errorf("burn does not say that %s lacks the other systems:\n%s", next, msg)
 	}
+}
+
+// "make install" into a staging folder (DESTDIR) installs a program that
+// runs, its manual pages (man shows them), completion for bash, zsh and
+// fish, and the viewer programs where the installed burn finds them;
+// "make uninstall" removes every file again.
+func TestMakeInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program and four viewer programs")
+	}
+	mk := testtool.Require(t, "make")
+	t.Setenv(viewerDirEnv, "")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	makeArgs := []string{"-C", "../..", "DESTDIR=" + root, "PREFIX=/usr/local", "BIN=" + filepath.Join(dir, "build", "securemedia")}
+	if msg, err := exec.Command(mk, append(makeArgs, "install")...).CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, msg)
+	}
+	prefix := filepath.Join(root, "usr", "local")
+
+	exe := filepath.Join(prefix, "bin", "securemedia")
+	if code, out := runProgram(t, exe, "--version"); code != 0 || !strings.HasPrefix(out, "securemedia ") {
+		t.Errorf("installed securemedia --version: exit %d, %q", code, out)
+	}
+	for file, has := range map[string]string{
+		"share/bash-completion/completions/securemedia":    "__start_securemedia",
+		"share/zsh/site-functions/_securemedia":            "#compdef securemedia",
+		"share/fish/vendor_completions.d/securemedia.fish": "complete -c securemedia",
+	} {
+		if b, err := os.ReadFile(filepath.Join(prefix, filepath.FromSlash(file))); err != nil || !strings.Contains(string(b), has) {
+			t.Errorf("%s: %v, or it lacks %q", file, err, has)
+		}
+	}
+	burnsViewersFrom(t, exe, filepath.Join(prefix, "lib", "securemedia", "VIEWER"))
+
+	page := filepath.Join(prefix, "share", "man", "man1", "securemedia-burn.1")
+	if _, err := os.Stat(page); err != nil {
+		t.Error(err)
+	} else if man, err := exec.LookPath("man"); err != nil {
+		testtool.Missing(t, "man is not installed (see .ci/run)")
+	} else {
+		cmd := exec.Command(man, "-l", page)
+		cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "securemedia-burn - Make an encrypted DICOM disc image") || !strings.Contains(string(out), "--viewer-dir DIR") {
+			t.Errorf("man -l %s: %v\n%s", page, err, out)
+		}
+	}
+
+	if msg, err := exec.Command(mk, append(makeArgs, "uninstall")...).CombinedOutput(); err != nil {
+		t.Fatalf("make uninstall: %v\n%s", err, msg)
+	}
+	filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			t.Errorf("left after make uninstall: %s", path)
+		}
+		return nil
+	})
 }
