@@ -12,7 +12,7 @@ FUZZTIME  ?= 15s
 FUZZMINTIME ?= 1s
 STATICCHECK_VERSION := v0.7.0
 
-.PHONY: all build viewers test unit lint fuzz demo bench clean
+.PHONY: all build viewers install uninstall test unit lint fuzz demo bench clean
 
 all: build
 
@@ -30,6 +30,47 @@ viewers:
 	  echo "viewer $$target -> $$out"; \
 	  CGO_ENABLED=0 GOOS=$${target%/*} GOARCH=$${target#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/discviewer; \
 	done
+
+# Install the program, the viewer programs burn puts on every medium, the
+# manual pages (made from the commands' own help) and completion for bash,
+# zsh and fish, under PREFIX (staged under DESTDIR for packaging):
+#   make install                       # /usr/local (as root)
+#   PREFIX=~/.local make install       # for one user
+# The viewer programs go to PREFIX/lib/securemedia/VIEWER, where burn looks
+# for them when the program is PREFIX/bin/securemedia (lib, not share: they
+# are programs, though for other systems).
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      := $(PREFIX)/bin
+LIBDIR      := $(PREFIX)/lib/securemedia
+MANDIR      := $(PREFIX)/share/man/man1
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  := $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR := $(PREFIX)/share/fish/vendor_completions.d
+GENERATED   := $(dir $(BIN))generated
+
+install: build viewers
+	rm -rf $(GENERATED)
+	$(BIN) man-pages $(GENERATED)/man
+	$(BIN) completion bash > $(GENERATED)/securemedia.bash
+	$(BIN) completion zsh > $(GENERATED)/securemedia.zsh
+	$(BIN) completion fish > $(GENERATED)/securemedia.fish
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/securemedia
+	@set -e; for v in $(VIEWERS); do \
+	  f=$${v#*:}; install -d $(DESTDIR)$(LIBDIR)/VIEWER/$${f%/*}; \
+	  echo "install -m 0755 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f"; \
+	  install -m 0755 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f; \
+	done
+	install -m 0644 $(GENERATED)/man/*.1 $(DESTDIR)$(MANDIR)
+	install -m 0644 $(GENERATED)/securemedia.bash $(DESTDIR)$(BASHCOMPDIR)/securemedia
+	install -m 0644 $(GENERATED)/securemedia.zsh $(DESTDIR)$(ZSHCOMPDIR)/_securemedia
+	install -m 0644 $(GENERATED)/securemedia.fish $(DESTDIR)$(FISHCOMPDIR)/securemedia.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/securemedia $(DESTDIR)$(MANDIR)/securemedia.1 $(DESTDIR)$(MANDIR)/securemedia-*.1
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/securemedia $(DESTDIR)$(ZSHCOMPDIR)/_securemedia $(DESTDIR)$(FISHCOMPDIR)/securemedia.fish
+	rm -rf $(DESTDIR)$(LIBDIR)
 
 # The whole test suite: formatting, vet, staticcheck, unit + interop tests
 # (openssl, dcmtk, ... run when installed; under CI=true they must be), and a

@@ -63,10 +63,13 @@ THE VIEWER PROGRAMS
   Intel) and Linux under VIEWER/, unsealed (they hold no patient data), and
   README.TXT says how to start them. They are taken from --viewer-dir DIR,
   else from $SECUREMEDIA_VIEWER_DIR, else from the folder VIEWER next to
-  the securemedia program (where "make viewers" puts them: bin/VIEWER). The
-  folder holds WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER and
-  LINUX/VIEWER. If that default folder has none, burn warns and makes the
-  medium without them; --no-viewer leaves them out silently.
+  the securemedia program (where "make viewers" puts them: bin/VIEWER),
+  else, for a program PREFIX/bin/securemedia, from
+  PREFIX/lib/securemedia/VIEWER (where "make install" puts them; PREFIX is
+  /usr/local unless chosen otherwise). The folder holds WIN/VIEWER.EXE,
+  MAC_ARM/VIEWER, MAC_X64/VIEWER and LINUX/VIEWER. If the default folders
+  have none, burn warns and makes the medium without them; --no-viewer
+  leaves them out silently.
 
 EXAMPLES
   securemedia burn study/ -o disc.iso --generate-password --slip slip.txt --recipient site-escrow.pem

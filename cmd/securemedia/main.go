@@ -176,6 +176,9 @@ was sealed for.`,
 		root.AddCommand(newCommand(e))
 	}
 	root.AddCommand(newExitCodesHelp())
+	addVersionFlag(root)
+	addCompletion(root)
+	root.AddCommand(newManPagesCommand())
 	for _, c := range root.Commands() {
 		plainArgsErrors(c)
 	}

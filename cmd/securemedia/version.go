@@ -33,3 +33,12 @@ func newVersionCommand(e *env) *cobra.Command {
 		},
 	}
 }
+
+// addVersionFlag gives the root command --version, printing what the
+// version command prints. The flag is declared here, without cobra's -v
+// shorthand, which scripts might take for "verbose".
+func addVersionFlag(root *cobra.Command) {
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().Bool("version", false, `print the version of securemedia (as "securemedia version" does)`)
+}

@@ -13,11 +13,26 @@ import (
 // not given.
 const viewerDirEnv = "SECUREMEDIA_VIEWER_DIR"
 
+// installedViewers is where "make install" puts the viewer programs,
+// relative to the folder of the installed program ($PREFIX/bin): FHS
+// $PREFIX/lib/securemedia/VIEWER (they are programs, though not for this
+// computer to run, so not under share/).
+const installedViewers = "../lib/securemedia/VIEWER"
+
+// defaultViewerDirs are the folders burn looks in, in order, when neither
+// --viewer-dir nor $SECUREMEDIA_VIEWER_DIR names one: VIEWER next to the
+// program exe (where "make viewers" puts them, bin/VIEWER), then where
+// "make install" puts them.
+func defaultViewerDirs(exe string) []string {
+	dir := filepath.Dir(exe)
+	return []string{filepath.Join(dir, "VIEWER"), filepath.Join(dir, filepath.FromSlash(installedViewers))}
+}
+
 // findViewers returns the viewer programs burn puts on the medium: from
-// --viewer-dir, else $SECUREMEDIA_VIEWER_DIR, else the folder VIEWER next
-// to this program. A folder named explicitly must hold at least one; the
-// default one may hold none, which is a warning. Missing systems are a
-// warning too.
+// --viewer-dir, else $SECUREMEDIA_VIEWER_DIR, else the first of
+// defaultViewerDirs that holds any. A folder named explicitly must hold at
+// least one; when the default ones hold none, that is a warning. Missing
+// systems are a warning too.
 func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 	if o.noViewer {
 		return nil, nil
@@ -26,8 +41,13 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 	if dir == "" {
 		dir, explicit = os.Getenv(viewerDirEnv), "$"+viewerDirEnv
 	}
-	if dir == "" {
-		explicit = ""
+	var found []media.ViewerFile
+	var missing []media.ViewerProgram
+	if dir != "" {
+		if found, missing = media.FindViewers(dir); len(found) == 0 {
+			return nil, withCode(exitUsage, fmt.Errorf("%s %s: no viewer programs there (it should hold WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER, LINUX/VIEWER: see \"make viewers\")", explicit, dir))
+		}
+	} else {
 		exe, err := os.Executable()
 		if err == nil {
 			exe, err = filepath.EvalSymlinks(exe)
@@ -36,15 +56,16 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 			fmt.Fprintf(e.stderr, "warning: no viewer programs: cannot locate this program (%v); give --viewer-dir DIR, or --no-viewer\n", err)
 			return nil, nil
 		}
-		dir = filepath.Join(filepath.Dir(exe), "VIEWER")
-	}
-	found, missing := media.FindViewers(dir)
-	if len(found) == 0 {
-		if explicit != "" {
-			return nil, withCode(exitUsage, fmt.Errorf("%s %s: no viewer programs there (it should hold WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER, LINUX/VIEWER: see \"make viewers\")", explicit, dir))
+		dirs := defaultViewerDirs(exe)
+		for _, dir = range dirs {
+			if found, missing = media.FindViewers(dir); len(found) > 0 {
+				break
+			}
 		}
-		fmt.Fprintf(e.stderr, "warning: no viewer programs in %s, so the medium will have none: build them with \"make viewers\", or give --viewer-dir DIR, or --no-viewer\n", dir)
-		return nil, nil
+		if len(found) == 0 {
+			fmt.Fprintf(e.stderr, "warning: no viewer programs in %s, so the medium will have none: build them with \"make viewers\" (or install them with \"make install\"), or give --viewer-dir DIR, or --no-viewer\n", strings.Join(dirs, " or "))
+			return nil, nil
+		}
 	}
 	if len(missing) > 0 {
 		var names []string
