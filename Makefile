@@ -77,10 +77,13 @@ uninstall:
 # bounded fuzzing run of every fuzz target.
 test: lint unit fuzz
 
-# The codec again without its amd64 assembly (-tags purego): the code that
-# runs on Apple silicon and other CPUs, checked against the same tests.
+# Every test once, under the race detector (RACE= to run without it: the
+# detector needs cgo and a C compiler). Then the codec again without its
+# amd64 assembly (-tags purego): the code that runs on Apple silicon and
+# other CPUs, checked against the same tests.
+RACE ?= -race
 unit:
-	$(GO) test -count=1 ./...
+	$(GO) test $(RACE) -count=1 ./...
 	$(GO) test -count=1 -tags purego ./cms/ ./media/
 
 lint:

@@ -192,9 +192,12 @@ func TestCancelMidInstance(t *testing.T) {
 	if len(results) != 2 || results[0].Outcome != Cancelled || results[1].Outcome != Cancelled {
 		t.Fatalf("results %+v", results)
 	}
-	if d := time.Since(t0); d > 5*time.Second {
+	// A hang detector, not a speed test (the CLI's interrupt test holds
+	// the one-second promise, on a quiet process).
+	if d := time.Since(t0); d > 30*time.Second {
 		t.Errorf("cancellation took %v", d)
 	}
+	t.Logf("cancelled in %v", time.Since(t0))
 }
 
 // TestAssociationLimit: associations beyond MaxAssociations are rejected

@@ -270,7 +270,9 @@ func TestFindSilentPeer(t *testing.T) {
 	cfg.Timeout = 300 * time.Millisecond
 	t0 := time.Now()
 	_, err := Find(context.Background(), cfg, PatientRootFind, query, 10, func([]*dicom.Element) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "no response") || time.Since(t0) > 3*time.Second {
+	// The error says "no response" (the timeout fired); the bound only
+	// catches a hang, generously for a loaded machine.
+	if err == nil || !strings.Contains(err.Error(), "no response") || time.Since(t0) > 30*time.Second {
 		t.Fatalf("err %v after %v", err, time.Since(t0))
 	}
 }

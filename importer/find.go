@@ -36,7 +36,7 @@ type PatientMatch struct {
 	ID        string `json:"id"`
 	Issuer    string `json:"issuer"`
 	Name      string `json:"name"`
-	BirthDate string `json:"birthDate"`
+	BirthDate string `json:"birth_date"`
 	Sex       string `json:"sex"`
 	Studies   string `json:"studies"`
 }

@@ -149,7 +149,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 		return err
 	}
 	for _, s := range plan.Skipped {
-		fmt.Fprintf(e.stderr, "skipped %s: %s\n", s.Path, s.Reason)
+		fmt.Fprintf(e.info(), "skipped %s: %s\n", s.Path, s.Reason)
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
@@ -176,7 +176,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 // writePlan writes the medium; the writers read it back and compare every
 // file with what was written before they publish it.
 func writePlan(ctx context.Context, e *env, plan *media.Plan, o *burnOptions) error {
-	p := newProgress(e.stderr, "writing", len(plan.Entries), plan.Size())
+	p := newProgress(e.info(), "writing", len(plan.Entries), plan.Size())
 	var err error
 	if plan.Medium == media.USB {
 		err = plan.WriteFolder(ctx, o.out, o.force, p.add)
@@ -188,7 +188,7 @@ func writePlan(ctx context.Context, e *env, plan *media.Plan, o *burnOptions) er
 	}
 	p.doneFiles = p.files
 	p.show(true)
-	fmt.Fprintf(e.stderr, "read back and checked %s\n", count(len(plan.Entries), "file"))
+	fmt.Fprintf(e.info(), "read back and checked %s\n", count(len(plan.Entries), "file"))
 	return nil
 }
 
@@ -303,7 +303,7 @@ func newVerifyCommand(e *env) *cobra.Command {
 		"verify reads every file of the medium once: it compares it with the sealed\nMANIFEST (size and SHA-256), decrypts it completely (padding, digest or\nsignature) and lists every missing or altered file by name. Exit code 6 if\nanything is wrong.\n\n"+discArg,
 		func(ctx context.Context, d *media.Disc, args []string) error {
 			printWarnings(e, d)
-			p := newProgress(e.stderr, "verifying", 1, 0)
+			p := newProgress(e.info(), "verifying", 1, 0)
 			problems, checked, err := d.Verify(ctx, p.add)
 			if err != nil {
 				return err
@@ -388,7 +388,7 @@ func newExtractCommand(e *env) *cobra.Command {
 				x.Only = importer.Instances(picks, rest)
 				n = len(x.Only)
 			}
-			p := newProgress(e.stderr, "extracting", n, 0)
+			p := newProgress(e.info(), "extracting", n, 0)
 			res, err := x.Run(cmd.Context(), p.add)
 			if err != nil {
 				if !salvage && cmd.Context().Err() == nil {

@@ -54,8 +54,8 @@ has more, the query is cancelled, the first ones are listed and stderr says
 "more than N matches: narrow the search".
 
 The table goes to stdout, the number of matches to stderr; --json prints a
-JSON array of {id, issuer, name, birthDate, sex, studies} objects instead
-(birthDate as DICOM has it, YYYYMMDD). Names and IDs appear on stdout only.
+JSON array of {id, issuer, name, birth_date, sex, studies} objects instead
+(birth_date as DICOM has it, YYYYMMDD). Names and IDs appear on stdout only.
 
 The PACS must allow C-FIND from our AE title (--calling-aet; Orthanc:
 "DicomAlwaysAllowFind" or an entry in "DicomModalities").
@@ -110,7 +110,7 @@ func runFindPatient(cmd *cobra.Command, e *env, o *findPatientOptions) error {
 	} else if err := patientTable(e.stdout, matches); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "find-patient %s: %s\n", p, findSummary(len(matches), cut, o.limit))
+	fmt.Fprintf(e.info(), "find-patient %s: %s\n", p, findSummary(len(matches), cut, o.limit))
 	return nil
 }
 

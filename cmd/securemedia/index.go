@@ -78,7 +78,7 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 		return err
 	}
 	for _, s := range res.Skipped {
-		fmt.Fprintf(e.stderr, "skipped %s: %s\n", s.Path, s.Reason)
+		fmt.Fprintf(e.info(), "skipped %s: %s\n", s.Path, s.Reason)
 	}
 	if len(res.Instances) == 0 {
 		return errors.New("no DICOM instances found in the input")
@@ -94,7 +94,7 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	for _, pl := range b.Placements {
 		total += pl.Instance.Size
 	}
-	p := newProgress(e.stderr, "writing", len(b.Placements)+1, total)
+	p := newProgress(e.info(), "writing", len(b.Placements)+1, total)
 	if err := media.WriteFileSet(ctx, o.out, b, p.add); err != nil {
 		return err
 	}

@@ -103,3 +103,22 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("send --json: want one line of JSON:\n%s", r.stdout)
 	}
 }
+
+// --quiet leaves stderr empty on success (no notes, no summaries), the
+// results still on stdout; a generated password is still shown.
+func TestQuiet(t *testing.T) {
+	dir := t.TempDir()
+	usb := filepath.Join(dir, "usb")
+	r := cli(t, "", "burn", sampleStudy, "-o", usb, "--media", "usb", "--no-viewer", "--password-file", passwordFile(t, dir), "--quiet")
+	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "31 instances") {
+		t.Errorf("burn --quiet: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+	r = cli(t, "", "-q", "verify", usb, "--password-file", passwordFile(t, dir))
+	if r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "present and intact") {
+		t.Errorf("-q verify: exit %d, stderr %q, stdout %q", r.code, r.stderr, r.stdout)
+	}
+	r = cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "usb2"), "--media", "usb", "--no-viewer", "--generate-password", "-q")
+	if r.code != 0 || !strings.Contains(r.stderr, "shown once") {
+		t.Errorf("burn --generate-password -q must still show the password: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

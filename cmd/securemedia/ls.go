@@ -71,7 +71,7 @@ func runLs(e *env, path string, verify, asJSON bool, k *keyFlags) error {
 	if len(errs) > 0 {
 		return fmt.Errorf("%s missing or not matching", count(len(errs), "referenced file"))
 	}
-	fmt.Fprintln(e.stderr, "verify: every referenced file is present and matches its record")
+	fmt.Fprintln(e.info(), "verify: every referenced file is present and matches its record")
 	return nil
 }
 

@@ -139,6 +139,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	quiet          bool // --quiet: no progress, no notes, no summaries on stderr
+}
+
+// info is where notes and summaries go: stderr, or nowhere with --quiet.
+// Errors, warnings, prompts and a generated password always go to stderr.
+func (e *env) info() io.Writer {
+	if e.quiet {
+		return io.Discard
+	}
+	return e.stderr
 }
 
 func newRootCommand(e *env) *cobra.Command {
@@ -176,6 +186,7 @@ was sealed for.`,
 		root.AddCommand(newCommand(e))
 	}
 	root.AddCommand(newExitCodesHelp())
+	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "print only results (stdout), warnings and errors: no progress, notes or summaries")
 	addVersionFlag(root)
 	addCompletion(root)
 	root.AddCommand(newManPagesCommand())

@@ -84,7 +84,8 @@ func TestManPages(t *testing.T) {
 		t.Errorf("NAME or SYNOPSIS:\n%s", burn)
 	}
 	_, flags, _ = strings.Cut(flags, "\nFlags:\n")
-	options := words(section(burn, "OPTIONS"))
+	// The command's flags, and the root's (--quiet) under GLOBAL OPTIONS.
+	options := words(section(burn, "OPTIONS")) + " " + words(section(burn, "GLOBAL OPTIONS"))
 	n := 0
 	for _, line := range strings.Split(strings.TrimSpace(flags), "\n") {
 		name, usage, ok := strings.Cut(strings.TrimSpace(line), "   ")

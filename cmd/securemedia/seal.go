@@ -126,7 +126,7 @@ func runSeal(ctx context.Context, e *env, inputs []string, o *sealOptions) error
 	if err != nil {
 		return err
 	}
-	p := newProgress(e.stderr, "sealing", len(jobs), totalSize(jobs))
+	p := newProgress(e.info(), "sealing", len(jobs), totalSize(jobs))
 	if singleOutput(inputs) {
 		err = sealFile(ctx, jobs[0].in, o.out, o.force, true, opts, recipients, p)
 	} else {
@@ -137,7 +137,7 @@ func runSeal(ctx context.Context, e *env, inputs []string, o *sealOptions) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "sealed %s, %s, for: %s\n", count(len(jobs), "file"), humanBytes(totalSize(jobs)),
+	fmt.Fprintf(e.info(), "sealed %s, %s, for: %s\n", count(len(jobs), "file"), humanBytes(totalSize(jobs)),
 		strings.Join(describeRecipients(recipients), "; "))
 	return nil
 }
@@ -167,7 +167,7 @@ func onlyDICOM(e *env, jobs []job) ([]job, error) {
 		case err == nil:
 			keep = append(keep, j)
 		case j.fromDir:
-			fmt.Fprintf(e.stderr, "skipped %s: not a DICOM Part 10 file\n", j.in)
+			fmt.Fprintf(e.info(), "skipped %s: not a DICOM Part 10 file\n", j.in)
 		default:
 			return nil, err
 		}

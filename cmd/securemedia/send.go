@@ -275,7 +275,7 @@ func readMappings(path string) ([]importer.Mapping, error) {
 // of an association that could not be had (the peer unreachable, or
 // rejecting us).
 func sendInstances(ctx context.Context, e *env, cfg dimse.Config, todo []*dimse.Instance, total int64, associations int, stored func(sendItem)) ([]sendItem, error) {
-	prog := newProgress(e.stderr, "sending", len(todo), total)
+	prog := newProgress(e.info(), "sending", len(todo), total)
 	var items []sendItem
 	err := importer.Send(ctx, cfg, todo, associations, func(it importer.Item) {
 		prog.add(it.Size)
@@ -337,9 +337,9 @@ func collect(e *env, src string, o *sendOptions) (d *media.Disc, skipped []sendI
 		skipped = append(skipped, sendItem{Label: f.Path, Result: "skipped", Detail: "not a DICOM instance: " + f.What})
 	}
 	if k := d.Scanned(); k > 0 && !d.Listed() {
-		fmt.Fprintf(e.stderr, "send %s: no DICOMDIR, %s found by scanning\n", src, count(k, "instance"))
+		fmt.Fprintf(e.info(), "send %s: no DICOMDIR, %s found by scanning\n", src, count(k, "instance"))
 	} else if k > 0 {
-		fmt.Fprintf(e.stderr, "send %s: %s not in the DICOMDIR: found by scanning, and sent too\n", src, count(k, "instance"))
+		fmt.Fprintf(e.info(), "send %s: %s not in the DICOMDIR: found by scanning, and sent too\n", src, count(k, "instance"))
 	}
 	return d, skipped, nil
 }
@@ -398,7 +398,7 @@ func summarize(e *env, items []sendItem, src string, salvage bool) error {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
 		}
 	}
-	fmt.Fprintf(e.stderr, "send %s: %s\n", src, strings.Join(parts, ", "))
+	fmt.Fprintf(e.info(), "send %s: %s\n", src, strings.Join(parts, ", "))
 	if salvage && failed > 0 && failed == damaged { // every intact instance was stored
 		return &quietError{codedError{code: exitSalvaged, err: fmt.Errorf("%s lost", count(damaged, "file"))}}
 	}

@@ -96,7 +96,7 @@ func runUnseal(ctx context.Context, e *env, inputs []string, o *unsealOptions) e
 	if err != nil {
 		return err
 	}
-	p := newProgress(e.stderr, "unsealing", len(jobs), totalSize(jobs))
+	p := newProgress(e.info(), "unsealing", len(jobs), totalSize(jobs))
 	signers := map[string]int{}
 	open := func(in, dst string, force, durable bool) error {
 		info, err := unsealFile(ctx, in, dst, force, durable, ids, check, p)
@@ -121,9 +121,9 @@ func runUnseal(ctx context.Context, e *env, inputs []string, o *unsealOptions) e
 		trustNote = "certificate trusted via " + o.trust
 	}
 	for s, n := range signers {
-		fmt.Fprintf(e.stderr, "%s signed by %s (signature valid; %s)\n", count(n, "file"), s, trustNote)
+		fmt.Fprintf(e.info(), "%s signed by %s (signature valid; %s)\n", count(n, "file"), s, trustNote)
 	}
-	fmt.Fprintf(e.stderr, "unsealed %s, integrity checked%s\n", count(len(jobs), "file"), derivationNote(ids))
+	fmt.Fprintf(e.info(), "unsealed %s, integrity checked%s\n", count(len(jobs), "file"), derivationNote(ids))
 	return nil
 }
 
