@@ -10,6 +10,7 @@ import (
 
 	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/dicomdir"
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/units"
 )
 
@@ -310,3 +311,15 @@ func (p *Plan) RecipientNames() []string {
 }
 
 func (p *Plan) readmeRecipients() string { return strings.Join(p.RecipientNames(), "; ") }
+
+// PatientNames are the names of the medium's patients, as recorded
+// (Family^Given^...), decoded from their character set.
+func (p *Plan) PatientNames() []string {
+	var names []string
+	p.Directory.Walk(func(r *dicomdir.Record, _ int) {
+		if r.Type == "PATIENT" {
+			names = append(names, r.Text(dicom.PatientName))
+		}
+	})
+	return names
+}

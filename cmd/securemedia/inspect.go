@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -85,4 +86,27 @@ func printInfo(e *env, path string, info *cms.Info) {
 	if info.ContentType == "id-data" {
 		fmt.Fprintf(e.stdout, "  note:      plain id-data content has no digest: damage is detected only by the padding\n")
 	}
+}
+
+func newInspectJSON(path string, info *cms.Info) inspectJSON {
+	j := inspectJSON{File: path, Version: info.Version, Encoding: info.Encoding, ContentType: info.ContentType,
+		ContentCipher: info.ContentCipher.String(), Recipients: []recipientJSON{}}
+	for _, r := range info.Recipients {
+		j.Recipients = append(j.Recipients, recipientJSON{Kind: r.Kind, KDF: r.KDF, PRF: r.PRF, Iterations: r.Iterations,
+			SaltSize: r.SaltSize, KEKCipher: r.KEKCipher, Issuer: r.Issuer, SerialNumber: r.SerialNumber,
+			SubjectKeyID: r.SubjectKeyID, KeyEncryption: r.KeyEncryption})
+	}
+	return j
+}
+
+// isSecureDICOMFile tells whether path starts as a Secure DICOM File (a
+// CMS EnvelopedData) does.
+func isSecureDICOMFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = cms.Inspect(bufio.NewReader(io.LimitReader(f, 1<<20)))
+	return err == nil
 }

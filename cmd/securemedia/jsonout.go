@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
@@ -161,17 +160,6 @@ type recipientJSON struct {
 	SerialNumber  string `json:"serial_number,omitempty"`
 	SubjectKeyID  string `json:"subject_key_id,omitempty"`
 	KeyEncryption string `json:"key_encryption,omitempty"`
-}
-
-func newInspectJSON(path string, info *cms.Info) inspectJSON {
-	j := inspectJSON{File: path, Version: info.Version, Encoding: info.Encoding, ContentType: info.ContentType,
-		ContentCipher: info.ContentCipher.String(), Recipients: []recipientJSON{}}
-	for _, r := range info.Recipients {
-		j.Recipients = append(j.Recipients, recipientJSON{Kind: r.Kind, KDF: r.KDF, PRF: r.PRF, Iterations: r.Iterations,
-			SaltSize: r.SaltSize, KEKCipher: r.KEKCipher, Issuer: r.Issuer, SerialNumber: r.SerialNumber,
-			SubjectKeyID: r.SubjectKeyID, KeyEncryption: r.KeyEncryption})
-	}
-	return j
 }
 
 // sendJSON is send --json.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/securemedia/securemedia/cms"
 	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
@@ -102,18 +100,6 @@ func isDICOMDIRFile(path string) bool {
 	head := make([]byte, 132)
 	n, _ := io.ReadFull(f, head)
 	return n == 132 && string(head[128:]) == "DICM"
-}
-
-// isSecureDICOMFile tells whether path starts as a Secure DICOM File (a
-// CMS EnvelopedData) does.
-func isSecureDICOMFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	_, err = cms.Inspect(bufio.NewReader(io.LimitReader(f, 1<<20)))
-	return err == nil
 }
 
 // describeMedium says in one line what kind of medium d is.

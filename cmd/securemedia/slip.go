@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/securemedia/securemedia/dicomdir"
-	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -42,21 +40,9 @@ func newSlip(plan *media.Plan, password []byte, withPatients bool) slip {
 	s := slip{Password: string(password), Label: plan.FileSetID, Fingerprint: plan.Fingerprint,
 		Created: plan.Created.UTC(), Medium: mediumName(plan.Medium)}
 	if withPatients {
-		s.Patients = patientNames(plan.Directory)
+		s.Patients = plan.PatientNames()
 	}
 	return s
-}
-
-// patientNames are the names of the directory's patients, as recorded
-// (Family^Given), decoded.
-func patientNames(d *dicomdir.Directory) []string {
-	var names []string
-	d.Walk(func(r *dicomdir.Record, _ int) {
-		if r.Type == "PATIENT" {
-			names = append(names, r.Text(dicom.PatientName))
-		}
-	})
-	return names
 }
 
 // checkSlipFree refuses a --slip path that exists: a slip is never

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 )
@@ -24,6 +25,13 @@ const (
 	maxCEHops      = 32      // continuation areas per record
 	maxNameLen     = 1024
 )
+
+// maxImageWork bounds the directory bytes (extents and Rock Ridge
+// continuation areas) read from one image over its life: each directory's
+// limits above still let a hostile image point a million records at
+// directories of 64 MiB. A real disc's directories are megabytes; this is
+// a var so tests can lower it.
+var maxImageWork int64 = 1 << 30
 
 // ErrFormat reports an image that is not valid ISO 9660.
 var ErrFormat = errors.New("iso9660: invalid image")
@@ -55,6 +63,16 @@ type image struct {
 	mu     sync.Mutex
 	cache  map[int64][]*dirent
 	cached int
+
+	work atomic.Int64 // directory bytes read so far (maxImageWork)
+}
+
+// spend counts n more directory bytes read, refusing past maxImageWork.
+func (img *image) spend(n int64) error {
+	if img.work.Add(n) > maxImageWork {
+		return formatErr("its directories add up to more than %d MiB read: not a disc's", maxImageWork>>20)
+	}
+	return nil
 }
 
 const maxCached = 1 << 18
@@ -351,6 +369,9 @@ func (img *image) parseDir(d *dirent) (out []*dirent, moved int, err error) {
 		return nil, 0, formatErr("directory of %d bytes", e.n)
 	}
 	if err := img.outside(e); err != nil {
+		return nil, 0, err
+	}
+	if err := img.spend(e.n); err != nil {
 		return nil, 0, err
 	}
 	var multi *dirent

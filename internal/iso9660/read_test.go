@@ -259,3 +259,29 @@ func TestReadHostileContinuation(t *testing.T) {
 		t.Fatalf("10-byte continuation area: %v", err)
 	}
 }
+
+// The directory bytes read from one image are bounded in all, not only
+// per directory: past the budget, a walk fails with a clear error instead
+// of reading on (a hostile image can point many records at large
+// directories). Cached directories are not read, nor counted, again.
+func TestReadWorkIsBounded(t *testing.T) {
+	_, b := buildImage(t, sampleFiles(), Options{VolumeID: "V", ModTime: testTime, RockRidge: true})
+	walk := func() (n int, err error) {
+		err = fs.WalkDir(openBytes(t, b), ".", func(_ string, _ fs.DirEntry, err error) error {
+			n++
+			return err
+		})
+		return n, err
+	}
+	all, err := walk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := maxImageWork
+	t.Cleanup(func() { maxImageWork = old })
+	maxImageWork = 3 * 2048 // fewer than the image's directories
+	n, err := walk()
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "directories add up to more than") || n >= all {
+		t.Fatalf("with a budget of 3 sectors: %d of %d entries walked, err %v", n, all, err)
+	}
+}

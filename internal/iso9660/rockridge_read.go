@@ -78,6 +78,9 @@ func (img *image) eachSUEntry(rec rawRecord, fn func(e []byte) error) error {
 		if hops >= maxCEHops || ce.n > int64(maxSUBytes-total) {
 			return formatErr("Rock Ridge continuation areas too long")
 		}
+		if err := img.spend(ce.n); err != nil {
+			return err
+		}
 		su = make([]byte, ce.n) // at most maxSUBytes in all
 		if err := img.readAt(su, ce.off); err != nil {
 			return fmt.Errorf("iso9660: Rock Ridge continuation area: %w", err)
