@@ -1,6 +1,7 @@
 package dicomdir
 
 import (
+	"context"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -17,7 +18,7 @@ func TestScanMemoryIndependentOfPixelData(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	res, err := Scan([]string{dir}, ScanOptions{})
+	res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
 	runtime.ReadMemStats(&after)
 	if err != nil || len(res.Instances) != 1 {
 		t.Fatalf("%v %+v", err, res)
@@ -36,7 +37,7 @@ func BenchmarkScanBuildEncode(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := Scan([]string{dir}, ScanOptions{})
+		res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

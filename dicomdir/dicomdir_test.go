@@ -2,6 +2,7 @@ package dicomdir
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -104,7 +105,7 @@ func TestParseErrors(t *testing.T) {
 
 func scanBuild(t *testing.T, inputs []string, allow bool) *BuildResult {
 	t.Helper()
-	res, err := Scan(inputs, ScanOptions{AllowConflicts: allow})
+	res, err := Scan(context.Background(), inputs, ScanOptions{AllowConflicts: allow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestCharsetsByteExact(t *testing.T) {
 		t.Fatalf("charset files missing: %v", files)
 	}
 	for _, f := range files {
-		res, err := Scan([]string{f}, ScanOptions{})
+		res, err := Scan(context.Background(), []string{f}, ScanOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,19 +225,19 @@ func TestConflicts(t *testing.T) {
 		SeriesNumber: "1", InstanceNumber: "1"}
 	must(t, dicomtest.Write(filepath.Join(dir, "a/1"), base))
 	must(t, dicomtest.Write(filepath.Join(dir, "b/1"), base)) // identical copy: collapsed
-	res, err := Scan([]string{dir}, ScanOptions{})
+	res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
 	if err != nil || len(res.Instances) != 1 || res.Duplicates != 1 {
 		t.Fatalf("identical duplicate: %v %+v", err, res)
 	}
 	other := base
 	other.InstanceNumber = "2"
 	must(t, dicomtest.Write(filepath.Join(dir, "c/1"), other))
-	_, err = Scan([]string{dir}, ScanOptions{})
+	_, err = Scan(context.Background(), []string{dir}, ScanOptions{})
 	var ce *ConflictError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), filepath.Join(dir, "a/1")) || !strings.Contains(err.Error(), filepath.Join(dir, "c/1")) {
 		t.Fatalf("conflicting duplicate: %v", err)
 	}
-	if res, err = Scan([]string{dir}, ScanOptions{AllowConflicts: true}); err != nil || len(res.Conflicts) != 1 {
+	if res, err = Scan(context.Background(), []string{dir}, ScanOptions{AllowConflicts: true}); err != nil || len(res.Conflicts) != 1 {
 		t.Fatalf("allowed conflict: %v", err)
 	}
 	// One Patient ID, two names.
@@ -245,7 +246,7 @@ func TestConflicts(t *testing.T) {
 	renamed := base
 	renamed.PatientName, renamed.SOPUID = "C^D", "2.25.4"
 	must(t, dicomtest.Write(filepath.Join(dir2, "2"), renamed))
-	res, _ = Scan([]string{dir2}, ScanOptions{})
+	res, _ = Scan(context.Background(), []string{dir2}, ScanOptions{})
 	if _, err := Build(res.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Patient ID P1") {
 		t.Fatalf("patient conflict: %v", err)
 	}
@@ -255,14 +256,14 @@ func TestConflicts(t *testing.T) {
 	moved := base
 	moved.StudyUID, moved.SOPUID = "2.25.8", "2.25.9"
 	must(t, dicomtest.Write(filepath.Join(dir3, "2"), moved))
-	res3, _ := Scan([]string{dir3}, ScanOptions{})
+	res3, _ := Scan(context.Background(), []string{dir3}, ScanOptions{})
 	if _, err := Build(res3.Instances, BuildOptions{}); !errors.As(err, &ce) || !strings.Contains(err.Error(), "Series Instance UID 2.25.2") {
 		t.Fatalf("series conflict: %v", err)
 	}
 	// Trailing empty components do not make another name.
 	renamed.PatientName = "A^B^^^"
 	must(t, dicomtest.Write(filepath.Join(dir2, "2"), renamed))
-	res, _ = Scan([]string{dir2}, ScanOptions{})
+	res, _ = Scan(context.Background(), []string{dir2}, ScanOptions{})
 	if _, err := Build(res.Instances, BuildOptions{}); err != nil {
 		t.Fatalf("A^B vs A^B^^^: %v", err)
 	}
@@ -411,7 +412,7 @@ func TestScanSkipReasons(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "d_text"), []byte("hello, world\n"), 0o644))
 	nometa := good[bytes.Index(good, []byte{0x08, 0x00, 0x08, 0x00}):]
 	must(t, os.WriteFile(filepath.Join(dir, "e_nometa"), nometa, 0o644))
-	res, err := Scan([]string{dir}, ScanOptions{})
+	res, err := Scan(context.Background(), []string{dir}, ScanOptions{})
 	if err != nil || len(res.Instances) != 1 {
 		t.Fatalf("%v %+v", err, res)
 	}
@@ -429,7 +430,7 @@ func TestScanSkipReasons(t *testing.T) {
 // A DICOMDIR given as input stands for the files it references.
 func TestScanDICOMDIRInput(t *testing.T) {
 	requireCorpus(t)
-	res, err := Scan([]string{filepath.Join(dirtests, "DICOMDIR")}, ScanOptions{})
+	res, err := Scan(context.Background(), []string{filepath.Join(dirtests, "DICOMDIR")}, ScanOptions{})
 	if err != nil || len(res.Instances) != 31 || len(res.Skipped) != 0 {
 		t.Fatalf("%v: %d instances, skipped %v", err, len(res.Instances), res.Skipped)
 	}
@@ -437,7 +438,7 @@ func TestScanDICOMDIRInput(t *testing.T) {
 	lone := filepath.Join(t.TempDir(), "DICOMDIR")
 	b, _ := os.ReadFile(filepath.Join(dirtests, "DICOMDIR"))
 	must(t, os.WriteFile(lone, b, 0o644))
-	res, err = Scan([]string{lone}, ScanOptions{})
+	res, err = Scan(context.Background(), []string{lone}, ScanOptions{})
 	if err != nil || len(res.Instances) != 0 || len(res.Skipped) != 31 || !strings.Contains(res.Skipped[0].Reason, "but missing") {
 		t.Fatalf("%v: %+v", err, res)
 	}
@@ -513,5 +514,15 @@ func TestSharedFunctionalGroupKeys(t *testing.T) {
 	}
 	if got := img.Value(dicom.ImageOrientationPatient); !strings.HasPrefix(got, `-1.00000\0.00000`) {
 		t.Errorf("Image Orientation %q", got)
+	}
+}
+
+// A cancelled scan stops (burn and index scan before they write, and a
+// Ctrl-C then must not wait for the whole tree).
+func TestScanStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Scan(ctx, []string{"../testdata/sample-study"}, ScanOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("scan with a cancelled context: %v, want context.Canceled", err)
 	}
 }

@@ -3,6 +3,7 @@ package dicomdir
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -82,8 +83,9 @@ const maxHeaderValue = 1 << 16
 // lists are found directly) and reads their headers only. Files that are
 // not DICOM, or are data sets without File Meta Information (which a
 // File-set cannot hold, PS3.10 §7.1), are skipped and listed. Files that
-// are byte-identical to one already found are collapsed.
-func Scan(inputs []string, opt ScanOptions) (*ScanResult, error) {
+// are byte-identical to one already found are collapsed. The end of ctx
+// stops the scan, between two files, with ctx's error.
+func Scan(ctx context.Context, inputs []string, opt ScanOptions) (*ScanResult, error) {
 	inputs, missing, err := expandDICOMDIRs(inputs)
 	if err != nil {
 		return nil, err
@@ -95,6 +97,9 @@ func Scan(inputs []string, opt ScanOptions) (*ScanResult, error) {
 	res := &ScanResult{Skipped: missing}
 	byUID := map[string]*Instance{}
 	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		in, reason, err := ReadInstance(p)
 		if err != nil {
 			return nil, err

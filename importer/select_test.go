@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -107,7 +108,7 @@ func plainFileSet(t *testing.T, specs ...dicomtest.Spec) string {
 			t.Fatal(err)
 		}
 	}
-	sc, err := dicomdir.Scan([]string{in}, dicomdir.ScanOptions{})
+	sc, err := dicomdir.Scan(context.Background(), []string{in}, dicomdir.ScanOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,7 +41,7 @@ func TestFingerprintMatchesAcrossSlipReadmeAndDisc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := NewPlan([]string{study}, Options{Medium: USB, Recipients: []cms.Recipient{other}})
+	q, err := NewPlan(context.Background(), []string{study}, Options{Medium: USB, Recipients: []cms.Recipient{other}})
 	if err != nil {
 		t.Fatal(err)
 	}

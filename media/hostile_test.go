@@ -26,7 +26,7 @@ func burnOther(t *testing.T) (*Plan, string) {
 	if _, err := dicomtest.Set(in, 1, 1, 1, 3); err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPlan([]string{in}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}})
+	p, err := NewPlan(context.Background(), []string{in}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestSalvageDamagedImage(t *testing.T) {
 		dicomtest.WriteImage(t, in, dicomtest.Image{UID: fmt.Sprint(i + 1), Series: "1", Rows: 128, Cols: 256, Bits: 16, Stored: 12,
 			Pixels: bytes.Repeat([]byte{byte(i), 1}, 128*256)})
 	}
-	p, err := NewPlan([]string{in}, Options{Medium: DVD, Recipients: []cms.Recipient{recipient(t)}})
+	p, err := NewPlan(context.Background(), []string{in}, Options{Medium: DVD, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

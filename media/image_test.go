@@ -15,7 +15,7 @@ import (
 // as the same image in a file does; an image that is not one is refused
 // with an error that names it.
 func TestOpenImageFromReaderAt(t *testing.T) {
-	p, err := NewPlan([]string{study}, Options{Medium: CD, Recipients: []cms.Recipient{recipient(t)}})
+	p, err := NewPlan(context.Background(), []string{study}, Options{Medium: CD, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

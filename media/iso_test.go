@@ -54,7 +54,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 	}
 	testtool.RequirePath(t, corpus, "the shared corpus")
 	tmp := t.TempDir()
-	p, err := NewPlan([]string{corpus}, Options{Recipients: []cms.Recipient{recipient(t)}, AllowConflicts: true, FileSetID: "CORPUS_TEST"})
+	p, err := NewPlan(context.Background(), []string{corpus}, Options{Recipients: []cms.Recipient{recipient(t)}, AllowConflicts: true, FileSetID: "CORPUS_TEST"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestISOOpensWithOtherTools(t *testing.T) {
 func TestISOFromSampleStudyPassesDciodvfy(t *testing.T) {
 	testtool.Require(t, "dciodvfy")
 	tmp := t.TempDir()
-	p, err := NewPlan([]string{study}, Options{Medium: CD, Recipients: []cms.Recipient{recipient(t)}})
+	p, err := NewPlan(context.Background(), []string{study}, Options{Medium: CD, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func unlocked(t *testing.T, path, password string) *Disc {
 // burnFolder plans the sample study and writes it to a new folder.
 func burnFolder(t *testing.T) (*Plan, string) {
 	t.Helper()
-	p, err := NewPlan([]string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}, Contact: "Radiology test desk"})
+	p, err := NewPlan(context.Background(), []string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}, Contact: "Radiology test desk"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestThirdPartyDisc(t *testing.T) {
 // The root of a freshly formatted stick exists and cannot be replaced: the
 // files are staged inside it and moved up at the end.
 func TestWriteIntoEmptyFolder(t *testing.T) {
-	p, err := NewPlan([]string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}})
+	p, err := NewPlan(context.Background(), []string{study}, Options{Medium: USB, Recipients: []cms.Recipient{recipient(t)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestVerifyCatchesSwappedFiles(t *testing.T) {
 // is computed on the way, and verify agrees with it.
 func TestManifestWithOtherDigests(t *testing.T) {
 	for _, opts := range []*cms.Options{{Digest: crypto.SHA512}, {PlainData: true}} {
-		p, err := NewPlan([]string{study}, Options{Medium: USB, Seal: opts, Recipients: []cms.Recipient{recipient(t)}})
+		p, err := NewPlan(context.Background(), []string{study}, Options{Medium: USB, Seal: opts, Recipients: []cms.Recipient{recipient(t)}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -70,8 +71,9 @@ type Plan struct {
 // ErrTooLarge: the content does not fit the chosen medium.
 var ErrTooLarge = errors.New("content does not fit the medium")
 
-// NewPlan scans the inputs and lays out the medium.
-func NewPlan(inputs []string, o Options) (*Plan, error) {
+// NewPlan scans the inputs and lays out the medium; the end of ctx stops
+// the scan.
+func NewPlan(ctx context.Context, inputs []string, o Options) (*Plan, error) {
 	type keys struct {
 		seal       *cms.Options
 		recipients []cms.Recipient
@@ -84,7 +86,7 @@ func NewPlan(inputs []string, o Options) (*Plan, error) {
 			derived <- keys{seal, rs, err}
 		}()
 	}
-	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.AllowConflicts})
+	res, err := dicomdir.Scan(ctx, inputs, dicomdir.ScanOptions{AllowConflicts: o.AllowConflicts})
 	if o.Keys != nil {
 		k := <-derived // always waited for: a prompt must not outlive the call
 		if k.err != nil {

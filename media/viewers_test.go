@@ -32,7 +32,7 @@ func fakeViewers(t *testing.T, skip ...string) string {
 
 func viewerPlan(t *testing.T, m Medium, viewers []ViewerFile) *Plan {
 	t.Helper()
-	p, err := NewPlan([]string{study}, Options{Medium: m, Recipients: []cms.Recipient{recipient(t)}, Viewers: viewers})
+	p, err := NewPlan(context.Background(), []string{study}, Options{Medium: m, Recipients: []cms.Recipient{recipient(t)}, Viewers: viewers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	}
 	// media scans the input while the password's key is derived: both
 	// take a noticeable fraction of a second, and they are independent.
-	plan, err := media.NewPlan(inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
+	plan, err := media.NewPlan(ctx, inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
 		Keys: o.keys(e), AllowConflicts: o.allowConflicts,
 		Version: versionString(), Viewers: viewers})
 	if err != nil {

@@ -73,7 +73,7 @@ func runIndex(ctx context.Context, e *env, inputs []string, o indexOptions) erro
 	if err := media.CheckNewFolder(o.out); err != nil {
 		return err
 	}
-	res, err := dicomdir.Scan(inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
+	res, err := dicomdir.Scan(ctx, inputs, dicomdir.ScanOptions{AllowConflicts: o.allowConflicts})
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func SealedFolder(t testing.TB, o media.Options, inputs ...string) string {
 		t.Fatal(err)
 	}
 	o.Medium, o.Recipients = media.USB, []cms.Recipient{r}
-	p, err := media.NewPlan(inputs, o)
+	p, err := media.NewPlan(context.Background(), inputs, o)
 	if err != nil {
 		t.Fatal(err)
 	}
