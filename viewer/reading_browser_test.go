@@ -175,7 +175,9 @@ return {Rows: rows.length, Open: document.querySelectorAll("#taglist details[ope
 	}
 	// The private sequence (0049,1001) holds an item; filtering for a
 	// tag inside it opens it and hides the rest.
-	b.do("filter", chromedp.SendKeys("#tagfilter", "(0049", chromedp.ByID),
+	// (CDP may deliver the "m" that opened the dialog as a separate char
+	// event, after the filter took focus, on a loaded machine: clear it.)
+	b.do("filter", chromedp.Evaluate(`document.getElementById("tagfilter").value = ""`, nil), chromedp.SendKeys("#tagfilter", "(0049", chromedp.ByID),
 		chromedp.Evaluate(`(function(){
 const vis = Array.from(document.querySelectorAll("#taglist li.tagrow")).filter(function(r){ return r.offsetParent !== null; });
 return {Visible: vis.length, VisibleOpen: document.querySelectorAll("#taglist details[open]").length,
