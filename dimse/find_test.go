@@ -42,8 +42,8 @@ func startFindPeer(t *testing.T, syntaxes []string, answer func(a *Assoc, ctxID 
 		}
 		a := newAssoc(c, 5*time.Second, 5*time.Second, 0)
 		defer a.close()
-		if _, ok := (&Server{Syntaxes: syntaxes}).negotiate(a); !ok {
-			p.err = errors.New("association not accepted")
+		if _, _, err := (&Server{Syntaxes: syntaxes}).negotiate(a, time.Now().Add(5*time.Second), make(chan struct{}, 1)); err != nil {
+			p.err = fmt.Errorf("association not accepted: %w", err)
 			return
 		}
 		p.err = p.serve(a, answer)

@@ -1,8 +1,11 @@
 package dimse
 
 import (
+	"container/list"
 	"context"
+	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -25,21 +28,73 @@ type StoreRequest struct {
 type StoreHandler func(ctx context.Context, req StoreRequest, data io.Reader) Status
 
 // Server is a C-ECHO and C-STORE SCP.
+//
+// A connection goes through two stages, bounded separately so that idle
+// sockets cannot keep a real sender out: until its A-ASSOCIATE-RQ has been
+// accepted it is pending (at most MaxPending of them, each given ARTIM for
+// its TLS handshake and its request; when a new connection would exceed
+// MaxPending the oldest pending one is closed); only an accepted
+// association holds one of the MaxAssociations slots, and it is closed
+// after Timeout without a message.
 type Server struct {
 	// AETitle is the called AE title we answer to; empty accepts any.
 	AETitle string
-	Store   StoreHandler
-	Timeout time.Duration // per PDU, as for Assoc
-	ARTIM   time.Duration // time allowed for A-ASSOCIATE-RQ and release
-	MaxPDU  uint32
+	// AllowCalling, when set, decides whether a calling AE title, coming
+	// from remote, may associate; others are rejected permanently by the
+	// service user with reason 3, calling AE title not recognized (PS3.8
+	// §9.3.4, Table 9-21). Nil accepts any.
+	AllowCalling func(callingAE string, remote net.Addr) bool
+	Store        StoreHandler
+	Timeout      time.Duration // per PDU, as for Assoc: an association silent longer is closed
+	// ARTIM is the time a new connection has for its TLS handshake and its
+	// A-ASSOCIATE-RQ together (0: DefaultServerARTIM), then for a release.
+	ARTIM  time.Duration
+	MaxPDU uint32
 	// MaxAssociations bounds concurrent associations (0: 16); more are
 	// rejected transiently ("local limit exceeded", PS3.8 Table 9-21) so
 	// the sender retries later instead of overloading the disk.
 	MaxAssociations int
+	// MaxPending bounds the connections that have not yet been accepted as
+	// associations (0: DefaultMaxPending).
+	MaxPending int
 	// Syntaxes, when set, are the only transfer syntaxes accepted, in our
 	// order of preference; otherwise every Acceptable one is, in the
 	// proposer's order.
 	Syntaxes []string
+	// TLS, when set, makes every connection a TLS server connection with
+	// this configuration (PS3.15 Annex B, Secure Transport Connection
+	// Profiles): the handshake must complete within ARTIM. As with
+	// net/http's Server.TLSConfig, client certificates are required only
+	// if its ClientAuth says so.
+	TLS *tls.Config
+	// Refused, when set, is told of every connection that ended without an
+	// association: a failed TLS handshake, nothing (or no A-ASSOCIATE-RQ)
+	// within ARTIM, a rejected request (err is then a *Refusal). It must
+	// be safe for concurrent use.
+	Refused func(remote net.Addr, err error)
+}
+
+// Defaults of a Server: a connection that sends nothing is cheap to keep
+// but must not stay long; the pending connections are many more than the
+// associations, so that a flood of idle ones is shed before it reaches
+// them.
+const (
+	DefaultServerARTIM = 5 * time.Second
+	DefaultMaxPending  = 256
+)
+
+// Refusal is an association request the server rejected.
+type Refusal struct {
+	CallingAE, CalledAE string
+	Reject
+}
+
+func (r *Refusal) Error() string {
+	reason, ok := rejectReasons[[2]byte{r.Source, r.Reason}]
+	if !ok {
+		reason = fmt.Sprintf("source %d, reason %d", r.Source, r.Reason)
+	}
+	return fmt.Sprintf("association from %q to %q rejected: %s", r.CallingAE, r.CalledAE, reason)
 }
 
 // transferSyntaxes the SCP accepts. Data is stored as received, so any
@@ -58,7 +113,8 @@ func acceptable(ts string) bool {
 }
 
 // Serve accepts associations on ln until ctx is cancelled, then waits for
-// the associations in progress to end (each within its timeouts).
+// the associations in progress to end (each within its timeouts). The
+// accept loop itself never waits for a peer.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	limit := s.MaxAssociations
@@ -66,6 +122,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		limit = 16
 	}
 	slots := make(chan struct{}, limit)
+	pend := &pendingConns{max: s.MaxPending, l: list.New()}
+	if pend.max <= 0 {
+		pend.max = DefaultMaxPending
+	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer wg.Wait()
@@ -81,30 +141,98 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			}
 			return err
 		}
+		e := pend.add(c)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case slots <- struct{}{}:
-				defer func() { <-slots }()
-				s.serveConn(ctx, c)
-			default:
-				s.refuse(c)
-			}
+			s.serveConn(ctx, c, pend, e, slots)
 		}()
 	}
 }
 
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
-	a := newAssoc(c, s.Timeout, s.ARTIM, s.MaxPDU)
-	defer a.close()
+// pendingConns are the connections not yet associated, oldest first.
+type pendingConns struct {
+	mu  sync.Mutex
+	max int
+	l   *list.List // of *pendingConn
+}
+
+type pendingConn struct {
+	c       net.Conn
+	evicted bool
+}
+
+// add records c, closing the oldest pending connection if c is one too
+// many: it has had the longest time to send its request.
+func (p *pendingConns) add(c net.Conn) *list.Element {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.l.Len() >= p.max {
+		old := p.l.Remove(p.l.Front()).(*pendingConn)
+		old.evicted = true
+		old.c.Close()
+	}
+	return p.l.PushBack(&pendingConn{c: c})
+}
+
+func (p *pendingConns) remove(e *list.Element) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.l.Remove(e) // a no-op if add closed it already
+}
+
+// why replaces err by the reason a connection was closed, if add closed
+// it to make room.
+func (p *pendingConns) why(e *list.Element, err error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.Value.(*pendingConn).evicted {
+		return fmt.Errorf("closed without an association to make room: more than %d connections had not sent an A-ASSOCIATE-RQ", p.max)
+	}
+	return err
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn, pend *pendingConns, e *list.Element, slots chan struct{}) {
+	defer pend.remove(e)
 	// An aborted server aborts its associations (PS3.8 §7.3).
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
-	rq, ok := s.negotiate(a)
-	if !ok {
+	artim := s.ARTIM
+	if artim <= 0 {
+		artim = DefaultServerARTIM
+	}
+	deadline := time.Now().Add(artim)
+	refused := func(err error) {
+		if s.Refused != nil {
+			s.Refused(c.RemoteAddr(), pend.why(e, err))
+		}
+	}
+	conn := c
+	if s.TLS != nil {
+		tc := tls.Server(c, s.TLS)
+		err := c.SetDeadline(deadline)
+		if err == nil {
+			err = tc.HandshakeContext(ctx)
+		}
+		if err != nil {
+			if isTimeout(err) {
+				err = fmt.Errorf("no TLS handshake within %v", artim)
+			}
+			refused(fmt.Errorf("TLS handshake: %w", err))
+			c.Close()
+			return
+		}
+		conn = tc
+	}
+	a := newAssoc(conn, s.Timeout, artim, s.MaxPDU)
+	defer a.close()
+	rq, release, err := s.negotiate(a, deadline, slots)
+	if err != nil {
+		refused(err)
 		return
 	}
+	defer release()
+	pend.remove(e)
 	for {
 		cmd, ctxID, err := a.readCommand(a.timeout)
 		if err != nil {
@@ -119,21 +247,41 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 }
 
-// negotiate reads the A-ASSOCIATE-RQ within ARTIM and accepts or rejects.
-func (s *Server) negotiate(a *Assoc) (*associate, bool) {
-	typ, body, err := a.read(a.artim)
-	if err != nil || typ != typeAssociateRQ {
-		return nil, false
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// negotiate reads the A-ASSOCIATE-RQ by deadline and accepts or rejects
+// it. An accepted association holds one of slots until release is called.
+func (s *Server) negotiate(a *Assoc, deadline time.Time, slots chan struct{}) (*associate, func(), error) {
+	typ, body, err := a.read(time.Until(deadline))
+	switch {
+	case isTimeout(err):
+		return nil, nil, fmt.Errorf("no A-ASSOCIATE-RQ within %v", a.artim)
+	case err != nil:
+		return nil, nil, err
+	case typ != typeAssociateRQ:
+		return nil, nil, protoErr("PDU type %#x instead of A-ASSOCIATE-RQ", typ)
 	}
 	rq, err := decodeAssociate(typ, body)
 	if err != nil {
 		a.abortProvider()
-		return nil, false
+		return nil, nil, err
 	}
-	if rej := s.check(rq); rej != nil {
+	rej := s.check(rq, a.conn.RemoteAddr())
+	if rej == nil {
+		select {
+		case slots <- struct{}{}:
+		default:
+			rej = &Reject{Result: 2, Source: 3, Reason: 2} // transient: local limit exceeded
+		}
+	}
+	if rej != nil {
 		_ = a.write(encodeReject(*rej))
-		return nil, false
+		return nil, nil, &Refusal{CallingAE: rq.CallingAE, CalledAE: rq.CalledAE, Reject: *rej}
 	}
+	release := func() { <-slots }
 	a.peer, a.peerMax = rq, rq.MaxLength
 	ac := &associate{CalledAE: rq.CalledAE, CallingAE: rq.CallingAE, MaxLength: a.ourMax,
 		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion}
@@ -146,19 +294,26 @@ func (s *Server) negotiate(a *Assoc) (*associate, bool) {
 		}
 	}
 	pdu, err := encodeAssociate(typeAssociateAC, ac)
-	if err != nil || a.write(pdu) != nil {
-		return nil, false
+	if err == nil {
+		err = a.write(pdu)
 	}
-	return rq, true
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return rq, release, nil
 }
 
-// check applies PS3.8 §9.3.4 rejection rules.
-func (s *Server) check(rq *associate) *Reject {
+// check applies PS3.8 §9.3.4 rejection rules (reasons of Table 9-21):
+// all permanent, by the service user.
+func (s *Server) check(rq *associate, remote net.Addr) *Reject {
 	switch {
 	case rq.AppContext != applicationContext:
 		return &Reject{Result: 1, Source: 1, Reason: 2}
 	case s.AETitle != "" && rq.CalledAE != s.AETitle:
 		return &Reject{Result: 1, Source: 1, Reason: 7}
+	case s.AllowCalling != nil && !s.AllowCalling(rq.CallingAE, remote):
+		return &Reject{Result: 1, Source: 1, Reason: 3}
 	}
 	return nil
 }
@@ -225,15 +380,4 @@ func (s *Server) preference(proposed []string) []string {
 		return s.Syntaxes
 	}
 	return proposed
-}
-
-// refuse answers an association over the limit with a transient
-// rejection (result 2, source 3: service provider presentation related,
-// reason 2: local limit exceeded).
-func (s *Server) refuse(c net.Conn) {
-	a := newAssoc(c, s.Timeout, s.ARTIM, s.MaxPDU)
-	defer a.close()
-	if typ, _, err := a.read(a.artim); err == nil && typ == typeAssociateRQ {
-		_ = a.write(encodeReject(Reject{Result: 2, Source: 3, Reason: 2}))
-	}
 }

@@ -2,6 +2,7 @@ package dimse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +17,24 @@ type Config struct {
 	Timeout             time.Duration // per PDU read/write, and a DIMSE reply
 	ARTIM               time.Duration // connect, association and release
 	MaxPDU              uint32        // what we can receive; 0: DefaultMaxPDU
+	// TLS, when set, secures the association (PS3.15 Annex B, Secure
+	// Transport Connection Profiles): the TCP connection is a TLS client
+	// connection with this configuration, its handshake done within
+	// ARTIM. As with crypto/tls.Dial, an empty ServerName is the host of
+	// Address. A handshake failure is a *TLSError.
+	TLS *tls.Config
 }
+
+// TLSError is a failed TLS handshake, as crypto/tls reported it: often an
+// x509 error about the peer's certificate, or a tls alert by which the
+// peer refused ours.
+type TLSError struct {
+	Addr string
+	Err  error
+}
+
+func (e *TLSError) Error() string { return "TLS handshake with " + e.Addr + ": " + e.Err.Error() }
+func (e *TLSError) Unwrap() error { return e.Err }
 
 // Peer is the other end of an association, as its A-ASSOCIATE said: its
 // implementation (PS3.7 D.3.3.2).
@@ -61,17 +79,51 @@ func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Ass
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true) // one PDU per write; Nagle only adds latency
 	}
-	a := newAssoc(c, cfg.Timeout, artim, cfg.MaxPDU)
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
+	if cfg.TLS != nil {
+		if c, err = clientHandshake(ctx, c, cfg, artim); err != nil {
+			return nil, err
+		}
+	}
+	a := newAssoc(c, cfg.Timeout, artim, cfg.MaxPDU)
 	if err := a.requestAssociation(cfg, contexts); err != nil {
 		a.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if oe, ok := errors.AsType[*net.OpError](err); ok && cfg.TLS != nil && oe.Op == "remote error" {
+			// In TLS 1.3 a server refuses our certificate after our side
+			// of the handshake is done: its alert arrives on the first read.
+			return nil, &TLSError{Addr: cfg.Address, Err: oe}
+		}
 		return nil, err
 	}
 	return a, nil
+}
+
+// clientHandshake makes c a TLS client connection (closing c on failure).
+func clientHandshake(ctx context.Context, c net.Conn, cfg Config, artim time.Duration) (net.Conn, error) {
+	tcfg := cfg.TLS
+	if tcfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(cfg.Address); err == nil {
+			tcfg = tcfg.Clone()
+			tcfg.ServerName = host
+		}
+	}
+	tc := tls.Client(c, tcfg)
+	err := c.SetDeadline(time.Now().Add(artim))
+	if err == nil {
+		err = tc.HandshakeContext(ctx)
+	}
+	if err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &TLSError{Addr: cfg.Address, Err: err}
+	}
+	return tc, nil
 }
 
 func (a *Assoc) requestAssociation(cfg Config, contexts []presentationContext) error {
