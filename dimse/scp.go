@@ -69,8 +69,9 @@ type Server struct {
 	TLS *tls.Config
 	// Refused, when set, is told of every connection that ended without an
 	// association: a failed TLS handshake, nothing (or no A-ASSOCIATE-RQ)
-	// within ARTIM, a rejected request (err is then a *Refusal). It must
-	// be safe for concurrent use.
+	// within ARTIM, a rejected request (err is then a *Refusal); not of
+	// one closed by its peer before it sent anything (a port probe). It
+	// must be safe for concurrent use.
 	Refused func(remote net.Addr, err error)
 }
 
@@ -203,7 +204,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, pend *pendingConns, 
 	}
 	deadline := time.Now().Add(artim)
 	refused := func(err error) {
-		if s.Refused != nil {
+		if s.Refused != nil && !errors.Is(err, io.EOF) { // io.EOF: closed before sending anything (a port probe)
 			s.Refused(c.RemoteAddr(), pend.why(e, err))
 		}
 	}

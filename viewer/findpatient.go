@@ -48,7 +48,7 @@ func (s *Server) sendFind(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg, _, errs := p.config()
+	cfg, _, errs := s.peerConfig(p)
 	delete(errs, "patient_id")
 	if len(errs) > 0 {
 		s.renderSendForm(w, http.StatusBadRequest, sc, p, errs, "Fill in the PACS first: the search asks it.")
@@ -94,7 +94,7 @@ func (s *Server) sendPick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.PatientID, p.Issuer, p.PatientName = f[0], f[1], f[2]
-	_, _, errs := p.config()
+	_, _, errs := s.peerConfig(p)
 	pg := &sendPage{Scope: sc, P: p, Picked: "From the PACS: Patient ID " + p.PatientID + ". Check the fields below, then Send."}
 	if errs["patient_id"] != "" {
 		pg.Msg, pg.Picked = "The PACS's patient cannot be used as it is: "+errs["patient_id"], ""

@@ -198,6 +198,14 @@ func (p sendParams) config() (dimse.Config, importer.Change, map[string]string) 
 	return cfg, c, errs
 }
 
+// peerConfig is p's configuration, secured with TLS if the viewer was
+// started so.
+func (s *Server) peerConfig(p sendParams) (dimse.Config, importer.Change, map[string]string) {
+	cfg, c, errs := p.config()
+	cfg.TLS = s.opts.TLS
+	return cfg, c, errs
+}
+
 func (s *Server) sendForm(w http.ResponseWriter, r *http.Request) {
 	sc, err := s.formScope(r)
 	if err != nil {
@@ -226,7 +234,7 @@ func (s *Server) renderSendPage(w http.ResponseWriter, code int, pg *sendPage) {
 	j := s.currentJob()
 	busy := j != nil && !j.finished()
 	s.render(w, code, "send", map[string]any{"Title": "Send to PACS", "Scope": pg.Scope, "P": pg.P, "Errs": pg.Errs,
-		"Message": pg.Msg, "EchoOK": pg.EchoOK, "Found": pg.Found, "Picked": pg.Picked, "Busy": busy})
+		"Message": pg.Msg, "EchoOK": pg.EchoOK, "Found": pg.Found, "Picked": pg.Picked, "Busy": busy, "TLS": s.opts.TLS != nil})
 }
 
 // sendRequest reads a posted send form: its scope (answered here when it
@@ -246,7 +254,7 @@ func (s *Server) sendStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg, change, errs := p.config()
+	cfg, change, errs := s.peerConfig(p)
 	if len(errs) > 0 {
 		s.renderSendForm(w, http.StatusBadRequest, sc, p, errs, "Please correct the fields marked below.")
 		return
@@ -274,7 +282,7 @@ func (s *Server) sendStart(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sendEcho(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	p := formParams(r)
-	cfg, _, errs := p.config()
+	cfg, _, errs := s.peerConfig(p)
 	delete(errs, "patient_id")
 	ok, msg := false, "Please correct the fields marked below."
 	if len(errs) == 0 {
@@ -531,9 +539,12 @@ func connectionProblem(err error, cfg dimse.Config) string {
 	var ab *dimse.Abort
 	var dns *net.DNSError
 	var ne net.Error
+	var te *dimse.TLSError
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &te):
+		return fmt.Sprintf("The secure connection (TLS) to %s failed (%v). Check with the PACS's administrator that its certificate is signed by a CA given to \"securemedia view --tls-ca\", and that it accepts ours (--tls-cert).", cfg.Address, te.Err)
 	case errors.As(err, &rj):
 		switch [2]byte{rj.Source, rj.Reason} {
 		case [2]byte{1, 7}:

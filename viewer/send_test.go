@@ -3,6 +3,7 @@ package viewer
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,12 @@ type pacs struct {
 
 func startPACS(t *testing.T, aet string, syntaxes ...string) *pacs {
 	t.Helper()
+	return startPACSWith(t, nil, aet, syntaxes...)
+}
+
+// startPACSWith is startPACS, over TLS if tc is not nil.
+func startPACSWith(t *testing.T, tc *tls.Config, aet string, syntaxes ...string) *pacs {
+	t.Helper()
 	p := &pacs{got: map[string][]byte{}}
 	srv := &dimse.Server{AETitle: aet, Timeout: 10 * time.Second, ARTIM: 5 * time.Second, Syntaxes: syntaxes,
 		Store: func(ctx context.Context, rq dimse.StoreRequest, data io.Reader) dimse.Status {
@@ -53,7 +60,7 @@ func startPACS(t *testing.T, aet string, syntaxes ...string) *pacs {
 			p.got[rq.SOPInstanceUID] = b
 			p.mu.Unlock()
 			return dimse.Status{}
-		}}
+		}, TLS: tc}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +139,25 @@ func (c *client) sendAndWait(form url.Values) status {
 	}
 	c.t.Fatal("send did not finish within 60 s")
 	return status{}
+}
+
+// echo presses "Test connection" as the page's script does, and returns
+// the answer.
+func (c *client) echo(f url.Values) (bool, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+"/send/echo", strings.NewReader(f.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("Accept", "application/json")
+	code, body, _ := c.do(req)
+	var j struct {
+		OK      bool
+		Message string
+	}
+	if err := json.Unmarshal([]byte(body), &j); code != 200 || err != nil {
+		c.t.Fatalf("echo: %d %v\n%s", code, err, body)
+	}
+	return j.OK, j.Message
 }
 
 // extractDisc decrypts the disc with "securemedia extract"'s code
@@ -342,22 +368,7 @@ func TestSendProblemsInPlainWords(t *testing.T) {
 	c := start(t, sealedDisc(t, filepath.Join(sampleStudy, "77654033", "CR1")))
 	c.login()
 	c.unlock()
-	echo := func(f url.Values) (bool, string) {
-		t.Helper()
-		req, _ := http.NewRequest("POST", c.base+"/send/echo", strings.NewReader(f.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", c.base)
-		req.Header.Set("Accept", "application/json")
-		code, body, _ := c.do(req)
-		var j struct {
-			OK      bool
-			Message string
-		}
-		if err := json.Unmarshal([]byte(body), &j); code != 200 || err != nil {
-			t.Fatalf("echo: %d %v\n%s", code, err, body)
-		}
-		return j.OK, j.Message
-	}
+	echo := c.echo
 	if ok, msg := echo(sendForm("PACS", p.port)); !ok || !strings.Contains(msg, "Connection works") {
 		t.Errorf("echo to a working PACS: %v %q", ok, msg)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ type Options struct {
 	// certificate and private key file (paths typed by the user). Without
 	// it the page offers the password only.
 	LoadKey func(certFile, keyFile string) (media.Identity, error)
+	// TLS, if set, secures Send to PACS (and its Test connection and
+	// Find): the client side of DICOM TLS, as dimse.Config.TLS.
+	TLS *tls.Config
 }
 
 // Server is the local web viewer of one disc. It listens on 127.0.0.1 only

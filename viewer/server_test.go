@@ -61,7 +61,13 @@ func start(t *testing.T, discPath string) *client {
 // test ends.
 func serve(t *testing.T, d *media.Disc) *client {
 	t.Helper()
-	s, err := New(d, Options{})
+	return serveWith(t, d, Options{})
+}
+
+// serveWith is serve with options.
+func serveWith(t *testing.T, d *media.Disc, o Options) *client {
+	t.Helper()
+	s, err := New(d, o)
 	if err != nil {
 		t.Fatal(err)
 	}

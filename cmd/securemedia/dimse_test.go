@@ -179,8 +179,8 @@ func (s *syncBuffer) String() string {
 }
 
 // startReceive runs "securemedia receive" in-process on a free port of
-// 127.0.0.1 until the test ends.
-func startReceive(t *testing.T, aet, dir string) (port int, log *syncBuffer) {
+// 127.0.0.1 until the test ends, with extra flags if given.
+func startReceive(t *testing.T, aet, dir string, extra ...string) (port int, log *syncBuffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -192,8 +192,8 @@ func startReceive(t *testing.T, aet, dir string) (port int, log *syncBuffer) {
 	log = &syncBuffer{}
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"receive", "--aet", aet, "--port", fmt.Sprint(port), "-o", dir, "--timeout", "10s"},
-			strings.NewReader(""), io.Discard, log)
+		args := []string{"receive", "--aet", aet, "--port", fmt.Sprint(port), "-o", dir, "--timeout", "10s"}
+		done <- run(ctx, append(args, extra...), strings.NewReader(""), io.Discard, log)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -41,6 +41,7 @@ func parsePeer(s string) (peer, error) {
 type netFlags struct {
 	pacs, callingAET string
 	timeout          time.Duration
+	tls              tlsFlags // a client's with --pacs, receive's without
 }
 
 func (n *netFlags) register(cmd *cobra.Command, needPACS bool) {
@@ -51,6 +52,7 @@ func (n *netFlags) register(cmd *cobra.Command, needPACS bool) {
 		_ = cmd.MarkFlagRequired("pacs")
 	}
 	f.DurationVar(&n.timeout, "timeout", dimse.DefaultTimeout, "longest silence allowed per network read or write (never for a whole study)")
+	n.tls.register(cmd, !needPACS)
 }
 
 func (n *netFlags) config() (dimse.Config, peer, error) {
@@ -61,6 +63,10 @@ func (n *netFlags) config() (dimse.Config, peer, error) {
 	if err != nil {
 		return dimse.Config{}, p, withCode(exitUsage, err)
 	}
+	tc, err := n.tls.clientConfig()
+	if err != nil {
+		return dimse.Config{}, p, err
+	}
 	return dimse.Config{CallingAE: n.callingAET, CalledAE: p.AET, Address: p.Addr, Timeout: n.timeout,
-		ARTIM: min(n.timeout, dimse.DefaultARTIM)}, p, nil
+		ARTIM: min(n.timeout, dimse.DefaultARTIM), TLS: tc}, p, nil
 }

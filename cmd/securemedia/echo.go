@@ -17,7 +17,10 @@ func newEchoCommand(e *env) *cobra.Command {
 		Long: `echo opens an association with the PACS, sends a C-ECHO (Verification,
 DICOM PS3.7 §9.1.5) and releases the association. It exits 0 when the PACS
 answers with success, 12 when it cannot be reached, rejects the association
-(for example because of the called or calling AE title) or answers otherwise.`,
+(for example because of the called or calling AE title) or answers otherwise,
+or when TLS fails (the reason in plain words, crypto/tls's own in brackets).
+
+` + tlsClientHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, p, err := nf.config()
@@ -27,7 +30,7 @@ answers with success, 12 when it cannot be reached, rejects the association
 			start := time.Now()
 			st, peer, err := dimse.Echo(cmd.Context(), cfg)
 			if err != nil {
-				return withCode(exitNetwork, fmt.Errorf("%s: %w", p, err))
+				return withCode(exitNetwork, fmt.Errorf("%s: %w", p, explainTLS(err, false)))
 			}
 			if st.Kind() != dimse.Success {
 				return withCode(exitNetwork, fmt.Errorf("%s: C-ECHO answered %v", p, st))

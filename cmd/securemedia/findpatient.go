@@ -96,7 +96,7 @@ func runFindPatient(cmd *cobra.Command, e *env, o *findPatientOptions) error {
 		err = fmt.Errorf("%w (does the PACS allow C-FIND from AE title %s?)", err, cfg.CallingAE)
 	}
 	if err != nil {
-		return withCode(exitNetwork, fmt.Errorf("%s: %w", p, err))
+		return withCode(exitNetwork, fmt.Errorf("%s: %w", p, explainTLS(err, false)))
 	}
 	if o.asJSON {
 		if matches == nil {

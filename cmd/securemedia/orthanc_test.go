@@ -32,16 +32,7 @@ stop_orthanc`, work, src))
 	if !strings.Contains(log, "echo-exit=0") || !strings.Contains(log, "exit=0") {
 		t.Fatalf("echo/send to Orthanc failed:\n%s", log)
 	}
-	got := pacstest.Studies(t, log)
-	want := pacstest.StudyCounts(t, src)
-	if len(got) != len(want) {
-		t.Errorf("Orthanc lists %d studies, want %d", len(got), len(want))
-	}
-	for uid, n := range want {
-		if s := got[uid]; s == nil || s.Instances != n {
-			t.Errorf("study %s: Orthanc has %v, want %d instances", uid, s, n)
-		}
-	}
+	pacstest.CheckStudies(t, log, src)
 }
 
 // TestSendReconciledToOrthanc: with --patient-id and --issuer, Orthanc

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +21,12 @@ import (
 )
 
 type receiveOptions struct {
-	aet, out, bind string
-	port           int
-	nf             netFlags
+	aet, out, bind   string
+	port             int
+	nf               netFlags
+	allow            []string // --allow-aet AET[@HOST]
+	maxAssociations  int
+	handshakeTimeout time.Duration
 }
 
 func newReceiveCommand(e *env) *cobra.Command {
@@ -45,7 +53,29 @@ It listens on 127.0.0.1 unless --bind says otherwise (for example --bind 0.0.0.0
 to accept other machines), answers only to the called AE title --aet, and runs
 until interrupted (Ctrl-C). An interrupt aborts the associations in progress:
 an instance being received is discarded (never left partial), and its sender
-is told it was not stored.`,
+is told it was not stored.
+
+Who may send: --allow-aet AET accepts associations only from the calling AE
+title AET; --allow-aet AET@HOST only from AET coming from HOST (an IP address,
+or a host name looked up once, at start). The flag may be repeated; without
+it any calling AE title is accepted. Others are rejected (A-ASSOCIATE-RJ,
+rejected-permanent, by the DICOM UL service-user, reason 3:
+calling-AE-title-not-recognized, PS3.8 §9.3.4), and the refusal is logged.
+
+Staying open: a connection that has not sent its association request (and,
+with --tls, completed its TLS handshake) within --handshake-timeout (default
+5s) is closed; an association silent for --timeout is closed. Only an accepted
+association counts towards --max-associations (default 16; more are refused
+transiently, "local limit exceeded", so the sender retries later). Connections
+still negotiating are bounded apart (256; beyond that the oldest is closed),
+so idle sockets cannot keep a real sender out. Refused connections are logged,
+at most 20 lines every 10 seconds (then a count).
+
+With --tls, only TLS connections are accepted, and each sender must present a
+client certificate signed by a CA in --tls-ca (mutual authentication), unless
+--tls-no-client-cert. ` + tlsHelp + `
+A refused handshake is logged in plain words (for example "the peer did not
+present a client certificate").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReceive(cmd.Context(), e, &o) },
 	}
@@ -54,6 +84,9 @@ is told it was not stored.`,
 	f.IntVar(&o.port, "port", 0, "TCP port to listen on (required)")
 	f.StringVarP(&o.out, "out", "o", "", "output directory (required)")
 	f.StringVar(&o.bind, "bind", "127.0.0.1", "address to listen on")
+	f.StringArrayVar(&o.allow, "allow-aet", nil, "accept only this calling `AET[@HOST]` (repeatable; default: any)")
+	f.IntVar(&o.maxAssociations, "max-associations", 16, "associations at a time (1 to 256); more are refused transiently")
+	f.DurationVar(&o.handshakeTimeout, "handshake-timeout", dimse.DefaultServerARTIM, "time a new connection has to send its association request (and complete TLS)")
 	o.nf.register(cmd, false)
 	for _, n := range []string{"aet", "port", "out"} {
 		_ = cmd.MarkFlagRequired(n)
@@ -68,6 +101,20 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	if o.port < 1 || o.port > 65535 {
 		return withCode(exitUsage, fmt.Errorf("--port %d: want 1 to 65535", o.port))
 	}
+	if o.maxAssociations < 1 || o.maxAssociations > 256 {
+		return withCode(exitUsage, fmt.Errorf("--max-associations %d: want 1 to 256", o.maxAssociations))
+	}
+	if o.handshakeTimeout <= 0 || o.nf.timeout <= 0 {
+		return withCode(exitUsage, errors.New("--handshake-timeout and --timeout must be positive"))
+	}
+	allow, err := parseAllowed(ctx, o.allow)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	tc, err := o.nf.tls.serverConfig()
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
 		return err
 	}
@@ -77,9 +124,17 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 		return withCode(exitNetwork, err)
 	}
 	st := &receiveLog{log: e.stderr}
-	fmt.Fprintf(e.stderr, "receive: %s listening on %s, storing into %s\n", o.aet, ln.Addr(), o.out)
+	over := ""
+	if tc != nil {
+		over = " (TLS)"
+	}
+	fmt.Fprintf(e.stderr, "receive: %s listening on %s%s, storing into %s\n", o.aet, ln.Addr(), over, o.out)
 	store := &dimse.FolderStore{Dir: o.out, Stored: st.report}
-	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout}
+	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
+		MaxAssociations: o.maxAssociations, TLS: tc, Refused: st.refusedConn}
+	if allow != nil {
+		srv.AllowCalling = allow.allows
+	}
 	err = srv.Serve(ctx, ln)
 	fmt.Fprintln(e.stderr, st.summary(o.out))
 	return untilInterrupted(ctx, err)
@@ -90,6 +145,42 @@ type receiveLog struct {
 	log                               io.Writer
 	mu                                sync.Mutex
 	stored, identical, apart, refused int
+	// Refused connections are logged at most refusedBurst per
+	// refusedWindow: a hostile peer must not fill the disk.
+	window     time.Time
+	logged     int
+	suppressed int
+}
+
+const (
+	refusedBurst  = 20
+	refusedWindow = 10 * time.Second
+)
+
+// refusedConn tells of a connection that ended without an association. It
+// names the peer's address and AE titles, never a patient.
+func (l *receiveLog) refusedConn(remote net.Addr, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if now.Sub(l.window) >= refusedWindow {
+		if l.suppressed > 0 {
+			fmt.Fprintf(l.log, "receive: refused connections not logged in the last %v: %d\n", refusedWindow, l.suppressed)
+		}
+		l.window, l.logged, l.suppressed = now, 0, 0
+	}
+	if l.logged >= refusedBurst {
+		l.suppressed++
+		return
+	}
+	l.logged++
+	var rf *dimse.Refusal
+	if errors.As(err, &rf) && rf.Reason == 3 && rf.Source == 1 {
+		err = fmt.Errorf("%w (not allowed by --allow-aet)", err)
+	} else if !errors.As(err, &rf) {
+		err = explainTLS(err, true)
+	}
+	fmt.Fprintf(l.log, "receive: refused %s: %v\n", remote, err)
 }
 
 // report tells of one instance; it prints UIDs and paths made of UIDs,
@@ -128,4 +219,73 @@ func (l *receiveLog) summary(dir string) string {
 		s += fmt.Sprintf(", %d conflicting duplicates kept apart in %s: check them before importing", l.apart, filepath.Join(dir, dimse.ConflictsDir))
 	}
 	return s
+}
+
+// allowList is --allow-aet: calling AE titles, each from any host or from
+// the given addresses only.
+type allowList map[string]*allowedFrom
+
+type allowedFrom struct {
+	anyHost bool
+	hosts   []netip.Addr
+}
+
+func (a allowList) allows(callingAE string, remote net.Addr) bool {
+	from, ok := a[callingAE]
+	if !ok {
+		return false
+	}
+	if from.anyHost {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(remote.String())
+	return err == nil && slices.Contains(from.hosts, ap.Addr().Unmap())
+}
+
+// parseAllowed reads the --allow-aet values, AET or AET@HOST (the last @
+// separates, since an AE title may hold one); a host name is looked up
+// now, once. Nil: no restriction.
+func parseAllowed(ctx context.Context, vals []string) (allowList, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := allowList{}
+	for _, v := range vals {
+		aet, host := v, ""
+		if i := strings.LastIndex(v, "@"); i > 0 {
+			aet, host = v[:i], v[i+1:]
+		}
+		if err := dimse.CheckAETitle(aet); err != nil {
+			return nil, fmt.Errorf("--allow-aet %q: %w", v, err)
+		}
+		if out[aet] == nil {
+			out[aet] = &allowedFrom{}
+		}
+		if host == "" { // AET alone: from every host, whatever else is given
+			out[aet].anyHost = true
+			continue
+		}
+		addrs, err := lookupHost(ctx, host)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-aet %q: %w", v, err)
+		}
+		out[aet].hosts = append(out[aet].hosts, addrs...)
+	}
+	return out, nil
+}
+
+func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a.Unmap()}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil, fmt.Errorf("cannot look up host %q: %w", host, err)
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips, nil
 }

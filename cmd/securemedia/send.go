@@ -87,7 +87,7 @@ and streamed in a second, whose own check aborts the transfer on a failure:
 the PACS never stores an incomplete instance.) Nothing decrypted is written
 to disk.
 
-` + selectionHelp + `
+` + selectionHelp + "\n\n" + tlsClientHelp + `
 
 EXAMPLES
   securemedia open disc.iso
@@ -174,7 +174,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 	items, err := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
 	if err != nil && ctx.Err() == nil && neverAssociated(items) {
 		// Not one association: one line says why, not a row per instance.
-		err = withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, firstError(err)))
+		err = withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, explainTLS(firstError(err), false)))
 		if o.asJSON {
 			writeJSON(e.stdout, sendJSON{Source: src, Peer: p.String(), Results: []sendItemJSON{}, Counts: map[string]int{}, Error: err.Error()})
 		}

@@ -15,6 +15,7 @@ func newViewCommand(e *env) *cobra.Command {
 	var noBrowser bool
 	var port int
 	var addr string
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "view DISC [flags]",
 		Short: "Look at the images of an encrypted DICOM medium in your web browser",
@@ -50,7 +51,8 @@ and checked before sending; a damaged one is listed and not sent.
 Compressed images are never decompressed or recompressed, so one whose
 encoding the PACS does not accept is listed as not stored. The page shows
 each image's result in plain words and can cancel. One send runs at a time;
-nothing is logged.
+nothing is logged. With --tls (and --tls-ca, --tls-cert, --tls-key, as for
+"securemedia send") Send to PACS, its test and its search use DICOM TLS.
 
 ` + discArg + `
 
@@ -61,6 +63,10 @@ EXAMPLES
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if port < 0 || port > 65535 {
 				return withCode(exitUsage, fmt.Errorf("--port %d: a port is 0 to 65535", port))
+			}
+			tc, err := tf.clientConfig()
+			if err != nil {
+				return err
 			}
 			d, err := media.Open(args[0])
 			if err != nil {
@@ -77,7 +83,7 @@ EXAMPLES
 					return withCode(exitUsage, err)
 				}
 			}
-			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: versionString()})
+			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: versionString(), TLS: tc})
 			if err != nil {
 				return err
 			}
@@ -98,6 +104,7 @@ EXAMPLES
 	f.IntVar(&port, "port", 0, "listen on this port of 127.0.0.1 (default: a free one)")
 	f.StringVar(&addr, "addr", "", "listen on `127.0.0.1:PORT` (the same as --port; only 127.0.0.1 is allowed)")
 	cmd.MarkFlagsMutuallyExclusive("port", "addr")
+	tf.register(cmd, false)
 	return cmd
 }
 

@@ -75,12 +75,14 @@ const (
 // storage under DIR (answering C-FIND from any AE title, as it does C-ECHO
 // and C-STORE) and waits (bounded) for its REST API; stop_orthanc
 // ends it; list_studies prints what Orthanc stores, for Studies.
+// $ORTHANC_EXTRA, if set, is added to the configuration's members (it
+// starts with a comma), as the DICOM TLS tests do.
 const OrthancScript = `start_orthanc() {
 cat > "$1/orthanc.json" <<JSON
 { "Name": "securemedia-test", "StorageDirectory": "$1/db", "IndexDirectory": "$1/db",
   "DicomAet": "ORTHANC", "DicomPort": 4242, "HttpPort": 8042, "DicomCheckCalledAet": true,
   "DicomAlwaysAllowFind": true,
-  "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [] }
+  "RemoteAccessAllowed": false, "AuthenticationEnabled": false, "Plugins": [] ${ORTHANC_EXTRA:-} }
 JSON
 Orthanc "$1/orthanc.json" >"$1/orthanc.log" 2>&1 & ORTHANC=$!
 i=0; until curl -sf http://127.0.0.1:8042/system >/dev/null; do i=$((i+1)); [ $i -gt 300 ] && { cat "$1/orthanc.log"; exit 9; }; sleep 0.1; done
@@ -161,4 +163,19 @@ func StudyCounts(t testing.TB, root string) map[string]int {
 		t.Fatalf("no DICOM study under %s", root) // else two empty counts would agree
 	}
 	return n
+}
+
+// CheckStudies fails t unless Orthanc's list_studies output in log holds
+// exactly the studies of the folder src, each with all its instances.
+func CheckStudies(t testing.TB, log, src string) {
+	t.Helper()
+	got, want := Studies(t, log), StudyCounts(t, src)
+	if len(got) != len(want) {
+		t.Errorf("Orthanc lists %d studies, want %d", len(got), len(want))
+	}
+	for uid, n := range want {
+		if s := got[uid]; s == nil || s.Instances != n {
+			t.Errorf("study %s: Orthanc has %v, want %d instances", uid, s, n)
+		}
+	}
 }
