@@ -73,9 +73,10 @@ at most 20 lines every 10 seconds (then a count).
 
 With --tls, only TLS connections are accepted, and each sender must present a
 client certificate signed by a CA in --tls-ca (mutual authentication), unless
---tls-no-client-cert. ` + tlsHelp + `
-A refused handshake is logged in plain words (for example "the peer did not
-present a client certificate").`,
+--tls-no-client-cert. A refused handshake is logged in plain words (for
+example "the peer did not present a client certificate").
+
+` + tlsHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReceive(cmd.Context(), e, &o) },
 	}
