@@ -69,7 +69,8 @@ type Server struct {
 	TLS *tls.Config
 	// Refused, when set, is told of every connection that ended without an
 	// association: a failed TLS handshake, nothing (or no A-ASSOCIATE-RQ)
-	// within ARTIM, a rejected request (err is then a *Refusal); not of
+	// within ARTIM, a rejected request (err is then a *TLSError or a
+	// *Refusal); not of
 	// one closed by its peer before it sent anything (a port probe). It
 	// must be safe for concurrent use.
 	Refused func(remote net.Addr, err error)
@@ -219,7 +220,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, pend *pendingConns, 
 			if isTimeout(err) {
 				err = fmt.Errorf("no TLS handshake within %v", artim)
 			}
-			refused(fmt.Errorf("TLS handshake: %w", err))
+			refused(&TLSError{Addr: c.RemoteAddr().String(), Err: err})
 			c.Close()
 			return
 		}

@@ -25,9 +25,9 @@ type Config struct {
 	TLS *tls.Config
 }
 
-// TLSError is a failed TLS handshake, as crypto/tls reported it: often an
-// x509 error about the peer's certificate, or a tls alert by which the
-// peer refused ours.
+// TLSError is a failed TLS handshake (Addr is the peer's), as crypto/tls
+// reported it: often an x509 error about the peer's certificate, or a tls
+// alert by which the peer refused ours.
 type TLSError struct {
 	Addr string
 	Err  error

@@ -228,7 +228,7 @@ func loadPair(certFile, keyFile string) (tls.Certificate, error) {
 // returned as they are.
 func explainTLS(err error, server bool) error {
 	var te *dimse.TLSError
-	if !server && !errors.As(err, &te) {
+	if !errors.As(err, &te) {
 		return err
 	}
 	peer, ours := "the PACS's certificate", "the PACS refused our certificate (--tls-cert)"
