@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // snakeCase is the one key style of every --json output.
@@ -120,5 +124,55 @@ func TestQuiet(t *testing.T) {
 	r = cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "usb2"), "--media", "usb", "--no-viewer", "--generate-password", "-q")
 	if r.code != 0 || !strings.Contains(r.stderr, "shown once") {
 		t.Errorf("burn --generate-password -q must still show the password: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// receive --json logs one JSON object per line on stdout: listening, a
+// line per instance, stopped with the counts.
+func TestReceiveJSONLines(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--aet", "PACS", "--port", fmt.Sprint(port), "-o", filepath.Join(dir, "in"), "--json"},
+			strings.NewReader(""), &out, io.Discard)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), `"event":"listening"`) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("receive --json did not say it listens: %q", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cli(t, "", "send", sampleStudy, "--pacs", fmt.Sprintf("PACS@127.0.0.1:%d", port), "--state", filepath.Join(dir, "state")).expect(t, 0, "31 sent")
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("receive did not stop")
+	}
+	events := map[string]int{}
+	var last receiveEvent
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	for sc.Scan() {
+		decodeStrict(t, "receive", sc.Bytes())
+		var ev receiveEvent
+		json.Unmarshal(sc.Bytes(), &ev)
+		if ev.Time == "" || ev.Event == "" {
+			t.Errorf("event without time or kind: %s", sc.Bytes())
+		}
+		events[ev.Event]++
+		last = ev
+	}
+	if events["listening"] != 1 || events["stored"] != 31 || last.Event != "stopped" || last.Counts == nil || last.Counts.Stored != 31 {
+		t.Errorf("receive --json events %v, last %+v", events, last)
 	}
 }

@@ -27,6 +27,7 @@ type receiveOptions struct {
 	allow            []string // --allow-aet AET[@HOST]
 	maxAssociations  int
 	handshakeTimeout time.Duration
+	asJSON           bool
 }
 
 func newReceiveCommand(e *env) *cobra.Command {
@@ -87,6 +88,7 @@ example "the peer did not present a client certificate").
 	f.StringVar(&o.bind, "bind", "127.0.0.1", "address to listen on")
 	f.StringArrayVar(&o.allow, "allow-aet", nil, "accept only this calling `AET[@HOST]` (repeatable; default: any)")
 	f.IntVar(&o.maxAssociations, "max-associations", 16, "associations at a time (1 to 256); more are refused transiently")
+	f.BoolVar(&o.asJSON, "json", false, "log as JSON lines on stdout, one per event (keys: see README.md), instead of text on stderr")
 	f.DurationVar(&o.handshakeTimeout, "handshake-timeout", dimse.DefaultServerARTIM, "time a new connection has to send its association request (and complete TLS)")
 	o.nf.register(cmd, false)
 	for _, n := range []string{"aet", "port", "out"} {
@@ -125,11 +127,10 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 		return withCode(exitNetwork, err)
 	}
 	st := &receiveLog{log: e.stderr}
-	over := ""
-	if tc != nil {
-		over = " (TLS)"
+	if o.asJSON {
+		st.json = e.stdout
 	}
-	fmt.Fprintf(e.stderr, "receive: %s listening on %s%s, storing into %s\n", o.aet, ln.Addr(), over, o.out)
+	st.listening(o.aet, ln.Addr(), tc != nil, o.out)
 	store := &dimse.FolderStore{Dir: o.out, Stored: st.report}
 	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
 		MaxAssociations: o.maxAssociations, TLS: tc, Refused: st.refusedConn}
@@ -137,13 +138,15 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 		srv.AllowCalling = allow.allows
 	}
 	err = srv.Serve(ctx, ln)
-	fmt.Fprintln(e.stderr, st.summary(o.out))
+	st.stopped(o.out)
 	return untilInterrupted(ctx, err)
 }
 
-// receiveLog counts and reports what arrives.
+// receiveLog counts and reports what arrives: as text on stderr, or with
+// --json as one JSON object per line on stdout (receiveEvent).
 type receiveLog struct {
 	log                               io.Writer
+	json                              io.Writer // --json: events here instead
 	mu                                sync.Mutex
 	stored, identical, apart, refused int
 	// Refused connections are logged at most refusedBurst per
@@ -166,7 +169,9 @@ func (l *receiveLog) refusedConn(remote net.Addr, err error) {
 	now := time.Now()
 	if now.Sub(l.window) >= refusedWindow {
 		if l.suppressed > 0 {
-			fmt.Fprintf(l.log, "receive: refused connections not logged in the last %v: %d\n", refusedWindow, l.suppressed)
+			if !l.event(receiveEvent{Event: "refused_unlogged", Count: l.suppressed}) {
+				fmt.Fprintf(l.log, "receive: refused connections not logged in the last %v: %d\n", refusedWindow, l.suppressed)
+			}
 		}
 		l.window, l.logged, l.suppressed = now, 0, 0
 	}
@@ -181,7 +186,9 @@ func (l *receiveLog) refusedConn(remote net.Addr, err error) {
 	} else if !errors.As(err, &rf) {
 		err = explainTLS(err, true)
 	}
-	fmt.Fprintf(l.log, "receive: refused %s: %v\n", remote, err)
+	if !l.event(receiveEvent{Event: "refused", Remote: remote.String(), Error: err.Error()}) {
+		fmt.Fprintf(l.log, "receive: refused %s: %v\n", remote, err)
+	}
 }
 
 // report tells of one instance; it prints UIDs and paths made of UIDs,
@@ -189,20 +196,94 @@ func (l *receiveLog) refusedConn(remote net.Addr, err error) {
 func (l *receiveLog) report(req dimse.StoreRequest, res dimse.StoreResult) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	ev := receiveEvent{SOPInstanceUID: req.SOPInstanceUID, Path: res.Path}
 	switch {
 	case res.Err != nil:
 		l.refused++
-		fmt.Fprintf(l.log, "receive: %s not stored: %v\n", req.SOPInstanceUID, res.Err)
+		ev.Event, ev.Path, ev.Error = "not_stored", "", res.Err.Error()
+		if !l.event(ev) {
+			fmt.Fprintf(l.log, "receive: %s not stored: %v\n", req.SOPInstanceUID, res.Err)
+		}
 	case res.Copy == dimse.IdenticalCopy:
 		l.identical++
-		fmt.Fprintf(l.log, "receive: %s already stored (identical): %s\n", req.SOPInstanceUID, res.Path)
+		if ev.Event = "identical"; !l.event(ev) {
+			fmt.Fprintf(l.log, "receive: %s already stored (identical): %s\n", req.SOPInstanceUID, res.Path)
+		}
 	case res.Copy == dimse.ConflictingCopy:
 		l.apart++
-		fmt.Fprintf(l.log, "receive: %s arrived again with other content: kept apart as %s; the first copy %s is unchanged\n",
-			req.SOPInstanceUID, res.Path, res.First)
+		ev.Event, ev.First = "conflict", res.First
+		if !l.event(ev) {
+			fmt.Fprintf(l.log, "receive: %s arrived again with other content: kept apart as %s; the first copy %s is unchanged\n",
+				req.SOPInstanceUID, res.Path, res.First)
+		}
 	default:
 		l.stored++
-		fmt.Fprintln(l.log, "receive: stored "+res.Path)
+		if ev.Event = "stored"; !l.event(ev) {
+			fmt.Fprintln(l.log, "receive: stored "+res.Path)
+		}
+	}
+}
+
+// receiveEvent is one line of receive --json. Event is listening,
+// stored, identical (already stored), conflict (kept apart), not_stored,
+// refused (a connection without an association), refused_unlogged (how
+// many refusals the rate limit left out) or stopped (with counts).
+type receiveEvent struct {
+	Time           string         `json:"time"` // RFC 3339, UTC
+	Event          string         `json:"event"`
+	SOPInstanceUID string         `json:"sop_instance_uid,omitempty"`
+	Path           string         `json:"path,omitempty"`
+	First          string         `json:"first,omitempty"` // conflict: the copy kept
+	Remote         string         `json:"remote,omitempty"`
+	Error          string         `json:"error,omitempty"`
+	Count          int            `json:"count,omitempty"`
+	AET            string         `json:"aet,omitempty"`
+	Address        string         `json:"address,omitempty"`
+	TLS            bool           `json:"tls,omitempty"`
+	Dir            string         `json:"dir,omitempty"`
+	Counts         *receiveCounts `json:"counts,omitempty"`
+}
+
+type receiveCounts struct {
+	Stored    int    `json:"stored"`
+	Identical int    `json:"identical"`
+	Refused   int    `json:"refused"`
+	Conflicts int    `json:"conflicts"`
+	Apart     string `json:"conflicts_dir,omitempty"`
+}
+
+// event writes ev as a JSON line when --json asked for them; false
+// otherwise (the caller then writes text). l.mu is held, or not yet
+// needed (listening, stopped).
+func (l *receiveLog) event(ev receiveEvent) bool {
+	if l.json == nil {
+		return false
+	}
+	ev.Time = time.Now().UTC().Format(time.RFC3339Nano)
+	writeJSON(l.json, ev)
+	return true
+}
+
+func (l *receiveLog) listening(aet string, addr net.Addr, tls bool, dir string) {
+	if l.event(receiveEvent{Event: "listening", AET: aet, Address: addr.String(), TLS: tls, Dir: dir}) {
+		return
+	}
+	over := ""
+	if tls {
+		over = " (TLS)"
+	}
+	fmt.Fprintf(l.log, "receive: %s listening on %s%s, storing into %s\n", aet, addr, over, dir)
+}
+
+func (l *receiveLog) stopped(dir string) {
+	l.mu.Lock()
+	c := &receiveCounts{Stored: l.stored, Identical: l.identical, Refused: l.refused, Conflicts: l.apart}
+	l.mu.Unlock()
+	if c.Conflicts > 0 {
+		c.Apart = filepath.Join(dir, dimse.ConflictsDir)
+	}
+	if !l.event(receiveEvent{Event: "stopped", Counts: c}) {
+		fmt.Fprintln(l.log, l.summary(dir))
 	}
 }
 
@@ -211,8 +292,8 @@ func (l *receiveLog) report(req dimse.StoreRequest, res dimse.StoreResult) {
 func (l *receiveLog) summary(dir string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := fmt.Sprintf("receive: stopped; %d instances stored, %d already stored (identical), %d refused",
-		l.stored, l.identical, l.refused)
+	s := fmt.Sprintf("receive: stopped; %s stored, %d already stored (identical), %d refused",
+		count(l.stored, "instance"), l.identical, l.refused)
 	switch {
 	case l.apart == 1:
 		s += fmt.Sprintf(", 1 conflicting duplicate kept apart in %s: check it before importing", filepath.Join(dir, dimse.ConflictsDir))

@@ -73,7 +73,7 @@ func TestStorescuConflictingDuplicateToReceive(t *testing.T) {
 		fmt.Sprintf("receive: %s already stored (identical): %s\n", sop, relFirst),
 		fmt.Sprintf("receive: %s arrived again with other content: kept apart as %s; the first copy %s is unchanged\n", sop, relApart, relFirst),
 		fmt.Sprintf("receive: %s already stored (identical): %s\n", sop, relApart),
-		fmt.Sprintf("receive: stopped; 1 instances stored, 2 already stored (identical), 0 refused, 1 conflicting duplicate kept apart in %s: check it before importing\n",
+		fmt.Sprintf("receive: stopped; 1 instance stored, 2 already stored (identical), 0 refused, 1 conflicting duplicate kept apart in %s: check it before importing\n",
 			filepath.Join(dir, "conflicts")),
 	} {
 		if !strings.Contains(log, want) {
