@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,5 +191,35 @@ func sameListing(t *testing.T, root string, before []string) {
 	t.Helper()
 	if after := listing(t, root); strings.Join(after, "\n") != strings.Join(before, "\n") {
 		t.Errorf("%s after the interrupt holds %v, before it %v", root, after, before)
+	}
+}
+
+// receive runs until stopped: stopped by a signal it exits 130 too (its
+// summary printed first), while a stop of its own (a test's cancel) is 0.
+func TestInterruptedReceiveExits130(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"receive", "--aet", "PACS", "--port", fmt.Sprint(port), "-o", t.TempDir()}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(hung)
+	for !strings.Contains(stderr.String(), "listening") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel(&interrupted{sig: syscall.SIGTERM})
+	select {
+	case code := <-done:
+		if code != exitInterrupted || !strings.Contains(stderr.String(), "receive: stopped;") || !strings.Contains(stderr.String(), "interrupted (SIGTERM)") {
+			t.Fatalf("receive stopped by SIGTERM: exit %d\n%s", code, stderr.String())
+		}
+	case <-time.After(hung):
+		t.Fatal("receive did not stop")
 	}
 }
