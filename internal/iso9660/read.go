@@ -195,8 +195,8 @@ func (img *image) detectRockRidge() error {
 	if err := img.readAt(b, root.off); err != nil {
 		return fmt.Errorf("iso9660: root directory: %w", err)
 	}
-	if len(b) == 0 {
-		return nil
+	if len(b) == 0 || int(b[0]) > len(b) {
+		return nil // no "." record that fits the root's extent: no Rock Ridge
 	}
 	rec, err := parseRecord(b[:b[0]])
 	if err != nil || len(rec.su) < 7 {
