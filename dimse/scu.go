@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -97,9 +98,26 @@ func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Ass
 			// of the handshake is done: its alert arrives on the first read.
 			return nil, &TLSError{Addr: cfg.Address, Err: oe}
 		}
+		if cfg.TLS != nil && resetByPeer(err) {
+			// Or the server drops the connection instead of sending its
+			// alert (dcmtk does, now and then): our first write meets a
+			// reset.
+			return nil, &TLSError{Addr: cfg.Address, Err: fmt.Errorf("%w (%w)", ErrClosedAfterHandshake, err)}
+		}
 		return nil, err
 	}
 	return a, nil
+}
+
+// ErrClosedAfterHandshake is a TLS peer that closed the connection at
+// once after the handshake, before any association: in TLS 1.3 that is how
+// a server that refuses our certificate may end it.
+var ErrClosedAfterHandshake = errors.New("the peer closed the connection right after the TLS handshake")
+
+// resetByPeer tells an error of a connection the peer reset or closed.
+func resetByPeer(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // clientHandshake makes c a TLS client connection (closing c on failure).

@@ -128,3 +128,38 @@ func TestTLSStoreAndRefusals(t *testing.T) {
 		t.Errorf("server certificate from an untrusted CA: %v", err)
 	}
 }
+
+// A TLS server that drops the connection right after the handshake, as
+// dcmtk sometimes does instead of sending its alert when it refuses our
+// certificate: the error is a *TLSError saying so, not a bare "connection
+// reset" that reads like a network fault.
+func TestTLSPeerClosesAfterHandshake(t *testing.T) {
+	ca := testpki.NewCA(t, "Hospital CA")
+	server := ca.Issue(t, testpki.Leaf{Name: "127.0.0.1"})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pairOf(t, server)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if tc, ok := c.(*tls.Conn); ok && tc.Handshake() == nil {
+				if raw, ok := tc.NetConn().(*net.TCPConn); ok {
+					raw.SetLinger(0) // a reset, not a FIN
+				}
+			}
+			c.Close()
+		}
+	}()
+	cfg := Config{CallingAE: "SCU", CalledAE: "SCP", Address: ln.Addr().String(), Timeout: 5 * time.Second,
+		TLS: &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: poolOf(t, ca), ServerName: "127.0.0.1"}}
+	_, _, err = Echo(context.Background(), cfg)
+	var te *TLSError
+	if !errors.As(err, &te) || !errors.Is(err, ErrClosedAfterHandshake) {
+		t.Fatalf("peer that drops the connection after the handshake: %v, want a *TLSError with ErrClosedAfterHandshake", err)
+	}
+}

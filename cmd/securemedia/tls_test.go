@@ -281,7 +281,7 @@ func TestTLSToStorescp(t *testing.T) {
 "$SM" send %[2]s --pacs SCP@127.0.0.1:11112 --state %[4]s/state.tsv %[3]s >%[4]s/table.txt; echo "send-exit=$?"
 "$SM" echo --pacs SCP@127.0.0.1:11112 --tls --tls-ca "$CA" --tls-cert "$STRCERT" --tls-key "$STRKEY"; echo "stranger-exit=$?"
 stop_scp`, out, src, tlsArgs, work), s.env(sm)...)
-	for _, want := range []string{"C-ECHO success", "echo-exit=0", "send-exit=0", "stranger-exit=12", "the PACS refused our certificate (--tls-cert)"} {
+	for _, want := range []string{"C-ECHO success", "echo-exit=0", "send-exit=0", "stranger-exit=12", "refused our certificate (--tls-cert)"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

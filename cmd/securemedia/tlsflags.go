@@ -259,6 +259,11 @@ func explainTLS(err error, server bool) error {
 	case errors.As(err, &oe) && oe.Op == "remote error" && (strings.Contains(s, "protocol version") || strings.Contains(s, "handshake failure")),
 		strings.Contains(s, "unsupported versions"), strings.Contains(s, "no cipher suite"):
 		msg = "no TLS version or cipher suite in common (we speak only TLS 1.2 and 1.3 with the cipher suites BCP 195 allows)"
+	case errors.Is(err, dimse.ErrClosedAfterHandshake):
+		msg = "the PACS closed the connection right after the TLS handshake: it probably refused our certificate (--tls-cert)"
+		if server {
+			msg = "the sender closed the connection right after the TLS handshake"
+		}
 	case errors.As(err, &rh):
 		msg = "the peer does not speak TLS on this port"
 	case errors.Is(err, os.ErrDeadlineExceeded) || strings.Contains(s, "within"):
