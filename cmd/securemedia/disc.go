@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/importer"
+	"github.com/securemedia/securemedia/internal/drive"
 	"github.com/securemedia/securemedia/internal/passphrase"
 	"github.com/securemedia/securemedia/media"
 )
@@ -27,6 +28,8 @@ type burnOptions struct {
 	noViewer       bool
 	viewerDir      string
 	allowConflicts bool
+	device, speed  string
+	noEject        bool
 }
 
 func newBurnCommand(e *env) *cobra.Command {
@@ -58,6 +61,14 @@ authoring site's own certificate, for recovery)
   certificate holders. All files share one key derivation; each has its
   own content key.
 
+TO A DRIVE
+  --device DRIVE writes the image to an optical drive with xorriso (/dev/sr0;
+  stdio:FILE is a file standing in for a drive), after checking that the
+  drive holds a blank (or rewritable) disc large enough, then reads the disc
+  back and compares it with the checked image byte for byte, and ejects it
+  (--no-eject keeps it in). -o FILE keeps the image too; without it, the
+  image is staged in a temporary folder and removed. --speed is xorriso's.
+
 THE VIEWER PROGRAMS
   Every medium gets the disc viewer for Windows, macOS (Apple silicon and
   Intel) and Linux under VIEWER/, unsealed (they hold no patient data), and
@@ -81,7 +92,10 @@ Exit codes: see "securemedia help exit-codes".`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runBurn(cmd.Context(), e, args, &o) },
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required)")
+	f.StringVarP(&o.out, "output", "o", "", "the ISO image `FILE`, or the FOLDER with --media usb (required unless --device)")
+	f.StringVar(&o.device, "device", "", "also write the image to the optical drive `DRIVE` (/dev/sr0, or xorriso's stdio:FILE) and read it back")
+	f.StringVar(&o.speed, "speed", "", "writing speed for --device, as xorriso takes it (e.g. 8, max; default: the drive's)")
+	f.BoolVar(&o.noEject, "no-eject", false, "leave the disc in the drive after --device")
 	o.sealOptions.addFlags(cmd, "disc")
 	o.password.canGenerate = true
 	f.BoolVar(&o.generate, "generate-password", false, "generate a passphrase (shown once; see --slip)")
@@ -96,7 +110,6 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
 	cmd.MarkFlagsMutuallyExclusive("generate-password", "password-file", "password-env", "ask-password")
 	cmd.MarkFlagsMutuallyExclusive("no-viewer", "viewer-dir")
-	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }
 
@@ -107,6 +120,22 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 		if m, err = media.ParseMedium(o.medium); err != nil {
 			return withCode(exitUsage, err)
 		}
+	}
+	switch {
+	case o.out == "" && o.device == "":
+		return withCode(exitUsage, errors.New("--output is required (or --device DRIVE)"))
+	case o.device != "" && m == media.USB:
+		return withCode(exitUsage, errors.New("--device writes a disc: it does not go with --media usb"))
+	case (o.speed != "" || o.noEject) && o.device == "":
+		return withCode(exitUsage, errors.New("--speed and --no-eject go with --device DRIVE"))
+	case o.out == "":
+		// The image is staged in a private temporary folder, removed after.
+		tmp, err := os.MkdirTemp("", "securemedia-burn-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		o.out = filepath.Join(tmp, "disc.iso")
 	}
 	if m != media.USB {
 		if st, err := os.Stat(o.out); err == nil && st.IsDir() {
@@ -154,8 +183,18 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
+	if o.device != "" {
+		if err := checkDrive(ctx, plan, o.device); err != nil {
+			return err
+		}
+	}
 	if err := writePlan(ctx, e, plan, o); err != nil {
 		return err
+	}
+	if o.device != "" {
+		if err := burnToDrive(ctx, e, o); err != nil {
+			return err
+		}
 	}
 	if o.generated != nil {
 		if err := showGenerated(e, plan, o); err != nil {
@@ -166,8 +205,12 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	if plan.Fingerprint != "" {
 		fingerprint = ", fingerprint " + plan.Fingerprint
 	}
+	where := o.out
+	if o.device != "" {
+		where = o.device
+	}
 	fmt.Fprintf(e.stdout, "%s: %s, profile %s, label %s%s\n  %s, %s, %s, %s, %s\n  opens with: %s\n",
-		o.out, plan.Medium, plan.Profile, plan.FileSetID, fingerprint,
+		where, plan.Medium, plan.Profile, plan.FileSetID, fingerprint,
 		count(plan.Counts.Patients, "patient"), count(plan.Counts.Studies, "study"), count(plan.Counts.Series, "series"),
 		count(plan.Counts.Instances, "instance"), humanBytes(plan.Size()), strings.Join(plan.RecipientNames(), "; "))
 	return nil
@@ -189,6 +232,46 @@ func writePlan(ctx context.Context, e *env, plan *media.Plan, o *burnOptions) er
 	p.doneFiles = p.files
 	p.show(true)
 	fmt.Fprintf(e.info(), "read back and checked %s\n", count(len(plan.Entries), "file"))
+	return nil
+}
+
+// checkDrive makes sure the drive holds a disc the image can be written
+// to, before anything is written.
+func checkDrive(ctx context.Context, plan *media.Plan, dev string) error {
+	m, err := drive.Inspect(ctx, dev)
+	if err != nil {
+		return err
+	}
+	if !m.Writable() {
+		return fmt.Errorf("the disc in %s is not blank (%s, %s): insert a blank disc; nothing was written", dev, m.Kind, m.Status)
+	}
+	size, err := plan.ImageSize()
+	if err != nil {
+		return err
+	}
+	if size > m.Free {
+		return withCode(exitPolicy, fmt.Errorf("%w: the image is %s and the disc in %s holds %s: insert a larger disc; nothing was written",
+			media.ErrTooLarge, humanBytes(size), dev, humanBytes(m.Free)))
+	}
+	return nil
+}
+
+// burnToDrive writes the checked image to the drive, reads the disc back
+// and compares it with the image byte for byte, then ejects it.
+func burnToDrive(ctx context.Context, e *env, o *burnOptions) error {
+	fmt.Fprintf(e.info(), "writing the image to %s\n", o.device)
+	if err := drive.Write(ctx, o.device, o.out, o.speed); err != nil {
+		return err
+	}
+	if err := drive.Compare(ctx, o.device, o.out); err != nil {
+		return fmt.Errorf("%s: %w", o.device, err)
+	}
+	fmt.Fprintf(e.info(), "read the disc in %s back: identical to the checked image\n", o.device)
+	if !o.noEject {
+		if err := drive.Eject(ctx, o.device); err != nil {
+			fmt.Fprintf(e.stderr, "warning: the disc is written and checked, but %s did not eject it: %v\n", o.device, err)
+		}
+	}
 	return nil
 }
 
