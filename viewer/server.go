@@ -76,13 +76,11 @@ func New(d *media.Disc, o Options) (*Server, error) {
 	if _, err := rand.Read(tok); err != nil {
 		return nil, err
 	}
-	s := &Server{disc: d, opts: o, token: base64.RawURLEncoding.EncodeToString(tok),
-		decode: make(chan struct{}, 2), frames: newFrameCache(frameCacheBytes), closed: make(chan struct{})}
-	if d != nil { // nil: the page asks for the disc (choose.go)
-		if err := s.attach(d); err != nil {
-			return nil, err
-		}
+	s, err := newServer(d, o)
+	if err != nil {
+		return nil, err
 	}
+	s.token = base64.RawURLEncoding.EncodeToString(tok)
 	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
 	if err != nil {
 		return nil, err
@@ -96,6 +94,39 @@ func New(d *media.Disc, o Options) (*Server, error) {
 	s.cookie = fmt.Sprintf("sm_token_%d", port)
 	s.routes()
 	return s, nil
+}
+
+func newServer(d *media.Disc, o Options) (*Server, error) {
+	s := &Server{disc: d, opts: o, decode: make(chan struct{}, 2), frames: newFrameCache(frameCacheBytes), closed: make(chan struct{})}
+	if d != nil { // nil: the page asks for the disc (choose.go)
+		if err := s.attach(d); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// NewInProcess returns the viewer of a disc as a handler for requests made
+// inside this process, with no listener: INDEX.HTM's WebAssembly answers
+// the page scripts' requests with it (cmd/discpage). No other program or
+// site can reach it, so it asks for no token; it sets the same headers.
+func NewInProcess(d *media.Disc, o Options) (http.Handler, error) {
+	if d == nil {
+		return nil, errors.New("viewer: no disc")
+	}
+	s, err := newServer(d, o)
+	if err != nil {
+		return nil, err
+	}
+	s.routes()
+	return inProcess{s}, nil
+}
+
+type inProcess struct{ s *Server }
+
+func (p inProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setPageHeaders(w.Header())
+	p.s.mux.ServeHTTP(w, r)
 }
 
 // URL is the start URL, token included: open it in a browser.
@@ -138,19 +169,7 @@ const pageCSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style
 // ServeHTTP checks every request (host, origin, token) before routing it,
 // and sets the headers that keep pages private and self-contained.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// same-origin, not no-referrer: under no-referrer browsers send
-	// "Origin: null" with our own form posts (Fetch, "serialize a request
-	// origin"), which refuse() rightly rejects. No other origin is ever
-	// sent a referrer either way.
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	setPageHeaders(w.Header())
 	if why := s.refuse(r); why != "" {
 		http.Error(w, "Forbidden: "+why+". Open the viewer with the address securemedia printed.", http.StatusForbidden)
 		return
@@ -193,6 +212,23 @@ func (s *Server) refuse(r *http.Request) string {
 		return "missing or wrong access token"
 	}
 	return ""
+}
+
+// setPageHeaders sets the headers that keep pages private and
+// self-contained.
+func setPageHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Content-Security-Policy", pageCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with our own form posts (Fetch, "serialize a request
+	// origin"), which refuse() rightly rejects. No other origin is ever
+	// sent a referrer either way.
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 }
 
 func (s *Server) routes() {

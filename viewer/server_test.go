@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -499,5 +500,44 @@ func TestAboutListsLicences(t *testing.T) {
 		if code != 200 || len(strings.TrimSpace(text)) < 200 {
 			t.Errorf("%s: %d, %d bytes", l[1], code, len(text))
 		}
+	}
+}
+
+// TestInProcess: the handler INDEX.HTM's WebAssembly answers with serves
+// the same pages with no listener and no token, and the same headers.
+func TestInProcess(t *testing.T) {
+	d, err := media.Open(sealedDisc(t, sampleStudy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h, err := NewInProcess(d, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(method, target, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, target, strings.NewReader(body))
+		if body != "" {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	w := get("GET", "/", "")
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="password"`) {
+		t.Fatalf("GET /: %d, no unlock form", w.Code)
+	}
+	if w.Header().Get("Content-Security-Policy") != pageCSP {
+		t.Errorf("CSP %q", w.Header().Get("Content-Security-Policy"))
+	}
+	if w := get("GET", "/series/x", ""); w.Code != http.StatusSeeOther {
+		t.Errorf("a series while locked: %d, want a redirect to the unlock page", w.Code)
+	}
+	if w := get("POST", "/unlock", "password="+url.QueryEscape(testPassword)); w.Code != http.StatusSeeOther {
+		t.Fatalf("unlock: %d %s", w.Code, w.Body)
+	}
+	if w := get("GET", "/", ""); !strings.Contains(w.Body.String(), "Studies on this disc") {
+		t.Errorf("after unlocking, GET / is not the study list")
 	}
 }
