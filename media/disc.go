@@ -54,7 +54,7 @@ func Open(p string) (*Disc, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		return &Disc{fsys: os.DirFS(p), dirName: "DICOMDIR"}, nil
+		return OpenFS(os.DirFS(p)), nil
 	}
 	f, err := os.Open(p)
 	if err != nil {
@@ -68,6 +68,11 @@ func Open(p string) (*Disc, error) {
 	d.closer = f
 	return d, nil
 }
+
+// OpenFS opens the medium whose root folder is fsys: for one, the folder
+// a user picked in a browser, read through the browser's File objects
+// (INDEX.HTM, cmd/discpage).
+func OpenFS(fsys fs.FS) *Disc { return &Disc{fsys: fsys, dirName: "DICOMDIR"} }
 
 // OpenImage opens an ISO image of size bytes read through r, wherever its
 // bytes are: a disc device (/dev/sr0, \\.\D: — the whole disc, without the

@@ -36,6 +36,9 @@ type Options struct {
 	// Viewers are the viewer programs to put under VIEWER/ (FindViewers),
 	// unsealed and executable; README.TXT tells how to start them.
 	Viewers []ViewerFile
+	// Page is INDEX.HTM and its assets (FindPage), which open the medium
+	// in a browser with no program; README.TXT tells of it.
+	Page []PageFile
 }
 
 // Entry is one file of the medium.

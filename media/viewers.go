@@ -2,6 +2,7 @@ package media
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,24 +55,39 @@ func FindViewers(dir string) (found []ViewerFile, missing []ViewerProgram) {
 const autorunName = "AUTORUN.INF"
 
 // plainOnMedium tells the files a medium holds unsealed: README.TXT, the
-// viewer programs and AUTORUN.INF. None carries patient data.
+// viewer programs, INDEX.HTM and its assets (under VIEWER/) and
+// AUTORUN.INF. None carries patient data.
 func plainOnMedium(p string) bool {
 	p = strings.ToUpper(p)
-	return p == "README.TXT" || p == autorunName || strings.HasPrefix(p, "VIEWER/")
+	return p == "README.TXT" || p == autorunName || p == "INDEX.HTM" || strings.HasPrefix(p, "VIEWER/")
 }
 
-// addViewers adds the viewer programs, plain and executable.
+// addViewers adds the viewer programs, plain and executable, and
+// INDEX.HTM with its assets, plain and read-only.
 func (p *Plan) addViewers() error {
-	for _, v := range p.opts.Viewers {
-		st, err := os.Stat(v.Source)
-		if err != nil {
-			return fmt.Errorf("viewer program: %w", err)
+	for _, f := range p.opts.Page {
+		if err := p.addPlainFile("INDEX.HTM", f.Path, f.Source, 0o444); err != nil {
+			return err
 		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("viewer program %s is not a file", v.Source)
-		}
-		p.Entries = append(p.Entries, Entry{Path: v.Path, Size: st.Size(), PlainSize: st.Size(), Mode: 0o555, source: v.Source})
 	}
+	for _, v := range p.opts.Viewers {
+		if err := p.addPlainFile("viewer program", v.Path, v.Source, 0o555); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addPlainFile adds a file of this computer, copied unsealed.
+func (p *Plan) addPlainFile(what, onMedium, source string, mode fs.FileMode) error {
+	st, err := os.Stat(source)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s %s is not a file", what, source)
+	}
+	p.Entries = append(p.Entries, Entry{Path: onMedium, Size: st.Size(), PlainSize: st.Size(), Mode: mode, source: source})
 	return nil
 }
 
@@ -103,3 +119,36 @@ func (p *Plan) viewerOn(goos, goarch string) *ViewerProgram {
 
 // dosPath writes a medium path the way Windows users see it.
 func dosPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }
+
+// PageFile is one file of INDEX.HTM, the page that opens the medium in a
+// browser alone (cmd/discpage): its path in a folder of viewers and on
+// the medium. INDEX.HTM goes to the medium's root (the name IHE PDI
+// gives it), its assets under VIEWER/PAGE.
+type PageFile struct {
+	Folder, Path string
+	Source       string // the file to copy, once found (FindPage)
+}
+
+// PageFiles are INDEX.HTM and its assets, as "make viewers" writes them.
+var PageFiles = []PageFile{
+	{Folder: "INDEX.HTM", Path: "INDEX.HTM"},
+	{Folder: "PAGE/PAGE.JS", Path: "VIEWER/PAGE/PAGE.JS"},
+	{Folder: "PAGE/WASM.JS", Path: "VIEWER/PAGE/WASM.JS"},
+	{Folder: "PAGE/PAGE.CSS", Path: "VIEWER/PAGE/PAGE.CSS"},
+}
+
+// FindPage looks in dir (a folder of viewers) for INDEX.HTM and its
+// assets: all of them, or none (nil) when any is missing.
+func FindPage(dir string) []PageFile {
+	var found []PageFile
+	for _, f := range PageFiles {
+		src := filepath.Join(dir, filepath.FromSlash(f.Folder))
+		st, err := os.Stat(src)
+		if err != nil || !st.Mode().IsRegular() || st.Size() == 0 {
+			return nil
+		}
+		f.Source = src
+		found = append(found, f)
+	}
+	return found
+}

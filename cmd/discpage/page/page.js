@@ -1,0 +1,274 @@
+// SecureMedia INDEX.HTM: opens the disc in this browser alone. Our Go code
+// (cmd/discpage: media, cms, dicomdir and the viewer's pages), compiled to
+// WebAssembly, arrives in WASM.JS as SM_WASM (gzip, base64): a file://
+// page may not fetch files, so nothing is loaded by URL. Go answers
+// smOpen(files) and smRequest(method, url, type, body) (main_js.go); this
+// script shows the viewer's pages in an iframe and routes their requests,
+// link clicks, form posts and their decode worker to smRequest.
+"use strict";
+(function () {
+  const statusEl = document.getElementById("status");
+  const pick = document.getElementById("pick");
+  const drop = document.getElementById("drop");
+  const view = document.getElementById("view");
+  function say(msg, error) { statusEl.textContent = msg; statusEl.className = error ? "error" : ""; }
+
+  // The viewer's pages think they are at http://disc.invalid/...: links,
+  // forms and fetches are resolved against that and sent to Go as paths.
+  const BASE = "http://disc.invalid";
+  let current = BASE + "/";
+  function pathOf(u) {
+    const url = new URL(String(u), current);
+    if (url.origin !== BASE) return null;
+    return url.pathname + url.search;
+  }
+
+  // Load Go. DecompressionStream: Compression Streams
+  // (https://compression.spec.whatwg.org/); the wasm is not streamed from
+  // a URL, so WebAssembly.instantiate takes the bytes.
+  let goReady;
+  const ready = new Promise(function (r) { goReady = r; });
+  window.smGoReady = function () { goReady(); };
+  async function start() {
+    const bin = atob(window.SM_WASM);
+    window.SM_WASM = null;
+    const gz = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) gz[i] = bin.charCodeAt(i);
+    const wasm = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+    const go = new Go();
+    const { instance } = await WebAssembly.instantiate(wasm, go.importObject);
+    go.run(instance);
+    await ready;
+  }
+  const loaded = start().then(function () {
+    say("Choose the disc to open it.");
+  }, function (e) {
+    say("This browser cannot run the viewer (" + e.message + "). Try another browser (a recent Chrome, Edge, Firefox or Safari), or start the viewer program on the disc (see README.TXT).", true);
+    throw e;
+  });
+
+  // Files chosen through the input (relative paths from webkitdirectory).
+  pick.addEventListener("change", function () {
+    const files = Array.from(pick.files).map(function (f) { return [f.webkitRelativePath || f.name, f]; });
+    openDisc(files);
+  });
+  // A folder dropped on the page: File and Directory Entries API
+  // (https://wicg.github.io/entries-api/).
+  drop.addEventListener("dragover", function (ev) { ev.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+  document.addEventListener("dragover", function (ev) { ev.preventDefault(); });
+  document.addEventListener("drop", function (ev) {
+    ev.preventDefault();
+    drop.classList.remove("over");
+    const entries = Array.from(ev.dataTransfer.items || []).map(function (i) { return i.webkitGetAsEntry && i.webkitGetAsEntry(); }).filter(Boolean);
+    const out = [];
+    function walk(entry, prefix) {
+      if (entry.isFile) return new Promise(function (ok, fail) { entry.file(function (f) { out.push([prefix + entry.name, f]); ok(); }, fail); });
+      const reader = entry.createReader();
+      return new Promise(function (ok, fail) {
+        const all = [];
+        (function more() {
+          reader.readEntries(function (batch) {
+            if (batch.length === 0) { Promise.all(all).then(ok, fail); return; }
+            batch.forEach(function (e) { all.push(walk(e, prefix + entry.name + "/")); });
+            more();
+          }, fail);
+        })();
+      });
+    }
+    Promise.all(entries.map(function (e) { return walk(e, ""); })).then(function () { openDisc(out); },
+      function (e) { say("The folder could not be read: " + e.message, true); });
+  });
+
+  async function openDisc(files) {
+    try {
+      await loaded;
+      if (files.length === 0) { say("That folder is empty. Choose the disc itself.", true); return; }
+      say("Reading the disc…");
+      await smOpen(files);
+      await go("GET", "/");
+    } catch (e) {
+      say("The disc could not be opened: " + e.message, true);
+    }
+  }
+
+  // request asks Go, following redirects as a browser would.
+  async function request(method, url, type, body) {
+    for (let hops = 0; hops < 10; hops++) {
+      const r = await smRequest(method, url, type || null, body == null ? null : String(body));
+      const loc = r.headers.location;
+      if (r.status >= 300 && r.status < 400 && loc) {
+        const p = pathOf(new URL(loc, BASE + url));
+        if (p == null) throw new Error("the viewer sent the page elsewhere");
+        url = p; method = "GET"; type = null; body = null;
+        continue;
+      }
+      r.url = url;
+      return r;
+    }
+    throw new Error("too many redirects");
+  }
+
+  // Static files (scripts, styles, the decoders) as blob: URLs, made once.
+  const blobs = new Map();
+  async function blobURL(p) {
+    if (!blobs.has(p)) {
+      blobs.set(p, request("GET", p).then(function (r) {
+        if (r.status !== 200) throw new Error(p + ": HTTP " + r.status);
+        return URL.createObjectURL(new Blob([r.body], { type: r.headers["content-type"] || "" }));
+      }));
+    }
+    return blobs.get(p);
+  }
+  let shimURL = null;
+  function shim() {
+    if (!shimURL) shimURL = URL.createObjectURL(new Blob(["(" + frameShim.toString() + ")();"], { type: "text/javascript" }));
+    return shimURL;
+  }
+
+  // go loads a page of the viewer into the iframe.
+  async function go(method, url, body, type) {
+    const p = pathOf(url);
+    if (p == null) return;
+    const r = await request(method, p, type, body);
+    const ctype = r.headers["content-type"] || "";
+    if (ctype.indexOf("text/html") !== 0) {
+      say("The viewer answered with something this page cannot show (" + ctype + ").", true);
+      return;
+    }
+    const doc = new DOMParser().parseFromString(new TextDecoder().decode(r.body), "text/html");
+    const refs = Array.from(doc.querySelectorAll("script[src], link[rel=stylesheet][href]"));
+    await Promise.all(refs.map(async function (el) {
+      const attr = el.tagName === "SCRIPT" ? "src" : "href";
+      const q = pathOf(el.getAttribute(attr));
+      if (q == null) { el.remove(); return; }
+      el.setAttribute(attr, await blobURL(q));
+    }));
+    const s = doc.createElement("script");
+    s.src = shim();
+    doc.head.insertBefore(s, doc.head.firstChild);
+    current = BASE + r.url;
+    view.srcdoc = "<!DOCTYPE html>" + doc.documentElement.outerHTML;
+    view.hidden = false;
+    document.title = doc.title;
+    view.focus();
+  }
+
+  // fetch as the viewer's scripts call it, answered by Go.
+  async function smFetch(input, init) {
+    init = init || {};
+    const url = typeof input === "string" || input instanceof URL ? String(input) : input.url;
+    const p = pathOf(url);
+    if (p == null) throw new TypeError("Failed to fetch: " + url + " is not on this disc");
+    let body = init.body == null ? null : init.body, type = null;
+    if (body instanceof URLSearchParams) { type = "application/x-www-form-urlencoded"; body = body.toString(); }
+    const r = await request((init.method || "GET").toUpperCase(), p, type, body);
+    const nobody = r.status === 204 || r.status === 205 || r.status === 304;
+    return new Response(nobody ? null : r.body, { status: r.status, headers: r.headers });
+  }
+
+  // A Worker as the viewer's scripts make one: the script's text from Go,
+  // started from a blob: URL (a file:// page may start no worker by URL),
+  // with a prelude that sends the worker's fetches here and maps its
+  // importScripts to blob: URLs made beforehand (importScripts is
+  // synchronous).
+  const workerImports = ["/static/codecs/jpeg.js", "/static/codecs/jpeg-lossless.js",
+    "/static/codecs/openjpegwasm_decode.js", "/static/codecs/charlswasm_decode.js"];
+  function smWorker(url) {
+    const proxy = { onmessage: null, onerror: null, queue: [], real: null, listeners: [] };
+    proxy.postMessage = function (m, t) { if (proxy.real) proxy.real.postMessage(m, t); else proxy.queue.push([m, t]); };
+    proxy.terminate = function () { if (proxy.real) proxy.real.terminate(); proxy.dead = true; };
+    proxy.addEventListener = function (type, f) { proxy.listeners.push([type, f]); };
+    function deliver(type, ev) {
+      const h = proxy["on" + type];
+      if (h) h.call(proxy, ev);
+      proxy.listeners.forEach(function (l) { if (l[0] === type) l[1].call(proxy, ev); });
+    }
+    (async function () {
+      const p = pathOf(url);
+      const map = {};
+      await Promise.all(workerImports.map(async function (q) { map[q] = await blobURL(q); }));
+      const main = await request("GET", p);
+      const prelude = "(" + workerPrelude.toString() + ")(" + JSON.stringify(map) + ");\n";
+      const w = new Worker(URL.createObjectURL(new Blob([prelude, main.body], { type: "text/javascript" })));
+      w.onmessage = function (ev) {
+        const m = ev.data;
+        if (m && m.smFetch) {
+          request(m.method || "GET", pathOf(m.url), null, null).then(function (r) {
+            w.postMessage({ smReply: m.smFetch, status: r.status, headers: r.headers, body: r.body }, [r.body.buffer]);
+          }, function (e) { w.postMessage({ smReply: m.smFetch, error: e.message }); });
+          return;
+        }
+        deliver("message", ev);
+      };
+      w.onerror = function (ev) { deliver("error", ev); };
+      if (proxy.dead) { w.terminate(); return; }
+      proxy.real = w;
+      proxy.queue.forEach(function (q) { w.postMessage(q[0], q[1]); });
+      proxy.queue = [];
+    })().catch(function (e) { deliver("error", { message: e.message }); });
+    return proxy;
+  }
+
+  window.SM = {
+    fetch: smFetch,
+    worker: smWorker,
+    go: function (method, href, body, type) {
+      go(method, new URL(href, current).href, body, type).catch(function (e) { say("The viewer failed: " + e.message, true); view.hidden = true; });
+    },
+    setURL: function (u) { const p = pathOf(u); if (p != null) current = BASE + p; },
+  };
+
+  // frameShim runs first in every page of the viewer (the iframe), in that
+  // page's window: its fetch, Worker and history go to this page, and its
+  // links and forms load the next page through Go.
+  function frameShim() {
+    const SM = parent.SM;
+    window.fetch = function (input, init) { return SM.fetch(input, init); };
+    window.Worker = function (url) { return SM.worker(String(url)); };
+    history.replaceState = function (s, t, u) { if (u != null) SM.setURL(u); };
+    history.pushState = history.replaceState;
+    document.addEventListener("click", function (ev) {
+      if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+      const a = ev.target.closest && ev.target.closest("a[href]");
+      if (!a) return;
+      const href = a.getAttribute("href");
+      if (href.charAt(0) === "#") return;
+      ev.preventDefault();
+      SM.go("GET", href);
+    });
+    document.addEventListener("submit", function (ev) {
+      if (ev.defaultPrevented) return;
+      ev.preventDefault();
+      const f = ev.target;
+      const data = new URLSearchParams(new FormData(f, ev.submitter)).toString();
+      const action = f.getAttribute("action") || "";
+      if ((f.getAttribute("method") || "get").toLowerCase() === "post") SM.go("POST", action, data, "application/x-www-form-urlencoded");
+      else SM.go("GET", action.split("?")[0] + "?" + data);
+    });
+  }
+
+  // workerPrelude runs first in the decode worker.
+  function workerPrelude(map) {
+    const waiting = new Map();
+    let next = 1;
+    self.fetch = function (url, init) {
+      return new Promise(function (resolve, reject) {
+        const id = next++;
+        waiting.set(id, { resolve: resolve, reject: reject });
+        self.postMessage({ smFetch: id, url: String(url), method: (init && init.method) || "GET" });
+      });
+    };
+    self.addEventListener("message", function (ev) {
+      const m = ev.data;
+      if (!m || !m.smReply) return;
+      ev.stopImmediatePropagation();
+      const w = waiting.get(m.smReply);
+      waiting.delete(m.smReply);
+      if (m.error) w.reject(new TypeError(m.error));
+      else w.resolve(new Response(m.body, { status: m.status, headers: m.headers }));
+    });
+    const importReal = self.importScripts.bind(self);
+    self.importScripts = function () { importReal.apply(null, Array.from(arguments).map(function (u) { return map[u] || u; })); };
+  }
+})();

@@ -1,0 +1,349 @@
+//go:build !(js && wasm)
+
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/testtool"
+	"github.com/securemedia/securemedia/media"
+	"github.com/securemedia/securemedia/media/mediatest"
+)
+
+const sampleStudy = "../../testdata/sample-study"
+
+// buildPage builds the page as "make viewers" does, into a folder of
+// viewers, and returns that folder.
+func buildPage(t testing.TB) string {
+	t.Helper()
+	pageOnce.Do(func() { pageDir, pageErr = buildPageOnce() })
+	if pageErr != nil {
+		t.Fatal(pageErr)
+	}
+	return pageDir
+}
+
+var (
+	pageOnce sync.Once
+	pageDir  string
+	pageErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pageDir != "" {
+		os.RemoveAll(filepath.Dir(pageDir))
+	}
+	os.Exit(code)
+}
+
+func buildPageOnce() (string, error) {
+	dir, err := os.MkdirTemp("", "discpage-")
+	if err != nil {
+		return "", err
+	}
+	wasm := filepath.Join(dir, "discpage.wasm")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=test", "-o", wasm, ".")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, msg)
+	}
+	root, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "VIEWER")
+	return out, bundleFiles(out, wasm, filepath.Join(strings.TrimSpace(string(root)), "lib", "wasm", "wasm_exec.js"))
+}
+
+// pageBrowser is headless Chromium with the page's script errors and every
+// request the page made collected.
+type pageBrowser struct {
+	ctx      context.Context
+	t        testing.TB
+	mu       sync.Mutex
+	errors   []string
+	requests []string
+}
+
+func startPageBrowser(t testing.TB, limit time.Duration) *pageBrowser {
+	t.Helper()
+	chromium := testtool.Require(t, "chromium")
+	profile := t.TempDir()
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 720))
+	t.Cleanup(cancelAlloc)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(cancelTab)
+	b := &pageBrowser{t: t}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			b.errors = append(b.errors, e.ExceptionDetails.Text+" "+exceptionDesc(e.ExceptionDetails))
+		case *network.EventRequestWillBeSent:
+			b.requests = append(b.requests, e.Request.URL)
+		}
+	})
+	ctx, cancelTime := context.WithTimeout(ctx, limit)
+	t.Cleanup(cancelTime)
+	b.ctx = ctx
+	if err := chromedp.Run(ctx, network.Enable()); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func exceptionDesc(d *runtime.ExceptionDetails) string {
+	if d.Exception != nil {
+		return d.Exception.Description
+	}
+	return ""
+}
+
+func (b *pageBrowser) do(what string, actions ...chromedp.Action) {
+	b.t.Helper()
+	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+}
+
+func (b *pageBrowser) pageErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+// frameJS is an expression run in the viewer's page (the iframe).
+func frameJS(expr string) string {
+	return `(function () { const f = document.getElementById("view"); const document_ = f && !f.hidden && f.contentDocument; if (!document_) return ""; return (function (document) { return ` + expr + ` })(document_); })()`
+}
+
+// wait waits until the JavaScript expression (run in the top page) is a
+// non-empty string, and returns it.
+func (b *pageBrowser) wait(what, js string, limit time.Duration) string {
+	b.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var v string
+		if err := chromedp.Run(b.ctx, chromedp.Evaluate(js, &v)); err == nil && strings.TrimSpace(v) != "" {
+			return v
+		}
+		if time.Now().After(deadline) || b.ctx.Err() != nil {
+			var status string
+			chromedp.Run(b.ctx, chromedp.Evaluate(`document.getElementById("status").textContent + " | hidden=" + document.getElementById("view").hidden + " doc=" + (function(){try{const d=document.getElementById("view").contentDocument; return d ? d.URL + " " + d.body.innerHTML.slice(0,300) : "null"}catch(e){return "E:"+e.message}})()`, &status))
+			b.t.Fatalf("%s: not after %v (page errors: %v; status: %s)", what, limit, b.pageErrors(), status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// text is the text of the first element matching selector in the viewer's
+// page, once there is one.
+func (b *pageBrowser) text(what, selector string, limit time.Duration) string {
+	b.t.Helper()
+	return b.wait(what, frameJS(`(document.querySelector(`+jsQuote(selector)+`) || {}).textContent || ""`), limit)
+}
+
+func jsQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
+
+// openPage opens the disc's INDEX.HTM in a new headless Chromium and picks
+// the disc's folder in it, up to the unlock page.
+func openPage(t *testing.T, disc string) *pageBrowser {
+	t.Helper()
+	b := startPageBrowser(t, 3*time.Minute)
+	start := time.Now()
+	b.do("open INDEX.HTM", chromedp.Navigate("file://"+filepath.ToSlash(filepath.Join(disc, "INDEX.HTM"))))
+	b.wait("the page loads the viewer", `document.getElementById("status").textContent.indexOf("Choose the disc") === 0 ? "ok" : ""`, time.Minute)
+	t.Logf("INDEX.HTM ready (WebAssembly loaded) in %v", time.Since(start).Round(time.Millisecond))
+	// A folder given to DOM.setFileInputFiles is taken whole by a
+	// webkitdirectory input, with relative paths, as a user's pick.
+	b.do("pick the disc", chromedp.SetUploadFiles("#pick", []string{disc}, chromedp.ByID))
+	b.wait("the unlock page", frameJS(`document.getElementById("password") ? "ok" : ""`), 30*time.Second)
+	return b
+}
+
+// submitPassword types the password on the unlock page and submits it.
+func (b *pageBrowser) submitPassword(pw string) {
+	b.t.Helper()
+	b.do("type the password", chromedp.Evaluate(frameJS(`(function () { const p = document.getElementById("password"); p.value = `+jsQuote(pw)+`; p.form.requestSubmit(); return "ok"; })()`), nil))
+}
+
+// unlock submits the right password and waits for the study list.
+func (b *pageBrowser) unlock(pw string) time.Duration {
+	b.t.Helper()
+	start := time.Now()
+	b.submitPassword(pw)
+	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	return time.Since(start).Round(time.Millisecond)
+}
+
+// TestPage opens a USB folder burned with INDEX.HTM from file:// in headless
+// Chromium, picks the folder through the file input, fails with a wrong
+// password, unlocks with the right one, lists the studies and shows an
+// image, with no request leaving the page.
+func TestPage(t *testing.T) {
+	testtool.Require(t, "chromium")
+	page := buildPage(t)
+	files := media.FindPage(page)
+	if len(files) != len(media.PageFiles) {
+		t.Fatalf("the built page is incomplete: %v", files)
+	}
+	disc := mediatest.SealedFolder(t, media.Options{Page: files}, sampleStudy)
+	patients := discPatients(t, disc)
+	checkNoPatientData(t, disc, patients)
+
+	b := openPage(t, disc)
+	submit := b.submitPassword
+	submit("not the password")
+	if msg := b.text("a wrong password", "#unlock-error", 30*time.Second); !strings.Contains(msg, "did not open this disc") {
+		t.Errorf("wrong password: %q", msg)
+	}
+
+	t.Logf("unlock to study list: %v", b.unlock(mediatest.Password))
+	list := b.text("patients", "main", time.Second)
+	for _, p := range patients {
+		if !strings.Contains(list, p.ID) {
+			t.Errorf("the study list lacks patient ID %s", p.ID)
+		}
+	}
+	b.wait("the previews", frameJS(`document.querySelectorAll("canvas.thumb").length > 0 ? "ok" : ""`), 30*time.Second)
+
+	first := time.Now()
+	b.do("open a series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	shown := b.wait("an image", frameJS(`(function () { const c = document.getElementById("image"); return c && c.dataset.shown ? c.dataset.shown : ""; })()`), 30*time.Second)
+	t.Logf("series page to image shown (%s): %v", shown, time.Since(first).Round(time.Millisecond))
+	nonBlank := b.wait("the image's pixels", frameJS(`(function () { const c = document.getElementById("image"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; for (let i = 0; i < d.length; i += 4) if (d[i] !== d[0]) return "ok"; return "blank"; })()`), 10*time.Second)
+	if nonBlank != "ok" {
+		t.Errorf("the image is blank")
+	}
+
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("script errors: %v", errs)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, u := range b.requests {
+		if !strings.HasPrefix(u, "file://"+filepath.ToSlash(disc)+"/") && !strings.HasPrefix(u, "blob:") && !strings.HasPrefix(u, "data:") && u != "about:srcdoc" {
+			t.Errorf("a request left the page: %s", u)
+		}
+	}
+	t.Logf("%d requests, all to the disc's own files or the page's blobs", len(b.requests))
+}
+
+// discPatients are the patients on the disc, as the program reads them.
+func discPatients(t *testing.T, disc string) []*media.Patient {
+	t.Helper()
+	d, err := media.Open(disc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	id, err := media.Password([]byte(mediatest.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Unlock(id); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Patients()) == 0 {
+		t.Fatal("the disc has no patients")
+	}
+	return d.Patients()
+}
+
+// checkNoPatientData: INDEX.HTM and its assets (the WebAssembly inside
+// WASM.JS, not its base64) name none of the patients (names, IDs).
+func checkNoPatientData(t *testing.T, disc string, patients []*media.Patient) {
+	t.Helper()
+	var phi []string
+	for _, p := range patients {
+		phi = append(phi, p.ID)
+		for _, part := range strings.FieldsFunc(p.Name, func(r rune) bool { return r == '^' || r == ' ' }) {
+			if len(part) >= 2 {
+				phi = append(phi, part)
+			}
+		}
+	}
+	for _, f := range media.PageFiles {
+		b, err := os.ReadFile(filepath.Join(disc, filepath.FromSlash(f.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.Path, "WASM.JS") { // the WebAssembly inside, not its base64
+			b = wasmOf(t, b)
+		}
+		for _, s := range phi {
+			if regexp.MustCompile(`\b` + regexp.QuoteMeta(s) + `\b`).Match(b) {
+				t.Errorf("%s holds %q, patient data", f.Path, s)
+			}
+		}
+	}
+}
+
+// wasmOf is the WebAssembly in WASM.JS.
+func wasmOf(t *testing.T, js []byte) []byte {
+	t.Helper()
+	_, b64, _ := bytes.Cut(js, []byte(`"`))
+	b64, _, _ = bytes.Cut(b64, []byte(`"`))
+	gz, err := base64.StdEncoding.DecodeString(string(b64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\x00asm")) {
+		t.Fatal("WASM.JS holds no WebAssembly")
+	}
+	return b
+}
+
+// TestPageDefaultIterations: a disc burned with the default key derivation
+// (600 000 iterations of PBKDF2-HMAC-SHA-256) unlocks in the page; how long
+// it takes is logged.
+func TestPageDefaultIterations(t *testing.T) {
+	testtool.Require(t, "chromium")
+	files := media.FindPage(buildPage(t))
+	r, err := cms.NewPasswordRecipient([]byte(mediatest.Password), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := media.NewPlan(context.Background(), []string{sampleStudy}, media.Options{Medium: media.USB, Recipients: []cms.Recipient{r}, Page: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disc := filepath.Join(t.TempDir(), "disc")
+	if err := p.WriteFolder(context.Background(), disc, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := openPage(t, disc)
+	t.Logf("unlock (default key derivation) to study list: %v", b.unlock(mediatest.Password))
+}
