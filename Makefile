@@ -24,12 +24,21 @@ build:
 VIEWERS := windows/amd64:WIN/VIEWER.EXE darwin/arm64:MAC_ARM/VIEWER darwin/amd64:MAC_X64/VIEWER linux/amd64:LINUX/VIEWER
 VIEWER_DIR := $(dir $(BIN))VIEWER
 
+# INDEX.HTM, the page that opens a medium in a browser alone, and its
+# assets (media.PageFiles): cmd/discpage built for WebAssembly, then
+# written into the page by cmd/discpage run here.
+PAGE_FILES := INDEX.HTM PAGE/PAGE.JS PAGE/WASM.JS PAGE/PAGE.CSS
+PAGE_WASM := $(dir $(BIN))discpage.wasm
+
 viewers:
 	@set -e; for v in $(VIEWERS); do \
 	  target=$${v%%:*}; out=$(VIEWER_DIR)/$${v#*:}; \
 	  echo "viewer $$target -> $$out"; \
 	  CGO_ENABLED=0 GOOS=$${target%/*} GOARCH=$${target#*/} $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/discviewer; \
 	done
+	@echo "page js/wasm -> $(VIEWER_DIR)/INDEX.HTM, $(VIEWER_DIR)/PAGE/"
+	CGO_ENABLED=0 GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(PAGE_WASM) ./cmd/discpage
+	$(GO) run ./cmd/discpage -wasm $(PAGE_WASM) -wasm-exec "$$($(GO) env GOROOT)/lib/wasm/wasm_exec.js" -o $(VIEWER_DIR)
 
 # Install the program, the viewer programs burn puts on every medium, the
 # manual pages (made from the commands' own help) and completion for bash,
@@ -61,6 +70,11 @@ install: build viewers
 	  f=$${v#*:}; install -d $(DESTDIR)$(LIBDIR)/VIEWER/$${f%/*}; \
 	  echo "install -m 0755 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f"; \
 	  install -m 0755 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f; \
+	done
+	@set -e; for f in $(PAGE_FILES); do \
+	  install -d $(DESTDIR)$(LIBDIR)/VIEWER/$$(dirname $$f); \
+	  echo "install -m 0644 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f"; \
+	  install -m 0644 $(VIEWER_DIR)/$$f $(DESTDIR)$(LIBDIR)/VIEWER/$$f; \
 	done
 	install -m 0644 $(GENERATED)/man/*.1 $(DESTDIR)$(MANDIR)
 	install -m 0644 $(GENERATED)/securemedia.bash $(DESTDIR)$(BASHCOMPDIR)/securemedia

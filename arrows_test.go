@@ -46,7 +46,7 @@ func under(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg,
 
 func TestPackageArrows(t *testing.T) {
 	pkgs := ours(t)
-	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "pixeldata", "viewer", "cmd/securemedia", "cmd/discviewer"} {
+	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "pixeldata", "viewer", "cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
 		if _, ok := pkgs[want]; !ok {
 			t.Errorf("package %s is missing", want)
 		}
@@ -89,7 +89,7 @@ func forbidden(pkg, imp string) string {
 // inspect) and nowhere else: a medium is opened through media.
 func TestCommandsUseCMSOnlyForSingleFiles(t *testing.T) {
 	singleFile := []string{"seal.go", "unseal.go", "inspect.go", "cmserrors.go"}
-	for _, dir := range []string{"cmd/securemedia", "cmd/discviewer"} {
+	for _, dir := range []string{"cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -27,6 +27,7 @@ func readmeText(p *Plan) string {
 	w("  %s was made for.", mediumWord(p.Medium))
 	w("")
 	viewerText(p, w)
+	pageText(p, w)
 	w("  With SecureMedia (free software for Windows, macOS and Linux), from a")
 	w("  command prompt or terminal, where D: or /media/disc is this %s:", mediumWord(p.Medium))
 	w("")
@@ -135,6 +136,27 @@ func viewerText(p *Plan, w func(string, ...any)) {
 		w("    /media/cdrom/%s", v.Path)
 		w("    It needs %s.", needsLinux)
 	}
+	w("")
+}
+
+// pageText tells how to open the medium with INDEX.HTM, in a web browser
+// alone, for computers that may not start programs from a disc.
+func pageText(p *Plan, w func(string, ...any)) {
+	if len(p.opts.Page) == 0 {
+		return
+	}
+	m := mediumWord(p.Medium)
+	if len(p.opts.Viewers) > 0 {
+		w("  If this computer may not start programs from a %s, use a web", m)
+		w("  browser alone: open the file INDEX.HTM on the %s in it", m)
+	} else {
+		w("  To see the images in a web browser alone, open the file INDEX.HTM")
+		w("  on the %s in a browser", m)
+	}
+	w("  (double-click it, or drag it onto a browser window): a recent Chrome,")
+	w("  Edge, Firefox or Safari. It installs nothing and sends nothing")
+	w("  anywhere. Choose the %s on the page when it asks, then type the", m)
+	w("  password.")
 	w("")
 }
 

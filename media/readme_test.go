@@ -57,3 +57,29 @@ func TestReadmeMatchesGoRelease(t *testing.T) {
 			"and update needsWindows, needsMac, needsLinux and viewerGoRelease (media/readme.go)", v, viewerGoRelease)
 	}
 }
+
+// README.TXT tells of INDEX.HTM when the medium has it, and only then.
+func TestReadmeTellsOfThePage(t *testing.T) {
+	p := &Plan{Medium: BD, opts: Options{Page: []PageFile{{Folder: "INDEX.HTM", Path: "INDEX.HTM"}}}}
+	for _, viewers := range [][]ViewerFile{nil, {{ViewerProgram: ViewerPrograms[0]}}} {
+		p.opts.Viewers = viewers
+		var lines []string
+		pageText(p, func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) })
+		text := strings.Join(lines, " ")
+		if !strings.Contains(text, "INDEX.HTM") || !strings.Contains(text, "password") {
+			t.Errorf("README.TXT does not tell of INDEX.HTM: %s", text)
+		}
+		for _, l := range lines {
+			if len(l) > readmeWidth {
+				t.Errorf("README.TXT line wider than %d: %q", readmeWidth, l)
+			}
+		}
+		if !strings.Contains(readmeText(p), lines[0]) {
+			t.Error("README.TXT lacks the page's lines")
+		}
+	}
+	p.opts.Page = nil
+	if text := readmeText(p); strings.Contains(text, "INDEX.HTM") {
+		t.Errorf("README.TXT tells of an INDEX.HTM the medium lacks")
+	}
+}

@@ -165,7 +165,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 			return err
 		}
 	}
-	viewers, err := findViewers(e, o)
+	viewers, page, err := findViewers(e, o)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	// take a noticeable fraction of a second, and they are independent.
 	plan, err := media.NewPlan(ctx, inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
 		Keys: o.keys(e), AllowConflicts: o.allowConflicts,
-		Version: versionString(), Viewers: viewers})
+		Version: versionString(), Viewers: viewers, Page: page})
 	if err != nil {
 		return err
 	}

@@ -72,6 +72,7 @@ func TestBurnFindsInstalledViewers(t *testing.T) {
 	for _, v := range media.ViewerPrograms {
 		standIn(t, lib, v)
 	}
+	pageStandIn(t, lib)
 	if msg := burnsViewersFrom(t, exe, lib); strings.Contains(msg, "warning") {
 		t.Errorf("warnings with every installed viewer present:\n%s", msg)
 	}

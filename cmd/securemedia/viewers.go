@@ -28,14 +28,15 @@ func defaultViewerDirs(exe string) []string {
 	return []string{filepath.Join(dir, "VIEWER"), filepath.Join(dir, filepath.FromSlash(installedViewers))}
 }
 
-// findViewers returns the viewer programs burn puts on the medium: from
-// --viewer-dir, else $SECUREMEDIA_VIEWER_DIR, else the first of
-// defaultViewerDirs that holds any. A folder named explicitly must hold at
-// least one; when the default ones hold none, that is a warning. Missing
-// systems are a warning too.
-func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
+// findViewers returns the viewer programs burn puts on the medium, and
+// INDEX.HTM with its assets (the page that opens it in a browser alone,
+// media.FindPage): from --viewer-dir, else $SECUREMEDIA_VIEWER_DIR, else
+// the first of defaultViewerDirs that holds any. A folder named explicitly
+// must hold at least one program; when the default ones hold none, that is
+// a warning. Missing systems and a missing page are warnings too.
+func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, []media.PageFile, error) {
 	if o.noViewer {
-		return nil, nil
+		return nil, nil, nil
 	}
 	dir, explicit := o.viewerDir, "--viewer-dir"
 	if dir == "" {
@@ -45,7 +46,7 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 	var missing []media.ViewerProgram
 	if dir != "" {
 		if found, missing = media.FindViewers(dir); len(found) == 0 {
-			return nil, withCode(exitUsage, fmt.Errorf("%s %s: no viewer programs there (it should hold WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER, LINUX/VIEWER: see \"make viewers\")", explicit, dir))
+			return nil, nil, withCode(exitUsage, fmt.Errorf("%s %s: no viewer programs there (it should hold WIN/VIEWER.EXE, MAC_ARM/VIEWER, MAC_X64/VIEWER, LINUX/VIEWER: see \"make viewers\")", explicit, dir))
 		}
 	} else {
 		exe, err := os.Executable()
@@ -54,7 +55,7 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 		}
 		if err != nil {
 			fmt.Fprintf(e.stderr, "warning: no viewer programs: cannot locate this program (%v); give --viewer-dir DIR, or --no-viewer\n", err)
-			return nil, nil
+			return nil, nil, nil
 		}
 		dirs := defaultViewerDirs(exe)
 		for _, dir = range dirs {
@@ -64,7 +65,7 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 		}
 		if len(found) == 0 {
 			fmt.Fprintf(e.stderr, "warning: no viewer programs in %s, so the medium will have none: build them with \"make viewers\" (or install them with \"make install\"), or give --viewer-dir DIR, or --no-viewer\n", strings.Join(dirs, " or "))
-			return nil, nil
+			return nil, nil, nil
 		}
 	}
 	if len(missing) > 0 {
@@ -74,5 +75,9 @@ func findViewers(e *env, o *burnOptions) ([]media.ViewerFile, error) {
 		}
 		fmt.Fprintf(e.stderr, "warning: no viewer in %s for %s; the medium gets the others\n", dir, strings.Join(names, ", "))
 	}
-	return found, nil
+	page := media.FindPage(dir)
+	if page == nil {
+		fmt.Fprintf(e.stderr, "warning: no INDEX.HTM (with PAGE/) in %s, so the medium cannot be opened in a browser alone: build it with \"make viewers\"\n", dir)
+	}
+	return found, page, nil
 }

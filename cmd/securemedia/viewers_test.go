@@ -37,10 +37,22 @@ func viewerFolder(t *testing.T) (dir, native string) {
 		}
 		standIn(t, dir, v)
 	}
+	pageStandIn(t, dir)
 	if native == "" {
 		t.Skipf("no disc viewer for %s/%s", runtime.GOOS, runtime.GOARCH)
 	}
 	return dir, native
+}
+
+// pageStandIn puts small files where a folder of viewers has INDEX.HTM and
+// its assets (cmd/discpage tests the real page).
+func pageStandIn(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range media.PageFiles {
+		out := filepath.Join(dir, filepath.FromSlash(f.Folder))
+		os.MkdirAll(filepath.Dir(out), 0o755)
+		writeFile(t, filepath.Dir(out), filepath.Base(out), "stand-in for "+f.Folder)
+	}
 }
 
 // standIn puts a small file where a folder of viewers has the program v.
@@ -128,10 +140,15 @@ func (v *viewRun) closeViewer(t *testing.T) {
 // from the medium (or through a link to it), shows that medium; started
 // away from any disc it asks which one, and opens the one named.
 func TestBurnViewerOnUSB(t *testing.T) {
-	usb, native := burnWithViewers(t, "usb", 38)
+	usb, native := burnWithViewers(t, "usb", 42)
 	for _, v := range media.ViewerPrograms {
 		if st, err := os.Stat(filepath.Join(usb, filepath.FromSlash(v.Path))); err != nil || st.Mode()&0o111 == 0 {
 			t.Fatalf("%s: %v %v", v.Path, err, st)
+		}
+	}
+	for _, f := range media.PageFiles { // INDEX.HTM at the root, its assets under VIEWER/PAGE
+		if got, err := os.ReadFile(filepath.Join(usb, filepath.FromSlash(f.Path))); string(got) != "stand-in for "+f.Folder {
+			t.Errorf("%s on the medium: %q %v", f.Path, got, err)
 		}
 	}
 	readme, _ := os.ReadFile(filepath.Join(usb, "README.TXT"))
@@ -181,7 +198,7 @@ func TestBurnViewerOnUSB(t *testing.T) {
 // On an ISO image the viewers are executable for Rock Ridge readers, and
 // the one for this computer runs from a copy of the image's files.
 func TestBurnViewerOnISO(t *testing.T) {
-	iso, native := burnWithViewers(t, "cd", 39)
+	iso, native := burnWithViewers(t, "cd", 43)
 
 	testtool.Require(t, "xorriso")
 	listing, err := exec.Command("xorriso", "-indev", iso, "-find", "/VIEWER", "-type", "f", "-exec", "lsdl").CombinedOutput()
