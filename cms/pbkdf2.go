@@ -26,11 +26,20 @@ import (
 // instead of 100 (BenchmarkPBKDF2Default against BenchmarkPBKDF2Stdlib).
 // In FIPS 140 mode the standard library's validated code is used.
 func deriveKey(prf crypto.Hash, password string, salt []byte, iter, keyLen int) ([]byte, error) {
+	if platformPBKDF2 != nil && !fips140.Enabled() {
+		if k, ok := platformPBKDF2(prf, password, salt, iter, keyLen); ok {
+			return k, nil
+		}
+	}
 	if haveSHA256 && prf == crypto.SHA256 && keyLen > 0 && keyLen <= sha256.Size && iter >= 1 && !fips140.Enabled() {
 		return pbkdf2HMACSHA256([]byte(password), salt, iter)[:keyLen], nil
 	}
 	return pbkdf2.Key(prf.New, password, salt, iter, keyLen)
 }
+
+// platformPBKDF2, where set (pbkdf2_js.go), is the platform's own PBKDF2;
+// ok false: it could not, and the code here runs instead.
+var platformPBKDF2 func(prf crypto.Hash, password string, salt []byte, iter, keyLen int) (key []byte, ok bool)
 
 // pbkdf2Slice is how many iterations one call of the assembly loop runs:
 // about 0.4 ms, the longest a stop-the-world pause waits for it.
