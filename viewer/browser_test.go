@@ -341,29 +341,7 @@ type browser struct {
 func startBrowser(t testing.TB, limit time.Duration) *browser {
 	t.Helper()
 	chromium := testtool.Require(t, "chromium")
-	// A fresh profile, removed once Chromium's helpers have let go of it:
-	// they may still write to it (cache index, network state) for a moment
-	// after the browser is gone, re-creating it after a removal, so it
-	// must stay gone for a second (within 10 s).
-	profile, err := os.MkdirTemp("", "sm-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		quiet := 0
-		for range 100 {
-			if _, err := os.Lstat(profile); os.IsNotExist(err) {
-				if quiet++; quiet == 10 {
-					return
-				}
-			} else {
-				quiet = 0
-				os.RemoveAll(profile)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Logf("could not remove %s", profile)
-	})
+	profile := testtool.BrowserProfile(t)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),

@@ -87,7 +87,7 @@ type pageBrowser struct {
 func startPageBrowser(t testing.TB, limit time.Duration) *pageBrowser {
 	t.Helper()
 	chromium := testtool.Require(t, "chromium")
-	profile := t.TempDir()
+	profile := testtool.BrowserProfile(t)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
@@ -153,7 +153,7 @@ func (b *pageBrowser) wait(what, js string, limit time.Duration) string {
 		}
 		if time.Now().After(deadline) || b.ctx.Err() != nil {
 			var status string
-			chromedp.Run(b.ctx, chromedp.Evaluate(`document.getElementById("status").textContent + " | hidden=" + document.getElementById("view").hidden + " doc=" + (function(){try{const d=document.getElementById("view").contentDocument; return d ? d.URL + " " + d.body.innerHTML.slice(0,300) : "null"}catch(e){return "E:"+e.message}})()`, &status))
+			chromedp.Run(b.ctx, chromedp.Evaluate(`document.getElementById("status").textContent + " | hidden=" + document.getElementById("view").hidden + " doc=" + (function(){try{const d=document.getElementById("view").contentDocument; return d ? d.URL + " " + (d.querySelector("main") || d.body).innerText.replace(/\\s+/g, " ").slice(0,1500) + " title=" + d.title : "null"}catch(e){return "E:"+e.message}})()`, &status))
 			b.t.Fatalf("%s: not after %v (page errors: %v; status: %s)", what, limit, b.pageErrors(), status)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -243,14 +243,7 @@ func TestPage(t *testing.T) {
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Errorf("script errors: %v", errs)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, u := range b.requests {
-		if !strings.HasPrefix(u, "file://"+filepath.ToSlash(disc)+"/") && !strings.HasPrefix(u, "blob:") && !strings.HasPrefix(u, "data:") && u != "about:srcdoc" {
-			t.Errorf("a request left the page: %s", u)
-		}
-	}
-	t.Logf("%d requests, all to the disc's own files or the page's blobs", len(b.requests))
+	b.checkNoNetwork(t, disc)
 }
 
 // discPatients are the patients on the disc, as the program reads them.
@@ -332,18 +325,48 @@ func wasmOf(t *testing.T, js []byte) []byte {
 func TestPageDefaultIterations(t *testing.T) {
 	testtool.Require(t, "chromium")
 	files := media.FindPage(buildPage(t))
-	r, err := cms.NewPasswordRecipient([]byte(mediatest.Password), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := media.NewPlan(context.Background(), []string{sampleStudy}, media.Options{Medium: media.USB, Recipients: []cms.Recipient{r}, Page: files})
-	if err != nil {
-		t.Fatal(err)
-	}
-	disc := filepath.Join(t.TempDir(), "disc")
-	if err := p.WriteFolder(context.Background(), disc, false, nil); err != nil {
-		t.Fatal(err)
-	}
+	disc := burn(t, media.USB, nil, files, sampleStudy)
 	b := openPage(t, disc)
 	t.Logf("unlock (default key derivation) to study list: %v", b.unlock(mediatest.Password))
+}
+
+// burn writes a medium of the inputs (a folder for USB, else an image),
+// with the page, opened by mediatest.Password derived with params (nil:
+// the default), and returns its path.
+func burn(t *testing.T, m media.Medium, params *cms.PasswordParams, page []media.PageFile, inputs ...string) string {
+	t.Helper()
+	r, err := cms.NewPasswordRecipient([]byte(mediatest.Password), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := media.NewPlan(context.Background(), inputs, media.Options{Medium: m, Recipients: []cms.Recipient{r}, Page: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "disc")
+	if m == media.USB {
+		err = p.WriteFolder(context.Background(), out, false, nil)
+	} else {
+		out += ".iso"
+		err = p.WriteImage(context.Background(), out, false, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkNoNetwork: every request the page made was for the disc's own files
+// (INDEX.HTM and its assets) or the page's own blob: URLs (DevTools
+// Network.requestWillBeSent events).
+func (b *pageBrowser) checkNoNetwork(t *testing.T, disc string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, u := range b.requests {
+		if !strings.HasPrefix(u, "file://"+filepath.ToSlash(disc)+"/") && !strings.HasPrefix(u, "blob:") && !strings.HasPrefix(u, "data:") && u != "about:srcdoc" {
+			t.Errorf("a request left the page: %s", u)
+		}
+	}
+	t.Logf("%d requests, all to the disc's own files or the page's blobs", len(b.requests))
 }

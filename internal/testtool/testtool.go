@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the tests run in CI (CI=true).
@@ -39,4 +40,34 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("%s (required under CI=true)", why)
 	}
 	t.Skip(why)
+}
+
+// BrowserProfile is a fresh browser profile folder, removed once the
+// browser's helpers have let go of it: they may still write to it (cache
+// index, network state) for a moment after the browser is gone,
+// re-creating it after a removal, so it must stay gone for a second
+// (within 10 s). Register it before the browser's own cleanup, which then
+// runs first.
+func BrowserProfile(t testing.TB) string {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "sm-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		quiet := 0
+		for range 100 {
+			if _, err := os.Lstat(profile); os.IsNotExist(err) {
+				if quiet++; quiet == 10 {
+					return
+				}
+			} else {
+				quiet = 0
+				os.RemoveAll(profile)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove %s", profile)
+	})
+	return profile
 }

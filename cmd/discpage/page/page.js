@@ -120,6 +120,17 @@
     }
     return blobs.get(p);
   }
+  // scriptText is a static script's text, for the worker's prelude.
+  const texts = new Map();
+  function scriptText(p) {
+    if (!texts.has(p)) {
+      texts.set(p, request("GET", p).then(function (r) {
+        if (r.status !== 200) throw new Error(p + ": HTTP " + r.status);
+        return new TextDecoder().decode(r.body);
+      }));
+    }
+    return texts.get(p);
+  }
   let shimURL = null;
   function shim() {
     if (!shimURL) shimURL = URL.createObjectURL(new Blob(["(" + frameShim.toString() + ")();"], { type: "text/javascript" }));
@@ -169,9 +180,11 @@
 
   // A Worker as the viewer's scripts make one: the script's text from Go,
   // started from a blob: URL (a file:// page may start no worker by URL),
-  // with a prelude that sends the worker's fetches here and maps its
-  // importScripts to blob: URLs made beforehand (importScripts is
-  // synchronous).
+  // with a prelude that sends the worker's fetches here and answers its
+  // importScripts from the decoders' texts, given beforehand (importScripts
+  // is synchronous) and made into blob: URLs in the worker itself: the
+  // worker of an opaque-origin page has an origin of its own, and cannot
+  // load the page's blob: URLs (Chromium: "failed to load").
   const workerImports = ["/static/codecs/jpeg.js", "/static/codecs/jpeg-lossless.js",
     "/static/codecs/openjpegwasm_decode.js", "/static/codecs/charlswasm_decode.js"];
   function smWorker(url) {
@@ -187,7 +200,7 @@
     (async function () {
       const p = pathOf(url);
       const map = {};
-      await Promise.all(workerImports.map(async function (q) { map[q] = await blobURL(q); }));
+      await Promise.all(workerImports.map(async function (q) { map[q] = await scriptText(q); }));
       const main = await request("GET", p);
       const prelude = "(" + workerPrelude.toString() + ")(" + JSON.stringify(map) + ");\n";
       const w = new Worker(URL.createObjectURL(new Blob([prelude, main.body], { type: "text/javascript" })));
@@ -269,6 +282,13 @@
       else w.resolve(new Response(m.body, { status: m.status, headers: m.headers }));
     });
     const importReal = self.importScripts.bind(self);
-    self.importScripts = function () { importReal.apply(null, Array.from(arguments).map(function (u) { return map[u] || u; })); };
+    const urls = {};
+    self.importScripts = function () {
+      importReal.apply(null, Array.from(arguments).map(function (u) {
+        if (!(u in map)) return u;
+        if (!urls[u]) urls[u] = URL.createObjectURL(new Blob([map[u]], { type: "text/javascript" }));
+        return urls[u];
+      }));
+    };
   }
 })();
