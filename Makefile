@@ -133,6 +133,7 @@ bench: build viewers
 	./scripts/bench-burn.sh
 	./scripts/bench-dimse.sh
 	./scripts/bench-viewer.sh
+	./scripts/bench-page.sh
 
 clean:
 	rm -rf bin demo-out bench-out

@@ -181,15 +181,22 @@ func (d *openDir) ReadDir(count int) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// readChunk is the least a Read asks the browser for: each slice is one
-// promise round trip, and readers ask for a few bytes at a time.
-const readChunk = 256 << 10
+// A Read asks the browser for at least chunk bytes: each slice is one
+// promise round trip, and readers ask for a few bytes at a time. The first
+// is small (the survey reads only each file's envelope, on every file),
+// each further one twice the last, up to maxChunk (a whole image's file is
+// read in a few round trips).
+const (
+	firstChunk = 8 << 10
+	maxChunk   = 1 << 20
+)
 
 type openFile struct {
 	n      *node
 	off    int64
 	buf    []byte // bytes from bufOff on, read ahead of the last Read
 	bufOff int64
+	chunk  int64 // the next read-ahead, growing
 }
 
 func (f *openFile) Stat() (fs.FileInfo, error) { return f.n, nil }
@@ -200,7 +207,8 @@ func (f *openFile) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	if f.off < f.bufOff || f.off >= f.bufOff+int64(len(f.buf)) {
-		want := max(int64(len(p)), readChunk)
+		f.chunk = min(max(2*f.chunk, firstChunk), maxChunk)
+		want := max(int64(len(p)), f.chunk)
 		b, err := f.slice(f.off, want)
 		if err != nil {
 			return 0, err
