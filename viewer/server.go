@@ -31,6 +31,11 @@ type Options struct {
 	// certificate and private key file (paths typed by the user). Without
 	// it the page offers the password only.
 	LoadKey func(certFile, keyFile string) (media.Identity, error)
+	// LoadKeyFiles, if set, lets the unlock page open the disc with a
+	// certificate and private key given as files (uploaded to the page:
+	// INDEX.HTM, where there are no paths to type); the names are for
+	// messages. It takes the place of LoadKey's form.
+	LoadKeyFiles func(certName string, cert []byte, keyName string, key []byte) (media.Identity, error)
 	// TLS, if set, secures Send to PACS (and its Test connection and
 	// Find): the client side of DICOM TLS, as dimse.Config.TLS.
 	TLS *tls.Config
@@ -273,7 +278,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unlockData(msg string) map[string]any {
-	return map[string]any{"Title": "Open the disc", "Error": msg, "Keys": s.opts.LoadKey != nil}
+	return map[string]any{"Title": "Open the disc", "Error": msg, "Keys": s.opts.LoadKey != nil, "KeyFiles": s.opts.LoadKeyFiles != nil}
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
@@ -283,10 +288,20 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	limit := int64(64 << 10)
+	if s.opts.LoadKeyFiles != nil {
+		limit = maxKeyUpload
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	pw := r.PostFormValue("password")
 	certFile, keyFile := r.PostFormValue("cert"), r.PostFormValue("key")
 	var ids []media.Identity
+	if id, msg := s.uploadedKey(r); msg != "" {
+		s.render(w, http.StatusOK, "unlock", s.unlockData(msg))
+		return
+	} else if id != nil {
+		ids = append(ids, id)
+	}
 	if certFile != "" || keyFile != "" {
 		if s.opts.LoadKey == nil {
 			s.render(w, http.StatusBadRequest, "unlock", s.unlockData("Opening with a certificate is not available here."))
@@ -322,6 +337,45 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 	s.tree = buildTree(s.disc)
 	s.unlocked.Store(true)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// maxKeyUpload bounds a form with a certificate and key file: each is at
+// most 1 MiB (cms/keyfile).
+const maxKeyUpload = 3 << 20
+
+// uploadedKey is the identity of the certificate and key files sent with
+// the unlock form (LoadKeyFiles), nil if none were; or why not, in words.
+func (s *Server) uploadedKey(r *http.Request) (media.Identity, string) {
+	if s.opts.LoadKeyFiles == nil || r.MultipartForm == nil {
+		return nil, ""
+	}
+	cert, certName := formFile(r, "certfile")
+	key, keyName := formFile(r, "keyfile")
+	switch {
+	case cert == nil && key == nil:
+		return nil, ""
+	case cert == nil || key == nil:
+		return nil, "Give both the certificate file and the private key file."
+	}
+	id, err := s.opts.LoadKeyFiles(certName, cert, keyName, key)
+	if err != nil {
+		return nil, "The certificate or key could not be read: " + err.Error()
+	}
+	return id, ""
+}
+
+// formFile is an uploaded file's bytes and name, nil if none was given.
+func formFile(r *http.Request, field string) ([]byte, string) {
+	f, h, err := r.FormFile(field)
+	if err != nil {
+		return nil, ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyUpload))
+	if err != nil || len(b) == 0 {
+		return nil, ""
+	}
+	return b, h.Filename
 }
 
 func unlockMessage(err error) string {

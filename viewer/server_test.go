@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -15,8 +16,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/testpki"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/media/mediatest"
@@ -539,5 +543,55 @@ func TestInProcess(t *testing.T) {
 	}
 	if w := get("GET", "/", ""); !strings.Contains(w.Body.String(), "Studies on this disc") {
 		t.Errorf("after unlocking, GET / is not the study list")
+	}
+}
+
+// With LoadKeyFiles the unlock page takes the certificate and key as
+// uploaded files (INDEX.HTM); one of them alone is refused in words.
+func TestUnlockWithKeyFiles(t *testing.T) {
+	ca := testpki.NewCA(t, "Hospital CA")
+	site := ca.Issue(t, testpki.Leaf{Name: "site"})
+	dir := mediatest.SealedFolderFor(t, media.Options{Recipients: []cms.Recipient{mediatest.CertificateRecipient(t, site.Cert)}}, sampleStudy)
+	d, err := media.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h, err := NewInProcess(d, Options{LoadKeyFiles: keyfile.ParsePair})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(files map[string]string) string {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for field, path := range files {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw, _ := mw.CreateFormFile(field, filepath.Base(path))
+			fw.Write(b)
+		}
+		mw.Close()
+		req := httptest.NewRequest("POST", "/unlock", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code == http.StatusSeeOther {
+			w = httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		}
+		return w.Body.String()
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+	if !strings.Contains(w.Body.String(), `name="certfile"`) || strings.Contains(w.Body.String(), `name="cert"`) {
+		t.Errorf("the unlock page does not ask for key files (only)")
+	}
+	if body := post(map[string]string{"certfile": site.Cert}); !strings.Contains(body, "Give both the certificate file and the private key file.") {
+		t.Errorf("a certificate without its key: %s", body)
+	}
+	if body := post(map[string]string{"certfile": site.Cert, "keyfile": site.Key}); !strings.Contains(body, "Studies on this disc") {
+		t.Errorf("the right key files did not open the disc: %s", body)
 	}
 }

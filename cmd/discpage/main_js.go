@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall/js"
 
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/viewer"
 )
@@ -18,6 +19,8 @@ import (
 //
 //	smOpen([[relativePath, File], ...]) -> Promise<undefined>
 //	smRequest(method, url, contentType, body) -> Promise<{status, headers, body}>
+//
+// (body: null, a string, or a Uint8Array).
 //
 // smOpen takes the picked folder as the medium; smRequest is one request to
 // the viewer (package viewer, the same pages the viewer program serves over
@@ -36,6 +39,9 @@ func main() {
 		}
 		if len(args) > 3 && args[3].Type() == js.TypeString {
 			body = []byte(args[3].String())
+		} else if len(args) > 3 && args[3].InstanceOf(js.Global().Get("Uint8Array")) {
+			body = make([]byte, args[3].Length()) // a form with files (multipart)
+			js.CopyBytesToGo(body, args[3])
 		}
 		return promise(func() (any, error) { return request(method, url, ctype, body) })
 	}))
@@ -58,12 +64,18 @@ func open(entries js.Value) error {
 	if err != nil {
 		return err
 	}
-	h, err := viewer.NewInProcess(media.OpenFS(fsys), viewer.Options{Version: version})
+	h, err := viewer.NewInProcess(media.OpenFS(fsys), viewer.Options{Version: version, LoadKeyFiles: loadKeyFiles})
 	if err != nil {
 		return err
 	}
 	handler = h
 	return nil
+}
+
+// loadKeyFiles is the identity of a certificate and key the user chose on
+// the unlock page.
+func loadKeyFiles(certName string, cert []byte, keyName string, key []byte) (media.Identity, error) {
+	return keyfile.ParsePair(certName, cert, keyName, key)
 }
 
 // request runs one request through the viewer's handler. Paths only: the

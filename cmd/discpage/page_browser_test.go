@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/internal/testpki"
 	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/media/mediatest"
@@ -369,4 +370,31 @@ func (b *pageBrowser) checkNoNetwork(t *testing.T, disc string) {
 		}
 	}
 	t.Logf("%d requests, all to the disc's own files or the page's blobs", len(b.requests))
+}
+
+// TestPageCertificate: a disc sealed for a certificate opens in the page
+// with the certificate and key files chosen on the unlock page (DevTools
+// DOM.setFileInputFiles); another key is refused in words.
+func TestPageCertificate(t *testing.T) {
+	testtool.Require(t, "chromium")
+	files := media.FindPage(buildPage(t))
+	ca := testpki.NewCA(t, "SecureMedia test CA")
+	site, other := ca.Issue(t, testpki.Leaf{Name: "site"}), ca.Issue(t, testpki.Leaf{Name: "other"})
+	disc := mediatest.SealedFolderFor(t, media.Options{Recipients: []cms.Recipient{mediatest.CertificateRecipient(t, site.Cert)}, Page: files}, sampleStudy)
+	b := openPage(t, disc)
+	input := func(id string) string {
+		return `document.getElementById("view").contentDocument.getElementById("` + id + `")`
+	}
+	submit := func(pair testpki.Pair) {
+		b.do("choose the key files", chromedp.SetUploadFiles(input("certfile"), []string{pair.Cert}, chromedp.ByJSPath),
+			chromedp.SetUploadFiles(input("keyfile"), []string{pair.Key}, chromedp.ByJSPath),
+			chromedp.Evaluate(frameJS(`(document.getElementById("keyfile").form.requestSubmit(), "ok")`), nil))
+	}
+	submit(other)
+	if msg := b.text("another key", "#unlock-error", 30*time.Second); !strings.Contains(msg, "not sealed for that key") {
+		t.Errorf("another key: %q", msg)
+	}
+	submit(site)
+	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.checkNoNetwork(t, disc)
 }

@@ -36,6 +36,13 @@ func Certificates(path string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseCertificates(b, path)
+}
+
+// ParseCertificates is Certificates of a file's bytes; name is how errors
+// name the file.
+func ParseCertificates(b []byte, name string) ([]*x509.Certificate, error) {
+	path := name
 	var certs []*x509.Certificate
 	rest := b
 	for {
@@ -69,6 +76,13 @@ func PrivateKey(path string) (crypto.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParsePrivateKey(b, path)
+}
+
+// ParsePrivateKey is PrivateKey of a file's bytes; name is how errors name
+// the file.
+func ParsePrivateKey(b []byte, name string) (crypto.PrivateKey, error) {
+	path := name
 	der := b
 	if block, _ := pem.Decode(b); block != nil {
 		switch block.Type {
@@ -146,4 +160,21 @@ func Pair(certFile, keyFile string) (cms.Identity, error) {
 		return nil, err
 	}
 	return Identity(certs[0], key, keyFile)
+}
+
+// ParsePair is Pair of the files' bytes (files a user gave a web page);
+// the names are how errors name them.
+func ParsePair(certName string, cert []byte, keyName string, key []byte) (cms.Identity, error) {
+	if len(cert) > maxKeyFile || len(key) > maxKeyFile {
+		return nil, fmt.Errorf("%s or %s is larger than %d bytes: is it the right file?", certName, keyName, maxKeyFile)
+	}
+	certs, err := ParseCertificates(cert, certName)
+	if err != nil {
+		return nil, err
+	}
+	k, err := ParsePrivateKey(key, keyName)
+	if err != nil {
+		return nil, err
+	}
+	return Identity(certs[0], k, keyName)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/securemedia/securemedia/cms"
+	"github.com/securemedia/securemedia/cms/keyfile"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -23,7 +24,15 @@ func SealedFolder(t testing.TB, o media.Options, inputs ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Medium, o.Recipients = media.USB, []cms.Recipient{r}
+	o.Recipients = []cms.Recipient{r}
+	return SealedFolderFor(t, o, inputs...)
+}
+
+// SealedFolderFor burns inputs to a sealed USB-style folder for o's
+// recipients and returns its path.
+func SealedFolderFor(t testing.TB, o media.Options, inputs ...string) string {
+	t.Helper()
+	o.Medium = media.USB
 	p, err := media.NewPlan(context.Background(), inputs, o)
 	if err != nil {
 		t.Fatal(err)
@@ -33,4 +42,18 @@ func SealedFolder(t testing.TB, o media.Options, inputs ...string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// CertificateRecipient seals for the (first) certificate of a PEM file.
+func CertificateRecipient(t testing.TB, certFile string) cms.Recipient {
+	t.Helper()
+	certs, err := keyfile.Certificates(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cms.NewCertificateRecipient(certs[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

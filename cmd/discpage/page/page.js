@@ -94,8 +94,11 @@
 
   // request asks Go, following redirects as a browser would.
   async function request(method, url, type, body) {
+    // Bytes from a viewer page's realm (the iframe) are copied into this
+    // one: instanceof, here and in Go, knows only this window's Uint8Array.
+    if (body != null && ArrayBuffer.isView(body)) body = new Uint8Array(body);
     for (let hops = 0; hops < 10; hops++) {
-      const r = await smRequest(method, url, type || null, body == null ? null : String(body));
+      const r = await smRequest(method, url, type || null, body == null ? null : body instanceof Uint8Array ? body : String(body));
       const loc = r.headers.location;
       if (r.status >= 300 && r.status < 400 && loc) {
         const p = pathOf(new URL(loc, BASE + url));
@@ -254,8 +257,16 @@
       if (ev.defaultPrevented) return;
       ev.preventDefault();
       const f = ev.target;
-      const data = new URLSearchParams(new FormData(f, ev.submitter)).toString();
+      const fd = new FormData(f, ev.submitter);
       const action = f.getAttribute("action") || "";
+      if (f.enctype === "multipart/form-data") {
+        // Files: the browser's own multipart encoding (a Response of the
+        // FormData: Fetch, "extract a body"), its boundary in its type.
+        const r = new Response(fd);
+        r.arrayBuffer().then(function (b) { SM.go("POST", action, new Uint8Array(b), r.headers.get("Content-Type")); });
+        return;
+      }
+      const data = new URLSearchParams(fd).toString();
       if ((f.getAttribute("method") || "get").toLowerCase() === "post") SM.go("POST", action, data, "application/x-www-form-urlencoded");
       else SM.go("GET", action.split("?")[0] + "?" + data);
     });
