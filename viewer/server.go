@@ -65,6 +65,11 @@ type Server struct {
 
 	send sender // Send to PACS (send.go)
 
+	// inPage: the viewer runs inside INDEX.HTM (NewInProcess), where a
+	// browser can open no DICOM connection and write no folder: Send and
+	// Save a copy say so instead.
+	inPage bool
+
 	closeOnce sync.Once
 	closed    chan struct{}
 	mux       *http.ServeMux
@@ -123,6 +128,7 @@ func NewInProcess(d *media.Disc, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.inPage = true
 	s.routes()
 	return inProcess{s}, nil
 }
@@ -246,13 +252,38 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /frame/{key}/{i}", s.needUnlocked(s.frameData))
 	m.HandleFunc("GET /tags/{key}/{i}", s.needUnlocked(s.tagsJSON))
 	m.HandleFunc("GET /compare", s.needUnlocked(s.comparePage))
-	m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
-	m.HandleFunc("POST /export", s.needUnlocked(s.export))
-	m.HandleFunc("POST /close", s.close)
 	m.HandleFunc("GET /about", s.about)
-	s.sendRoutes(m)
+	if s.inPage {
+		s.inPageRoutes(m)
+	} else {
+		m.HandleFunc("GET /export", s.needUnlocked(s.exportPage))
+		m.HandleFunc("POST /export", s.needUnlocked(s.export))
+		m.HandleFunc("POST /close", s.close)
+		s.sendRoutes(m)
+	}
 	m.Handle("GET /static/", http.FileServerFS(staticFS))
 	s.mux = m
+}
+
+// inPageRoutes answer Send, Save a copy and Close in INDEX.HTM, which
+// cannot do them (yet), in words.
+func (s *Server) inPageRoutes(m *http.ServeMux) {
+	say := func(title, msg string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			s.render(w, http.StatusOK, "message", map[string]any{"Title": title, "Message": msg})
+		}
+	}
+	send := say("Send to PACS", "A web browser cannot send images to a PACS (it cannot open a DICOM connection). "+
+		"To send them, start the viewer program on the disc (see README.TXT), or use securemedia send.")
+	m.HandleFunc("GET /send", send)
+	m.HandleFunc("POST /send", send)
+	export := say("Save a copy", "Saving a copy is not available in this browser page yet. "+
+		"Start the viewer program on the disc (see README.TXT), or use securemedia extract.")
+	m.HandleFunc("GET /export", export)
+	m.HandleFunc("POST /export", export)
+	m.HandleFunc("POST /close", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, http.StatusOK, "closed", map[string]any{"Title": "Viewer closed"})
+	})
 }
 
 func (s *Server) needUnlocked(h http.HandlerFunc) http.HandlerFunc {

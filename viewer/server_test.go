@@ -544,6 +544,13 @@ func TestInProcess(t *testing.T) {
 	if w := get("GET", "/", ""); !strings.Contains(w.Body.String(), "Studies on this disc") {
 		t.Errorf("after unlocking, GET / is not the study list")
 	}
+	// A browser page can open no DICOM connection: Send says so.
+	if w := get("GET", "/send?series=0-0-0", ""); !strings.Contains(w.Body.String(), "cannot send images to a PACS") {
+		t.Errorf("Send in the page: %s", w.Body)
+	}
+	if w := get("POST", "/export", "dir=%2Ftmp"); !strings.Contains(w.Body.String(), "not available in this browser page") {
+		t.Errorf("Save a copy in the page: %s", w.Body)
+	}
 }
 
 // With LoadKeyFiles the unlock page takes the certificate and key as
