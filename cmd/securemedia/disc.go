@@ -397,15 +397,9 @@ func newVerifyCommand(e *env) *cobra.Command {
 			}
 			bad := len(problems) + min(len(names), 1)
 			if asJSON {
-				j := verifyJSON{Medium: args[0], Checked: checked, Intact: bad == 0, Problems: []problemJSON{}, Others: []otherJSON{}}
-				for _, pr := range problems {
-					j.Problems = append(j.Problems, problemJSON{Path: pr.Path, Error: errText(pr.Err)})
-				}
+				j := verifyJSON{Medium: args[0], Checked: checked, Intact: bad == 0, Problems: problemsJSON(problems), Others: othersJSON(d)}
 				for _, n := range names {
 					j.Problems = append(j.Problems, problemJSON{Error: n}) // about the image's names, not one file
-				}
-				for _, o := range d.Others() {
-					j.Others = append(j.Others, otherJSON{Path: o.Path, What: o.What, Error: errText(o.Err)})
 				}
 				if err := writeJSON(e.stdout, j); err != nil {
 					return err

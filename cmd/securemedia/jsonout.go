@@ -81,7 +81,7 @@ type rootRecordJSON struct {
 func newMediumJSON(path string, d *media.Disc) mediumJSON {
 	m := mediumJSON{Medium: path, FileSetID: d.FileSetID(), DICOMDIR: d.Listed(), Encrypted: "no",
 		Instances: len(d.Instances()) - len(d.Missing()), Scanned: d.Scanned(),
-		Patients: []patientJSON{}, Missing: []problemJSON{}, Others: []otherJSON{}, Problems: []problemJSON{}, Warnings: d.Warnings()}
+		Patients: []patientJSON{}, Missing: []problemJSON{}, Others: othersJSON(d), Problems: problemsJSON(d.Problems()), Warnings: d.Warnings()}
 	if m.Warnings == nil {
 		m.Warnings = []string{}
 	}
@@ -113,13 +113,25 @@ func newMediumJSON(path string, d *media.Disc) mediumJSON {
 	for _, in := range d.Missing() {
 		m.Missing = append(m.Missing, problemJSON{Path: in.Path(), Error: errText(in.Lost())})
 	}
-	for _, o := range d.Others() {
-		m.Others = append(m.Others, otherJSON{Path: o.Path, What: o.What, Error: errText(o.Err)})
-	}
-	for _, p := range d.Problems() {
-		m.Problems = append(m.Problems, problemJSON{Path: p.Path, Error: errText(p.Err)})
-	}
 	return m
+}
+
+// problemsJSON lists problems, never null.
+func problemsJSON(ps []media.Problem) []problemJSON {
+	out := []problemJSON{}
+	for _, p := range ps {
+		out = append(out, problemJSON{Path: p.Path, Error: errText(p.Err)})
+	}
+	return out
+}
+
+// othersJSON lists the medium's files that are not instances, never null.
+func othersJSON(d *media.Disc) []otherJSON {
+	out := []otherJSON{}
+	for _, o := range d.Others() {
+		out = append(out, otherJSON{Path: o.Path, What: o.What, Error: errText(o.Err)})
+	}
+	return out
 }
 
 func errText(err error) string {
