@@ -19,6 +19,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/securemedia/securemedia/internal/siteconf"
 )
 
 func main() {
@@ -140,6 +142,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	quiet          bool // --quiet: no progress, no notes, no summaries on stderr
+
+	configPath string           // --config
+	config     *siteconf.Config // read by siteConfig
+	configErr  error
 }
 
 // info is where notes and summaries go: stderr, or nowhere with --quiet.
@@ -188,6 +194,7 @@ was sealed for.`,
 	root.AddCommand(newExitCodesHelp())
 	root.PersistentFlags().BoolVarP(&e.quiet, "quiet", "q", false, "print only results (stdout), warnings and errors: no progress, notes or summaries")
 	addVersionFlag(root)
+	addConfigFlag(root, e)
 	addCompletion(root)
 	root.AddCommand(newManPagesCommand())
 	for _, c := range root.Commands() {
