@@ -130,8 +130,10 @@ func (x *Extraction) Run(ctx context.Context, progress func(int64)) (*ExtractRes
 	if !d.Unlocked() {
 		return nil, errors.New("media: Run before the medium was unlocked")
 	}
-	if probs := d.Problems(); len(probs) > 0 && !x.Salvage {
-		return nil, fmt.Errorf("%v (and %d more problems of this medium): %w", probs[0], len(probs)-1, probs[0].Err)
+	if !x.Salvage {
+		if err := d.refuseProblems(); err != nil {
+			return nil, err
+		}
 	}
 	instances, lost, err := d.decryptAll(ctx, x, progress)
 	if cerr := x.stopCreating(); err == nil {
@@ -147,7 +149,7 @@ func (x *Extraction) Run(ctx context.Context, progress func(int64)) (*ExtractRes
 		}
 		return nil, fmt.Errorf("the medium holds no DICOM instances")
 	}
-	b, err := dicomdir.Build(instances, dicomdir.BuildOptions{FileSetID: d.FileSetID(), AllowConflicts: true})
+	b, data, err := d.buildFileSet(instances)
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +165,6 @@ func (x *Extraction) Run(ctx context.Context, progress func(int64)) (*ExtractRes
 	if err := os.RemoveAll(x.raw); err != nil {
 		return nil, err
 	}
-	data, err := dicomdir.Marshal(b.Directory)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.WriteFile(filepath.Join(staging, "DICOMDIR"), data, 0o644); err != nil {
 		return nil, err
 	}
@@ -180,6 +178,29 @@ func (x *Extraction) Run(ctx context.Context, progress func(int64)) (*ExtractRes
 		return nil, err
 	}
 	return &ExtractResult{Instances: len(b.Placements), Directory: b.Directory, Lost: lost}, nil
+}
+
+// refuseProblems is an error naming the medium's first problem, if it has
+// any: an extraction that is not a salvage copies only a sound medium.
+func (d *Disc) refuseProblems() error {
+	if probs := d.Problems(); len(probs) > 0 {
+		return fmt.Errorf("%v (and %d more problems of this medium): %w", probs[0], len(probs)-1, probs[0].Err)
+	}
+	return nil
+}
+
+// buildFileSet places the extracted instances in a fresh File-set and
+// encodes its DICOMDIR, for Extract and ExtractTo alike.
+func (d *Disc) buildFileSet(instances []*dicomdir.Instance) (*dicomdir.BuildResult, []byte, error) {
+	b, err := dicomdir.Build(instances, dicomdir.BuildOptions{FileSetID: d.FileSetID(), AllowConflicts: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := dicomdir.Marshal(b.Directory)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, data, nil
 }
 
 // salvageReport is SALVAGE.TXT: what was extracted and each file lost,
