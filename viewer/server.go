@@ -265,8 +265,8 @@ func (s *Server) routes() {
 	s.mux = m
 }
 
-// inPageRoutes answer Send, Save a copy and Close in INDEX.HTM, which
-// cannot do them (yet), in words.
+// inPageRoutes answer Send and Close in INDEX.HTM, which cannot do them,
+// in words, and Save a copy with a .zip download (exportzip.go).
 func (s *Server) inPageRoutes(m *http.ServeMux) {
 	say := func(title, msg string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -277,10 +277,8 @@ func (s *Server) inPageRoutes(m *http.ServeMux) {
 		"To send them, start the viewer program on the disc (see README.TXT), or use securemedia send.")
 	m.HandleFunc("GET /send", send)
 	m.HandleFunc("POST /send", send)
-	export := say("Save a copy", "Saving a copy is not available in this browser page yet. "+
-		"Start the viewer program on the disc (see README.TXT), or use securemedia extract.")
-	m.HandleFunc("GET /export", export)
-	m.HandleFunc("POST /export", export)
+	m.HandleFunc("GET /export", s.needUnlocked(s.exportZipPage))
+	m.HandleFunc("POST /export", s.needUnlocked(s.exportZip))
 	m.HandleFunc("POST /close", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "closed", map[string]any{"Title": "Viewer closed"})
 	})

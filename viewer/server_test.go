@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"io"
@@ -548,8 +549,15 @@ func TestInProcess(t *testing.T) {
 	if w := get("GET", "/send?series=0-0-0", ""); !strings.Contains(w.Body.String(), "cannot send images to a PACS") {
 		t.Errorf("Send in the page: %s", w.Body)
 	}
-	if w := get("POST", "/export", "dir=%2Ftmp"); !strings.Contains(w.Body.String(), "not available in this browser page") {
-		t.Errorf("Save a copy in the page: %s", w.Body)
+	// Nor write a folder: Save a copy is a .zip download of the File-set.
+	if w := get("GET", "/export", ""); strings.Contains(w.Body.String(), `id="folder"`) || !strings.Contains(w.Body.String(), ".zip download") {
+		t.Errorf("Save a copy in the page asks for a folder, or offers no .zip: %s", w.Body)
+	}
+	w = get("POST", "/export", "")
+	if w.Header().Get("Content-Type") != "application/zip" || !strings.HasPrefix(w.Header().Get("Content-Disposition"), "attachment; filename=") {
+		t.Errorf("Save a copy in the page: %d %q %q", w.Code, w.Header().Get("Content-Type"), w.Header().Get("Content-Disposition"))
+	} else if _, err := zip.NewReader(bytes.NewReader(w.Body.Bytes()), int64(w.Body.Len())); err != nil {
+		t.Errorf("Save a copy in the page: not a zip: %v", err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -397,4 +398,64 @@ func TestPageCertificate(t *testing.T) {
 	submit(site)
 	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
 	b.checkNoNetwork(t, disc)
+}
+
+// TestSaveCopy: Save a copy in the page downloads a .zip holding the files,
+// names and bytes, that extract writes of the same medium (media.Extract,
+// which securemedia extract runs).
+func TestSaveCopy(t *testing.T) {
+	testtool.Require(t, "chromium")
+	files := media.FindPage(buildPage(t))
+	disc := mediatest.SealedFolder(t, media.Options{Page: files}, sampleStudy)
+	want := filepath.Join(t.TempDir(), "extract")
+	if _, err := mediatest.Unlocked(t, disc).Extract(context.Background(), want, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	b := openPage(t, disc)
+	downloads := t.TempDir()
+	b.do("allow downloads", browser.SetDownloadBehavior(browser.SetDownloadBehaviorBehaviorAllow).WithDownloadPath(downloads))
+	b.unlock(mediatest.Password)
+	b.do("open Save a copy", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "Save a copy"; }); a.click(); return "ok"; })()`), nil))
+	b.wait("the Save a copy page", frameJS(`document.getElementById("exportbutton") ? "ok" : ""`), 30*time.Second)
+	b.screenshot("")
+	b.do("press Save a copy", chromedp.Evaluate(frameJS(`(document.getElementById("exportbutton").click(), "ok")`), nil))
+	b.wait("the page says it saved", frameJS(`((document.querySelector(".ok") || {}).textContent || "").indexOf("saved as a .zip") >= 0 ? "ok" : ""`), time.Minute)
+	b.screenshot("-saved")
+
+	var zipPath string
+	for deadline := time.Now().Add(30 * time.Second); zipPath == ""; time.Sleep(50 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(downloads, "*.zip")); len(m) == 1 {
+			zipPath = m[0]
+		} else if time.Now().After(deadline) {
+			ents, _ := os.ReadDir(downloads)
+			t.Fatalf("no .zip downloaded after 30s (downloads folder: %v)", ents)
+		}
+	}
+	data, err := os.ReadFile(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("downloaded %s, %d bytes", filepath.Base(zipPath), len(data))
+	mediatest.CompareZipWithFolder(t, data, want)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("script errors: %v", errs)
+	}
+	b.checkNoNetwork(t, disc)
+}
+
+// screenshot saves the page as $SCREENSHOT with suffix before its
+// extension, when that is set, for a person to look at.
+func (b *pageBrowser) screenshot(suffix string) {
+	b.t.Helper()
+	name := os.Getenv("SCREENSHOT")
+	if name == "" {
+		return
+	}
+	var png []byte
+	b.do("screenshot", chromedp.CaptureScreenshot(&png))
+	ext := filepath.Ext(name)
+	if err := os.WriteFile(strings.TrimSuffix(name, ext)+suffix+ext, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
 }

@@ -140,12 +140,30 @@
     return shimURL;
   }
 
+  // download hands a zip from the viewer (Save a copy) to the browser as
+  // a file download, named as the viewer's Content-Disposition says, and
+  // shows the export page again, saying where the copy went. The Blob is
+  // one more copy of the zip in memory until the browser has written it.
+  function download(r) {
+    const m = /filename="([^"]+)"/.exec(r.headers["content-disposition"] || "");
+    const url = URL.createObjectURL(new Blob([r.body], { type: "application/zip" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = m ? m[1] : "DISC.zip";
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    return go("GET", BASE + "/export?saved=1");
+  }
+
   // go loads a page of the viewer into the iframe.
   async function go(method, url, body, type) {
     const p = pathOf(url);
     if (p == null) return;
     const r = await request(method, p, type, body);
     const ctype = r.headers["content-type"] || "";
+    if (ctype === "application/zip") return download(r);
     if (ctype.indexOf("text/html") !== 0) {
       say("The viewer answered with something this page cannot show (" + ctype + ").", true);
       return;
