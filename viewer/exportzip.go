@@ -23,13 +23,14 @@ func (s *Server) exportZipPage(w http.ResponseWriter, r *http.Request) {
 
 // exportZip answers with the zip as an attachment, or with the export page
 // and the reason it failed. Memory: the whole zip is held here (a
-// bytes.Buffer, stored, not compressed: deflate in WebAssembly
-// would slow the save down),
-// and once more while main_js.go copies it into the page, as the price of
-// an answer that is either complete or an error page; one instance's
-// plaintext is never held whole besides. A disc larger than the browser
-// can hold twice cannot be saved this way (issue 15 asks for the File
-// System Access API there).
+// bytes.Buffer; stored, not compressed: deflate in WebAssembly would slow
+// the save down) as the price of an answer that is either complete or an
+// error page, copied once into the in-page response (main_js.go's
+// recorder), once into the page's Uint8Array and once into its Blob: about
+// four times the zip at the peak, less as Go's garbage is collected. One
+// instance's plaintext is never held whole besides. A disc larger than the
+// browser can hold that many times over cannot be saved this way (writing
+// into a folder with the File System Access API would stream instead).
 func (s *Server) exportZip(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	patient := r.PostFormValue("patient")
