@@ -34,5 +34,11 @@ SECUREMEDIA_BENCH_PAGE="$out/usb" SECUREMEDIA_BENCH_PASSWORD_FILE="$out/pw" \
   echo "- INDEX.HTM and VIEWER/PAGE/ on the medium: $(awk -v b="$page_bytes" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
   echo
   echo "Targets (issue 15): study list <= 1.5 s and first image <= 2 s after Open is pressed; the medium grows by <= 10 MB."
+  sed -n 's/.*SECONDS list \([0-9.]*\) first \([0-9.]*\).*/\1 \2/p' "$out/test.log" | awk -v b="$page_bytes" '{
+    ok = ($1 <= 1.5) && ($2 <= 2) && (b <= 10e6)
+    printf "- %s: study list %.2f s, first image %.2f s, page %.1f MB\n", ok ? "PASS" : "FAIL (over a target)", $1, $2, b / 1e6; n++ }
+    END { if (!n) print "- FAIL: the test printed no figures" }'
 } > "$out/report.md"
 cat "$out/report.md"
+# make bench fails when a target is missed.
+! grep -q 'FAIL' "$out/report.md"
