@@ -459,3 +459,40 @@ func (b *pageBrowser) screenshot(suffix string) {
 		b.t.Fatal(err)
 	}
 }
+
+// TestPageDamagedAndMissing: in the page as in the program, a disc with a
+// file deleted and another altered still opens; the studies page names the
+// missing file, and the series with the altered one says in plain words
+// that it was altered, instead of showing it.
+func TestPageDamagedAndMissing(t *testing.T) {
+	testtool.Require(t, "chromium")
+	disc := mediatest.SealedFolder(t, media.Options{Page: media.FindPage(buildPage(t))}, sampleStudy)
+	series := filepath.Join(disc, "DICOM", "P0000001", "ST000001", "SE000001")
+	if err := os.Remove(filepath.Join(series, "IM000002")); err != nil {
+		t.Fatal(err)
+	}
+	damaged := filepath.Join(series, "IM000001")
+	b, err := os.ReadFile(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff // the same size, another byte: only its digest tells
+	if err := os.WriteFile(damaged, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := openPage(t, disc)
+	p.unlock(mediatest.Password)
+	list := p.text("the studies page", "main", time.Second)
+	if !strings.Contains(list, "Not everything on this disc could be read") || !strings.Contains(list, "SE000001/IM000002 — missing") {
+		t.Errorf("the studies page does not name the missing file:\n%s", list)
+	}
+	p.do("open the first series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	p.wait("the series page", frameJS(`document.getElementById("stage") ? "ok" : ""`), 30*time.Second)
+	msg := p.wait("the damaged image's note", frameJS(`(function () { const t = document.body.textContent; return t.indexOf("Lost:") >= 0 ? t : ""; })()`), 30*time.Second)
+	if !strings.Contains(msg, "Lost: this file was altered after the disc was made — not shown (DICOM/P0000001/ST000001/SE000001/IM000001)") {
+		t.Errorf("the series page does not say the file was altered:\n%s", msg)
+	}
+	if errs := p.pageErrors(); len(errs) > 0 {
+		t.Errorf("script errors: %v", errs)
+	}
+}
