@@ -496,3 +496,24 @@ func TestPageDamagedAndMissing(t *testing.T) {
 		t.Errorf("script errors: %v", errs)
 	}
 }
+
+// TestPageCompare: the Compare view works in the page as in the program:
+// its viewports (frames in the viewer's page) load through Go, each shows
+// an image, and they talk to the page around them (postMessage, which an
+// opaque file:// origin cannot name), so the page knows which are in step.
+func TestPageCompare(t *testing.T) {
+	testtool.Require(t, "chromium")
+	disc := mediatest.SealedFolder(t, media.Options{Page: media.FindPage(buildPage(t))}, sampleStudy)
+	b := openPage(t, disc)
+	b.unlock(mediatest.Password)
+	b.do("open a series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	b.wait("the series page", frameJS(`document.getElementById("comparelink") ? "ok" : ""`), 30*time.Second)
+	b.do("Compare", chromedp.Evaluate(frameJS(`(function () { document.getElementById("comparelink").click(); return "ok"; })()`), nil))
+	b.wait("both viewports show an image", frameJS(`(function () { const fs = Array.from(document.querySelectorAll("iframe.viewport")); return fs.length === 2 && fs.every(function (f) { const c = f.contentDocument && f.contentDocument.getElementById("image"); return c && c.dataset.shown; }) ? "ok" : ""; })()`), 30*time.Second)
+	b.screenshot("-compare")
+	b.wait("the viewports' messages reach the page", frameJS(`(function () { const r = document.getElementById("compare"); return r && r.dataset.partners !== undefined ? "ok" : ""; })()`), 10*time.Second)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Errorf("script errors: %v", errs)
+	}
+	b.checkNoNetwork(t, disc)
+}

@@ -868,6 +868,10 @@ function fetchInfo(series, i) {
   // viewports' slices cut this image (scout lines). Messages go to and come
   // from our own origin only.
   const embedded = document.body.classList.contains("embedded") && window.parent !== window;
+  // Messages go to our own origin; INDEX.HTM's pages (file://) have an
+  // opaque origin, "null", which postMessage cannot name, so there "*":
+  // the frames are the page's own, and the receivers check the sender.
+  const toOrigin = location.origin === "null" ? "*" : location.origin;
   let following = false; // the image now changing was asked for by another viewport
   let scoutPlanes = [], gotoSeq = 0, announced = false;
   function geoOf(v) {
@@ -881,13 +885,13 @@ function fetchInfo(series, i) {
     // "load": the first image of the page, which leads no one (whichever
     // viewport loads last would otherwise move the others).
     const cause = following ? "sync" : announced ? "user" : "load";
-    parent.postMessage({ sm: "shown", cause: cause, index: index, count: count, geo: geoOf(info) }, location.origin);
+    parent.postMessage({ sm: "shown", cause: cause, index: index, count: count, geo: geoOf(info) }, toOrigin);
     following = false;
     announced = true;
   }
   function announceView() {
     const r = stage.getBoundingClientRect();
-    if (embedded && r.width && r.height) parent.postMessage({ sm: "view", zoom: zoom, pan: [panX / r.width, panY / r.height] }, location.origin);
+    if (embedded && r.width && r.height) parent.postMessage({ sm: "view", zoom: zoom, pan: [panX / r.width, panY / r.height] }, toOrigin);
   }
   const dot = function (a, b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; };
   const minus = function (a, b) { return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]; };
@@ -1005,7 +1009,7 @@ function fetchInfo(series, i) {
       }
     });
     ["pointerdown", "keydown", "wheel"].forEach(function (t) {
-      document.addEventListener(t, function () { parent.postMessage({ sm: "active" }, location.origin); }, { passive: true });
+      document.addEventListener(t, function () { parent.postMessage({ sm: "active" }, toOrigin); }, { passive: true });
     });
   }
   show();

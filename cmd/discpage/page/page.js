@@ -157,16 +157,20 @@
     return go("GET", BASE + "/export?saved=1");
   }
 
-  // go loads a page of the viewer into the iframe.
-  async function go(method, url, body, type) {
+  // page asks Go for a page of the viewer and returns it ready for an
+  // iframe's srcdoc: its scripts and style sheets as blob: URLs, the frame
+  // shim first, and its own frames (the Compare view's viewports) left for
+  // the shim to load the same way (data-sm-src); null for an answer that
+  // is not a page (a download is handed over here).
+  async function page(method, url, body, type) {
     const p = pathOf(url);
-    if (p == null) return;
+    if (p == null) return null;
     const r = await request(method, p, type, body);
     const ctype = r.headers["content-type"] || "";
-    if (ctype === "application/zip") return download(r);
+    if (ctype === "application/zip") { await download(r); return null; }
     if (ctype.indexOf("text/html") !== 0) {
       say("The viewer answered with something this page cannot show (" + ctype + ").", true);
-      return;
+      return null;
     }
     const doc = new DOMParser().parseFromString(new TextDecoder().decode(r.body), "text/html");
     const refs = Array.from(doc.querySelectorAll("script[src], link[rel=stylesheet][href]"));
@@ -176,14 +180,32 @@
       if (q == null) { el.remove(); return; }
       el.setAttribute(attr, await blobURL(q));
     }));
+    doc.querySelectorAll("iframe[src]").forEach(function (f) {
+      f.setAttribute("data-sm-src", f.getAttribute("src"));
+      f.removeAttribute("src");
+    });
     const s = doc.createElement("script");
     s.src = shim();
     doc.head.insertBefore(s, doc.head.firstChild);
-    current = BASE + r.url;
-    view.srcdoc = "<!DOCTYPE html>" + doc.documentElement.outerHTML;
+    return { html: "<!DOCTYPE html>" + doc.documentElement.outerHTML, url: BASE + r.url, title: doc.title };
+  }
+
+  // go loads a page of the viewer into the iframe.
+  async function go(method, url, body, type) {
+    const pg = await page(method, url, body, type);
+    if (!pg) return;
+    current = pg.url;
+    view.srcdoc = pg.html;
     view.hidden = false;
-    document.title = doc.title;
+    document.title = pg.title;
     view.focus();
+  }
+
+  // frame loads a page of the viewer into a frame inside a viewer page
+  // (a viewport of the Compare view); the top page's address stays.
+  async function frame(el, href) {
+    const pg = await page("GET", new URL(href, current).href);
+    if (pg) el.srcdoc = pg.html;
   }
 
   // fetch as the viewer's scripts call it, answered by Go.
@@ -251,17 +273,28 @@
       go(method, new URL(href, current).href, body, type).catch(function (e) { say("The viewer failed: " + e.message, true); view.hidden = true; });
     },
     setURL: function (u) { const p = pathOf(u); if (p != null) current = BASE + p; },
+    frame: function (el, href) { frame(el, href).catch(function (e) { say("The viewer failed: " + e.message, true); }); },
   };
 
   // frameShim runs first in every page of the viewer (the iframe), in that
   // page's window: its fetch, Worker and history go to this page, and its
   // links and forms load the next page through Go.
   function frameShim() {
-    const SM = parent.SM;
+    const SM = top.SM, nested = parent !== top;
     window.fetch = function (input, init) { return SM.fetch(input, init); };
     window.Worker = function (url) { return SM.worker(String(url)); };
-    history.replaceState = function (s, t, u) { if (u != null) SM.setURL(u); };
+    // A viewport's own address is not the page's.
+    history.replaceState = function (s, t, u) { if (u != null && !nested) SM.setURL(u); };
     history.pushState = history.replaceState;
+    // Frames in the page (the Compare view's viewports) load through Go
+    // too, at first and whenever a script points one elsewhere.
+    Object.defineProperty(HTMLIFrameElement.prototype, "src", {
+      get: function () { return this.getAttribute("data-sm-src") || ""; },
+      set: function (v) { this.setAttribute("data-sm-src", v); SM.frame(this, v); },
+    });
+    document.addEventListener("DOMContentLoaded", function () {
+      document.querySelectorAll("iframe[data-sm-src]").forEach(function (f) { SM.frame(f, f.getAttribute("data-sm-src")); });
+    });
     document.addEventListener("click", function (ev) {
       if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
       const a = ev.target.closest && ev.target.closest("a[href]");
