@@ -15,9 +15,15 @@ import (
 // $SECUREMEDIA_CONFIG names another.
 const defaultSiteConfig = "/etc/securemedia/securemedia.conf"
 
-// addConfigFlag gives every command --config FILE.
+// addConfigFlag gives every command --config FILE. A file that cannot be
+// read, or is not "key = value" lines, stops any command before it starts,
+// so that a site's mistake is never silently ignored.
 func addConfigFlag(root *cobra.Command, e *env) {
 	root.PersistentFlags().StringVar(&e.configPath, "config", "", "the site configuration `FILE` (default $SECUREMEDIA_CONFIG, else "+defaultSiteConfig+" if present)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		_, err := e.siteConfig()
+		return err
+	}
 }
 
 // siteConfig is the site configuration file's settings, read once; nil
