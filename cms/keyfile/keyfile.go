@@ -110,12 +110,18 @@ func PKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate,
 	if err != nil {
 		return nil, nil, err
 	}
+	return ParsePKCS12(b, path, password)
+}
+
+// ParsePKCS12 is PKCS12 for bytes already read (a file chosen on a page);
+// name is for messages. A wrong password says so in words.
+func ParsePKCS12(b []byte, name string, password []byte) (crypto.PrivateKey, *x509.Certificate, error) {
 	key, cert, _, err := pkcs12.DecodeChain(b, string(password))
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-		return nil, nil, fmt.Errorf("PKCS #12 file %s: wrong password for the key file", path)
+		return nil, nil, fmt.Errorf("PKCS #12 file %s: wrong password for the key file", name)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("PKCS #12 file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("PKCS #12 file %s: %w", name, err)
 	}
 	return key, cert, nil
 }
