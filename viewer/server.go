@@ -36,6 +36,10 @@ type Options struct {
 	// INDEX.HTM, where there are no paths to type); the names are for
 	// messages. It takes the place of LoadKey's form.
 	LoadKeyFiles func(certName string, cert []byte, keyName string, key []byte) (media.Identity, error)
+	// LoadPKCS12, if set, lets the unlock page open the disc with a
+	// PKCS #12 file (.p12, .pfx) the user chooses and its password, given
+	// as bytes with the file's name (for error messages).
+	LoadPKCS12 func(name string, b, password []byte) (media.Identity, error)
 	// TLS, if set, secures Send to PACS (and its Test connection and
 	// Find): the client side of DICOM TLS, as dimse.Config.TLS.
 	TLS *tls.Config
@@ -307,7 +311,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unlockData(msg string) map[string]any {
-	return map[string]any{"Title": "Open the disc", "Error": msg, "Keys": s.opts.LoadKey != nil, "KeyFiles": s.opts.LoadKeyFiles != nil}
+	return map[string]any{"Title": "Open the disc", "Error": msg, "Keys": s.opts.LoadKey != nil, "KeyFiles": s.opts.LoadKeyFiles != nil, "PKCS12": s.opts.LoadPKCS12 != nil}
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
@@ -377,6 +381,13 @@ const maxKeyUpload = 3 << 20
 func (s *Server) uploadedKey(r *http.Request) (media.Identity, string) {
 	if s.opts.LoadKeyFiles == nil || r.MultipartForm == nil {
 		return nil, ""
+	}
+	if p12, name := formFile(r, "p12file"); p12 != nil && s.opts.LoadPKCS12 != nil {
+		id, err := s.opts.LoadPKCS12(name, p12, []byte(r.PostFormValue("p12password")))
+		if err != nil {
+			return nil, "The PKCS #12 file could not be read: " + err.Error()
+		}
+		return id, ""
 	}
 	cert, certName := formFile(r, "certfile")
 	key, keyName := formFile(r, "keyfile")

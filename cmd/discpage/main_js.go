@@ -63,7 +63,7 @@ func open(entries js.Value) error {
 	if err != nil {
 		return err
 	}
-	h, err := viewer.NewInProcess(media.OpenFS(fsys), viewer.Options{Version: version, LoadKeyFiles: loadKeyFiles})
+	h, err := viewer.NewInProcess(media.OpenFS(fsys), viewer.Options{Version: version, LoadKeyFiles: loadKeyFiles, LoadPKCS12: loadPKCS12})
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,16 @@ func open(entries js.Value) error {
 // the unlock page.
 func loadKeyFiles(certName string, cert []byte, keyName string, key []byte) (media.Identity, error) {
 	return keyfile.ParsePair(certName, cert, keyName, key)
+}
+
+// loadPKCS12 is the identity in a PKCS #12 file the user chose on the
+// unlock page, opened with the password typed beside it.
+func loadPKCS12(name string, b, password []byte) (media.Identity, error) {
+	key, cert, err := keyfile.ParsePKCS12(b, name, password)
+	if err != nil {
+		return nil, err
+	}
+	return keyfile.Identity(cert, key, name)
 }
 
 // request runs one request through the viewer's handler. Paths only: the

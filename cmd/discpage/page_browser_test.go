@@ -517,3 +517,33 @@ func TestPageCompare(t *testing.T) {
 	}
 	b.checkNoNetwork(t, disc)
 }
+
+// TestPagePKCS12: a certificate disc opens in the page with a PKCS #12
+// file made by openssl and its password; a wrong password for the file is
+// said in plain words.
+func TestPagePKCS12(t *testing.T) {
+	testtool.Require(t, "chromium")
+	openssl := testtool.Require(t, "openssl")
+	files := media.FindPage(buildPage(t))
+	ca := testpki.NewCA(t, "SecureMedia test CA")
+	site := ca.Issue(t, testpki.Leaf{Name: "site"})
+	p12 := filepath.Join(t.TempDir(), "site.p12")
+	if out, err := exec.Command(openssl, "pkcs12", "-export", "-inkey", site.Key, "-in", site.Cert, "-out", p12, "-passout", "pass:test-only p12").CombinedOutput(); err != nil {
+		t.Fatalf("openssl pkcs12 -export: %v\n%s", err, out)
+	}
+	disc := mediatest.SealedFolderFor(t, media.Options{Recipients: []cms.Recipient{mediatest.CertificateRecipient(t, site.Cert)}, Page: files}, sampleStudy)
+	b := openPage(t, disc)
+	submit := func(pw string) {
+		b.do("choose the PKCS #12 file", chromedp.SetUploadFiles(`document.getElementById("view").contentDocument.getElementById("p12file")`, []string{p12}, chromedp.ByJSPath),
+			chromedp.Evaluate(frameJS(`(function () { const p = document.getElementById("p12password"); p.value = `+jsQuote(pw)+`; p.form.requestSubmit(); return "ok"; })()`), nil))
+	}
+	b.do("show the PKCS #12 form", chromedp.Evaluate(frameJS(`(document.getElementById("p12file").closest("details").open = true, "ok")`), nil))
+	b.screenshot("-p12")
+	submit("not its password")
+	if msg := b.text("a wrong PKCS #12 password", "#unlock-error", 30*time.Second); !strings.Contains(msg, "wrong password for the key file") {
+		t.Errorf("wrong PKCS #12 password: %q", msg)
+	}
+	submit("test-only p12")
+	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.checkNoNetwork(t, disc)
+}
