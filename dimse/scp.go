@@ -364,12 +364,19 @@ func (s *Server) dispatch(ctx context.Context, a *Assoc, rq *associate, cmd *com
 }
 
 func (s *Server) store(ctx context.Context, a *Assoc, rq *associate, cmd *command, ctxID byte) (Status, bool) {
+	return receiveStore(ctx, a, s.Store, rq.CallingAE, rq.CalledAE, cmd, ctxID)
+}
+
+// receiveStore hands the data set of C-STORE-RQ cmd to h (no handler: a
+// failure status) and reads what h left; false means the association
+// broke. Our SCP and a C-GET's sub-operations (get.go) share it.
+func receiveStore(ctx context.Context, a *Assoc, h StoreHandler, callingAE, calledAE string, cmd *command, ctxID byte) (Status, bool) {
 	d := &dataReader{a: a, ctxID: ctxID}
-	req := StoreRequest{CallingAE: rq.CallingAE, CalledAE: rq.CalledAE, SOPClassUID: cmd.AffectedSOPClass,
+	req := StoreRequest{CallingAE: callingAE, CalledAE: calledAE, SOPClassUID: cmd.AffectedSOPClass,
 		SOPInstanceUID: cmd.AffectedSOPInstance, TransferSyntaxUID: a.contexts[ctxID].TransferSyntaxes[0]}
 	st := Status{Code: 0x0110, ErrorComment: "no storage configured"}
-	if s.Store != nil {
-		st = s.Store(ctx, req, d)
+	if h != nil {
+		st = h(ctx, req, d)
 	}
 	if d.drain() != nil {
 		return st, false
