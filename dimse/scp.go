@@ -228,6 +228,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, pend *pendingConns, 
 	}
 	a := newAssoc(conn, s.Timeout, artim, s.MaxPDU)
 	defer a.close()
+	// The deadline above ends the read under way only: each PDU read sets
+	// its own. cutOff holds for the reads still to come, so that an
+	// instance arriving when ctx ends is cut, not received to its end.
+	stopReads := context.AfterFunc(ctx, func() { a.cutOff(time.Now()) })
+	defer stopReads()
 	rq, release, err := s.negotiate(a, deadline, slots)
 	if err != nil {
 		refused(err)
