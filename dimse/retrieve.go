@@ -29,9 +29,9 @@ const (
 	maxRetrieveMessages = 1 << 22
 	maxStalledResponses = 1000
 	// cancelGrace is how long the peer has to send its final response
-	// after our C-CANCEL-RQ (Ctrl-C must end a command within a second or
-	// so); then the association is aborted.
-	cancelGrace = time.Second
+	// after our C-CANCEL-RQ (Ctrl-C must end a command within a second);
+	// then the association is aborted.
+	cancelGrace = 500 * time.Millisecond
 )
 
 // failedSOPInstanceUIDList is (0008,0058), in the identifier of a final
@@ -207,6 +207,7 @@ type retrieval struct {
 	mu        sync.Mutex
 	done      bool // the final response arrived, or the association ended
 	cancelled bool
+	inStore   bool // a C-STORE sub-operation's data set is arriving
 }
 
 // retrieve runs the C-MOVE or C-GET rq on a new association.
@@ -243,17 +244,21 @@ func retrieve(ctx context.Context, cfg Config, rq *command, identifier []*dicom.
 
 // cancel sends C-CANCEL-RQ (PS3.7 §9.3.2.3) and gives the peer
 // cancelGrace to end the operation. It writes the PDU with one Write on
-// the connection, which is safe alongside the reading goroutine.
+// the connection, which is safe alongside the reading goroutine. Before
+// the request is sent, or in the middle of an instance (which the peer
+// cannot take back, and which may be gigabytes), the association is cut
+// at once instead: a half-received instance is discarded by the handler.
 func (r *retrieval) cancel() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.done || r.ctxID == 0 {
-		if !r.done {
-			r.a.cutOff(time.Now()) // the request itself is not sent yet
-		}
+	r.cancelled = true
+	if r.done {
 		return
 	}
-	r.cancelled = true
+	if r.ctxID == 0 || r.inStore {
+		r.a.cutOff(time.Now())
+		return
+	}
 	b, err := (&command{Field: cCancelRQ, MessageIDRespondedTo: r.rq.MessageID}).encode()
 	if err == nil {
 		_ = r.a.conn.SetWriteDeadline(time.Now().Add(cancelGrace))
@@ -362,7 +367,9 @@ func (r *retrieval) subStore(ctx context.Context, c *command, ctxID byte) error 
 			return Status{Code: 0x0110, ErrorComment: "retrieve cancelled"}
 		}
 	}
+	r.setInStore(true)
 	st, ok := receiveStore(ctx, r.a, handler, r.peerAE, r.ourAE, c, ctxID)
+	r.setInStore(false)
 	if !ok {
 		return errors.New("the association broke during a C-STORE sub-operation")
 	}
@@ -371,6 +378,12 @@ func (r *retrieval) subStore(ctx context.Context, c *command, ctxID byte) error 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.a.sendCommand(ctxID, rsp)
+}
+
+func (r *retrieval) setInStore(b bool) {
+	r.mu.Lock()
+	r.inStore = b
+	r.mu.Unlock()
 }
 
 // final fills res from the final response c and its identifier, if any.
