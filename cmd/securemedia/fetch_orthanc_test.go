@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
+	"github.com/securemedia/securemedia/internal/pacstest"
+)
+
+// Fetching from Orthanc, a real PACS, in a private network namespace.
+// The sample study is uploaded with our send (C-STORE); Orthanc keeps each
+// file as received, so what fetch retrieves must be the originals' data
+// sets byte for byte. The File Meta Information (group 0002) is left out
+// of the comparison: it is our own, written by the FolderStore, and names
+// the sending AE.
+
+// fetchAccession is an accession number of testdata/sample-study held by
+// one study (four MR instances); accession 2 is shared by studies of two
+// patients there.
+const fetchAccession = "134"
+
+// orthancWithUs is Orthanc's configuration for fetch: our AE title as a
+// modality (C-MOVE destination SECUREMEDIA on 127.0.0.1:11112), C-GET
+// allowed.
+const orthancWithUs = `, "DicomModalities": {"sm": ["SECUREMEDIA", "127.0.0.1", 11112]}, "DicomAlwaysAllowGet": true`
+
+// TestFetchFromOrthanc: fetch --accession by C-GET and by C-MOVE each
+// retrieve the study's four instances, their data sets identical to the
+// originals'; a selector without a match exits 14 with a clear message;
+// one matching studies of two patients is refused (exit 10) and fetches
+// nothing; an unreachable PACS exits 12.
+func TestFetchFromOrthanc(t *testing.T) {
+	sm := requireOrthanc(t)
+	work := t.TempDir()
+	src := "../../testdata/sample-study"
+	pacs := "--pacs ORTHANC@127.0.0.1:4242"
+	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
+"$SM" send %[2]s %[3]s --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
+"$SM" fetch %[3]s --accession %[4]s -o %[1]s/get --json >%[1]s/get.json; echo "get-exit=$?"
+"$SM" fetch %[3]s --accession %[4]s -o %[1]s/move --method move --port 11112 >%[1]s/move.txt; echo "move-exit=$?"
+"$SM" fetch %[3]s --accession NOSUCH -o %[1]s/none; echo "none-exit=$?"
+"$SM" fetch %[3]s --accession 2 -o %[1]s/two; echo "two-exit=$?"
+"$SM" fetch --pacs ORTHANC@127.0.0.1:4243 --study 1.2.3 -o %[1]s/unreachable; echo "unreachable-exit=$?"
+stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
+	t.Log(log)
+	for _, want := range []string{"send-exit=0", "get-exit=0", "move-exit=0", "none-exit=14", "two-exit=10", "unreachable-exit=12"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("want %s:\n%s", want, log)
+		}
+	}
+	originals := sampleDataSets(t, src, "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133")
+	if len(originals) != 4 {
+		t.Fatalf("%d originals of the study, want 4", len(originals))
+	}
+	for _, dir := range []string{"get", "move"} {
+		got := sampleDataSets(t, filepath.Join(work, dir), "")
+		if len(got) != len(originals) {
+			t.Errorf("%s: %d instances retrieved, want %d", dir, len(got), len(originals))
+		}
+		for sop, h := range originals {
+			if got[sop] != h {
+				t.Errorf("%s: instance %s: data set %q, want the original's %q", dir, sop, got[sop], h)
+			}
+		}
+	}
+	var out fetchJSON
+	b, _ := os.ReadFile(filepath.Join(work, "get.json"))
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Studies) != 1 || out.Counts["stored"] != 4 ||
+		out.Studies[0].Result != "retrieved" || out.Studies[0].AccessionNumber != fetchAccession {
+		t.Errorf("fetch --json: %v\n%s", err, b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(work, "move.txt")); !strings.Contains(string(b), "retrieved") {
+		t.Errorf("fetch --method move table:\n%s", b)
+	}
+	for _, want := range []string{"no study matches --accession NOSUCH", "more than one patient", "connection refused"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no %q in the log:\n%s", want, log)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(work, "two")); !os.IsNotExist(err) {
+		t.Errorf("a refused fetch made its output folder (%v)", err)
+	}
+}
+
+// sampleDataSets hashes the data sets of the DICOM files under root by
+// SOP Instance UID, only those of study when it is not empty.
+func sampleDataSets(t *testing.T, root, study string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || strings.HasSuffix(p, ".md") {
+			return err
+		}
+		h, ds := readPart10(t, p)
+		r := dicom.NewReader(bytes.NewReader(ds), 0, dicom.ExplicitVRLittleEndian)
+		r.MaxValue = 1 << 16
+		elems, err := r.ReadUntil(dicom.SeriesInstanceUID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if study == "" || dicom.Find(elems, dicom.StudyInstanceUID).String() == study {
+			out[h.MetaString(dicom.MediaStorageSOPInstanceUID)] = dataSetHash(t, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestInterruptFetch: SIGINT in the middle of a large instance, by C-GET
+// and by C-MOVE, stops fetch within a second with exit 130, and leaves no
+// file in DIR: the half-received instance is discarded.
+func TestInterruptFetch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores a 288 MB instance in Orthanc")
+	}
+	sm := requireOrthanc(t)
+	work := t.TempDir()
+	big := filepath.Join(work, "big")
+	// 12000² 16-bit pixels: 288 MB, a hole in the file until sent.
+	if err := dicomtest.WriteSparse(filepath.Join(big, "BIG"), dicomtest.Spec{PatientID: "INT2", PatientName: "Interrupt^Fetch",
+		StudyUID: "2.25.17.1", SeriesUID: "2.25.17.1.1", SOPUID: "2.25.17.1.1.1", Modality: "CT", Pixels: 12000}); err != nil {
+		t.Fatal(err)
+	}
+	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
+"$SM" send %[1]s/big --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
+for m in get move; do
+  port=""; [ $m = move ] && port="--port 11112"
+  "$SM" fetch --pacs ORTHANC@127.0.0.1:4242 --study 2.25.17.1 -o %[1]s/$m --method $m $port 2>%[1]s/$m.err & F=$!
+  i=0; until [ "$(du -sk %[1]s/$m 2>/dev/null | cut -f1)" -gt 32768 ] 2>/dev/null; do
+    i=$((i+1)); [ $i -gt 400 ] && { echo "$m: nothing arrived"; cat %[1]s/$m.err; break; }; sleep 0.05
+  done
+  t0=$(date +%%s%%N); kill -INT $F; wait $F; echo "$m-exit=$?"; t1=$(date +%%s%%N)
+  echo "$m-stop-ms=$(( (t1 - t0) / 1000000 ))"
+  printf '%%s-files=%%s\n' $m "$(find %[1]s/$m -type f | wc -l)"
+  cat %[1]s/$m.err
+done
+stop_orthanc`, work), "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
+	t.Log(log)
+	for _, m := range []string{"get", "move"} {
+		for _, want := range []string{m + "-exit=130", m + "-files=0"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("want %s:\n%s", want, log)
+			}
+		}
+		var ms int
+		if i := strings.Index(log, m+"-stop-ms="); i < 0 {
+			t.Errorf("%s: no stop time", m)
+		} else if fmt.Sscanf(log[i+len(m)+9:], "%d", &ms); ms > int(stopWithin/time.Millisecond) {
+			t.Errorf("%s: stopped %d ms after SIGINT, want at most %v", m, ms, stopWithin)
+		}
+	}
+	if !strings.Contains(log, "interrupted (SIGINT)") {
+		t.Errorf("no \"interrupted (SIGINT)\" in:\n%s", log)
+	}
+}
