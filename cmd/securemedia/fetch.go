@@ -79,22 +79,27 @@ Retrieval, --method:
 Progress (instances received, and what the PACS says remains) is shown on a
 terminal. At the end, a table on stdout gives each study's result: its
 Study Instance UID, the instances stored, and those that failed. Instances
-that failed are listed on stderr with the reason. The exit code is 11 if any
-instance was not retrieved or the PACS reported a failure or warning for a
-study; 14 if no study matched; 10 if the studies found belong to more than
-one patient; 12 if the PACS could not be reached or refused the query; 2
-for a bad selector. Ctrl-C (exit 130) sends
-C-CANCEL to the PACS and stops; every instance already in DIR is whole, none
-is half-written, and a re-run fetches the rest (what is there already is
+that failed are listed on stderr with the reason, and so are instances the
+PACS sent of another study than the one asked for.
+
+Exit codes: 0 when every study was retrieved whole; 11 if any instance was
+not retrieved or the PACS reported a failure or warning for a study; 14 if
+no study matched; 10 if the studies found belong to more than one patient;
+12 if the PACS could not be reached or refused the query; 2 for a bad
+selector. Ctrl-C (exit 130) sends C-CANCEL to the PACS and stops within a
+second: the instance being received is discarded, every instance already
+in DIR is whole, and a re-run fetches the rest (what is there already is
 recognised as identical).
 
 --json prints one JSON object on stdout instead of the table (keys: see
 README.md, "--json output"), with the studies found and, for each
 instance, its result.
 
-Logs: stderr names the PACS, the number of studies and their Study Instance
-UIDs, never a patient's name or ID; the value given to --patient-id or
---accession appears only where you typed it.
+Logs: stderr names the PACS, the number of studies, their Study Instance
+UIDs, modalities and instance counts, never a patient's name or ID, nor the
+value given to --patient-id or --accession ("no study matches the
+--accession given"). The table and --json on stdout hold what the PACS
+answered (--json: Patient ID and accession number included).
 
 ` + tlsClientHelp + `
 
@@ -114,14 +119,14 @@ EXAMPLES
 	}
 	o.nf.register(cmd, true)
 	f := cmd.Flags()
-	f.StringVar(&o.sel.AccessionNumber, "accession", "", "fetch the studies with this Accession Number")
-	f.StringVar(&o.sel.PatientID, "patient-id", "", "fetch every study of this Patient ID")
+	f.StringVar(&o.sel.AccessionNumber, "accession", "", "fetch the studies with Accession Number `N`")
+	f.StringVar(&o.sel.PatientID, "patient-id", "", "fetch every study of this Patient `ID`")
 	f.StringVar(&o.sel.StudyUID, "study", "", "fetch the study with this Study Instance `UID`")
 	f.StringVarP(&o.out, "out", "o", "", "output directory (required)")
-	f.StringVar(&o.method, "method", "get", "how to retrieve: get (C-GET) or move (C-MOVE to our own storage SCP)")
-	f.StringVar(&o.moveDest, "move-dest", "", "--method move: our storage SCP's AE title, as the PACS knows it (default: --calling-aet)")
-	f.IntVar(&o.port, "port", 0, "--method move: TCP port of our storage SCP")
-	f.StringVar(&o.bind, "bind", "0.0.0.0", "--method move: address our storage SCP listens on")
+	f.StringVar(&o.method, "method", "get", "retrieve by C-GET or by C-MOVE to our own storage SCP: `get|move`")
+	f.StringVar(&o.moveDest, "move-dest", "", "--method move: the `AET` of our storage SCP, as the PACS knows it (default: --calling-aet)")
+	f.IntVar(&o.port, "port", 0, "--method move: TCP port `N` of our storage SCP, where the PACS connects")
+	f.StringVar(&o.bind, "bind", "0.0.0.0", "--method move: the `ADDRESS` our storage SCP listens on")
 	f.StringArrayVar(&o.allow, "allow-aet", nil, "--method move: accept C-STOREs only from this calling `AET[@HOST]` (repeatable; default: the PACS's AE title)")
 	addJSONFlag(cmd, &o.asJSON)
 	_ = cmd.MarkFlagRequired("out")
@@ -213,14 +218,15 @@ func (o *fetchOptions) check() error {
 	return dimse.CheckAETitle(o.moveDest)
 }
 
-// selectorWords names the selector as the user typed it (their terminal
-// only: errors go to stderr, where the user asked for the value).
+// selectorWords names the selector for messages on stderr, which may be
+// logged: a Study Instance UID with its value, the identifiers of a
+// patient or a request by their flag only.
 func (o *fetchOptions) selectorWords() string {
 	switch {
 	case o.sel.AccessionNumber != "":
-		return "--accession " + o.sel.AccessionNumber
+		return "the --accession given"
 	case o.sel.PatientID != "":
-		return "--patient-id " + o.sel.PatientID
+		return "the --patient-id given"
 	}
 	return "--study " + o.sel.StudyUID
 }

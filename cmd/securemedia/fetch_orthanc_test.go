@@ -73,6 +73,7 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	}
 	var out fetchJSON
 	b, _ := os.ReadFile(filepath.Join(work, "get.json"))
+	decodeStrict(t, "fetch", b)
 	if err := json.Unmarshal(b, &out); err != nil || len(out.Studies) != 1 || out.Counts["stored"] != 4 ||
 		out.Studies[0].Result != "retrieved" || out.Studies[0].AccessionNumber != fetchAccession {
 		t.Errorf("fetch --json: %v\n%s", err, b)
@@ -80,7 +81,7 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	if b, _ := os.ReadFile(filepath.Join(work, "move.txt")); !strings.Contains(string(b), "retrieved") {
 		t.Errorf("fetch --method move table:\n%s", b)
 	}
-	for _, want := range []string{"no study matches --accession NOSUCH", "more than one patient", "connection refused"} {
+	for _, want := range []string{"no study matches the --accession given", "more than one patient", "connection refused"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("no %q in the log:\n%s", want, log)
 		}
