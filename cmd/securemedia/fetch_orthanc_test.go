@@ -61,15 +61,7 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 		t.Fatalf("%d originals of the study, want 4", len(originals))
 	}
 	for _, dir := range []string{"get", "move"} {
-		got := sampleDataSets(t, filepath.Join(work, dir), "")
-		if len(got) != len(originals) {
-			t.Errorf("%s: %d instances retrieved, want %d", dir, len(got), len(originals))
-		}
-		for sop, h := range originals {
-			if got[sop] != h {
-				t.Errorf("%s: instance %s: data set %q, want the original's %q", dir, sop, got[sop], h)
-			}
-		}
+		sameDataSets(t, originals, filepath.Join(work, dir))
 	}
 	var out fetchJSON
 	b, _ := os.ReadFile(filepath.Join(work, "get.json"))
@@ -88,6 +80,22 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	}
 	if _, err := os.Stat(filepath.Join(work, "two")); !os.IsNotExist(err) {
 		t.Errorf("a refused fetch made its output folder (%v)", err)
+	}
+}
+
+// sameDataSets checks that dir holds the instances of originals (data
+// set hashes by SOP Instance UID), each data set byte for byte, and no
+// other.
+func sameDataSets(t *testing.T, originals map[string]string, dir string) {
+	t.Helper()
+	got := sampleDataSets(t, dir, "")
+	if len(got) != len(originals) {
+		t.Errorf("%s: %d instances retrieved, want %d", dir, len(got), len(originals))
+	}
+	for sop, h := range originals {
+		if got[sop] != h {
+			t.Errorf("%s: instance %s: data set %q, want the original's %q", dir, sop, got[sop], h)
+		}
 	}
 }
 
@@ -163,5 +171,36 @@ stop_orthanc`, work), "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
 	}
 	if !strings.Contains(log, "interrupted (SIGINT)") {
 		t.Errorf("no \"interrupted (SIGINT)\" in:\n%s", log)
+	}
+}
+
+// TestFetchTLSFromOrthanc: with DICOM TLS on both sides (Orthanc requiring
+// our client certificate; for C-MOVE, Orthanc connecting to our storage
+// SCP over TLS with its own), fetch --tls retrieves the study by C-GET and
+// by C-MOVE, byte for byte; without our certificate nothing is fetched.
+func TestFetchTLSFromOrthanc(t *testing.T) {
+	sm := requireOrthanc(t)
+	s := newTLSSetup(t)
+	work := t.TempDir()
+	src := "../../testdata/sample-study"
+	extra := fmt.Sprintf(`, "DicomTlsEnabled": true, "DicomTlsCertificate": %q, "DicomTlsPrivateKey": %q,
+  "DicomTlsTrustedCertificates": %q, "DicomTlsRemoteCertificateRequired": true, "DicomAlwaysAllowGet": true,
+  "DicomModalities": {"sm": {"AET": "SECUREMEDIA", "Host": "127.0.0.1", "Port": 11112, "UseDicomTls": true}}`,
+		s.server.Cert, s.server.Key, s.ca.File)
+	tlsArgs := `--tls --tls-ca "$CA" --tls-cert "$CLICERT" --tls-key "$CLIKEY"`
+	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
+"$SM" send %[2]s --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv %[3]s >/dev/null; echo "send-exit=$?"
+"$SM" fetch --pacs ORTHANC@127.0.0.1:4242 --accession %[4]s -o %[1]s/get %[3]s; echo "get-exit=$?"
+"$SM" fetch --pacs ORTHANC@127.0.0.1:4242 --accession %[4]s -o %[1]s/move --method move --port 11112 %[3]s; echo "move-exit=$?"
+"$SM" fetch --pacs ORTHANC@127.0.0.1:4242 --accession %[4]s -o %[1]s/nocert --tls --tls-ca "$CA"; echo "nocert-exit=$?"
+stop_orthanc`, work, src, tlsArgs, fetchAccession), append(s.env(sm), "ORTHANC_EXTRA="+extra)...)
+	for _, want := range []string{"send-exit=0", "get-exit=0", "move-exit=0", "nocert-exit=12"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	originals := sampleDataSets(t, src, "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133")
+	for _, dir := range []string{"get", "move"} {
+		sameDataSets(t, originals, filepath.Join(work, dir))
 	}
 }
