@@ -322,7 +322,8 @@ type studyResult struct {
 	Status    string // the PACS's final status, in words
 	Failed    int    // sub-operations the PACS counted as failed
 	Warning   int
-	Error     string // the retrieval itself failed (network, refusal)
+	Kind      dimse.Kind // of the PACS's final status
+	Error     string     // the retrieval failed (network, refusal), or instances are missing
 	mu        sync.Mutex
 	bar       *fetchProgress
 }
@@ -391,15 +392,36 @@ func (run *fetchRun) fetchStudy(ctx context.Context, cfg dimse.Config, o *fetchO
 		return sr
 	}
 	sr.Status, sr.Failed, sr.Warning = res.Status.String(), max(res.Failed, 0), max(res.Warning, 0)
-	if res.Status.Kind() == dimse.Failure {
-		sr.Error = fmt.Sprintf("%s answered %v", op, res.Status)
-	}
+	sr.Kind = res.Status.Kind()
+	sr.Error = missing(op, res, sr, o.moveDest)
 	return sr
+}
+
+// missing says what is wrong with a retrieval the PACS answered, or "":
+// a failure status, or fewer instances here than the PACS says it
+// stored: with C-MOVE, its entry for our AE title may point to another
+// host or port, where the instances went instead.
+func missing(op string, res dimse.RetrieveResult, sr *studyResult, moveDest string) string {
+	if res.Status.Kind() == dimse.Failure {
+		return fmt.Sprintf("%s answered %v", op, res.Status)
+	}
+	stored, _ := sr.counts()
+	hint := ""
+	if op == "C-MOVE" {
+		hint = fmt.Sprintf(" (does the PACS's entry for AE title %s name this host and --port?)", moveDest)
+	}
+	switch {
+	case res.Completed > stored:
+		return fmt.Sprintf("the PACS reports %s stored, %d arrived here%s", count(res.Completed, "instance"), stored, hint)
+	case stored == 0:
+		return "no instance arrived" + hint
+	}
+	return ""
 }
 
 // ok reports a study fully retrieved.
 func (sr *studyResult) ok() bool {
-	if sr.Error != "" || sr.Failed > 0 || sr.Warning > 0 {
+	if sr.Error != "" || sr.Kind != dimse.Success || sr.Failed > 0 || sr.Warning > 0 {
 		return false
 	}
 	for _, ir := range sr.Instances {

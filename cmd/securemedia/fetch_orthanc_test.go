@@ -30,28 +30,34 @@ const fetchAccession = "134"
 // orthancWithUs is Orthanc's configuration for fetch: our AE title as a
 // modality (C-MOVE destination SECUREMEDIA on 127.0.0.1:11112), C-GET
 // allowed.
-const orthancWithUs = `, "DicomModalities": {"sm": ["SECUREMEDIA", "127.0.0.1", 11112]}, "DicomAlwaysAllowGet": true`
+const orthancWithUs = `, "DicomModalities": {"sm": ["SECUREMEDIA", "127.0.0.1", 11112],
+  "else": ["ELSEWHERE", "127.0.0.1", 11112]}, "DicomAlwaysAllowGet": true`
 
 // TestFetchFromOrthanc: fetch --accession by C-GET and by C-MOVE each
 // retrieve the study's four instances, their data sets identical to the
 // originals'; a selector without a match exits 14 with a clear message;
 // one matching studies of two patients is refused (exit 10) and fetches
-// nothing; an unreachable PACS exits 12.
+// nothing; an unreachable PACS exits 12. A C-MOVE whose destination the
+// PACS has at another port (where storescp takes the study) is reported
+// incomplete (exit 11): the PACS's success alone is not trusted.
 func TestFetchFromOrthanc(t *testing.T) {
 	sm := requireOrthanc(t)
 	work := t.TempDir()
 	src := "../../testdata/sample-study"
 	pacs := "--pacs ORTHANC@127.0.0.1:4242"
-	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
+	log := pacstest.InNetns(t, pacstest.OrthancScript+storescpUp+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" send %[2]s %[3]s --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
 "$SM" fetch %[3]s --accession %[4]s -o %[1]s/get --json >%[1]s/get.json; echo "get-exit=$?"
 "$SM" fetch %[3]s --accession %[4]s -o %[1]s/move --method move --port 11112 >%[1]s/move.txt; echo "move-exit=$?"
 "$SM" fetch %[3]s --accession NOSUCH -o %[1]s/none; echo "none-exit=$?"
 "$SM" fetch %[3]s --accession 2 -o %[1]s/two; echo "two-exit=$?"
 "$SM" fetch --pacs ORTHANC@127.0.0.1:4243 --study 1.2.3 -o %[1]s/unreachable; echo "unreachable-exit=$?"
+mkdir %[1]s/storescp; start_scp -od %[1]s/storescp
+"$SM" fetch %[3]s --accession %[4]s -o %[1]s/elsewhere --method move --move-dest ELSEWHERE --port 11113; echo "elsewhere-exit=$?"
+stop_scp
 stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
 	t.Log(log)
-	for _, want := range []string{"send-exit=0", "get-exit=0", "move-exit=0", "none-exit=14", "two-exit=10", "unreachable-exit=12"} {
+	for _, want := range []string{"send-exit=0", "get-exit=0", "move-exit=0", "none-exit=14", "two-exit=10", "unreachable-exit=12", "elsewhere-exit=11"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("want %s:\n%s", want, log)
 		}
@@ -73,7 +79,8 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	if b, _ := os.ReadFile(filepath.Join(work, "move.txt")); !strings.Contains(string(b), "retrieved") {
 		t.Errorf("fetch --method move table:\n%s", b)
 	}
-	for _, want := range []string{"no study matches the --accession given", "more than one patient", "connection refused"} {
+	for _, want := range []string{"no study matches the --accession given", "more than one patient", "connection refused",
+		"the PACS reports 4 instances stored, 0 arrived here (does the PACS's entry for AE title ELSEWHERE name this host and --port?)"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("no %q in the log:\n%s", want, log)
 		}
