@@ -90,10 +90,10 @@ func Move(ctx context.Context, cfg Config, model string, identifier []*dicom.Ele
 // proposes the storage SOP classes of StorageSOPClasses, each with the
 // SCP role (PS3.7 §D.3.3.4), so it needs no port of its own and the peer
 // no configuration for us beyond allowing C-GET. Each class is offered in
-// explicit and implicit VR little endian and, for images, in the lossless
-// compressed syntaxes, so that an instance stored in one of them arrives
-// as it is; the peer may convert others (a lossy JPEG, say) to one we
-// offer, or count them as failed. progress, ctx and the status are as for
+// explicit and implicit VR little endian and, for the common images, in
+// each lossless compressed syntax, so that an instance stored in one of
+// them arrives as it is; the peer may convert others (a lossy JPEG, say)
+// to one we offer, or count them as failed. progress, ctx and the status are as for
 // Move.
 func Get(ctx context.Context, cfg Config, model string, identifier []*dicom.Element, store StoreHandler,
 	progress func(SubOperations)) (RetrieveResult, error) {
@@ -112,8 +112,13 @@ func getContexts(model string) ([]presentationContext, []roleSelection) {
 	var roles []roleSelection
 	for _, sc := range StorageSOPClasses {
 		contexts = append(contexts, presentationContext{AbstractSyntax: sc.UID, TransferSyntaxes: findSyntaxes})
-		if sc.Image {
-			contexts = append(contexts, presentationContext{AbstractSyntax: sc.UID, TransferSyntaxes: losslessSyntaxes})
+		if sc.Compressed {
+			// One context per syntax: a context carries the one syntax
+			// the peer accepts of those proposed (PS3.8 §9.3.3.2), and
+			// each instance must find its own.
+			for _, ts := range losslessSyntaxes {
+				contexts = append(contexts, presentationContext{AbstractSyntax: sc.UID, TransferSyntaxes: []string{ts}})
+			}
 		}
 		roles = append(roles, roleSelection{SOPClass: sc.UID, SCP: true})
 	}
@@ -121,8 +126,9 @@ func getContexts(model string) ([]presentationContext, []roleSelection) {
 }
 
 // losslessSyntaxes are the compressed transfer syntaxes Get accepts for
-// images: only lossless ones, so that a peer choosing among them to
-// convert an instance never loses information (PS3.5 §8, Annex A.4).
+// the common images: only lossless ones, so that a peer converting an
+// instance to one we accept never loses information (PS3.5 §8, Annex
+// A.4).
 var losslessSyntaxes = []string{
 	"1.2.840.10008.1.2.4.70",  // JPEG Lossless, first-order prediction
 	"1.2.840.10008.1.2.4.57",  // JPEG Lossless
@@ -133,62 +139,63 @@ var losslessSyntaxes = []string{
 }
 
 // StorageSOPClass is a storage SOP class Get can receive (PS3.4 Annex B,
-// Table B.5-1); Image ones are also offered compressed.
+// Table B.5-1). Every class is offered in explicit and implicit VR little
+// endian; Compressed ones also in each lossless compressed syntax.
 type StorageSOPClass struct {
-	UID   string
-	Image bool
+	UID        string
+	Compressed bool
 }
 
 // StorageSOPClasses are the storage SOP classes Get proposes: the common
 // modalities' images, and the non-image objects that travel with them
 // (presentation states, structured reports, encapsulated PDF, RT). With
-// their compressed contexts they stay within the 128 contexts of an
-// association (PS3.8 §9.3.2.2).
+// the compressed contexts of the most common images (123 in all) they
+// stay within the 128 contexts of an association (PS3.8 §9.3.2.2).
 var StorageSOPClasses = []StorageSOPClass{
-	{"1.2.840.10008.5.1.4.1.1.1", true},        // Computed Radiography
-	{"1.2.840.10008.5.1.4.1.1.1.1", true},      // Digital X-Ray, for presentation
-	{"1.2.840.10008.5.1.4.1.1.1.1.1", true},    // Digital X-Ray, for processing
-	{"1.2.840.10008.5.1.4.1.1.1.2", true},      // Digital Mammography, for presentation
-	{"1.2.840.10008.5.1.4.1.1.1.2.1", true},    // Digital Mammography, for processing
-	{"1.2.840.10008.5.1.4.1.1.1.3", true},      // Digital Intra-Oral X-Ray, for presentation
-	{"1.2.840.10008.5.1.4.1.1.2", true},        // CT
-	{"1.2.840.10008.5.1.4.1.1.2.1", true},      // Enhanced CT
-	{"1.2.840.10008.5.1.4.1.1.3.1", true},      // Ultrasound Multi-frame
-	{"1.2.840.10008.5.1.4.1.1.4", true},        // MR
-	{"1.2.840.10008.5.1.4.1.1.4.1", true},      // Enhanced MR
-	{"1.2.840.10008.5.1.4.1.1.6.1", true},      // Ultrasound
-	{"1.2.840.10008.5.1.4.1.1.7", true},        // Secondary Capture
-	{"1.2.840.10008.5.1.4.1.1.7.4", true},      // Multi-frame True Color Secondary Capture
-	{"1.2.840.10008.5.1.4.1.1.12.1", true},     // X-Ray Angiographic
-	{"1.2.840.10008.5.1.4.1.1.12.2", true},     // X-Ray Radiofluoroscopic
-	{"1.2.840.10008.5.1.4.1.1.13.1.3", true},   // Breast Tomosynthesis
-	{"1.2.840.10008.5.1.4.1.1.20", true},       // Nuclear Medicine
-	{"1.2.840.10008.5.1.4.1.1.77.1.4", true},   // VL Photographic
-	{"1.2.840.10008.5.1.4.1.1.77.1.5.1", true}, // Ophthalmic Photography 8 Bit
-	{"1.2.840.10008.5.1.4.1.1.128", true},      // PET
-	{"1.2.840.10008.5.1.4.1.1.130", true},      // Enhanced PET
-	{"1.2.840.10008.5.1.4.1.1.481.1", true},    // RT Image
-	{"1.2.840.10008.5.1.4.1.1.3", true},        // Ultrasound Multi-frame (retired)
-	{"1.2.840.10008.5.1.4.1.1.6", true},        // Ultrasound (retired)
-	{"1.2.840.10008.5.1.4.1.1.7.2", true},      // Multi-frame Grayscale Byte Secondary Capture
-	{"1.2.840.10008.5.1.4.1.1.7.3", true},      // Multi-frame Grayscale Word Secondary Capture
-	{"1.2.840.10008.5.1.4.1.1.12.1.1", true},   // Enhanced X-Ray Angiographic
-	{"1.2.840.10008.5.1.4.1.1.2.2", true},      // Legacy Converted Enhanced CT
-	{"1.2.840.10008.5.1.4.1.1.4.4", true},      // Legacy Converted Enhanced MR
-	{"1.2.840.10008.5.1.4.1.1.11.1", false},    // Grayscale Softcopy Presentation State
-	{"1.2.840.10008.5.1.4.1.1.11.2", false},    // Color Softcopy Presentation State
-	{"1.2.840.10008.5.1.4.1.1.88.11", false},   // Basic Text SR
-	{"1.2.840.10008.5.1.4.1.1.88.22", false},   // Enhanced SR
-	{"1.2.840.10008.5.1.4.1.1.88.33", false},   // Comprehensive SR
-	{"1.2.840.10008.5.1.4.1.1.88.59", false},   // Key Object Selection
-	{"1.2.840.10008.5.1.4.1.1.88.67", false},   // X-Ray Radiation Dose SR
-	{"1.2.840.10008.5.1.4.1.1.104.1", false},   // Encapsulated PDF
-	{"1.2.840.10008.5.1.4.1.1.66", false},      // Raw Data
-	{"1.2.840.10008.5.1.4.1.1.66.4", false},    // Segmentation
-	{"1.2.840.10008.5.1.4.1.1.481.2", false},   // RT Dose
-	{"1.2.840.10008.5.1.4.1.1.481.3", false},   // RT Structure Set
-	{"1.2.840.10008.5.1.4.1.1.481.5", false},   // RT Plan
-	{"1.2.840.10008.5.1.4.1.1.9.1.1", false},   // 12-lead ECG Waveform
+	{"1.2.840.10008.5.1.4.1.1.1", true},         // Computed Radiography
+	{"1.2.840.10008.5.1.4.1.1.1.1", true},       // Digital X-Ray, for presentation
+	{"1.2.840.10008.5.1.4.1.1.1.1.1", false},    // Digital X-Ray, for processing
+	{"1.2.840.10008.5.1.4.1.1.1.2", true},       // Digital Mammography, for presentation
+	{"1.2.840.10008.5.1.4.1.1.1.2.1", false},    // Digital Mammography, for processing
+	{"1.2.840.10008.5.1.4.1.1.1.3", false},      // Digital Intra-Oral X-Ray, for presentation
+	{"1.2.840.10008.5.1.4.1.1.2", true},         // CT
+	{"1.2.840.10008.5.1.4.1.1.2.1", true},       // Enhanced CT
+	{"1.2.840.10008.5.1.4.1.1.3.1", true},       // Ultrasound Multi-frame
+	{"1.2.840.10008.5.1.4.1.1.4", true},         // MR
+	{"1.2.840.10008.5.1.4.1.1.4.1", true},       // Enhanced MR
+	{"1.2.840.10008.5.1.4.1.1.6.1", true},       // Ultrasound
+	{"1.2.840.10008.5.1.4.1.1.7", true},         // Secondary Capture
+	{"1.2.840.10008.5.1.4.1.1.7.4", false},      // Multi-frame True Color Secondary Capture
+	{"1.2.840.10008.5.1.4.1.1.12.1", true},      // X-Ray Angiographic
+	{"1.2.840.10008.5.1.4.1.1.12.2", false},     // X-Ray Radiofluoroscopic
+	{"1.2.840.10008.5.1.4.1.1.13.1.3", false},   // Breast Tomosynthesis
+	{"1.2.840.10008.5.1.4.1.1.20", true},        // Nuclear Medicine
+	{"1.2.840.10008.5.1.4.1.1.77.1.4", false},   // VL Photographic
+	{"1.2.840.10008.5.1.4.1.1.77.1.5.1", false}, // Ophthalmic Photography 8 Bit
+	{"1.2.840.10008.5.1.4.1.1.128", true},       // PET
+	{"1.2.840.10008.5.1.4.1.1.130", false},      // Enhanced PET
+	{"1.2.840.10008.5.1.4.1.1.481.1", false},    // RT Image
+	{"1.2.840.10008.5.1.4.1.1.3", false},        // Ultrasound Multi-frame (retired)
+	{"1.2.840.10008.5.1.4.1.1.6", false},        // Ultrasound (retired)
+	{"1.2.840.10008.5.1.4.1.1.7.2", false},      // Multi-frame Grayscale Byte Secondary Capture
+	{"1.2.840.10008.5.1.4.1.1.7.3", false},      // Multi-frame Grayscale Word Secondary Capture
+	{"1.2.840.10008.5.1.4.1.1.12.1.1", false},   // Enhanced X-Ray Angiographic
+	{"1.2.840.10008.5.1.4.1.1.2.2", false},      // Legacy Converted Enhanced CT
+	{"1.2.840.10008.5.1.4.1.1.4.4", false},      // Legacy Converted Enhanced MR
+	{"1.2.840.10008.5.1.4.1.1.11.1", false},     // Grayscale Softcopy Presentation State
+	{"1.2.840.10008.5.1.4.1.1.11.2", false},     // Color Softcopy Presentation State
+	{"1.2.840.10008.5.1.4.1.1.88.11", false},    // Basic Text SR
+	{"1.2.840.10008.5.1.4.1.1.88.22", false},    // Enhanced SR
+	{"1.2.840.10008.5.1.4.1.1.88.33", false},    // Comprehensive SR
+	{"1.2.840.10008.5.1.4.1.1.88.59", false},    // Key Object Selection
+	{"1.2.840.10008.5.1.4.1.1.88.67", false},    // X-Ray Radiation Dose SR
+	{"1.2.840.10008.5.1.4.1.1.104.1", false},    // Encapsulated PDF
+	{"1.2.840.10008.5.1.4.1.1.66", false},       // Raw Data
+	{"1.2.840.10008.5.1.4.1.1.66.4", false},     // Segmentation
+	{"1.2.840.10008.5.1.4.1.1.481.2", false},    // RT Dose
+	{"1.2.840.10008.5.1.4.1.1.481.3", false},    // RT Structure Set
+	{"1.2.840.10008.5.1.4.1.1.481.5", false},    // RT Plan
+	{"1.2.840.10008.5.1.4.1.1.9.1.1", false},    // 12-lead ECG Waveform
 }
 
 // retrieval is one C-MOVE or C-GET in progress.

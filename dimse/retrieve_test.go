@@ -110,7 +110,7 @@ func TestGetStoresEachInstance(t *testing.T) {
 // role for every storage class it offers, within 128 contexts.
 func TestGetProposesStorageRoles(t *testing.T) {
 	contexts, roles := getContexts(StudyRootGet)
-	if len(contexts) > 128 || len(roles) != len(StorageSOPClasses) {
+	if len(contexts) != 123 || len(roles) != len(StorageSOPClasses) {
 		t.Fatalf("%d contexts, %d roles", len(contexts), len(roles))
 	}
 	pdu, err := encodeAssociate(typeAssociateRQ, &associate{contexts: contexts, roles: roles})

@@ -63,9 +63,12 @@ Retrieval, --method:
         the association fetch opened (PS3.4 C.4.3). fetch needs no port of
         its own and the PACS no configuration beyond allowing C-GET from our
         AE title (--calling-aet). Each storage class is offered in explicit
-        and implicit VR little endian and, for images, in the lossless
-        compressed transfer syntaxes, so instances stored that way arrive
-        byte for byte; the PACS may convert others to one of those.
+        and implicit VR little endian and, for the common images (CR, DX,
+        MG, CT, MR, US, SC, XA, NM, PET), in each lossless compressed
+        transfer syntax (JPEG lossless, JPEG-LS, JPEG 2000, HTJ2K, RLE), so
+        instances stored that way arrive byte for byte. No lossy syntax is
+        offered, so that nothing is ever recompressed: the PACS decompresses
+        a lossy JPEG (Orthanc does), or reports it failed.
   move  C-MOVE, Study Root: fetch starts a storage SCP of its own for the
         time of the fetch, with the AE title --move-dest (default: our
         --calling-aet) on --port (required) and --bind (default 0.0.0.0),

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/dicom/dicomtest"
 	"github.com/securemedia/securemedia/internal/pacstest"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // Fetching from Orthanc, a real PACS, in a private network namespace.
@@ -106,8 +109,21 @@ func sameDataSets(t *testing.T, originals map[string]string, dir string) {
 	}
 }
 
+// withoutTrailingPadding drops a Data Set Trailing Padding element
+// (FFFC,FFFC), explicit VR, that ends ds: it has no meaning, and a
+// receiver may discard it (PS3.10 §7.2), as Orthanc's dcmtk does when it
+// sends an instance.
+func withoutTrailingPadding(ds []byte) []byte {
+	i := bytes.LastIndex(ds, []byte{0xFC, 0xFF, 0xFC, 0xFF, 'O', 'B', 0, 0})
+	if i >= 0 && i+12 <= len(ds) && uint64(i)+12+uint64(binary.LittleEndian.Uint32(ds[i+8:])) == uint64(len(ds)) {
+		return ds[:i]
+	}
+	return ds
+}
+
 // sampleDataSets hashes the data sets of the DICOM files under root by
-// SOP Instance UID, only those of study when it is not empty.
+// SOP Instance UID, only those of study when it is not empty: every byte
+// after the File Meta Information but a trailing padding element.
 func sampleDataSets(t *testing.T, root, study string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -123,7 +139,7 @@ func sampleDataSets(t *testing.T, root, study string) map[string]string {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		if study == "" || dicom.Find(elems, dicom.StudyInstanceUID).String() == study {
-			out[h.MetaString(dicom.MediaStorageSOPInstanceUID)] = dataSetHash(t, p)
+			out[h.MetaString(dicom.MediaStorageSOPInstanceUID)] = fmt.Sprintf("%x", sha256.Sum256(withoutTrailingPadding(ds)))
 		}
 		return nil
 	})
@@ -209,5 +225,64 @@ stop_orthanc`, work, src, tlsArgs, fetchAccession), append(s.env(sm), "ORTHANC_E
 	originals := sampleDataSets(t, src, "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133")
 	for _, dir := range []string{"get", "move"} {
 		sameDataSets(t, originals, filepath.Join(work, dir))
+	}
+}
+
+// compressedSamples are corpus files in compressed transfer syntaxes, one
+// study each but the last two (one study): RLE MR (which ends in Data Set
+// Trailing Padding), JPEG 2000 lossless CT, JPEG lossless (process 14,
+// SV1) and lossy JPEG baseline secondary captures.
+var compressedSamples = []struct{ file, study string }{
+	{"pydicom/test_files/MR_small_RLE.dcm", "1.3.6.1.4.1.5962.1.2.4.20040826185059.5457"},
+	{"pydicom/test_files/J2K_pixelrep_mismatch.dcm", "1.2.392.200036.9123.100.11.15002200303521616157144527203339851"},
+	{"pydicom/test_files/SC_rgb_jpeg_gdcm.dcm", "1.2.826.0.1.3680043.8.498.12406831542731051035295345080039845114"},
+	{"pydicom/test_files/SC_rgb_jpeg_dcmtk.dcm", "1.2.826.0.1.3680043.8.498.12406831542731051035295345080039845114"},
+}
+
+// TestFetchCompressedFromOrthanc: by C-GET, instances Orthanc holds in a
+// lossless compressed transfer syntax arrive in it, byte for byte (one
+// presentation context per class and syntax); the lossy JPEG, for which we
+// offer no context, arrives decompressed by Orthanc, never recompressed.
+func TestFetchCompressedFromOrthanc(t *testing.T) {
+	sm := requireOrthanc(t)
+	testtool.RequirePath(t, sharedCorpus, "the shared corpus")
+	work := t.TempDir()
+	src := filepath.Join(work, "src")
+	os.Mkdir(src, 0o755)
+	for i, c := range compressedSamples {
+		b, err := os.ReadFile(filepath.Join(sharedCorpus, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(src, fmt.Sprintf("IM%d", i)), b, 0o644)
+	}
+	script := fmt.Sprintf(`start_orthanc %[1]s
+"$SM" send %[2]s --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
+`, work, src)
+	for _, c := range compressedSamples[:3] {
+		script += fmt.Sprintf(`"$SM" fetch --pacs ORTHANC@127.0.0.1:4242 --study %[2]s -o %[1]s/got; echo "fetch-exit=$?"
+`, work, c.study)
+	}
+	log := pacstest.InNetns(t, pacstest.OrthancScript+script+"stop_orthanc", "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
+	t.Log(log)
+	if strings.Count(log, "fetch-exit=0") != 3 || !strings.Contains(log, "send-exit=0") {
+		t.Fatalf("send or fetch failed:\n%s", log)
+	}
+	originals := sampleDataSets(t, src, "")
+	got := sampleDataSets(t, filepath.Join(work, "got"), "")
+	for i, c := range compressedSamples {
+		h, _ := readPart10(t, filepath.Join(src, fmt.Sprintf("IM%d", i)))
+		sop := h.MetaString(dicom.MediaStorageSOPInstanceUID)
+		switch {
+		case got[sop] == "":
+			t.Errorf("%s: not retrieved", c.file)
+		case i < 3 && got[sop] != originals[sop]:
+			g, _ := readPart10(t, filepath.Join(work, "got", c.study, sop+".dcm"))
+			t.Errorf("%s (%s): the data set retrieved (%s) is not the original's", c.file, h.TransferSyntaxUID, g.TransferSyntaxUID)
+		case i == 3:
+			if g, _ := readPart10(t, filepath.Join(work, "got", c.study, sop+".dcm")); g.TransferSyntaxUID != "1.2.840.10008.1.2.1" {
+				t.Errorf("%s (lossy JPEG): retrieved in %s, want explicit VR little endian", c.file, g.TransferSyntaxUID)
+			}
+		}
 	}
 }
