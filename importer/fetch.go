@@ -140,15 +140,15 @@ func FindStudies(ctx context.Context, cfg dimse.Config, s StudySelector, limit i
 	return dedupStudies(matches), nil
 }
 
-// dedupStudies drops a study listed twice (some PACSs answer once per
-// series or storage location); a UID with two patients stays, for
-// OnePatient to refuse.
+// dedupStudies keeps the first of the answers for one study of one
+// patient (some PACSs answer once per storage location); a UID under two
+// patients stays twice, for OnePatient to refuse.
 func dedupStudies(ms []StudyMatch) []StudyMatch {
-	seen := map[StudyMatch]bool{}
+	seen := map[[3]string]bool{}
 	var out []StudyMatch
 	for _, m := range ms {
-		if !seen[m] {
-			seen[m] = true
+		if k := [3]string{m.StudyUID, m.PatientID, m.Issuer}; !seen[k] {
+			seen[k] = true
 			out = append(out, m)
 		}
 	}

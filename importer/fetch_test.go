@@ -51,3 +51,18 @@ func TestOnePatient(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupStudies: a study answered twice for one patient is fetched
+// once; under two patients it stays twice, for OnePatient to refuse.
+func TestDedupStudies(t *testing.T) {
+	a := StudyMatch{StudyUID: "1.1", PatientID: "P1", Instances: "3"}
+	again := StudyMatch{StudyUID: "1.1", PatientID: "P1", Instances: "4"}
+	other := StudyMatch{StudyUID: "1.1", PatientID: "P2"}
+	got := dedupStudies([]StudyMatch{a, again, other})
+	if len(got) != 2 || got[0] != a || got[1] != other {
+		t.Fatalf("%+v", got)
+	}
+	if OnePatient(got) == nil {
+		t.Fatal("one UID under two patients accepted")
+	}
+}

@@ -137,15 +137,15 @@ EXAMPLES
 }
 
 func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
-	cfg, p, err := o.nf.config()
-	if err != nil {
-		return err
+	if err := o.sel.Check(); err != nil {
+		return withCode(exitUsage, err)
 	}
 	if err := o.check(); err != nil {
 		return withCode(exitUsage, err)
 	}
-	if err := o.sel.Check(); err != nil {
-		return withCode(exitUsage, err)
+	cfg, p, err := o.nf.config()
+	if err != nil {
+		return err
 	}
 	var scp *moveSCP
 	if o.method == "move" {
@@ -375,7 +375,7 @@ func (ir instanceResult) failed() bool {
 
 // fetchStudy retrieves one study; its failures are in the result.
 func (run *fetchRun) fetchStudy(ctx context.Context, cfg dimse.Config, o *fetchOptions, scp *moveSCP, nth string, m importer.StudyMatch) *studyResult {
-	sr := &studyResult{Match: m, bar: newFetchProgress(run.e.stderr, nth)}
+	sr := &studyResult{Match: m, bar: newFetchProgress(run.e.info(), nth)}
 	r := importer.Retrieval{Progress: sr.bar.pending}
 	if scp != nil {
 		r.Move, r.MoveDestination = true, o.moveDest
