@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,9 @@ type Assoc struct {
 	queue  []pdv // PDVs of a received P-DATA-TF not consumed yet
 	bufs   [2][]byte
 	closed bool
+	// cutoff, when not zero, is a time (UnixNano) no read may wait past:
+	// set from another goroutine when an operation is cancelled.
+	cutoff atomic.Int64
 }
 
 func newAssoc(c net.Conn, timeout, artim time.Duration, ourMax uint32) *Assoc {
@@ -65,7 +69,19 @@ func (a *Assoc) read(d time.Duration) (byte, []byte, error) {
 	if err := a.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return 0, nil, err
 	}
+	// Checked after setting the deadline: a cutOff racing with us has
+	// either set its deadline after ours or stored its time before this.
+	if c := a.cutoff.Load(); c != 0 && time.Unix(0, c).Before(time.Now().Add(d)) {
+		_ = a.conn.SetReadDeadline(time.Unix(0, c))
+	}
 	return readPDU(a.br, a.ourMax)
+}
+
+// cutOff makes every read, the one under way included, end by t. It is
+// safe to call from another goroutine.
+func (a *Assoc) cutOff(t time.Time) {
+	a.cutoff.Store(t.UnixNano())
+	_ = a.conn.SetReadDeadline(t)
 }
 
 // write writes the byte slices as one PDU within Timeout and flushes.

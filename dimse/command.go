@@ -14,9 +14,23 @@ const (
 	cStoreRSP = 0x8001
 	cFindRQ   = 0x0020
 	cFindRSP  = 0x8020
+	cGetRQ    = 0x0010
+	cGetRSP   = 0x8010
+	cMoveRQ   = 0x0021
+	cMoveRSP  = 0x8021
 	cEchoRQ   = 0x0030
 	cEchoRSP  = 0x8030
 	cCancelRQ = 0x0FFF
+)
+
+// Command elements of C-MOVE and C-GET (PS3.7 §E.1, Table E.1-1) that the
+// dicom package's table of tags leaves out.
+const (
+	tagMoveDestination        dicom.Tag = 0x00000600
+	tagRemainingSubOperations dicom.Tag = 0x00001020
+	tagCompletedSubOperations dicom.Tag = 0x00001021
+	tagFailedSubOperations    dicom.Tag = 0x00001022
+	tagWarningSubOperations   dicom.Tag = 0x00001023
 )
 
 // noDataSet is the Command Data Set Type meaning "no data set" (PS3.7 §E.1).
@@ -40,6 +54,10 @@ type command struct {
 	Status                uint16
 	ErrorComment          string
 	OffendingElementsTags []dicom.Tag
+	MoveDestination       string
+	// SubOps are the Number of Remaining, Completed, Failed and Warning
+	// Sub-operations of a C-MOVE or C-GET response, -1 where absent.
+	SubOps [4]int
 }
 
 func usElem(t dicom.Tag, v uint16) *dicom.Element { return dicom.Uint16Element(t, v) }
@@ -62,13 +80,24 @@ func (c *command) encode() ([]byte, error) {
 	}
 	if c.Field&0x8000 == 0 {
 		elems = append(elems, usElem(dicom.MessageID, c.MessageID))
-		if c.Field == cStoreRQ || c.Field == cFindRQ {
+		switch c.Field {
+		case cStoreRQ, cFindRQ, cGetRQ:
 			elems = append(elems, usElem(dicom.Priority, c.Priority))
+		case cMoveRQ:
+			elems = append(elems, usElem(dicom.Priority, c.Priority),
+				dicom.StringElement(tagMoveDestination, "AE", c.MoveDestination))
 		}
 	} else {
 		elems = append(elems, usElem(dicom.MessageIDBeingRespondedTo, c.MessageIDRespondedTo), usElem(dicom.Status, c.Status))
 		if c.ErrorComment != "" {
 			elems = append(elems, dicom.StringElement(dicom.ErrorComment, "LO", truncate(c.ErrorComment, 64)))
+		}
+		if c.Field == cMoveRSP || c.Field == cGetRSP {
+			for i, n := range c.SubOps {
+				if n >= 0 {
+					elems = append(elems, usElem(tagRemainingSubOperations+dicom.Tag(i), uint16(n)))
+				}
+			}
 		}
 	}
 	dst := uint16(noDataSet)
@@ -104,7 +133,7 @@ func truncate(s string, n int) string {
 // decodeCommand parses an implicit VR little endian command set. Only
 // group 0000 elements of defined length are allowed.
 func decodeCommand(b []byte) (*command, error) {
-	c := &command{}
+	c := &command{SubOps: [4]int{-1, -1, -1, -1}}
 	for len(b) > 0 {
 		if len(b) < 8 {
 			return nil, protoErr("truncated command element")
@@ -150,6 +179,12 @@ func (c *command) set(t dicom.Tag, v []byte) {
 		c.Status = us()
 	case dicom.ErrorComment:
 		c.ErrorComment = str()
+	case tagMoveDestination:
+		c.MoveDestination = str()
+	case tagRemainingSubOperations, tagCompletedSubOperations, tagFailedSubOperations, tagWarningSubOperations:
+		if len(v) >= 2 {
+			c.SubOps[t-tagRemainingSubOperations] = int(us())
+		}
 	case dicom.OffendingElement:
 		for i := 0; i+4 <= len(v); i += 4 {
 			c.OffendingElementsTags = append(c.OffendingElementsTags,
@@ -207,6 +242,8 @@ func (s Status) Meaning() string {
 		return "warning: elements discarded"
 	case c == 0xB007:
 		return "warning: data set does not match SOP Class"
+	case c == 0xA801:
+		return "refused: move destination unknown"
 	case c&0xFF00 == 0xA700:
 		return "refused: out of resources"
 	case c&0xFF00 == 0xA900:

@@ -1,8 +1,9 @@
 // Package dimse implements the parts of the DICOM upper layer protocol
 // (PS3.8) and of the DICOM Message Service Element (PS3.7) needed to move
 // studies in and out of a PACS: association negotiation, C-ECHO and
-// C-STORE, as service class user (SCU) and provider (SCP), and C-FIND as
-// SCU, to look patients up in a PACS.
+// C-STORE, as service class user (SCU) and provider (SCP), C-FIND as
+// SCU, to look patients up in a PACS, and C-MOVE and C-GET as SCU, to
+// fetch studies from one.
 //
 // The API follows pynetdicom's: Dial makes an association that can store
 // the given instances (the presentation contexts are negotiated from them);
@@ -10,7 +11,10 @@
 // C-ECHO; Send stores many, over parallel associations if asked
 // (SendOptions), opening each instance while the previous one is stored;
 // Echo checks a peer; Find queries one (Patient or Study Root), passing
-// each match on and cancelling the query beyond a limit. A Server answers
+// each match on and cancelling the query beyond a limit; Move asks a peer
+// to store a study to an AE title (ours, a Server), Get receives it over
+// the association itself, handing each instance to a StoreHandler; both
+// report the sub-operation counts and send C-CANCEL when ctx ends. A Server answers
 // C-ECHO and C-STORE, handing each instance to a StoreHandler such as
 // FolderStore, which writes Part 10 files. PDUs, PDVs and presentation
 // contexts stay inside.

@@ -154,6 +154,14 @@ func modelName(model string) string {
 		return "Patient Root Query/Retrieve Information Model (C-FIND)"
 	case StudyRootFind:
 		return "Study Root Query/Retrieve Information Model (C-FIND)"
+	case StudyRootMove:
+		return "Study Root Query/Retrieve Information Model (C-MOVE)"
+	case StudyRootGet:
+		return "Study Root Query/Retrieve Information Model (C-GET)"
+	case PatientRootMove:
+		return "Patient Root Query/Retrieve Information Model (C-MOVE)"
+	case PatientRootGet:
+		return "Patient Root Query/Retrieve Information Model (C-GET)"
 	}
 	return "SOP Class " + model
 }

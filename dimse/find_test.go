@@ -77,7 +77,13 @@ func (p *findPeer) serve(a *Assoc, answer func(a *Assoc, ctxID byte, p *findPeer
 // respond sends a C-FIND-RSP with status code and, if ident is not nil,
 // those bytes as its data set.
 func respond(a *Assoc, ctxID byte, to uint16, code uint16, ident []byte) error {
-	rsp := &command{Field: cFindRSP, MessageIDRespondedTo: to, AffectedSOPClass: PatientRootFind, Status: code, HasDataSet: ident != nil}
+	return sendResponse(a, ctxID, &command{Field: cFindRSP, MessageIDRespondedTo: to, AffectedSOPClass: PatientRootFind, Status: code}, ident)
+}
+
+// sendResponse sends rsp and, if ident is not nil, those bytes as its
+// data set.
+func sendResponse(a *Assoc, ctxID byte, rsp *command, ident []byte) error {
+	rsp.HasDataSet = ident != nil
 	if err := a.sendCommand(ctxID, rsp); err != nil {
 		return err
 	}

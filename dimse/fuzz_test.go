@@ -9,7 +9,10 @@ import (
 )
 
 // FuzzPDU feeds arbitrary bytes to the PDU reader, to every decoder of
-// a PDU body and to the C-FIND identifier decoder: errors are fine, panics are not, and a declared length never
+// a PDU body (SCP/SCU role selection items included), to the C-FIND
+// identifier decoder and to the decoder of a final C-MOVE or C-GET
+// response's Failed SOP Instance UID List: errors are fine, panics are
+// not, and a declared length never
 // causes an allocation beyond the bytes actually present (readPDU grows its
 // buffer with the data received; see TestHugeDeclaredLength).
 func FuzzPDU(f *testing.F) {
@@ -19,6 +22,13 @@ func FuzzPDU(f *testing.F) {
 	f.Add(rq)
 	ac, _ := encodeAssociate(typeAssociateAC, &associate{contexts: []presentationContext{{ID: 1, TransferSyntaxes: []string{ImplicitVRLittleEndian}}}})
 	f.Add(ac)
+	acRoles, _ := encodeAssociate(typeAssociateAC, &associate{roles: []roleSelection{{SOPClass: "1.2.840.10008.5.1.4.1.1.2", SCP: true}}})
+	f.Add(acRoles)
+	failed := dicom.StringElement(failedSOPInstanceUIDList, "UI", "1.2.3\\1.2.4")
+	failedB, _ := dicom.AppendElementSyntax(nil, failed, dicom.ExplicitVRLittleEndian)
+	f.Add(failedB)
+	moveRsp, _ := (&command{Field: cMoveRSP, MessageIDRespondedTo: 1, Status: 0xFF00, SubOps: [4]int{3, 1, 0, 0}}).encode()
+	f.Add(append(pdataHeader(1, true, true, len(moveRsp)), moveRsp...))
 	cmd, _ := (&command{Field: cEchoRQ, MessageID: 1, AffectedSOPClass: VerificationSOPClass}).encode()
 	f.Add(append(pdataHeader(1, true, true, len(cmd)), cmd...))
 	f.Add(encodeReject(Reject{1, 1, 7}))
@@ -32,6 +42,7 @@ func FuzzPDU(f *testing.F) {
 			if elems, err := decodeIdentifier(b, syn); err == nil && len(elems) > maxIdentifierElements {
 				t.Fatalf("%d elements decoded, limit %d", len(elems), maxIdentifierElements)
 			}
+			failedInstances(b, syn) // a final C-MOVE or C-GET response's identifier
 		}
 		typ, body, err := readPDU(bytes.NewReader(b), 1<<16)
 		if err != nil {

@@ -31,6 +31,7 @@ const (
 	itemUserInfo       = 0x50
 	itemMaxLength      = 0x51
 	itemImplClassUID   = 0x52
+	itemRoleSelection  = 0x54
 	itemImplVersion    = 0x55
 )
 
@@ -79,6 +80,16 @@ type associate struct {
 	MaxLength    uint32
 	ImplClassUID string
 	ImplVersion  string
+	// roles are the SCP/SCU Role Selection sub-items (PS3.7 §D.3.3.4).
+	roles []roleSelection
+}
+
+// roleSelection is one SCP/SCU Role Selection sub-item: in a request the
+// roles the requestor proposes to take for SOPClass, in an acceptance
+// those the acceptor agreed to (PS3.7 §D.3.3.4, Tables D.3-9 and D.3-10).
+type roleSelection struct {
+	SOPClass string
+	SCU, SCP bool
 }
 
 // Reject is an A-ASSOCIATE-RJ (PS3.8 §9.3.4).
@@ -219,6 +230,12 @@ func encodeAssociate(typ byte, a *associate) ([]byte, error) {
 	if a.ImplVersion != "" {
 		ui = appendItem(ui, itemImplVersion, []byte(a.ImplVersion))
 	}
+	for _, r := range a.roles {
+		sub := binary.BigEndian.AppendUint16(nil, uint16(len(r.SOPClass)))
+		sub = append(sub, r.SOPClass...)
+		sub = append(sub, boolByte(r.SCU), boolByte(r.SCP))
+		ui = appendItem(ui, itemRoleSelection, sub)
+	}
 	v = appendItem(v, itemUserInfo, ui)
 	return append(pduHeader(nil, typ, len(v)), v...), nil
 }
@@ -303,9 +320,35 @@ func decodeUserInfo(a *associate, v []byte) error {
 			a.ImplClassUID = uidString(s)
 		case itemImplVersion:
 			a.ImplVersion = string(bytes.TrimRight(s, "\x00 "))
+		case itemRoleSelection:
+			r, err := decodeRole(s)
+			if err != nil {
+				return err
+			}
+			a.roles = append(a.roles, r)
 		}
 		return nil
 	})
+}
+
+// decodeRole parses an SCP/SCU Role Selection sub-item's value: UID
+// length, UID, SCU role, SCP role (PS3.7 Table D.3-9).
+func decodeRole(s []byte) (roleSelection, error) {
+	if len(s) < 2 {
+		return roleSelection{}, protoErr("role selection item of %d bytes", len(s))
+	}
+	n := int(binary.BigEndian.Uint16(s))
+	if len(s) != 2+n+2 {
+		return roleSelection{}, protoErr("role selection item of %d bytes for a UID of %d", len(s), n)
+	}
+	return roleSelection{SOPClass: uidString(s[2 : 2+n]), SCU: s[2+n] == 1, SCP: s[3+n] == 1}, nil
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func decodeReject(body []byte) (*Reject, error) {

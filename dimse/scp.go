@@ -228,6 +228,11 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn, pend *pendingConns, 
 	}
 	a := newAssoc(conn, s.Timeout, artim, s.MaxPDU)
 	defer a.close()
+	// The deadline above ends the read under way only: each PDU read sets
+	// its own. cutOff holds for the reads still to come, so that an
+	// instance arriving when ctx ends is cut, not received to its end.
+	stopReads := context.AfterFunc(ctx, func() { a.cutOff(time.Now()) })
+	defer stopReads()
 	rq, release, err := s.negotiate(a, deadline, slots)
 	if err != nil {
 		refused(err)
@@ -364,12 +369,19 @@ func (s *Server) dispatch(ctx context.Context, a *Assoc, rq *associate, cmd *com
 }
 
 func (s *Server) store(ctx context.Context, a *Assoc, rq *associate, cmd *command, ctxID byte) (Status, bool) {
+	return receiveStore(ctx, a, s.Store, rq.CallingAE, rq.CalledAE, cmd, ctxID)
+}
+
+// receiveStore hands the data set of C-STORE-RQ cmd to h (no handler: a
+// failure status) and reads what h left; false means the association
+// broke. Our SCP and a C-GET's sub-operations (get.go) share it.
+func receiveStore(ctx context.Context, a *Assoc, h StoreHandler, callingAE, calledAE string, cmd *command, ctxID byte) (Status, bool) {
 	d := &dataReader{a: a, ctxID: ctxID}
-	req := StoreRequest{CallingAE: rq.CallingAE, CalledAE: rq.CalledAE, SOPClassUID: cmd.AffectedSOPClass,
+	req := StoreRequest{CallingAE: callingAE, CalledAE: calledAE, SOPClassUID: cmd.AffectedSOPClass,
 		SOPInstanceUID: cmd.AffectedSOPInstance, TransferSyntaxUID: a.contexts[ctxID].TransferSyntaxes[0]}
 	st := Status{Code: 0x0110, ErrorComment: "no storage configured"}
-	if s.Store != nil {
-		st = s.Store(ctx, req, d)
+	if h != nil {
+		st = h(ctx, req, d)
 	}
 	if d.drain() != nil {
 		return st, false

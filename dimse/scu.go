@@ -65,6 +65,11 @@ func (a *Assoc) Peer() Peer {
 // order, PS3.8 §9.3.2.2), so at most 128. Contexts the peer rejected stay
 // in a.contexts with their result.
 func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Assoc, error) {
+	return dialRoles(ctx, cfg, contexts, nil)
+}
+
+// dialRoles is dial proposing SCP/SCU roles too (PS3.7 §D.3.3.4).
+func dialRoles(ctx context.Context, cfg Config, contexts []presentationContext, roles []roleSelection) (*Assoc, error) {
 	if len(contexts) == 0 || len(contexts) > 128 {
 		return nil, fmt.Errorf("dimse: %d presentation contexts (1 to 128 allowed)", len(contexts))
 	}
@@ -88,7 +93,7 @@ func dial(ctx context.Context, cfg Config, contexts []presentationContext) (*Ass
 		}
 	}
 	a := newAssoc(c, cfg.Timeout, artim, cfg.MaxPDU)
-	if err := a.requestAssociation(cfg, contexts); err != nil {
+	if err := a.requestAssociation(cfg, contexts, roles); err != nil {
 		a.close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -144,9 +149,9 @@ func clientHandshake(ctx context.Context, c net.Conn, cfg Config, artim time.Dur
 	return tc, nil
 }
 
-func (a *Assoc) requestAssociation(cfg Config, contexts []presentationContext) error {
+func (a *Assoc) requestAssociation(cfg Config, contexts []presentationContext, roles []roleSelection) error {
 	rq := &associate{CalledAE: cfg.CalledAE, CallingAE: cfg.CallingAE, MaxLength: a.ourMax,
-		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion}
+		ImplClassUID: ImplClassUID, ImplVersion: ImplVersion, roles: roles}
 	proposed := map[byte]presentationContext{}
 	for i, pc := range contexts {
 		pc.ID = byte(2*i + 1)

@@ -26,6 +26,7 @@ const (
 	exitNotStored   = 11 // send: at least one instance was not stored by the peer
 	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO or C-FIND
 	exitSalvaged    = 13 // --salvage: what was intact was extracted or sent, something was lost
+	exitNoMatch     = 14 // fetch: the PACS has no study matching the selector
 	// exitInterrupted is 128 + SIGINT, what a shell reports for a program
 	// Ctrl-C ended: SIGINT and SIGTERM stop every command with it.
 	exitInterrupted = 130
@@ -47,18 +48,24 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
    9  refused by policy: password outside printable US-ASCII, parameters too
       weak, algorithm not supported, key derivation beyond --max-kdf-work
   10  conflicting input (for example two different files with one SOP
-      Instance UID)
+      Instance UID; fetch: the studies found belong to more than one
+      patient)
   11  send: at least one instance was not stored by the peer, or not sent
       (a patient --reconcile does not map); the result table says which and
-      why; a re-run sends only those
+      why; a re-run sends only those. fetch: at least one instance was not
+      retrieved, or the PACS reported a failure or warning for a study
   12  network: the peer could not be reached, rejected the association, or
       did not answer C-ECHO or C-FIND with success
   13  --salvage: every intact instance was extracted (or sent), and at least
       one file was lost; SALVAGE.TXT (or the result table) says which and why
+  14  fetch: the PACS has no study matching --accession, --patient-id or
+      --study (nothing was fetched)
  130  interrupted: Ctrl-C (SIGINT) or SIGTERM stopped the command within a
       second; what it had not finished was removed, inputs and earlier
       outputs are untouched (send: the instances already stored stay
-      stored, a re-run sends the rest; receive and view: stopped as asked)
+      stored, a re-run sends the rest; fetch: the instances already
+      retrieved stay, each whole, a re-run fetches the rest; receive and
+      view: stopped as asked)
 
 On any non-zero exit, no output file is left behind.`
 

@@ -183,7 +183,7 @@ was sealed for.`,
 		// Authoring and reading media.
 		newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand, newViewCommand,
 		// Sending and receiving over DICOM.
-		newSendCommand, newReceiveCommand, newEchoCommand, newFindPatientCommand,
+		newSendCommand, newReceiveCommand, newEchoCommand, newFindPatientCommand, newFetchCommand,
 		// Single files and plain File-sets.
 		newSealCommand, newUnsealCommand, newInspectCommand, newIndexCommand, newLsCommand,
 		// Helpers.
