@@ -94,17 +94,12 @@ func (a *Assoc) find(model string, query []*dicom.Element, limit int, match func
 	if err != nil {
 		return Status{}, err
 	}
-	var data []byte
-	for _, e := range query {
-		if data, err = dicom.AppendElementSyntax(data, e, syntax); err != nil {
-			return Status{}, err
-		}
-	}
-	rq := &command{Field: cFindRQ, MessageID: a.nextMessageID(), AffectedSOPClass: model, HasDataSet: true}
-	if err := a.sendCommand(ctxID, rq); err != nil {
+	data, err := encodeIdentifier(query, syntax)
+	if err != nil {
 		return Status{}, err
 	}
-	if err := a.sendFragments(ctxID, false, &byteReader{data}); err != nil {
+	rq := &command{Field: cFindRQ, MessageID: a.nextMessageID(), AffectedSOPClass: model, HasDataSet: true}
+	if err := a.sendRequest(ctxID, rq, data); err != nil {
 		return Status{}, err
 	}
 	for n := 0; ; n++ {
@@ -134,6 +129,26 @@ func (a *Assoc) find(model string, query []*dicom.Element, limit int, match func
 			return Status{}, err
 		}
 	}
+}
+
+// encodeIdentifier encodes a request's identifier in the context's syntax.
+func encodeIdentifier(elems []*dicom.Element, s dicom.Syntax) ([]byte, error) {
+	var data []byte
+	for _, e := range elems {
+		var err error
+		if data, err = dicom.AppendElementSyntax(data, e, s); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// sendRequest sends a request command and its identifier.
+func (a *Assoc) sendRequest(ctxID byte, rq *command, identifier []byte) error {
+	if err := a.sendCommand(ctxID, rq); err != nil {
+		return err
+	}
+	return a.sendFragments(ctxID, false, &byteReader{identifier})
 }
 
 // findContext returns the accepted context for model and the encoding of

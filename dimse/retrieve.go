@@ -339,20 +339,14 @@ func (r *retrieval) name() string {
 
 // send sends the request and its identifier as one step.
 func (r *retrieval) send(ctxID byte, query []*dicom.Element, syntax dicom.Syntax) error {
-	var data []byte
-	for _, e := range query {
-		var err error
-		if data, err = dicom.AppendElementSyntax(data, e, syntax); err != nil {
-			return err
-		}
+	data, err := encodeIdentifier(query, syntax)
+	if err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rq.MessageID = r.a.nextMessageID()
-	if err := r.a.sendCommand(ctxID, r.rq); err != nil {
-		return err
-	}
-	if err := r.a.sendFragments(ctxID, false, &byteReader{data}); err != nil {
+	if err := r.a.sendRequest(ctxID, r.rq, data); err != nil {
 		return err
 	}
 	r.ctxID = ctxID

@@ -49,6 +49,10 @@ var ErrTooManyStudies = errors.New("more studies than the limit")
 
 var uidPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 
+// validUID accepts a UID as PS3.5 §9.1 writes it: digits in dot-separated
+// parts, at most 64 characters.
+func validUID(s string) bool { return len(s) <= 64 && uidPattern.MatchString(s) }
+
 // Check validates s; its messages never repeat the values.
 func (s StudySelector) Check() error {
 	n := 0
@@ -62,7 +66,7 @@ func (s StudySelector) Check() error {
 		return ErrNoSelector
 	case n > 1:
 		return errors.New("give one of --accession, --patient-id and --study, not several")
-	case s.StudyUID != "" && (len(s.StudyUID) > 64 || !uidPattern.MatchString(s.StudyUID)):
+	case s.StudyUID != "" && !validUID(s.StudyUID):
 		return errors.New("--study: not a UID (digits and dots, at most 64 characters)")
 	}
 	for _, f := range []struct{ what, v string }{{"--accession", s.AccessionNumber}, {"--patient-id", s.PatientID}} {
@@ -116,7 +120,7 @@ func FindStudies(ctx context.Context, cfg dimse.Config, s StudySelector, limit i
 	var matches []StudyMatch
 	st, err := dimse.Find(ctx, cfg, dimse.StudyRootFind, s.identifier(), limit, func(elems []*dicom.Element) error {
 		m := studyMatch(elems)
-		if !uidPattern.MatchString(m.StudyUID) || len(m.StudyUID) > 64 {
+		if !validUID(m.StudyUID) {
 			return errors.New("the PACS answered a study without a valid Study Instance UID")
 		}
 		matches = append(matches, m)
@@ -198,7 +202,7 @@ type Retrieval struct {
 // RetrieveStudy retrieves one study, by its Study Instance UID, with the
 // Study Root model at STUDY level.
 func RetrieveStudy(ctx context.Context, cfg dimse.Config, studyUID string, r Retrieval) (dimse.RetrieveResult, error) {
-	if !uidPattern.MatchString(studyUID) || len(studyUID) > 64 {
+	if !validUID(studyUID) {
 		return dimse.RetrieveResult{}, errors.New("not a Study Instance UID")
 	}
 	id := []*dicom.Element{

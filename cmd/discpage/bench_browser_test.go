@@ -33,7 +33,7 @@ func TestBenchPage(t *testing.T) {
 	list := b.unlock(strings.TrimRight(string(raw), "\r\n"))
 	t.Logf("BENCH Open pressed to the study list: %v", list)
 	open := time.Now()
-	b.do("open the series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	b.do("open the series", chromedp.Evaluate(openFirstSeriesJS, nil))
 	b.wait("the first image", frameJS(`(function () { const c = document.getElementById("image"); return c && c.dataset.shown ? "ok" : ""; })()`), time.Minute)
 	first := list + time.Since(open).Round(time.Millisecond)
 	t.Logf("BENCH Open pressed to the first image: %v (the series opened %v after the list)", first, time.Since(open).Round(time.Millisecond))

@@ -290,7 +290,7 @@ func TestPageFirefox(t *testing.T) {
 	}
 	start := time.Now()
 	submit(mediatest.Password)
-	b.wait(bc, "the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.wait(bc, "the study list", studyListJS, time.Minute)
 	t.Logf("Firefox: unlock to study list %v", time.Since(start).Round(time.Millisecond))
 	list := b.eval(bc, frameJS(`document.querySelector("main").textContent`))
 	for _, p := range patients {
@@ -298,7 +298,7 @@ func TestPageFirefox(t *testing.T) {
 			t.Errorf("the study list lacks patient ID %s", p.ID)
 		}
 	}
-	b.eval(bc, frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`))
+	b.eval(bc, openFirstSeriesJS)
 	shown := b.wait(bc, "an image", frameJS(`(function () { const c = document.getElementById("image"); return c && c.dataset.shown ? c.dataset.shown : ""; })()`), 30*time.Second)
 	if v := b.wait(bc, "the image's pixels", frameJS(`(function () { const c = document.getElementById("image"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; for (let i = 0; i < d.length; i += 4) if (d[i] !== d[0]) return "ok"; return "blank"; })()`), 10*time.Second); v != "ok" {
 		t.Errorf("Firefox: the image (%s) is blank", shown)

@@ -171,6 +171,13 @@ func (b *pageBrowser) text(what, selector string, limit time.Duration) string {
 
 func jsQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
+// In the viewer's page: clicking the first series' View link, and "the
+// study list is shown".
+var (
+	openFirstSeriesJS = frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`)
+	studyListJS       = frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`)
+)
+
 // openPage opens the disc's INDEX.HTM in a new headless Chromium and picks
 // the disc's folder in it, up to the unlock page.
 func openPage(t *testing.T, disc string) *pageBrowser {
@@ -198,7 +205,7 @@ func (b *pageBrowser) unlock(pw string) time.Duration {
 	b.t.Helper()
 	start := time.Now()
 	b.submitPassword(pw)
-	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.wait("the study list", studyListJS, time.Minute)
 	return time.Since(start).Round(time.Millisecond)
 }
 
@@ -234,7 +241,7 @@ func TestPage(t *testing.T) {
 	b.wait("the previews", frameJS(`document.querySelectorAll("canvas.thumb").length > 0 ? "ok" : ""`), 30*time.Second)
 
 	first := time.Now()
-	b.do("open a series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	b.do("open a series", chromedp.Evaluate(openFirstSeriesJS, nil))
 	shown := b.wait("an image", frameJS(`(function () { const c = document.getElementById("image"); return c && c.dataset.shown ? c.dataset.shown : ""; })()`), 30*time.Second)
 	t.Logf("series page to image shown (%s): %v", shown, time.Since(first).Round(time.Millisecond))
 	nonBlank := b.wait("the image's pixels", frameJS(`(function () { const c = document.getElementById("image"); const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data; for (let i = 0; i < d.length; i += 4) if (d[i] !== d[0]) return "ok"; return "blank"; })()`), 10*time.Second)
@@ -396,7 +403,7 @@ func TestPageCertificate(t *testing.T) {
 		t.Errorf("another key: %q", msg)
 	}
 	submit(site)
-	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.wait("the study list", studyListJS, time.Minute)
 	b.checkNoNetwork(t, disc)
 }
 
@@ -486,7 +493,7 @@ func TestPageDamagedAndMissing(t *testing.T) {
 	if !strings.Contains(list, "Not everything on this disc could be read") || !strings.Contains(list, "SE000001/IM000002 — missing") {
 		t.Errorf("the studies page does not name the missing file:\n%s", list)
 	}
-	p.do("open the first series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	p.do("open the first series", chromedp.Evaluate(openFirstSeriesJS, nil))
 	p.wait("the series page", frameJS(`document.getElementById("stage") ? "ok" : ""`), 30*time.Second)
 	msg := p.wait("the damaged image's note", frameJS(`(function () { const t = document.body.textContent; return t.indexOf("Lost:") >= 0 ? t : ""; })()`), 30*time.Second)
 	if !strings.Contains(msg, "Lost: this file was altered after the disc was made — not shown (DICOM/P0000001/ST000001/SE000001/IM000001)") {
@@ -506,7 +513,7 @@ func TestPageCompare(t *testing.T) {
 	disc := mediatest.SealedFolder(t, media.Options{Page: media.FindPage(buildPage(t))}, sampleStudy)
 	b := openPage(t, disc)
 	b.unlock(mediatest.Password)
-	b.do("open a series", chromedp.Evaluate(frameJS(`(function () { const a = Array.from(document.querySelectorAll("a")).find(function (a) { return a.textContent === "View"; }); a.click(); return "ok"; })()`), nil))
+	b.do("open a series", chromedp.Evaluate(openFirstSeriesJS, nil))
 	b.wait("the series page", frameJS(`document.getElementById("comparelink") ? "ok" : ""`), 30*time.Second)
 	b.do("Compare", chromedp.Evaluate(frameJS(`(function () { document.getElementById("comparelink").click(); return "ok"; })()`), nil))
 	b.wait("both viewports show an image", frameJS(`(function () { const fs = Array.from(document.querySelectorAll("iframe.viewport")); return fs.length === 2 && fs.every(function (f) { const c = f.contentDocument && f.contentDocument.getElementById("image"); return c && c.dataset.shown; }) ? "ok" : ""; })()`), 30*time.Second)
@@ -544,6 +551,6 @@ func TestPagePKCS12(t *testing.T) {
 		t.Errorf("wrong PKCS #12 password: %q", msg)
 	}
 	submit("test-only p12")
-	b.wait("the study list", frameJS(`(document.querySelector("h1") || {}).textContent === "Studies on this disc" ? "ok" : ""`), time.Minute)
+	b.wait("the study list", studyListJS, time.Minute)
 	b.checkNoNetwork(t, disc)
 }

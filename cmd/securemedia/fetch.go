@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -545,7 +544,6 @@ type fetchProgress struct {
 	mu        sync.Mutex
 	received  int
 	remaining int
-	last      time.Time
 }
 
 func newFetchProgress(w io.Writer, nth string) *fetchProgress {
@@ -573,16 +571,11 @@ func (f *fetchProgress) done() {
 }
 
 func (f *fetchProgress) show(final bool) {
-	if !f.p.enabled || (!final && time.Since(f.last) < 200*time.Millisecond) {
-		return
-	}
-	f.last = time.Now()
-	rest := ""
-	if f.remaining >= 0 && !final {
-		rest = fmt.Sprintf(", %d remaining", f.remaining)
-	}
-	fmt.Fprintf(f.p.w, "\rfetch: study %s: %s%s  ", f.nth, count(f.received, "instance"), rest)
-	if final {
-		fmt.Fprintln(f.p.w)
-	}
+	f.p.line(final, func() string {
+		rest := ""
+		if f.remaining >= 0 && !final {
+			rest = fmt.Sprintf(", %d remaining", f.remaining)
+		}
+		return fmt.Sprintf("fetch: study %s: %s%s", f.nth, count(f.received, "instance"), rest)
+	})
 }

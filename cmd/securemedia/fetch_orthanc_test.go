@@ -206,10 +206,8 @@ func TestFetchTLSFromOrthanc(t *testing.T) {
 	s := newTLSSetup(t)
 	work := t.TempDir()
 	src := "../../testdata/sample-study"
-	extra := fmt.Sprintf(`, "DicomTlsEnabled": true, "DicomTlsCertificate": %q, "DicomTlsPrivateKey": %q,
-  "DicomTlsTrustedCertificates": %q, "DicomTlsRemoteCertificateRequired": true, "DicomAlwaysAllowGet": true,
-  "DicomModalities": {"sm": {"AET": "SECUREMEDIA", "Host": "127.0.0.1", "Port": 11112, "UseDicomTls": true}}`,
-		s.server.Cert, s.server.Key, s.ca.File)
+	extra := s.orthancTLS() + `, "DicomAlwaysAllowGet": true,
+  "DicomModalities": {"sm": {"AET": "SECUREMEDIA", "Host": "127.0.0.1", "Port": 11112, "UseDicomTls": true}}`
 	tlsArgs := `--tls --tls-ca "$CA" --tls-cert "$CLICERT" --tls-key "$CLIKEY"`
 	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" send %[2]s --pacs ORTHANC@127.0.0.1:4242 --state %[1]s/state.tsv %[3]s >/dev/null; echo "send-exit=$?"

@@ -45,12 +45,18 @@ func (p *progress) fileDone() {
 }
 
 func (p *progress) show(force bool) {
-	if !p.enabled || (!force && time.Since(p.last) < 200*time.Millisecond) {
+	p.line(force, func() string { return p.verb + ": " + p.status() })
+}
+
+// line rewrites the progress line with text(), at most five times a
+// second unless final, when it ends the line.
+func (p *progress) line(final bool, text func() string) {
+	if !p.enabled || (!final && time.Since(p.last) < 200*time.Millisecond) {
 		return
 	}
 	p.last = time.Now()
-	fmt.Fprintf(p.w, "\r%s: %s  ", p.verb, p.status())
-	if force {
+	fmt.Fprintf(p.w, "\r%s  ", text())
+	if final {
 		fmt.Fprintln(p.w)
 	}
 }

@@ -316,6 +316,14 @@ stop_scp`, out, src, tlsArgs, work), s.env(sm)...)
 	}
 }
 
+// orthancTLS is the part of an Orthanc configuration that turns DICOM TLS
+// on with the setup's server certificate, requiring a client certificate
+// signed by its CA.
+func (s *tlsSetup) orthancTLS() string {
+	return fmt.Sprintf(`, "DicomTlsEnabled": true, "DicomTlsCertificate": %q, "DicomTlsPrivateKey": %q,
+  "DicomTlsTrustedCertificates": %q, "DicomTlsRemoteCertificateRequired": true`, s.server.Cert, s.server.Key, s.ca.File)
+}
+
 // TestSendTLSToOrthanc: Orthanc with DICOM TLS enabled, requiring a
 // client certificate signed by the test's CA, answers echo --tls and
 // stores every study send --tls sends; without our certificate nothing
@@ -325,8 +333,7 @@ func TestSendTLSToOrthanc(t *testing.T) {
 	s := newTLSSetup(t)
 	work := t.TempDir()
 	src := "../../testdata/sample-study"
-	extra := fmt.Sprintf(`, "DicomTlsEnabled": true, "DicomTlsCertificate": %q, "DicomTlsPrivateKey": %q,
-  "DicomTlsTrustedCertificates": %q, "DicomTlsRemoteCertificateRequired": true`, s.server.Cert, s.server.Key, s.ca.File)
+	extra := s.orthancTLS()
 	tlsArgs := `--tls --tls-ca "$CA" --tls-cert "$CLICERT" --tls-key "$CLIKEY"`
 	log := pacstest.InNetns(t, pacstest.OrthancScript+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" echo --pacs ORTHANC@127.0.0.1:4242 --tls --tls-ca "$CA"; echo "nocert-exit=$?"

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -129,14 +130,7 @@ func (c *Config) Unknown(known ...string) error {
 		return nil
 	}
 	for _, s := range c.Settings {
-		found := false
-		for _, k := range known {
-			if s.Key == k {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.Contains(known, s.Key) {
 			return fmt.Errorf("configuration file %s, line %d: unknown setting %q", c.Path, s.Line, s.Key)
 		}
 	}

@@ -4,6 +4,12 @@
 // (decode-worker.js) decodes them and render.js draws them on a canvas, so
 // window/level, zoom and cine never go back to the server.
 "use strict";
+// The target of the messages between the Compare view and its viewports
+// (here and compare.js): our own origin; INDEX.HTM's pages (file://) have
+// an opaque origin, "null", which postMessage cannot name, so there "*":
+// the frames are the page's own, and the receivers check the sender.
+const messageOrigin = location.origin === "null" ? "*" : location.origin;
+
 // Save a copy: say that it is working, and do not submit twice.
 (function () {
   const f = document.getElementById("exportform");
@@ -868,10 +874,6 @@ function fetchInfo(series, i) {
   // viewports' slices cut this image (scout lines). Messages go to and come
   // from our own origin only.
   const embedded = document.body.classList.contains("embedded") && window.parent !== window;
-  // Messages go to our own origin; INDEX.HTM's pages (file://) have an
-  // opaque origin, "null", which postMessage cannot name, so there "*":
-  // the frames are the page's own, and the receivers check the sender.
-  const toOrigin = location.origin === "null" ? "*" : location.origin;
   let following = false; // the image now changing was asked for by another viewport
   let scoutPlanes = [], gotoSeq = 0, announced = false;
   function geoOf(v) {
@@ -885,13 +887,13 @@ function fetchInfo(series, i) {
     // "load": the first image of the page, which leads no one (whichever
     // viewport loads last would otherwise move the others).
     const cause = following ? "sync" : announced ? "user" : "load";
-    parent.postMessage({ sm: "shown", cause: cause, index: index, count: count, geo: geoOf(info) }, toOrigin);
+    parent.postMessage({ sm: "shown", cause: cause, index: index, count: count, geo: geoOf(info) }, messageOrigin);
     following = false;
     announced = true;
   }
   function announceView() {
     const r = stage.getBoundingClientRect();
-    if (embedded && r.width && r.height) parent.postMessage({ sm: "view", zoom: zoom, pan: [panX / r.width, panY / r.height] }, toOrigin);
+    if (embedded && r.width && r.height) parent.postMessage({ sm: "view", zoom: zoom, pan: [panX / r.width, panY / r.height] }, messageOrigin);
   }
   const dot = function (a, b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]; };
   const minus = function (a, b) { return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]; };
@@ -1009,7 +1011,7 @@ function fetchInfo(series, i) {
       }
     });
     ["pointerdown", "keydown", "wheel"].forEach(function (t) {
-      document.addEventListener(t, function () { parent.postMessage({ sm: "active" }, toOrigin); }, { passive: true });
+      document.addEventListener(t, function () { parent.postMessage({ sm: "active" }, messageOrigin); }, { passive: true });
     });
   }
   show();

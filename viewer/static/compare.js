@@ -16,10 +16,7 @@
   const state = frames.map(function () { return null; });
   const sync = document.getElementById("sync"), scouts = document.getElementById("scouts"), out = document.getElementById("syncstate");
 
-  // Our own origin; "*" for INDEX.HTM's opaque one ("null", which
-  // postMessage cannot name), where the viewports are the page's own.
-  const toOrigin = location.origin === "null" ? "*" : location.origin;
-  function send(k, m) { if (frames[k].contentWindow) frames[k].contentWindow.postMessage(m, toOrigin); }
+  function send(k, m) { if (frames[k].contentWindow) frames[k].contentWindow.postMessage(m, messageOrigin); } // app.js
   function normal(g) {
     const r = g.row, c = g.col;
     return [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
