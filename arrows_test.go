@@ -46,7 +46,7 @@ func under(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg,
 
 func TestPackageArrows(t *testing.T) {
 	pkgs := ours(t)
-	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "pixeldata", "viewer", "cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
+	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "pixeldata", "viewer", "audit", "cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
 		if _, ok := pkgs[want]; !ok {
 			t.Errorf("package %s is missing", want)
 		}
@@ -81,6 +81,10 @@ func forbidden(pkg, imp string) string {
 		return "dicomdir knows nothing of crypto, media or networks"
 	case pkg == "pixeldata" && imp != "internal/dicom":
 		return "pixeldata reads a stream: it knows nothing of media or encryption"
+	case pkg == "audit" && !under(imp, "internal"):
+		return "audit writes and sends messages: it knows nothing of discs, DICOM networks or the viewer"
+	case under(imp, "audit") && !under(pkg, "cmd") && !under(pkg, "viewer"):
+		return "audit records what the programs and the viewer did: only they use it"
 	}
 	return ""
 }
@@ -117,6 +121,7 @@ func TestForbiddenArrowsAreCaught(t *testing.T) {
 		{"internal/iso9660", "media"}, {"media", "dimse"}, {"dimse", "cms"}, {"viewer", "cms"},
 		{"viewer", "internal/dicom"}, {"cmd/securemedia", "internal/dicom"}, {"cms", "internal/dicom"},
 		{"dicomdir", "cms"}, {"media", "importer"}, {"dimse", "importer"},
+		{"audit", "media"}, {"audit", "dimse"}, {"media", "audit"}, {"dimse", "audit"},
 	} {
 		if forbidden(c[0], c[1]) == "" {
 			t.Errorf("%s → %s is not caught", c[0], c[1])
@@ -125,6 +130,7 @@ func TestForbiddenArrowsAreCaught(t *testing.T) {
 	for _, c := range [][2]string{
 		{"viewer", "cms/keyfile"}, {"viewer", "importer"}, {"cmd/securemedia", "cms"}, {"importer", "media"},
 		{"media", "cms"}, {"cms/keyfile", "cms"}, {"internal/pacstest", "internal/testtool"},
+		{"cmd/securemedia", "audit"}, {"viewer", "audit"},
 	} {
 		if why := forbidden(c[0], c[1]); why != "" {
 			t.Errorf("%s → %s refused: %s", c[0], c[1], why)
