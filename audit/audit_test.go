@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/securemedia/securemedia/audit"
-	"github.com/securemedia/securemedia/internal/testtool"
+	"github.com/securemedia/securemedia/internal/audittest"
 )
 
 var (
@@ -59,51 +58,6 @@ func allMessages() map[string]*audit.Message {
 	return out
 }
 
-// schema is the RELAX NG compact schema of PS3.15 A.5.1 as jing reads it:
-// the standard's text (testdata/audit/audit-message.rnc, verbatim) puts
-// "##" documentation comments after the values they describe, which the
-// compact syntax allows only before; as plain "#" comments they mean the
-// same and parse. Nothing else is changed.
-func schema(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile("../testdata/audit/audit-message.rnc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "audit-message.rnc")
-	if err := os.WriteFile(path, bytes.ReplaceAll(b, []byte("##"), []byte("#")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// validate checks the XML documents with jing against the schema; it
-// returns jing's complaints ("" if all are valid).
-func validate(t *testing.T, docs map[string][]byte) string {
-	t.Helper()
-	jing := testtool.Require(t, "jing")
-	dir := t.TempDir()
-	args := []string{"-c", schema(t)}
-	for name, doc := range docs {
-		p := filepath.Join(dir, name+".xml")
-		if err := os.WriteFile(p, doc, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, p)
-	}
-	out, err := exec.Command(jing, args...).CombinedOutput()
-	var complaints []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line != "" && !strings.HasPrefix(line, "[warning]") { // Debian's wrapper on optional jars
-			complaints = append(complaints, line)
-		}
-	}
-	if err != nil && len(complaints) == 0 {
-		t.Fatalf("jing: %v", err)
-	}
-	return strings.Join(complaints, "\n")
-}
-
 func TestMessagesValidateAgainstTheDICOMSchema(t *testing.T) {
 	docs := map[string][]byte{}
 	for name, m := range allMessages() {
@@ -116,7 +70,7 @@ func TestMessagesValidateAgainstTheDICOMSchema(t *testing.T) {
 	if len(docs) != 7 { // export ×2, import, transferred and accessed for two patients each
 		t.Fatalf("%d messages, want 7", len(docs))
 	}
-	if bad := validate(t, docs); bad != "" {
+	if bad := audittest.Validate(t, docs); bad != "" {
 		t.Fatalf("jing refused the messages:\n%s", bad)
 	}
 }
@@ -129,7 +83,7 @@ func TestSchemaRefusesABrokenMessage(t *testing.T) {
 		"no-event":   bytes.ReplaceAll(b, []byte("EventIdentification"), []byte("Event")),
 		"bad-result": bytes.Replace(b, []byte(`EventOutcomeIndicator="0"`), []byte(`EventOutcomeIndicator="1"`), 1),
 	}
-	bad := validate(t, broken)
+	bad := audittest.Validate(t, broken)
 	for name := range broken {
 		if !strings.Contains(bad, name+".xml") {
 			t.Errorf("jing accepted %s:\n%s", name, bad)
@@ -252,7 +206,7 @@ func TestFileLogger(t *testing.T) {
 	for i, line := range lines {
 		docs[string(rune('a'+i))] = []byte(line)
 	}
-	if bad := validate(t, docs); bad != "" {
+	if bad := audittest.Validate(t, docs); bad != "" {
 		t.Fatalf("the file's lines are not valid messages:\n%s", bad)
 	}
 }

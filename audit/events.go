@@ -82,6 +82,10 @@ type Study struct {
 type Medium struct {
 	Type  MediaType
 	Label string // the volume label / File-set ID
+	// URI, when set, is the participant's UserID, the form PS3.15
+	// A.5.2.1 prefers (e.g. file:///srv/discs/x.iso); else the UserID is
+	// the media type and label as free text ("DVD SM20261207_0905").
+	URI string
 	// FileSetUID is the DICOMDIR's SOP Instance UID, when known: with the
 	// label, the machine-readable identity of PS3.15 A.5.2.2.
 	FileSetUID string
@@ -164,7 +168,7 @@ func InstancesAccessed(ev Event, action Action, studies []Study) []*Message {
 }
 
 func (m Medium) element(role Code) ActiveParticipant {
-	name := strings.TrimSpace(Code(m.Type).Meaning + " " + m.Label)
+	name := cmp.Or(m.URI, strings.TrimSpace(Code(m.Type).Meaning+" "+m.Label))
 	a := ActiveParticipant{Roles: []Code{role}, UserID: name, Media: &MediaIdentifer{Type: Code(m.Type)}}
 	var alt []string
 	if m.Label != "" {

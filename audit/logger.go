@@ -37,6 +37,10 @@ type Options struct {
 	AppName string
 }
 
+// ErrURL: the URL does not name an audit repository (a usage error, not
+// an unreachable repository).
+var ErrURL = errors.New("not an audit repository URL")
+
 // DefaultTimeout bounds a message's delivery when Options.Timeout is 0.
 const DefaultTimeout = 10 * time.Second
 
@@ -57,30 +61,30 @@ func Open(ctx context.Context, url string, o Options) (Logger, error) {
 	}
 	scheme, rest, ok := strings.Cut(url, ":")
 	if !ok {
-		return nil, fmt.Errorf("audit repository %q: expected syslog+tls://HOST:PORT, syslog://HOST:PORT or file:PATH", url)
+		return nil, fmt.Errorf("audit repository %q: %w: expected syslog+tls://HOST:PORT, syslog://HOST:PORT or file:PATH", url, ErrURL)
 	}
 	switch scheme {
 	case "file":
 		if rest == "" || strings.HasPrefix(rest, "//") && len(rest) == 2 {
-			return nil, fmt.Errorf("audit repository %q: file: needs a PATH", url)
+			return nil, fmt.Errorf("audit repository %q: %w: file: needs a PATH", url, ErrURL)
 		}
 		// file:///var/log/x and file:/var/log/x alike.
 		return openFile(strings.TrimPrefix(rest, "//"))
 	case "syslog", "syslog+tls":
 		addr, ok := strings.CutPrefix(rest, "//")
 		if !ok {
-			return nil, fmt.Errorf("audit repository %q: expected %s://HOST:PORT", url, scheme)
+			return nil, fmt.Errorf("audit repository %q: %w: expected %s://HOST:PORT", url, ErrURL, scheme)
 		}
 		addr = strings.TrimSuffix(addr, "/")
 		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return nil, fmt.Errorf("audit repository %q: %v", url, err)
+			return nil, fmt.Errorf("audit repository %q: %w: %v", url, ErrURL, err)
 		}
 		if scheme == "syslog" {
 			return openUDP(ctx, addr, o)
 		}
 		return openTLS(ctx, addr, o)
 	}
-	return nil, fmt.Errorf("audit repository %q: unknown scheme %q (syslog+tls, syslog or file)", url, scheme)
+	return nil, fmt.Errorf("audit repository %q: %w: unknown scheme %q (syslog+tls, syslog or file)", url, ErrURL, scheme)
 }
 
 // deadline is the earlier of ctx's deadline and timeout from now.

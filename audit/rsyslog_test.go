@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/securemedia/securemedia/audit"
+	"github.com/securemedia/securemedia/internal/audittest"
 	"github.com/securemedia/securemedia/internal/testpki"
 	"github.com/securemedia/securemedia/internal/testtool"
 )
@@ -165,7 +166,7 @@ func TestRsyslogReceivesOverTLSAndUDP(t *testing.T) {
 	if notices != 2 {
 		t.Errorf("%d notices, want 2 (one success each way)", notices)
 	}
-	if bad := validate(t, docs); bad != "" {
+	if bad := audittest.Validate(t, docs); bad != "" {
 		t.Fatalf("what rsyslog stored does not validate:\n%s", bad)
 	}
 }

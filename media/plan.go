@@ -317,6 +317,10 @@ func (p *Plan) RecipientNames() []string {
 
 func (p *Plan) readmeRecipients() string { return strings.Join(p.RecipientNames(), "; ") }
 
+// Patients is the study tree the medium will hold, as its DICOMDIR
+// records it (for an audit record of what it exports).
+func (p *Plan) Patients() []*Patient { return buildTree(p.Directory).patients }
+
 // PatientNames are the names of the medium's patients, as recorded
 // (Family^Given^...), decoded from their character set.
 func (p *Plan) PatientNames() []string {

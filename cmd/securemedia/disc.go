@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/audit"
 	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/internal/drive"
 	"github.com/securemedia/securemedia/internal/passphrase"
@@ -82,6 +83,10 @@ THE VIEWER PROGRAMS
   have none, burn warns and makes the medium without them; --no-viewer
   leaves them out silently.
 
+` + auditHelp + `
+  burn records an Export of the studies and patients to the medium (by its
+  label) once it is written and checked, or the failure.
+
 EXAMPLES
   securemedia burn study/ -o disc.iso --generate-password --slip slip.txt --recipient site-escrow.pem
   securemedia burn study/ -o /media/usb --media usb --password-file pw.txt
@@ -110,10 +115,11 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.BoolVarP(&o.force, "force", "f", false, "replace OUTPUT if it exists")
 	cmd.MarkFlagsMutuallyExclusive("generate-password", "password-file", "password-env", "ask-password")
 	cmd.MarkFlagsMutuallyExclusive("no-viewer", "viewer-dir")
+	addAuditFlags(cmd, e)
 	return cmd
 }
 
-func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error {
+func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) (err error) {
 	m := media.Medium("")
 	if o.medium != "" {
 		var err error
@@ -169,6 +175,9 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	if err != nil {
 		return err
 	}
+	if err := e.startAudit(ctx, "securemedia burn"); err != nil {
+		return err
+	}
 	// media scans the input while the password's key is derived: both
 	// take a noticeable fraction of a second, and they are independent.
 	plan, err := media.NewPlan(ctx, inputs, media.Options{Medium: m, FileSetID: o.label, Contact: o.contact,
@@ -183,6 +192,8 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
+	written := false
+	defer func() { e.record(ctx, exportMessage(e, plan, o, written, err)) }()
 	if o.device != "" {
 		if err := checkDrive(ctx, plan, o.device); err != nil {
 			return err
@@ -196,6 +207,7 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 			return err
 		}
 	}
+	written = true
 	if o.generated != nil {
 		if err := showGenerated(e, plan, o); err != nil {
 			return err
@@ -214,6 +226,23 @@ func runBurn(ctx context.Context, e *env, inputs []string, o *burnOptions) error
 		count(plan.Counts.Patients, "patient"), count(plan.Counts.Studies, "study"), count(plan.Counts.Series, "series"),
 		count(plan.Counts.Instances, "instance"), humanBytes(plan.Size()), strings.Join(plan.RecipientNames(), "; "))
 	return nil
+}
+
+// exportMessage is burn's audit record: an Export of the plan's studies
+// to the medium, a success once the medium is written and checked (a
+// slip that failed afterwards does not undo that), else a failure saying
+// why.
+func exportMessage(e *env, plan *media.Plan, o *burnOptions, written bool, err error) *audit.Message {
+	ev := e.auditEvent(nil)
+	if !written {
+		ev = e.auditEvent(err)
+	}
+	m := audit.Medium{Label: plan.FileSetID, FileSetUID: plan.Directory.FileSetUID}
+	var known bool
+	if m.Type, known = auditMediaType(plan.Medium); !known {
+		m.URI = fileURI(o.out)
+	}
+	return audit.Export(ev, m, auditStudies(plan.Patients(), nil, nil))
 }
 
 // writePlan writes the medium; the writers read it back and compare every

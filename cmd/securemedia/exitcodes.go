@@ -27,6 +27,7 @@ const (
 	exitNetwork     = 12 // the peer could not be reached, rejected the association or failed C-ECHO or C-FIND
 	exitSalvaged    = 13 // --salvage: what was intact was extracted or sent, something was lost
 	exitNoMatch     = 14 // fetch: the PACS has no study matching the selector
+	exitAudit       = 15 // the audit repository could not be reached (nothing done) or did not take a message (work done)
 	// exitInterrupted is 128 + SIGINT, what a shell reports for a program
 	// Ctrl-C ended: SIGINT and SIGTERM stop every command with it.
 	exitInterrupted = 130
@@ -60,6 +61,10 @@ const exitCodesText = `Exit codes (stable; scripts may rely on them):
       one file was lost; SALVAGE.TXT (or the result table) says which and why
   14  fetch: the PACS has no study matching --accession, --patient-id or
       --study (nothing was fetched)
+  15  audit: the audit repository (--audit, or the site configuration's
+      audit) could not be reached before the command started (nothing was
+      done), or did not take a message afterwards (the work is done; the
+      warnings say which event is not in the audit trail)
  130  interrupted: Ctrl-C (SIGINT) or SIGTERM stopped the command within a
       second; what it had not finished was removed, inputs and earlier
       outputs are untouched (send: the instances already stored stay

@@ -105,12 +105,14 @@ func startProfile() func() {
 // run executes the CLI with the given arguments and streams and returns the
 // process exit code. Tests call it directly.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCommand(&env{stdin: stdin, stdout: stdout, stderr: stderr})
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCommand(e)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	err = e.finishAudit(err)
 	if err == nil {
 		return exitOK
 	}
@@ -146,6 +148,8 @@ type env struct {
 	configPath string           // --config
 	config     *siteconf.Config // read by siteConfig
 	configErr  error
+
+	audit auditState // --audit: see audit.go
 }
 
 // info is where notes and summaries go: stderr, or nowhere with --quiet.

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/internal/audittest"
+)
+
+// auditRecord is what the tests read back from an audit message.
+type auditRecord struct {
+	Event struct {
+		Outcome string `xml:"EventOutcomeIndicator,attr"`
+		ID      struct {
+			Code string `xml:"csd-code,attr"`
+		} `xml:"EventID"`
+	} `xml:"EventIdentification"`
+	Participants []struct {
+		UserID string `xml:"UserID,attr"`
+		Role   struct {
+			Code string `xml:"csd-code,attr"`
+		} `xml:"RoleIDCode"`
+	} `xml:"ActiveParticipant"`
+	Objects []struct {
+		ID   string `xml:"ParticipantObjectID,attr"`
+		Role string `xml:"ParticipantObjectTypeCodeRole,attr"`
+		Name string `xml:"ParticipantObjectName"`
+	} `xml:"ParticipantObjectIdentification"`
+}
+
+// readAudit reads an audit file's messages, each validated against the
+// DICOM schema with jing.
+func readAudit(t *testing.T, path string) []auditRecord {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []auditRecord
+	docs := map[string][]byte{}
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var r auditRecord
+		if err := xml.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("audit line %d: %v", i+1, err)
+		}
+		out = append(out, r)
+		docs[fmt.Sprint(i)] = []byte(line)
+	}
+	if bad := audittest.Validate(t, docs); bad != "" {
+		t.Fatalf("the audit messages do not validate:\n%s", bad)
+	}
+	return out
+}
+
+func (r auditRecord) objects(role string) map[string]string {
+	out := map[string]string{}
+	for _, o := range r.Objects {
+		if o.Role == role {
+			out[o.ID] = o.Name
+		}
+	}
+	return out
+}
+
+// burn --audit file:PATH records one Export naming the medium, its studies
+// and its patients; patient names stay out of what burn prints.
+func TestBurnRecordsAnExport(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "audit.log")
+	r := cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "usb"), "--media", "usb", "--label", "AUDIT_TEST",
+		"--password-file", passwordFile(t, dir), "--audit", "file:"+log)
+	r.expect(t, 0, "read back and checked")
+	for _, name := range []string{"Doe^", "Archibald", "Peter"} {
+		if strings.Contains(r.stdout+r.stderr, name) {
+			t.Errorf("burn printed %q (patient data belongs in the audit record only):\n%s%s", name, r.stdout, r.stderr)
+		}
+	}
+	if st, err := os.Stat(log); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("audit file: %v %v, want mode 0600", st, err)
+	}
+	msgs := readAudit(t, log)
+	if len(msgs) != 1 {
+		t.Fatalf("%d audit messages, want 1 Export", len(msgs))
+	}
+	m := msgs[0]
+	if m.Event.ID.Code != "110106" || m.Event.Outcome != "0" {
+		t.Errorf("event %+v, want Export (110106), success", m.Event)
+	}
+	media := ""
+	for _, p := range m.Participants {
+		if p.Role.Code == "110154" {
+			media = p.UserID
+		}
+	}
+	if media != "USB Disk Emulation AUDIT_TEST" {
+		t.Errorf("destination media %q, want the type and label", media)
+	}
+	patients := m.objects("1")
+	names := strings.Join(mapValues(patients), " ")
+	if len(patients) != 2 || !strings.Contains(names, "Doe^Archibald") || !strings.Contains(names, "Doe^Peter") {
+		t.Errorf("patients %v, want Doe^Archibald and Doe^Peter", patients)
+	}
+	studies := m.objects("3")
+	if !strings.Contains(r.stdout, fmt.Sprintf("%d stud", len(studies))) || len(studies) == 0 {
+		t.Errorf("%d studies recorded, burn said: %s", len(studies), r.stdout)
+	}
+	for uid := range studies {
+		if !strings.HasPrefix(uid, "1.") && !strings.HasPrefix(uid, "2.") {
+			t.Errorf("study object %q is not a UID", uid)
+		}
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// The site configuration's audit key is the default; a repository that
+// cannot be reached stops burn before it writes anything (exit 15); a
+// malformed URL is a usage error.
+func TestBurnAuditRepositoryFromConfigAndUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	log := filepath.Join(dir, "site-audit.log")
+	conf := writeFile(t, dir, "site.conf", "audit = file:"+log+"\n")
+	cli(t, "", "--config", conf, "burn", sampleStudy, "-o", filepath.Join(dir, "a"), "--media", "usb", "--password-file", pw).expect(t, 0, "")
+	if msgs := readAudit(t, log); len(msgs) != 1 || msgs[0].Event.ID.Code != "110106" {
+		t.Fatalf("the site configuration's audit file holds %+v", msgs)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close() // nothing listens there now
+	out := filepath.Join(dir, "b")
+	cli(t, "", "burn", sampleStudy, "-o", out, "--media", "usb", "--password-file", pw, "--audit", "syslog+tls://"+closed).
+		expect(t, exitAudit, "nothing was done")
+	mustNotExist(t, out)
+
+	cli(t, "", "burn", sampleStudy, "-o", out, "--media", "usb", "--password-file", pw, "--audit", "syslog:"+closed).
+		expect(t, exitUsage, "syslog://HOST:PORT")
+	mustNotExist(t, out)
+}
