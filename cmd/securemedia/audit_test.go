@@ -152,3 +152,55 @@ func TestBurnAuditRepositoryFromConfigAndUnreachable(t *testing.T) {
 		expect(t, exitUsage, "syslog://HOST:PORT")
 	mustNotExist(t, out)
 }
+
+// send of a disc records its Import and the DICOM Instances Transferred
+// (one per patient, the PACS as destination); the receiving end records
+// the transfer from the sender per study once receive stops.
+func TestSendAndReceiveRecordTransfers(t *testing.T) {
+	dir := t.TempDir()
+	pw := passwordFile(t, dir)
+	iso := filepath.Join(dir, "disc.iso")
+	cli(t, "", "burn", sampleStudy, "-o", iso, "--password-file", pw).expect(t, 0, "")
+
+	recvLog := filepath.Join(dir, "receive-audit.log")
+	t.Cleanup(func() { // runs after receive has stopped (cleanups run last first)
+		msgs := readAudit(t, recvLog)
+		patients := map[string]bool{}
+		for _, m := range msgs {
+			if m.Event.ID.Code != "110104" || m.Participants[0].UserID != "SECUREMEDIA" || m.Participants[1].Role.Code != "110152" {
+				t.Errorf("receive recorded %+v", m)
+			}
+			for id := range m.objects("1") {
+				patients[id] = true
+			}
+			if len(m.objects("3")) != 1 {
+				t.Errorf("a receive message names %d studies, want 1", len(m.objects("3")))
+			}
+		}
+		if len(msgs) == 0 || len(patients) != 2 {
+			t.Errorf("receive recorded %d messages for %d patients, want one per study for 2 patients", len(msgs), len(patients))
+		}
+	})
+	port, _ := startReceive(t, "PACS", filepath.Join(dir, "pacs"), "--audit", "file:"+recvLog)
+
+	sendLog := filepath.Join(dir, "send-audit.log")
+	r := cli(t, "", "send", iso, "--pacs", fmt.Sprintf("PACS@127.0.0.1:%d", port), "--password-file", pw,
+		"--state", filepath.Join(dir, "sent.tsv"), "--audit", "file:"+sendLog)
+	r.expect(t, 0, "")
+	if strings.Contains(r.stdout+r.stderr, "Doe^") {
+		t.Errorf("send printed a patient name:\n%s%s", r.stdout, r.stderr)
+	}
+	msgs := readAudit(t, sendLog)
+	if len(msgs) != 3 {
+		t.Fatalf("send recorded %d messages, want an Import and a transfer for each of 2 patients", len(msgs))
+	}
+	if msgs[0].Event.ID.Code != "110107" || len(msgs[0].objects("1")) != 2 {
+		t.Errorf("first message %+v, want an Import of both patients", msgs[0].Event)
+	}
+	for _, m := range msgs[1:] {
+		if m.Event.ID.Code != "110104" || m.Event.Outcome != "0" || len(m.objects("1")) != 1 ||
+			m.Participants[1].UserID != "PACS" || m.Participants[1].Role.Code != "110152" {
+			t.Errorf("transfer %+v, participants %+v", m.Event, m.Participants)
+		}
+	}
+}

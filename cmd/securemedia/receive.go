@@ -77,7 +77,10 @@ client certificate signed by a CA in --tls-ca (mutual authentication), unless
 --tls-no-client-cert. A refused handshake is logged in plain words (for
 example "the peer did not present a client certificate").
 
-` + tlsHelp,
+` + tlsHelp + "\n\n" + auditHelp + `
+  receive records DICOM Instances Transferred from the sender for each of
+  its studies, once no instance of it has arrived for 10 s, and for all
+  that are left when it stops.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReceive(cmd.Context(), e, &o) },
 	}
@@ -94,6 +97,7 @@ example "the peer did not present a client certificate").
 	for _, n := range []string{"aet", "port", "out"} {
 		_ = cmd.MarkFlagRequired(n)
 	}
+	addAuditFlags(cmd, e)
 	return cmd
 }
 
@@ -118,6 +122,9 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := e.startAudit(ctx, "securemedia receive"); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
 		return err
 	}
@@ -131,13 +138,20 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 		st.json = e.stdout
 	}
 	st.listening(o.aet, ln.Addr(), tc != nil, o.out)
-	store := &dimse.FolderStore{Dir: o.out, Stored: st.report}
+	ra := newReceiveAudit(ctx, e, o.out, o.aet)
+	store := &dimse.FolderStore{Dir: o.out, Stored: func(req dimse.StoreRequest, res dimse.StoreResult) {
+		st.report(req, res)
+		if res.Err == nil {
+			ra.add(req.CallingAE, req.SOPClassUID, res.Path)
+		}
+	}}
 	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
 		MaxAssociations: o.maxAssociations, TLS: tc, Refused: st.refusedConn}
 	if allow != nil {
 		srv.AllowCalling = allow.allows
 	}
 	err = srv.Serve(ctx, ln)
+	ra.stop()
 	st.stopped(o.out)
 	return untilInterrupted(ctx, err)
 }

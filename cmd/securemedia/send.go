@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"sort"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/audit"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
@@ -87,7 +90,11 @@ and streamed in a second, whose own check aborts the transfer on a failure:
 the PACS never stores an incomplete instance.) Nothing decrypted is written
 to disk.
 
-` + selectionHelp + "\n\n" + tlsClientHelp + `
+` + selectionHelp + "\n\n" + tlsClientHelp + "\n\n" + auditHelp + `
+  send records DICOM Instances Transferred to the PACS for the instances it
+  stored (one message per patient, under the identity they were stored
+  with) and, for a medium (a DICOMDIR or sealed files), its Import; those
+  not stored are recorded as a failure.
 
 EXAMPLES
   securemedia open disc.iso
@@ -110,6 +117,7 @@ EXAMPLES
 	f.StringVar(&o.change.PatientID, "patient-id", "", "store under this Patient ID (the original goes to Other Patient IDs Sequence); one patient only")
 	f.StringVar(&o.change.Issuer, "issuer", "", "store with this Issuer of Patient ID")
 	f.StringVar(&o.change.PatientName, "patient-name", "", "store under this Patient's Name (DICOM PN, e.g. DOE^JANE)")
+	addAuditFlags(cmd, e)
 	return cmd
 }
 
@@ -135,6 +143,9 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 		if maps, err = readMappings(o.reconcile); err != nil {
 			return withCode(exitUsage, err)
 		}
+	}
+	if err := e.startAudit(ctx, "securemedia send"); err != nil {
+		return err
 	}
 	d, skipped, err := collect(e, src, o)
 	if err != nil {
@@ -172,6 +183,7 @@ func runSend(ctx context.Context, e *env, src string, o *sendOptions) error {
 		}
 	}
 	items, err := sendInstances(ctx, e, cfg, todo, total, o.associations, func(it sendItem) { st.Record(changeOf[it.Label], it.UID) })
+	recordSend(ctx, e, sendAudit{src: src, disc: d, calling: cfg.CallingAE, peer: p, changeOf: changeOf}, items, err)
 	if err != nil && ctx.Err() == nil && neverAssociated(items) {
 		// Not one association: one line says why, not a row per instance.
 		err = withCode(exitNetwork, fmt.Errorf("send to %s: %w; nothing was sent", p, explainTLS(firstError(err), false)))
@@ -417,4 +429,64 @@ func openState(o *sendOptions, p peer) (*importer.State, error) {
 		}
 	}
 	return importer.OpenState(path, p.String(), o.noResume)
+}
+
+// sendAudit is what send's audit records name besides the results.
+type sendAudit struct {
+	src      string
+	disc     *media.Disc
+	calling  string
+	peer     peer
+	changeOf map[string]importer.Change // by label, for the instances sent
+}
+
+// recordSend records what send did: for the instances stored, DICOM
+// Instances Transferred to the PACS (under the identity they were stored
+// with) and, when they came from a medium (a DICOMDIR or sealed files),
+// its Import; for those the PACS did not store, the same as failures
+// (PS3.15 A.5.2: one message for what succeeded, one for what failed).
+func recordSend(ctx context.Context, e *env, a sendAudit, items []sendItem, err error) {
+	if e.audit.logger == nil {
+		return
+	}
+	stored, failed := map[string]bool{}, map[string]bool{}
+	for _, it := range items {
+		switch {
+		case it.Failed:
+			failed[it.Label] = true
+		case it.Result == "sent" || it.Result == "warning":
+			stored[it.Label] = true
+		}
+	}
+	if len(failed) > 0 && err == nil {
+		err = fmt.Errorf("%s not stored by %s", count(len(failed), "instance"), a.peer)
+	}
+	local := e.audit.local
+	local.AETitle = a.calling
+	host, _, _ := net.SplitHostPort(a.peer.Addr)
+	pacs := audit.Participant{UserID: a.peer.AET, AETitle: a.peer.AET, Host: host}
+	storedAs := func(in *media.Instance) *audit.Patient {
+		c, ok := a.changeOf[in.Path()]
+		if !ok || c.Empty() || in.Series == nil {
+			return nil
+		}
+		p := in.Series.Study.Patient
+		return &audit.Patient{ID: cmp.Or(c.PatientID, p.ID), Name: cmp.Or(c.PatientName, p.Name)}
+	}
+	fromMedium := a.disc.Listed() || a.disc.Sealed()
+	medium := audit.Medium{Type: audit.MediaURI, URI: fileURI(a.src), Label: a.disc.FileSetID()}
+	for _, part := range []struct {
+		done map[string]bool
+		err  error
+	}{{stored, nil}, {failed, err}} {
+		if len(part.done) == 0 {
+			continue
+		}
+		in := func(i *media.Instance) bool { return part.done[i.Path()] }
+		ev := e.auditEvent(part.err)
+		if fromMedium {
+			e.record(ctx, audit.Import(ev, medium, auditStudies(a.disc.Patients(), in, nil)))
+		}
+		e.record(ctx, audit.InstancesTransferred(ev, audit.Read, local, pacs, auditStudies(a.disc.Patients(), in, storedAs))...)
+	}
 }
