@@ -35,8 +35,7 @@ func (s *Server) attach(d *media.Disc) error {
 	}
 	s.disc = d
 	if d.Unlocked() {
-		s.tree = buildTree(d)
-		s.unlocked.Store(true)
+		s.opened()
 	}
 	return nil
 }

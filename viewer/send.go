@@ -368,6 +368,10 @@ func (j *sendJob) run(ctx context.Context, s *Server, ids []*media.Instance, cha
 		j.finish(err, "The images could not be read from the disc: "+err.Error())
 		return
 	}
+	results := append([]importer.Item(nil), bad...)
+	if s.opts.Audit != nil {
+		defer func() { s.opts.Audit.Forwarded(s.disc, j.cfg, change, results, err) }()
+	}
 	j.mu.Lock()
 	for _, it := range bad {
 		j.items = append(j.items, j.view(it))
@@ -388,6 +392,7 @@ func (j *sendJob) run(ctx context.Context, s *Server, ids []*media.Instance, cha
 		}
 		j.current = it.Label
 		j.items = append(j.items, j.view(it))
+		results = append(results, it)
 	})
 	msg := ""
 	if err != nil {

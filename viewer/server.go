@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -43,6 +45,31 @@ type Options struct {
 	// TLS, if set, secures Send to PACS (and its Test connection and
 	// Find): the client side of DICOM TLS, as dimse.Config.TLS.
 	TLS *tls.Config
+	// Audit, if set, is told when the page gives access to the disc's
+	// patient data and when it sends them to a PACS, for the site's audit
+	// trail (securemedia view records DICOM audit messages).
+	Audit Auditor
+}
+
+// Auditor is what the viewer tells the site's audit trail. Its calls must
+// return promptly (bounded by the auditor's own timeouts).
+type Auditor interface {
+	// Accessed: the disc's studies are shown, once unlocked (or opened
+	// plain): PS3.15's DICOM Instances Accessed.
+	Accessed(d *media.Disc)
+	// Forwarded: Send to PACS ended. items are every instance's result,
+	// sent under identity change (empty: as on the disc), err the send's
+	// error: the disc's Import and the Instances Transferred.
+	Forwarded(d *media.Disc, cfg dimse.Config, change importer.Change, items []importer.Item, err error)
+}
+
+// opened shows the unlocked disc's studies and tells the auditor.
+func (s *Server) opened() {
+	s.tree = buildTree(s.disc)
+	s.unlocked.Store(true)
+	if s.opts.Audit != nil {
+		s.opts.Audit.Accessed(s.disc)
+	}
 }
 
 // Server is the local web viewer of one disc. It listens on 127.0.0.1 only
@@ -367,8 +394,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusOK, "unlock", s.unlockData(unlockMessage(err)))
 		return
 	}
-	s.tree = buildTree(s.disc)
-	s.unlocked.Store(true)
+	s.opened()
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/audit"
+	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/importer"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -25,7 +28,8 @@ type auditState struct {
 	url, ca string // --audit, --audit-ca
 	logger  audit.Logger
 	local   audit.Participant
-	failed  int // messages not delivered
+	mu      sync.Mutex // the viewer's pages record concurrently
+	failed  int        // messages not delivered
 }
 
 const auditHelp = `AUDIT TRAIL
@@ -90,7 +94,9 @@ func (e *env) record(ctx context.Context, msgs ...*audit.Message) {
 	ctx = context.WithoutCancel(ctx)
 	for _, m := range msgs {
 		if err := e.audit.logger.Log(ctx, m); err != nil {
+			e.audit.mu.Lock()
 			e.audit.failed++
+			e.audit.mu.Unlock()
 			fmt.Fprintf(e.stderr, "warning: %v: this event is NOT in the audit trail\n", err)
 		}
 	}
@@ -162,4 +168,25 @@ func fileURI(path string) string {
 		path = abs
 	}
 	return "file://" + filepath.ToSlash(path)
+}
+
+// viewAuditor records what securemedia view's pages do with the disc
+// (viewer.Auditor): DICOM Instances Accessed when its studies are shown,
+// and for Send to PACS what send records.
+type viewAuditor struct {
+	ctx context.Context
+	e   *env
+	src string
+}
+
+func (a viewAuditor) Accessed(d *media.Disc) {
+	a.e.record(a.ctx, audit.InstancesAccessed(a.e.auditEvent(nil), audit.Read, auditStudies(d.Patients(), nil, nil))...)
+}
+
+func (a viewAuditor) Forwarded(d *media.Disc, cfg dimse.Config, change importer.Change, items []importer.Item, err error) {
+	changeOf := map[string]importer.Change{}
+	for _, it := range items {
+		changeOf[it.Label] = change
+	}
+	recordSend(a.ctx, a.e, sendAudit{src: a.src, disc: d, calling: cfg.CallingAE, peer: peer{AET: cfg.CalledAE, Addr: cfg.Address}, changeOf: changeOf}, items, err)
 }

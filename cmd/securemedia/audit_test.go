@@ -4,10 +4,12 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securemedia/securemedia/internal/audittest"
 )
@@ -203,4 +205,56 @@ func TestSendAndReceiveRecordTransfers(t *testing.T) {
 			t.Errorf("transfer %+v, participants %+v", m.Event, m.Participants)
 		}
 	}
+}
+
+// view records DICOM Instances Accessed once the page unlocks the disc
+// (not for a wrong password), and for Send to PACS the Import and the
+// transfer of the patient sent.
+func TestViewRecordsAccessAndForward(t *testing.T) {
+	dir, iso, _ := burnSample(t)
+	log := filepath.Join(dir, "view-audit.log")
+	v := startView(t, iso, "--no-browser", "--audit", "file:"+log)
+	resp, err := v.hc.Get(v.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	v.post(t, "/unlock", url.Values{"password": {"wrong password here"}})
+	if b, _ := os.ReadFile(log); len(b) != 0 {
+		t.Fatalf("recorded before the disc was opened: %s", b)
+	}
+	if _, body := v.post(t, "/unlock", url.Values{"password": {"a test passphrase, long enough"}}); !strings.Contains(body, "Doe, Peter") {
+		t.Fatalf("right password: %s", body)
+	}
+	msgs := readAudit(t, log)
+	if len(msgs) != 2 || msgs[0].Event.ID.Code != "110103" || msgs[1].Event.ID.Code != "110103" {
+		t.Fatalf("after unlocking: %+v, want DICOM Instances Accessed for each of 2 patients", msgs)
+	}
+
+	port, _ := startReceive(t, "PACS", filepath.Join(dir, "pacs"))
+	form := url.Values{"aet": {"PACS"}, "host": {"127.0.0.1"}, "port": {fmt.Sprint(port)}, "calling": {"SECUREMEDIA"}, "patient": {"1"}}
+	if code, body := v.post(t, "/send", form); code != 200 {
+		t.Fatalf("POST /send: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, body := v.get(t, "/send/status?since=0"); strings.Contains(body, `"done":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the send did not finish in 30 s")
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); len(msgs) < 4; time.Sleep(50 * time.Millisecond) {
+		if b, _ := os.ReadFile(log); strings.Count(string(b), "\n") >= 4 {
+			msgs = readAudit(t, log)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no record of the send: %d messages", len(msgs))
+		}
+	}
+	if msgs[2].Event.ID.Code != "110107" || msgs[3].Event.ID.Code != "110104" || msgs[3].Event.Outcome != "0" || len(msgs[3].objects("1")) != 1 {
+		t.Errorf("after Send to PACS: %+v %+v, want Import then Instances Transferred of one patient", msgs[2].Event, msgs[3].Event)
+	}
+	v.cancel()
+	v.wait(t)
 }

@@ -51,10 +51,14 @@ and checked before sending; a damaged one is listed and not sent.
 Compressed images are never decompressed or recompressed, so one whose
 encoding the PACS does not accept is listed as not stored. The page shows
 each image's result in plain words and can cancel. One send runs at a time;
-nothing is logged. With --tls (and --tls-ca, --tls-cert, --tls-key, as for
+nothing is logged but the audit trail (below). With --tls (and --tls-ca, --tls-cert, --tls-key, as for
 "securemedia send") Send to PACS, its test and its search use DICOM TLS.
 
 ` + discArg + `
+
+` + auditHelp + `
+  view records DICOM Instances Accessed (one per patient) when the disc's
+  studies are shown, and for Send to PACS what "securemedia send" records.
 
 EXAMPLES
   securemedia view disc.iso
@@ -66,6 +70,9 @@ EXAMPLES
 			}
 			tc, err := tf.clientConfig()
 			if err != nil {
+				return err
+			}
+			if err := e.startAudit(cmd.Context(), "securemedia view"); err != nil {
 				return err
 			}
 			d, err := media.Open(args[0])
@@ -83,7 +90,11 @@ EXAMPLES
 					return withCode(exitUsage, err)
 				}
 			}
-			s, err := viewer.New(d, viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: versionString(), TLS: tc})
+			vo := viewer.Options{Port: port, LoadKey: keyfile.Pair, Version: versionString(), TLS: tc}
+			if e.audit.logger != nil {
+				vo.Audit = viewAuditor{ctx: cmd.Context(), e: e, src: args[0]}
+			}
+			s, err := viewer.New(d, vo)
 			if err != nil {
 				return err
 			}
@@ -105,6 +116,7 @@ EXAMPLES
 	f.StringVar(&addr, "addr", "", "listen on `127.0.0.1:PORT` (the same as --port; only 127.0.0.1 is allowed)")
 	cmd.MarkFlagsMutuallyExclusive("port", "addr")
 	tf.register(cmd, false)
+	addAuditFlags(cmd, e)
 	return cmd
 }
 
