@@ -248,6 +248,10 @@ func (l *tlsLogger) Log(ctx context.Context, m *Message) error {
 	frame := append(fmt.Appendf(nil, "%d ", len(msg)), msg...)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.conn != nil && !l.alive() {
+		l.conn.Close()
+		l.conn = nil
+	}
 	for attempt := 0; ; attempt++ {
 		if l.conn == nil {
 			if err := l.dial(ctx); err != nil {
@@ -266,6 +270,23 @@ func (l *tlsLogger) Log(ctx context.Context, m *Message) error {
 		}
 	}
 }
+
+// alive tells whether the repository still holds the connection open. A
+// repository never writes to us (RFC 5425 has no acknowledgements), so a
+// read that ends at once means it closed the connection: a frame written
+// now would vanish without an error. A read that times out (after
+// aliveWait) is the open connection's silence; crypto/tls recovers from
+// a read timeout.
+func (l *tlsLogger) alive() bool {
+	l.conn.SetReadDeadline(time.Now().Add(aliveWait))
+	var b [1]byte
+	_, err := l.conn.Read(b[:])
+	l.conn.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+const aliveWait = 20 * time.Millisecond
 
 func (l *tlsLogger) Close() error {
 	l.mu.Lock()

@@ -2,7 +2,9 @@ package audit_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -198,5 +200,53 @@ func TestTLSUnreachableFailsInTime(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// A repository that closed the connection since the last message gets the
+// next on a new one: nothing written into a closed connection is lost.
+func TestTLSReconnectsToARepositoryThatClosed(t *testing.T) {
+	got := make(chan string, 1)
+	addr, ca, _ := audittest.TLSRepository(t, func(i int, c *tls.Conn) bool {
+		if i == 0 {
+			return true // closed after the handshake, as an idle repository may
+		}
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+		return true
+	})
+	ctx := context.Background()
+	l, err := audit.Open(ctx, "syslog+tls://"+addr, audit.Options{CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the repository has closed the first connection
+	if err := l.Log(ctx, audit.Export(event(audit.Success), audit.Medium{Type: audit.MediaCD, Label: "X"}, studies())); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	select {
+	case frame := <-got:
+		n, msg, _ := strings.Cut(frame, " ")
+		if fmt.Sprint(len(msg)) != n || !strings.HasPrefix(msg, "<85>1 ") || !strings.Contains(msg, " IHE+RFC-3881 - <?xml") {
+			t.Fatalf("frame %.120q: want octet counting of an RFC 5424 message", frame)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the message did not arrive on a new connection")
+	}
+}
+
+// A repository gone between Open and Log is an error, not a silent loss.
+func TestTLSRepositoryGoneIsAnError(t *testing.T) {
+	addr, ca, stop := audittest.TLSRepository(t, func(int, *tls.Conn) bool { return true })
+	ctx := context.Background()
+	l, err := audit.Open(ctx, "syslog+tls://"+addr, audit.Options{CAFile: ca, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	stop()
+	if err := l.Log(ctx, audit.Export(event(audit.Success), audit.Medium{Type: audit.MediaCD, Label: "X"}, studies())); err == nil {
+		t.Fatal("a message to a repository that is gone was reported delivered")
 	}
 }

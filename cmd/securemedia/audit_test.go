@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/xml"
 	"fmt"
 	"net"
@@ -257,4 +258,22 @@ func TestViewRecordsAccessAndForward(t *testing.T) {
 	}
 	v.cancel()
 	v.wait(t)
+}
+
+// A repository that goes away while burn works: the medium stands, a
+// warning says the event is not recorded, and burn exits 15.
+func TestBurnWarnsWhenTheRecordIsLost(t *testing.T) {
+	dir := t.TempDir()
+	// The repository takes burn's connection, closes it and goes away: by
+	// the time the medium is written nothing listens.
+	addr, ca, _ := audittest.TLSRepository(t, func(int, *tls.Conn) bool { return false })
+	r := cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "usb"), "--media", "usb",
+		"--password-file", passwordFile(t, dir), "--audit", "syslog+tls://"+addr, "--audit-ca", ca)
+	r.expect(t, exitAudit, "NOT in the audit trail")
+	if !strings.Contains(r.stderr, "the work is done") {
+		t.Errorf("stderr does not say the medium stands:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "usb", "DICOMDIR")); err != nil {
+		t.Errorf("the medium is not there: %v", err)
+	}
 }

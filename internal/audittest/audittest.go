@@ -5,13 +5,17 @@ package audittest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/securemedia/securemedia/internal/testpki"
 	"github.com/securemedia/securemedia/internal/testtool"
 )
 
@@ -65,4 +69,47 @@ func Validate(t testing.TB, docs map[string][]byte) string {
 		t.Fatalf("jing: %v", err)
 	}
 	return strings.Join(complaints, "\n")
+}
+
+// TLSRepository is a TLS listener on 127.0.0.1 standing in for an audit
+// repository: its connections are given to serve, one after another,
+// after the handshake, until serve says no more; ca verifies it; stop
+// closes it (also at cleanup).
+func TLSRepository(t testing.TB, serve func(i int, c *tls.Conn) (more bool)) (addr, ca string, stop func()) {
+	t.Helper()
+	pki := testpki.NewCA(t, "repository CA")
+	pair := pki.Issue(t, testpki.Leaf{Name: "repository"})
+	cert, err := tls.LoadX509KeyPair(pair.Cert, pair.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := c.(*tls.Conn)
+			tc.SetDeadline(time.Now().Add(10 * time.Second))
+			more := true
+			if tc.Handshake() == nil {
+				more = serve(i, tc)
+			}
+			c.Close()
+			if !more {
+				ln.Close() // gone: nothing listens any more
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { ln.Close(); <-done }) }
+	t.Cleanup(stop)
+	return ln.Addr().String(), pki.File, stop
 }
