@@ -46,7 +46,7 @@ func under(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg,
 
 func TestPackageArrows(t *testing.T) {
 	pkgs := ours(t)
-	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "pixeldata", "viewer", "audit", "cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
+	for _, want := range []string{"cms", "cms/keyfile", "dicomdir", "media", "dimse", "importer", "publish", "pixeldata", "viewer", "audit", "cmd/securemedia", "cmd/discviewer", "cmd/discpage"} {
 		if _, ok := pkgs[want]; !ok {
 			t.Errorf("package %s is missing", want)
 		}
@@ -73,6 +73,10 @@ func forbidden(pkg, imp string) string {
 		return "the programs reach DICOM files through media, importer and dimse"
 	case pkg == "media" && (under(imp, "dimse") || under(imp, "importer") || under(imp, "viewer")):
 		return "media knows nothing of networks or of the reader's pages"
+	case under(pkg, "publish") && (under(imp, "importer") || under(imp, "viewer")):
+		return "the publisher is the authoring side: dimse in, media out, nothing of the reader's"
+	case under(imp, "publish") && !under(pkg, "cmd"):
+		return "the publisher service is used by the programs only"
 	case pkg == "dimse" && (under(imp, "media") || under(imp, "cms")):
 		return "dimse knows nothing of discs or of encryption"
 	case under(pkg, "cms") && !under(imp, "cms"):
@@ -122,6 +126,7 @@ func TestForbiddenArrowsAreCaught(t *testing.T) {
 		{"viewer", "internal/dicom"}, {"cmd/securemedia", "internal/dicom"}, {"cms", "internal/dicom"},
 		{"dicomdir", "cms"}, {"media", "importer"}, {"dimse", "importer"},
 		{"audit", "media"}, {"audit", "dimse"}, {"media", "audit"}, {"dimse", "audit"},
+		{"publish", "viewer"}, {"publish", "importer"}, {"media", "publish"}, {"dimse", "publish"},
 	} {
 		if forbidden(c[0], c[1]) == "" {
 			t.Errorf("%s → %s is not caught", c[0], c[1])
@@ -131,6 +136,7 @@ func TestForbiddenArrowsAreCaught(t *testing.T) {
 		{"viewer", "cms/keyfile"}, {"viewer", "importer"}, {"cmd/securemedia", "cms"}, {"importer", "media"},
 		{"media", "cms"}, {"cms/keyfile", "cms"}, {"internal/pacstest", "internal/testtool"},
 		{"cmd/securemedia", "audit"}, {"viewer", "audit"},
+		{"publish", "media"}, {"publish", "dimse"}, {"cmd/securemedia", "publish"},
 	} {
 		if why := forbidden(c[0], c[1]); why != "" {
 			t.Errorf("%s → %s refused: %s", c[0], c[1], why)

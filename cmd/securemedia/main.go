@@ -187,7 +187,7 @@ was sealed for.`,
 		// Authoring and reading media.
 		newBurnCommand, newOpenCommand, newVerifyCommand, newExtractCommand, newViewCommand,
 		// Sending and receiving over DICOM.
-		newSendCommand, newReceiveCommand, newEchoCommand, newFindPatientCommand, newFetchCommand,
+		newSendCommand, newReceiveCommand, newPublishCommand, newEchoCommand, newFindPatientCommand, newFetchCommand,
 		// Single files and plain File-sets.
 		newSealCommand, newUnsealCommand, newInspectCommand, newIndexCommand, newLsCommand,
 		// Helpers.
