@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"encoding/asn1"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/securemedia/securemedia/internal/pacstest"
+	"github.com/securemedia/securemedia/internal/testpki"
+	"github.com/securemedia/securemedia/media"
+)
+
+// The disc publisher fed by a real PACS: Orthanc, in a private network
+// namespace with the securemedia binary, sends with C-STORE
+// (/modalities/publish/store) to "securemedia publish".
+
+// publishScript defines, for an InNetns script with $W the work folder:
+// upload FILES… (into Orthanc; prints the Orthanc patient ID), push ID
+// (C-STORE of a patient to publish, waits), start_pub [HOOK] (publish in
+// the background, waits until it answers C-ECHO), kill_pub (kill -9),
+// wait_hook (until a test hook is reached) and wait_done N (until N jobs
+// are done). Every wait is bounded.
+const publishScript = `
+upload() { for f in "$@"; do curl -sf -X POST http://127.0.0.1:8042/instances --data-binary @"$f" | tr -d '\n' | sed -n 's/.*"ParentPatient" *: *"\([^"]*\)".*/\1/p'; echo; done | sed '/^$/d' | sort -u; }
+push() { curl -sf -X POST http://127.0.0.1:8042/modalities/publish/store -d "\"$1\"" >>$W/push.log 2>&1; r=$?; echo "push-exit=$r"; [ $r = 0 ] || [ "${2:-}" = may-fail ] || { echo "push of [$1]:"; cat $W/push.log; exit 9; }; }
+trap 'kill -9 ${PUB:-} ${ORTHANC:-} 2>/dev/null' EXIT
+start_pub() {
+  rm -f $W/spool/hook-reached
+  SECUREMEDIA_PUBLISH_TEST_HOOK="${1:-}" "$SM" publish --spool $W/spool --out $W/out --aet PUBLISH --port 11113 \
+    --settle ${SETTLE:-1s} --no-viewer --status-port -1 --recipient $W/escrow.pem >>$W/pub.log 2>&1 & PUB=$!
+  i=0; until "$SM" echo --pacs PUBLISH@127.0.0.1:11113 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && { echo "publish did not start"; cat $W/pub.log; exit 9; }; sleep 0.1; done
+}
+kill_pub() { kill -9 $PUB; wait $PUB 2>/dev/null; echo "killed"; }
+wait_hook() { i=0; until [ -f $W/spool/hook-reached ]; do i=$((i+1)); [ $i -gt 600 ] && { echo "hook not reached"; cat $W/pub.log; exit 9; }; sleep 0.1; done; }
+wait_done() { i=0; until [ "$("$SM" publish status --spool $W/spool --json | grep -o '"state":"done"' | wc -l)" -eq $1 ]; do i=$((i+1)); [ $i -gt 900 ] && { echo "not done"; "$SM" publish status --spool $W/spool; cat $W/pub.log; exit 9; }; sleep 0.1; done; }
+`
+
+func publishSetup(t *testing.T) (sm, work string, escrow testpki.Pair) {
+	t.Helper()
+	sm = requireOrthanc(t)
+	work = t.TempDir()
+	escrow = testpki.NewCA(t, "test CA").Issue(t, testpki.Leaf{Name: "site-escrow"})
+	if err := os.Link(escrow.Cert, filepath.Join(work, "escrow.pem")); err != nil {
+		t.Fatal(err)
+	}
+	return sm, work, escrow
+}
+
+func runPublishScript(t *testing.T, sm, work, script string, env ...string) string {
+	t.Helper()
+	extra := `, "DicomModalities": { "publish": [ "PUBLISH", "127.0.0.1", 11113 ] }, "DicomScuTimeout": 30`
+	return pacstest.InNetns(t, pacstest.OrthancScript+publishScript+script, append(env, "SM="+sm, "W="+work, "ORTHANC_EXTRA="+extra)...)
+}
+
+// dicomFiles lists the DICOM files under dir (the README is not one).
+func dicomFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && !strings.HasSuffix(p, ".md") {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPublishFromOrthanc: a two-study patient sent by Orthanc becomes two
+// ISO images, each verifying, each with its slip, whose files openssl cms
+// opens with the slip's password and with the escrow key; the spool holds
+// no instance afterwards.
+func TestPublishFromOrthanc(t *testing.T) {
+	sm, work, escrow := publishSetup(t)
+	src := "../../testdata/sample-study/77654033"
+	log := runPublishScript(t, sm, work, fmt.Sprintf(`start_orthanc $W
+P=$(upload %s)
+start_pub
+push "$P"
+wait_done 2
+"$SM" publish status --spool $W/spool
+kill $PUB; wait $PUB
+stop_orthanc`, strings.Join(dicomFiles(t, src), " ")))
+	if !strings.Contains(log, "push-exit=0") {
+		t.Fatalf("Orthanc did not send:\n%s", log)
+	}
+	discs := publishedDiscs(t, filepath.Join(work, "out"))
+	if len(discs) != 2 {
+		t.Fatalf("%d discs, want 2 (one per study):\n%s", len(discs), log)
+	}
+	want := pacstest.StudyCounts(t, src)
+	got := map[string]int{}
+	for _, d := range discs {
+		cmd := exec.Command(sm, "verify", d.iso, "--password-env", "PW")
+		cmd.Env = append(os.Environ(), "PW="+d.password)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("verify %s: %v\n%s", d.iso, err, out)
+		}
+		for study, n := range d.studies {
+			got[study] += n
+		}
+		opensslOpens(t, d, escrow)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("discs hold %v, want %v", got, want)
+	}
+	if left := spoolInstances(t, filepath.Join(work, "spool")); len(left) > 0 {
+		t.Errorf("the spool still holds %v", left)
+	}
+}
+
+type publishedDisc struct {
+	iso, password string
+	sops          map[string]int // SOP Instance UID → count
+	studies       map[string]int // Study Instance UID → instances
+	sealed        string         // one sealed instance's file ID
+	disc          *media.Disc
+}
+
+var slipPassword = regexp.MustCompile(`<div class="password">([^<]+)</div>`)
+
+// publishedDiscs opens every image in out with the password of its slip
+// (OUT/LABEL.slip.html) and lists what it holds.
+func publishedDiscs(t *testing.T, out string) []publishedDisc {
+	t.Helper()
+	isos, _ := filepath.Glob(filepath.Join(out, "*.iso"))
+	var discs []publishedDisc
+	for _, iso := range isos {
+		slip, err := os.ReadFile(strings.TrimSuffix(iso, ".iso") + ".slip.html")
+		if err != nil {
+			t.Fatalf("%s has no slip: %v", iso, err)
+		}
+		m := slipPassword.FindSubmatch(slip)
+		if m == nil {
+			t.Fatalf("no password on the slip of %s", iso)
+		}
+		pd := publishedDisc{iso: iso, password: string(m[1]), sops: map[string]int{}, studies: map[string]int{}}
+		d, err := media.Open(iso)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		id, err := media.Password([]byte(pd.password))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Unlock(id); err != nil {
+			t.Fatalf("%s does not open with its slip's password: %v", iso, err)
+		}
+		for _, in := range d.Instances() {
+			pd.sops[in.SOPInstanceUID]++
+			pd.studies[in.Series.Study.UID]++
+			pd.sealed = strings.Join(in.FileID, "/")
+		}
+		pd.disc = d
+		discs = append(discs, pd)
+	}
+	return discs
+}
+
+// opensslOpens decrypts one sealed file of the disc with openssl cms, by
+// the slip's password and by the escrow certificate's key.
+func opensslOpens(t *testing.T, d publishedDisc, escrow testpki.Pair) {
+	t.Helper()
+	f, err := d.disc.Open(d.sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sealed := filepath.Join(dir, "sealed")
+	if err := os.WriteFile(sealed, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range [][]string{{"-pwri_password", d.password}, {"-recip", escrow.Cert, "-inkey", escrow.Key}} {
+		inner := filepath.Join(dir, "inner")
+		args := append([]string{"cms", "-decrypt", "-binary", "-inform", "DER", "-in", sealed, "-out", inner}, how...)
+		if out, err := exec.Command("openssl", args...).CombinedOutput(); err != nil {
+			t.Errorf("openssl cms %s on %s of %s: %v\n%s", how[0], d.sealed, d.iso, err, out)
+			continue
+		}
+		plain := opensslDigested(t, inner)
+		if len(plain) < 132 || string(plain[128:132]) != "DICM" {
+			t.Errorf("openssl cms %s: %s of %s is not a DICOM file inside", how[0], d.sealed, d.iso)
+		}
+	}
+}
+
+// opensslDigested opens the DigestedData openssl leaves bare, wrapped in
+// the ContentInfo -digest_verify wants.
+func opensslDigested(t *testing.T, inner string) []byte {
+	t.Helper()
+	der, err := os.ReadFile(inner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 5}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: der}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciPath, plain := inner+".ci", inner+".plain"
+	if err := os.WriteFile(ciPath, ci, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("openssl", "cms", "-digest_verify", "-binary", "-inform", "DER", "-in", ciPath, "-out", plain).CombinedOutput(); err != nil {
+		t.Fatalf("openssl cms -digest_verify: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(b)
+}
+
+// spoolInstances lists the files under the spool other than job state.
+func spoolInstances(t *testing.T, spool string) []string {
+	t.Helper()
+	var left []string
+	_ = filepath.Walk(spool, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && fi.Name() != "state.json" {
+			left = append(left, p)
+		}
+		return nil
+	})
+	return left
+}
