@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/pacstest"
 	"github.com/securemedia/securemedia/internal/testpki"
 	"github.com/securemedia/securemedia/media"
@@ -240,4 +241,73 @@ func spoolInstances(t *testing.T, spool string) []string {
 		return nil
 	})
 	return left
+}
+
+// TestPublishCrashSafety kills publish with kill -9 mid-receive (an
+// instance in its job but not yet acknowledged), mid-burn (a partial
+// image written) and between a complete image and its job being recorded
+// done, restarting it each time: every instance Orthanc sent is on exactly
+// one disc, every disc has its slip, and no partial image is left.
+func TestPublishCrashSafety(t *testing.T) {
+	sm, work, _ := publishSetup(t)
+	p1, p2 := "../../testdata/sample-study/77654033", "../../testdata/sample-study/9889200"
+	files2 := append(dicomFiles(t, p2+"1"), dicomFiles(t, p2+"3")...)
+	log := runPublishScript(t, sm, work, fmt.Sprintf(`start_orthanc $W
+P1=$(upload %s)
+P2=$(upload %s)
+echo "phase A: kill -9 mid-receive"
+SETTLE=3s start_pub received:3
+push "$P1" may-fail & BG=$!
+wait_hook; kill_pub; wait $BG
+SETTLE=3s start_pub
+push "$P1"
+wait_done 2
+kill_pub
+echo "phase B: kill -9 mid-burn"
+start_pub writing
+push "$P2"
+wait_hook
+echo "partial-images=$(ls -a $W/out | grep -c '\.iso\.tmp-')"
+kill_pub
+echo "phase C: kill -9 with the image complete, not yet recorded done"
+start_pub written
+wait_hook
+kill_pub
+start_pub
+wait_done 6
+"$SM" publish status --spool $W/spool --json | tr -d '\n'; echo
+"$SM" publish status --spool $W/spool
+kill_pub
+stop_orthanc
+echo "left-in-out: $(ls -a $W/out | grep -c '\.tmp-')"
+grep "not burned again\|burning it again" $W/pub.log`, strings.Join(dicomFiles(t, p1), " "), strings.Join(files2, " ")))
+	for _, want := range []string{"partial-images=1", "left-in-out: 0", "not burned again", "burning it again"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log does not say %q:\n%s", want, log)
+		}
+	}
+	discs := publishedDiscs(t, filepath.Join(work, "out"))
+	slips, _ := filepath.Glob(filepath.Join(work, "out", "*.slip.html"))
+	if len(discs) != 6 || len(slips) != 6 {
+		t.Fatalf("%d discs and %d slips, want 6 of each (one per study):\n%s", len(discs), len(slips), log)
+	}
+	onDiscs := map[string]int{}
+	for _, d := range discs {
+		for sop, n := range d.sops {
+			onDiscs[sop] += n
+		}
+	}
+	sent := append(dicomFiles(t, p1), files2...)
+	for _, f := range sent {
+		h, _ := readPart10(t, f)
+		if sop := h.MetaString(dicom.MediaStorageSOPInstanceUID); onDiscs[sop] != 1 {
+			t.Errorf("%s (%s) is on %d discs, want exactly 1", f, sop, onDiscs[sop])
+		}
+	}
+	if len(onDiscs) != len(sent) {
+		t.Errorf("the discs hold %d instances, Orthanc sent %d", len(onDiscs), len(sent))
+	}
+	if left := spoolInstances(t, filepath.Join(work, "spool")); len(left) > 0 {
+		t.Errorf("the spool still holds %v", left)
+	}
 }
