@@ -186,7 +186,8 @@ var statusHTML = template.Must(template.New("status").Funcs(template.FuncMap{
   p.sub { margin: 0 0 1rem; color: #444; }
   table { border-collapse: collapse; width: 100%; }
   th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
-  th { background: #f4f4f4; font-weight: 600; }
+  th { background: #f4f4f4; font-weight: 600; white-space: nowrap; }
+  td.actions { white-space: nowrap; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   .state { font-weight: 600; padding: .1rem .45rem; border-radius: 4px; background: #eee; }
   .done { background: #d9f2dd; color: #1b5e20; }
@@ -194,7 +195,7 @@ var statusHTML = template.Must(template.New("status").Funcs(template.FuncMap{
   .burning, .verifying, .writing { background: #fff1c9; color: #6b4e00; }
   .reason { color: #8b1111; font-size: .92rem; margin-top: .25rem; }
   form { display: inline; }
-  button, a.button { font: inherit; padding: .25rem .7rem; border: 1px solid #777; border-radius: 4px; background: #fff; color: #111; text-decoration: none; cursor: pointer; }
+  button, a.button { display: inline-block; font: inherit; padding: .25rem .7rem; border: 1px solid #777; border-radius: 4px; background: #fff; color: #111; text-decoration: none; cursor: pointer; }
   .msg { padding: .5rem .8rem; background: #eef4ff; border: 1px solid #b8cdf5; border-radius: 4px; margin-bottom: 1rem; }
   code { font-size: .9rem; }
 </style>
@@ -214,7 +215,7 @@ var statusHTML = template.Must(template.New("status").Funcs(template.FuncMap{
 <td><code>{{.Label}}</code></td>
 <td>{{if .Output}}<code>{{.Output}}</code>{{end}}</td>
 <td>{{ago $.Now .Updated}}</td>
-<td>{{if eq .State "failed"}}<form method="post" action="/jobs/{{.ID}}/retry"><button type="submit">Retry</button></form> {{end}}{{if .Slip}}<a class="button" href="/jobs/{{.ID}}/slip" target="_blank" rel="noopener">Print slip</a>{{end}}</td>
+<td class="actions">{{if eq .State "failed"}}<form method="post" action="/jobs/{{.ID}}/retry"><button type="submit">Retry</button></form> {{end}}{{if .Slip}}<a class="button" href="/jobs/{{.ID}}/slip" target="_blank" rel="noopener">Print slip</a>{{end}}</td>
 </tr>
 {{end}}</table>{{end}}
 </body>

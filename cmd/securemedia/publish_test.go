@@ -5,17 +5,24 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/securemedia/securemedia/internal/dicom"
 	"github.com/securemedia/securemedia/internal/pacstest"
 	"github.com/securemedia/securemedia/internal/testpki"
+	"github.com/securemedia/securemedia/internal/testtool"
 	"github.com/securemedia/securemedia/media"
+	"github.com/securemedia/securemedia/publish"
 )
 
 // The disc publisher fed by a real PACS: Orthanc, in a private network
@@ -310,4 +317,126 @@ grep "not burned again\|burning it again" $W/pub.log`, strings.Join(dicomFiles(t
 	if left := spoolInstances(t, filepath.Join(work, "spool")); len(left) > 0 {
 		t.Errorf("the spool still holds %v", left)
 	}
+}
+
+// TestPublishFailedBurnAndRetry: a drive that cannot be written leaves the
+// job failed with its reason, its instances kept; the status page (which
+// refuses requests without its token or for another host) lists it with
+// Retry, and Retry, once the drive is there, makes the disc.
+func TestPublishFailedBurnAndRetry(t *testing.T) {
+	testtool.Require(t, "xorriso")
+	sm := buildCLI(t)
+	dir := t.TempDir()
+	spool, out, drive := filepath.Join(dir, "spool"), filepath.Join(dir, "out"), filepath.Join(dir, "drive", "disc.img")
+	port := freePort(t)
+	logPath := filepath.Join(dir, "publish.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	pub := exec.Command(sm, "publish", "--spool", spool, "--out", out, "--aet", "PUB", "--port", strconv.Itoa(port),
+		"--settle", "300ms", "--no-viewer", "--device", "stdio:"+drive, "--status-port", "0")
+	pub.Stdout, pub.Stderr = logf, logf
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Process.Kill(); pub.Wait() })
+	statusURL := waitFor(t, "the status page's address", func() (string, bool) {
+		b, _ := os.ReadFile(logPath)
+		m := regexp.MustCompile(`status page: (\S+)`).FindSubmatch(b)
+		if m == nil {
+			return "", false
+		}
+		return string(m[1]), true
+	})
+	send := exec.Command(sm, "send", sampleStudy+"/77654033/CR1", "--pacs", fmt.Sprintf("PUB@127.0.0.1:%d", port), "--state", filepath.Join(dir, "send.tsv"))
+	if b, err := send.CombinedOutput(); err != nil {
+		t.Fatalf("send: %v\n%s", err, b)
+	}
+	failed := waitForState(t, spool, "failed")
+	if !strings.Contains(failed.Reason, "drive") && !strings.Contains(failed.Reason, drive) {
+		t.Errorf("reason %q does not name the drive", failed.Reason)
+	}
+	if n, _ := os.ReadDir(filepath.Join(spool, "jobs", "1", "files")); len(n) == 0 {
+		t.Errorf("the failed job's instances are gone")
+	}
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	base := strings.Split(statusURL, "/?")[0]
+	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the status page without its token: %v %v, want 403", resp.StatusCode, err)
+	}
+	resp, err := client.Get(statusURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), ">Retry<") || !strings.Contains(string(page), "failed") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Fatalf("status page (%d, CSP %q):\n%s", resp.StatusCode, resp.Header.Get("Content-Security-Policy"), page)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.Host = "attacker.example:80"
+	if resp, err := client.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("another Host: %v %v, want 403", resp.StatusCode, err)
+	}
+
+	if err := os.MkdirAll(filepath.Dir(drive), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest(http.MethodPost, base+"/jobs/1/retry", nil)
+	req.Header.Set("Origin", base)
+	if resp, err := client.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("Retry: %v %v", resp.StatusCode, err)
+	}
+	done := waitForState(t, spool, "done")
+	if done.Attempts != 2 { // the drive is checked before the image is made: Retry burns again
+		t.Errorf("attempts %d, want 2", done.Attempts)
+	}
+	discs := publishedDiscs(t, out)
+	if len(discs) != 1 {
+		t.Fatalf("%d discs, want 1", len(discs))
+	}
+	v := exec.Command(sm, "verify", drive, "--password-env", "PW")
+	v.Env = append(os.Environ(), "PW="+discs[0].password)
+	if b, err := v.CombinedOutput(); err != nil {
+		t.Errorf("verify of the drive: %v\n%s", err, b)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// waitFor polls f, bounded (30 s).
+func waitFor[T any](t *testing.T, what string, f func() (T, bool)) T {
+	t.Helper()
+	for range 300 {
+		if v, ok := f(); ok {
+			return v
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s after 30 s", what)
+	panic("unreachable")
+}
+
+func waitForState(t *testing.T, spool, state string) publish.JobStatus {
+	t.Helper()
+	return waitFor(t, "job "+state, func() (publish.JobStatus, bool) {
+		jobs, err := publish.ReadStatus(spool)
+		if err != nil || len(jobs) != 1 || jobs[0].State != state {
+			return publish.JobStatus{}, false
+		}
+		return jobs[0], true
+	})
 }
