@@ -132,6 +132,7 @@ bench: build viewers
 	./scripts/bench.sh
 	./scripts/bench-burn.sh
 	./scripts/bench-dimse.sh
+	./scripts/bench-publish.sh
 	./scripts/bench-viewer.sh
 	./scripts/bench-page.sh
 
