@@ -284,9 +284,16 @@ func countFiles(dir string) (int, error) {
 	return len(ents), err
 }
 
-// Handle is the dimse.StoreHandler: the instance is stored (fsynced)
-// into the store, moved into its job and the job's folder fsynced, and
-// only then is success answered.
+// Handle is the dimse.StoreHandler: every instance enters the queue here,
+// pushed by a PACS or, once fetch can queue a job by accession number
+// (issue 17, part 2), retrieved by C-MOVE to our own AE title: that
+// request belongs in a Queue method beside this one, its instances
+// arriving here like any push.
+//
+// The instance is stored (fsynced) into the store, moved into its job
+// and the job's folder fsynced, and only then is success answered. An
+// instance arriving for a job already complete starts a new job: it is
+// never added to a disc being burned.
 func (q *Queue) Handle(ctx context.Context, req dimse.StoreRequest, data io.Reader) dimse.Status {
 	var res dimse.StoreResult
 	// A FolderStore per instance, to be told of this instance's result.

@@ -23,7 +23,14 @@ func (q *Queue) Run(ctx context.Context) error {
 	for {
 		q.closeSettled()
 		if j := q.next(); j != nil {
-			if err := q.burn(ctx, j); err != nil && ctx.Err() == nil {
+			switch err := q.burn(ctx, j); {
+			case err == nil:
+			case ctx.Err() != nil && j.State == Burning:
+				// Stopped: the image's writer removed its partial file;
+				// the slip of a disc that never appeared goes too. The
+				// job stays burning, so a restart burns it again.
+				q.removeAttempt(j)
+			case ctx.Err() == nil:
 				_ = q.fail(j, err)
 			}
 			continue

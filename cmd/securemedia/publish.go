@@ -51,7 +51,8 @@ image is read back and verified like "securemedia verify" (every file
 decrypted and checked against the manifest); with --device it is then
 written to the optical drive, read back and compared, and ejected. Once
 the disc has verified, the job's received instances are removed from the
-spool (--keep retains them).
+spool (--keep retains them). An instance arriving after its job was complete
+starts a new job (another disc), never changes a disc being burned.
 
 SITE SETTINGS
   Every flag may be set in the site configuration file (--config FILE,
