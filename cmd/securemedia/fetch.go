@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/audit"
+	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/importer"
 )
@@ -109,6 +112,10 @@ With --method move and --tls, the PACS also connects to our storage SCP over
 TLS: it presents our --tls-cert (required then), and the PACS's client
 certificate must be signed by a CA in --tls-ca.
 
+` + auditHelp + ` fetch records one DICOM
+  Instances Transferred message per study, from the PACS to us, with
+  what arrived (a failure, outcome 8, when the study did not arrive whole).
+
 EXAMPLES
   securemedia fetch --pacs PACS@pacs.example:104 --accession A123456 -o study/
   securemedia fetch --pacs PACS@pacs.example:104 --study 1.2.840.113619.2.55.3.604688 -o study/ --json
@@ -131,6 +138,7 @@ EXAMPLES
 	f.StringVar(&o.bind, "bind", "0.0.0.0", "--method move: the `ADDRESS` our storage SCP listens on")
 	f.StringArrayVar(&o.allow, "allow-aet", nil, "--method move: accept C-STOREs only from this calling `AET[@HOST]` (repeatable; default: the PACS's AE title)")
 	addJSONFlag(cmd, &o.asJSON)
+	addAuditFlags(cmd, e)
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -144,6 +152,9 @@ func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
 	}
 	cfg, p, err := o.nf.config()
 	if err != nil {
+		return err
+	}
+	if err := e.startAudit(ctx, "securemedia fetch"); err != nil {
 		return err
 	}
 	var scp *moveSCP
@@ -176,8 +187,7 @@ func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
 			return ctx.Err()
 		}
 		run.studies = append(run.studies, sr)
-		// One study is done: what it brought is in sr (the place for a
-		// per-study hook, such as an audit record).
+		run.record(ctx, cfg, o, sr)
 	}
 	_ = os.Remove(filepath.Join(o.out, ".incoming")) // FolderStore's, empty now
 	return run.finish(o.asJSON)
@@ -335,12 +345,13 @@ type instanceResult struct {
 	Path           string `json:"path,omitempty"`
 	Result         string `json:"result"` // stored, identical, conflict, failed, other_study
 	Error          string `json:"error,omitempty"`
+	sopClass       string // for the audit record
 }
 
 // stored records one instance of the study; an instance of another study
 // (a PACS that sends more than was asked) is reported, not hidden.
 func (sr *studyResult) stored(req dimse.StoreRequest, res dimse.StoreResult) {
-	r := instanceResult{SOPInstanceUID: req.SOPInstanceUID, Path: res.Path}
+	r := instanceResult{SOPInstanceUID: req.SOPInstanceUID, Path: res.Path, sopClass: req.SOPClassUID}
 	switch {
 	case res.Err != nil:
 		r.Result, r.Error = "failed", res.Err.Error()
@@ -578,4 +589,43 @@ func (f *fetchProgress) show(final bool) {
 		}
 		return fmt.Sprintf("fetch: study %s: %s%s", f.nth, count(f.received, "instance"), rest)
 	})
+}
+
+// record is fetch's audit record of one study: DICOM Instances
+// Transferred from the PACS to us (we asked: we are the requestor), with
+// the instances that are here, and as a failure when the study did not
+// arrive whole. The patient is the one its files name, else the one the
+// C-FIND answer gave.
+func (run *fetchRun) record(ctx context.Context, cfg dimse.Config, o *fetchOptions, sr *studyResult) {
+	e := run.e
+	if e.audit.logger == nil {
+		return
+	}
+	st := audit.Study{UID: sr.Match.StudyUID, Accession: sr.Match.AccessionNumber,
+		Patient: audit.Patient{ID: sr.Match.PatientID}, SOPClasses: map[string]int{}}
+	named := false
+	for _, ir := range sr.Instances {
+		if ir.failed() || ir.Path == "" {
+			continue
+		}
+		st.SOPClasses[ir.sopClass]++
+		if !named {
+			if in, _, err := dicomdir.ReadInstance(filepath.Join(run.out, ir.Path)); err == nil && in != nil {
+				id, name, _, _ := in.Subject()
+				st.Patient, named = audit.Patient{ID: id, Name: name}, true
+			}
+		}
+	}
+	var err error
+	if !sr.ok() {
+		err = errors.New(cmp.Or(sr.Error, "the study did not arrive whole"))
+	}
+	host, _, _ := net.SplitHostPort(run.peer.Addr)
+	pacs := audit.Participant{UserID: run.peer.AET, AETitle: run.peer.AET, Host: host}
+	local := e.audit.local
+	local.AETitle = cfg.CallingAE
+	if o.method == "move" {
+		local.AETitle = o.moveDest
+	}
+	e.record(ctx, audit.InstancesTransferred(e.auditEvent(err), audit.Create, pacs, local, []audit.Study{st})...)
 }

@@ -50,13 +50,13 @@ func TestFetchFromOrthanc(t *testing.T) {
 	pacs := "--pacs ORTHANC@127.0.0.1:4242"
 	log := pacstest.InNetns(t, pacstest.OrthancScript+storescpUp+fmt.Sprintf(`start_orthanc %[1]s
 "$SM" send %[2]s %[3]s --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
-"$SM" fetch %[3]s --accession %[4]s -o %[1]s/get --json >%[1]s/get.json; echo "get-exit=$?"
+"$SM" fetch %[3]s --accession %[4]s -o %[1]s/get --json --audit file:%[1]s/audit.log >%[1]s/get.json; echo "get-exit=$?"
 "$SM" fetch %[3]s --accession %[4]s -o %[1]s/move --method move --port 11112 >%[1]s/move.txt; echo "move-exit=$?"
 "$SM" fetch %[3]s --accession NOSUCH -o %[1]s/none; echo "none-exit=$?"
 "$SM" fetch %[3]s --accession 2 -o %[1]s/two; echo "two-exit=$?"
 "$SM" fetch --pacs ORTHANC@127.0.0.1:4243 --study 1.2.3 -o %[1]s/unreachable; echo "unreachable-exit=$?"
 mkdir %[1]s/storescp; start_scp -od %[1]s/storescp
-"$SM" fetch %[3]s --accession %[4]s -o %[1]s/elsewhere --method move --move-dest ELSEWHERE --port 11113; echo "elsewhere-exit=$?"
+"$SM" fetch %[3]s --accession %[4]s -o %[1]s/elsewhere --method move --move-dest ELSEWHERE --port 11113 --audit file:%[1]s/audit.log; echo "elsewhere-exit=$?"
 stop_scp
 stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orthancWithUs)
 	t.Log(log)
@@ -90,6 +90,37 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	}
 	if _, err := os.Stat(filepath.Join(work, "two")); !os.IsNotExist(err) {
 		t.Errorf("a refused fetch made its output folder (%v)", err)
+	}
+	checkFetchAudit(t, readAudit(t, filepath.Join(work, "audit.log")))
+}
+
+// checkFetchAudit: the C-GET and the C-MOVE that went elsewhere each
+// recorded DICOM Instances Transferred from ORTHANC to us for the study,
+// the first a success naming the study's patient, the second a failure.
+func checkFetchAudit(t *testing.T, recs []auditRecord) {
+	t.Helper()
+	if len(recs) != 2 {
+		t.Fatalf("%d audit messages, want 2 (the fetch by C-GET, the C-MOVE elsewhere)", len(recs))
+	}
+	const study = "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133"
+	for i, want := range []string{"0", "8"} {
+		r := recs[i]
+		if r.Event.ID.Code != "110104" || r.Event.Outcome != want {
+			t.Errorf("message %d: event %s outcome %s, want 110104 (Instances Transferred) outcome %s", i+1, r.Event.ID.Code, r.Event.Outcome, want)
+		}
+		if _, ok := r.objects("3")[study]; !ok {
+			t.Errorf("message %d names studies %v, want %s", i+1, r.objects("3"), study)
+		}
+		roles := map[string]string{}
+		for _, p := range r.Participants {
+			roles[p.Role.Code] = p.UserID
+		}
+		if roles["110153"] != "ORTHANC" || roles["110152"] == "" {
+			t.Errorf("message %d: participants by role %v, want ORTHANC as source (110153) and us as destination (110152)", i+1, roles)
+		}
+	}
+	if len(recs[0].objects("1")) != 1 {
+		t.Errorf("the fetch's message names patients %v, want the study's one", recs[0].objects("1"))
 	}
 }
 
