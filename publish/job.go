@@ -74,12 +74,17 @@ func filesDir(spool string, id int) string { return filepath.Join(jobDir(spool, 
 // one that was saved.
 func (j *Job) save(spool string) error {
 	j.Updated = time.Now().UTC()
-	b, err := json.MarshalIndent(j, "", "  ")
+	return saveState(filepath.Join(jobDir(spool, j.ID), "state.json"), j)
+}
+
+// saveState replaces path with v as indented JSON, atomically and
+// durably: written, fsynced, renamed, and the folder fsynced.
+func saveState(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := jobDir(spool, j.ID)
-	f, err := atomicfile.Create(filepath.Join(dir, "state.json"), 0o600, true)
+	f, err := atomicfile.Create(path, 0o600, true)
 	if err != nil {
 		return err
 	}
@@ -90,7 +95,7 @@ func (j *Job) save(spool string) error {
 	if err := f.Commit(); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(path))
 }
 
 // loadJob reads SPOOL/jobs/N/state.json.

@@ -63,6 +63,13 @@ type Options struct {
 	// the audit trail's Export message (PS3.15 A.5.3.4). It may be called
 	// again for the same disc after a crash at that moment.
 	Verified func(j Job, plan *media.Plan)
+	// Received, if set, is told of each instance entering a job (path: its
+	// file there), before success is answered: the place for the audit
+	// trail's DICOM Instances Transferred.
+	Received func(req dimse.StoreRequest, path string)
+	// Fetch, if set, fetches a Request's studies from the PACS; without
+	// it, requests wait in the spool.
+	Fetch FetchFunc
 }
 
 // Queue is the publisher's on-disk queue of jobs.
@@ -77,6 +84,10 @@ type Queue struct {
 	nextID     int
 	wake       chan struct{}
 	received   int // instances adopted by this process (test hook)
+
+	fetchWake  chan struct{}
+	fetchingID int       // the request being fetched, 0: none
+	fetchSince time.Time // when it began
 }
 
 type openJob struct {
@@ -104,7 +115,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		o.Log = func(string, ...any) {}
 	}
 	q := &Queue{o: o, store: filepath.Join(o.Spool, "store"), jobs: map[int]*Job{}, open: map[string]*openJob{},
-		nextID: 1, wake: make(chan struct{}, 1)}
+		nextID: 1, wake: make(chan struct{}, 1), fetchWake: make(chan struct{}, 1)}
 	for _, d := range []string{o.Spool, q.store, filepath.Join(o.Spool, "jobs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
@@ -285,10 +296,8 @@ func countFiles(dir string) (int, error) {
 }
 
 // Handle is the dimse.StoreHandler: every instance enters the queue here,
-// pushed by a PACS or, once fetch can queue a job by accession number
-// (issue 17, part 2), retrieved by C-MOVE to our own AE title: that
-// request belongs in a Queue method beside this one, its instances
-// arriving here like any push.
+// pushed by a PACS, or fetched for a Request (by C-GET, or by C-MOVE to
+// our own AE title) like any push.
 //
 // The instance is stored (fsynced) into the store, moved into its job
 // and the job's folder fsynced, and only then is success answered. An
@@ -313,6 +322,9 @@ func (q *Queue) Handle(ctx context.Context, req dimse.StoreRequest, data io.Read
 	if err != nil {
 		q.o.Log("%s: %v", req.SOPInstanceUID, err)
 		return dimse.Status{Code: 0xA700, ErrorComment: "cannot queue the instance"}
+	}
+	if q.o.Received != nil {
+		q.o.Received(req, filepath.Join(filesDir(q.o.Spool, id), filepath.Base(res.Path)))
 	}
 	q.testHookReceived(ctx, id)
 	return st

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/securemedia/securemedia/cms"
@@ -17,6 +18,11 @@ import (
 
 // Run burns jobs as they complete, one at a time, until ctx ends.
 func (q *Queue) Run(ctx context.Context) error {
+	if q.o.Fetch != nil {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		wg.Go(func() { q.fetchRequests(ctx) })
+	}
 	tick := min(max(q.o.Settle/4, 50*time.Millisecond), time.Second)
 	t := time.NewTicker(tick)
 	defer t.Stop()
@@ -49,7 +55,7 @@ func (q *Queue) closeSettled() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for key, oj := range q.open {
-		if time.Since(oj.last) < q.o.Settle {
+		if time.Since(oj.last) < q.o.Settle || q.heldByFetch(oj) {
 			continue
 		}
 		j := q.jobs[oj.id]

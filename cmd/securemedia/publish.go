@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/securemedia/securemedia/audit"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/publish"
@@ -25,6 +26,7 @@ type publishOptions struct {
 	recipients                               []string
 	device, speed, viewerDir                 string
 	statusPort                               int
+	pacs, fetchMethod                        string // requests by accession number
 }
 
 // publishConfigKeys are the settings publish takes from the site
@@ -32,7 +34,7 @@ type publishOptions struct {
 var publishConfigKeys = []string{"spool", "out", "aet", "port", "bind", "per", "settle", "keep", "allow-aet",
 	"max-associations", "handshake-timeout", "timeout", "media", "recipient", "label", "contact", "slip",
 	"device", "speed", "no-eject", "viewer-dir", "no-viewer", "status-port",
-	"tls", "tls-cert", "tls-key", "tls-ca", "tls-no-client-cert"}
+	"tls", "tls-cert", "tls-key", "tls-ca", "tls-no-client-cert", "pacs", "fetch-method", "audit", "audit-ca"}
 
 func newPublishCommand(e *env) *cobra.Command {
 	var o publishOptions
@@ -86,7 +88,25 @@ WHO MAY SEND
   As for "securemedia receive": --bind, --allow-aet AET[@HOST],
   --max-associations, --handshake-timeout, --timeout, and DICOM TLS.
 
+BY ACCESSION NUMBER
+  With --pacs AET@HOST:PORT, a disc can also be asked for by accession
+  number: "securemedia publish fetch --spool DIR --accession N", or the
+  status page's form. The publisher finds the studies in the PACS (C-FIND,
+  as "securemedia fetch") and retrieves them into its queue by C-GET, or by
+  C-MOVE to its own --aet (--fetch-method move; the PACS must know that AE
+  title with this host and --port). They become a job like a pushed study.
+  A request stays in the spool until its studies have arrived, so that a
+  restart fetches it again; one that fails (no such study, two patients,
+  the PACS unreachable or incomplete) stays failed with the reason until
+  Retry. With --tls the PACS is reached over TLS too, with --tls-cert and
+  --tls-key as our client certificate and --tls-ca for the PACS's.
+
 ` + tlsHelp + `
+
+` + auditHelp + ` publish records an Export for
+  each disc once it has verified (its label, studies and patients), and a
+  DICOM Instances Transferred from the sender to us for each study
+  received (once it has settled, and at stop).
 
 EXAMPLES
   securemedia publish --spool /var/spool/securemedia --out /srv/discs --aet PUBLISHER --port 11112 \
@@ -94,6 +114,7 @@ EXAMPLES
   securemedia --config /etc/securemedia/securemedia.conf publish
   securemedia publish status --spool /var/spool/securemedia
   securemedia publish status --spool /var/spool/securemedia --json
+  securemedia publish fetch --spool /var/spool/securemedia --accession A123456
 
 Exit codes: see "securemedia help exit-codes".`,
 		Args: cobra.NoArgs,
@@ -127,8 +148,11 @@ Exit codes: see "securemedia help exit-codes".`,
 	f.StringVar(&o.viewerDir, "viewer-dir", "", "take the viewer programs from `DIR` (see burn)")
 	f.BoolVar(&o.noViewer, "no-viewer", false, "do not put the viewer programs on the discs")
 	f.IntVar(&o.statusPort, "status-port", 0, "port of the status page on 127.0.0.1 (default: a random one; -1: none)")
+	f.StringVar(&o.pacs, "pacs", "", "the PACS requests by accession number are fetched from, as `AET@HOST:PORT`")
+	f.StringVar(&o.fetchMethod, "fetch-method", "get", "how requests are retrieved: get (C-GET) or move (C-MOVE to --aet)")
 	o.nf.register(cmd, false)
-	cmd.AddCommand(newPublishStatusCommand(e))
+	addAuditFlags(cmd, e)
+	cmd.AddCommand(newPublishStatusCommand(e), newPublishFetchCommand(e))
 	return cmd
 }
 
@@ -167,6 +191,9 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	if err != nil {
 		return err
 	}
+	if po.Fetch, err = o.fetcher(); err != nil {
+		return err
+	}
 	if err := dimse.CheckAETitle(o.aet); err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -180,6 +207,15 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	tc, err := o.nf.tls.serverConfig()
 	if err != nil {
 		return err
+	}
+	if err := e.startAudit(ctx, "securemedia publish"); err != nil {
+		return err
+	}
+	ra := newReceiveAudit(ctx, e, "", o.aet)
+	defer ra.stop()
+	if e.audit.logger != nil {
+		po.Received = func(req dimse.StoreRequest, path string) { ra.add(req.CallingAE, req.SOPClassUID, path) }
+		po.Verified = func(j publish.Job, plan *media.Plan) { e.record(ctx, publishExport(e, j, plan)) }
 	}
 	q, err := publish.Open(ctx, po)
 	if err != nil {
@@ -259,9 +295,27 @@ func (o *publishOptions) queueOptions(e *env) (publish.Options, error) {
 	po.Viewers, po.Page = viewers, page
 	po.WriteSlip = func(path string, plan *media.Plan, pw []byte) error { return writeSlip(path, newSlip(plan, pw, false)) }
 	po.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "publish: "+format+"\n", args...) }
-	// The audit trail's Export message (issue 17, part 4) goes here:
-	// po.Verified is called once per verified disc, with its plan.
 	return po, nil
+}
+
+// publishExport is the audit record of a verified disc: an Export of its
+// studies and patients to the medium by its label. After a crash between
+// the disc verifying and its job being recorded done it may be sent again
+// at the restart: twice rather than never.
+func publishExport(e *env, j publish.Job, plan *media.Plan) *audit.Message {
+	m := audit.Medium{Label: j.Label}
+	var studies []audit.Study
+	if plan != nil {
+		m.FileSetUID = plan.Directory.FileSetUID
+		studies = auditStudies(plan.Patients(), nil, nil)
+		var known bool
+		if m.Type, known = auditMediaType(plan.Medium); !known {
+			m.URI = fileURI(j.Output)
+		}
+	} else {
+		m.Type, m.URI = audit.MediaURI, fileURI(j.Output)
+	}
+	return audit.Export(e.auditEvent(nil), m, studies)
 }
 
 func newPublishStatusCommand(e *env) *cobra.Command {
@@ -291,13 +345,19 @@ EXAMPLES
 			if err != nil {
 				return err
 			}
+			requests, err := publish.ReadRequestStatus(spool)
+			if err != nil {
+				return err
+			}
 			if asJSON {
 				return writeJSON(e.stdout, struct {
-					Spool string              `json:"spool"`
-					Jobs  []publish.JobStatus `json:"jobs"`
-				}{spool, orEmpty(jobs)})
+					Spool    string                  `json:"spool"`
+					Jobs     []publish.JobStatus     `json:"jobs"`
+					Requests []publish.RequestStatus `json:"requests"`
+				}{spool, orEmpty(jobs), requests})
 			}
 			printJobs(e, spool, jobs)
+			printRequests(e, requests)
 			return nil
 		},
 	}
@@ -311,6 +371,21 @@ func orEmpty(j []publish.JobStatus) []publish.JobStatus {
 		return []publish.JobStatus{}
 	}
 	return j
+}
+
+// printRequests lists the requests by accession number still in the
+// spool (pending, or failed with the reason), by number only.
+func printRequests(e *env, rs []publish.RequestStatus) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintf(e.stdout, "\n%-8s %-9s %8s %9s\n", "REQUEST", "STATE", "ATTEMPTS", "INSTANCES")
+	for _, r := range rs {
+		fmt.Fprintf(e.stdout, "%-8d %-9s %8d %9d\n", r.ID, r.State, r.Attempts, r.Instances)
+		if r.Reason != "" {
+			fmt.Fprintf(e.stdout, "         reason: %s\n", r.Reason)
+		}
+	}
 }
 
 func printJobs(e *env, spool string, jobs []publish.JobStatus) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/asn1"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -42,7 +43,7 @@ trap 'kill -9 ${PUB:-} ${ORTHANC:-} 2>/dev/null' EXIT
 start_pub() {
   rm -f $W/spool/hook-reached
   SECUREMEDIA_PUBLISH_TEST_HOOK="${1:-}" "$SM" publish --spool $W/spool --out $W/out --aet PUBLISH --port 11113 \
-    --settle ${SETTLE:-1s} --no-viewer --status-port -1 --recipient $W/escrow.pem >>$W/pub.log 2>&1 & PUB=$!
+    --settle ${SETTLE:-1s} --no-viewer --status-port -1 --recipient $W/escrow.pem ${PUB_EXTRA:-} >>$W/pub.log 2>&1 & PUB=$!
   i=0; until "$SM" echo --pacs PUBLISH@127.0.0.1:11113 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && { echo "publish did not start"; cat $W/pub.log; exit 9; }; sleep 0.1; done
 }
 kill_pub() { kill -9 $PUB; wait $PUB 2>/dev/null; echo "killed"; }
@@ -63,7 +64,7 @@ func publishSetup(t *testing.T) (sm, work string, escrow testpki.Pair) {
 
 func runPublishScript(t *testing.T, sm, work, script string, env ...string) string {
 	t.Helper()
-	extra := `, "DicomModalities": { "publish": [ "PUBLISH", "127.0.0.1", 11113 ] }, "DicomScuTimeout": 30`
+	extra := `, "DicomModalities": { "publish": [ "PUBLISH", "127.0.0.1", 11113 ] }, "DicomScuTimeout": 30, "DicomAlwaysAllowGet": true`
 	return pacstest.InNetns(t, pacstest.OrthancScript+publishScript+script, append(env, "SM="+sm, "W="+work, "ORTHANC_EXTRA="+extra)...)
 }
 
@@ -124,6 +125,74 @@ stop_orthanc`, strings.Join(dicomFiles(t, src), " ")))
 	}
 	if left := spoolInstances(t, filepath.Join(work, "spool")); len(left) > 0 {
 		t.Errorf("the spool still holds %v", left)
+	}
+}
+
+// TestPublishByAccession: discs asked for by accession number. Three
+// requests are queued while publish is stopped: the study with accession
+// 134, one no study has, and one that is not an accession number at all
+// (refused at once, exit 2). Started with --pacs, publish fetches the
+// first by C-GET into a disc and marks the second failed with the reason;
+// started again with --fetch-method move, a new request is retrieved by
+// C-MOVE to publish's own AE title into a second disc. Both discs hold
+// the study's four instances; the audit file holds, validated with jing,
+// the Export of each disc and the Instances Transferred from Orthanc.
+func TestPublishByAccession(t *testing.T) {
+	sm, work, _ := publishSetup(t)
+	src := "../../testdata/sample-study"
+	log := runPublishScript(t, sm, work, fmt.Sprintf(`start_orthanc $W
+upload %s >/dev/null
+"$SM" publish fetch --spool $W/spool --accession %s; echo "queue-exit=$?"
+"$SM" publish fetch --spool $W/spool --accession NOSUCH >/dev/null
+"$SM" publish fetch --spool $W/spool --accession 'A*'; echo "bad-exit=$?"
+PUB_EXTRA="--pacs ORTHANC@127.0.0.1:4242 --audit file:$W/audit.log" start_pub
+wait_done 1
+i=0; until "$SM" publish status --spool $W/spool | grep -q 'reason: .*no study has this accession number'; do i=$((i+1)); [ $i -gt 300 ] && { echo "no failed request"; exit 9; }; sleep 0.1; done
+"$SM" publish status --spool $W/spool
+kill $PUB; wait $PUB; echo "stop-exit=$?"
+PUB_EXTRA="--pacs ORTHANC@127.0.0.1:4242 --fetch-method move --audit file:$W/audit.log" start_pub
+"$SM" publish fetch --spool $W/spool --accession %[2]s >/dev/null
+wait_done 2
+kill $PUB; wait $PUB; echo "stop-exit=$?"
+"$SM" publish status --spool $W/spool --json > $W/status.json
+stop_orthanc`, strings.Join(dicomFiles(t, src), " "), fetchAccession))
+	t.Log(log)
+	for _, want := range []string{"queue-exit=0", "request 1 queued in", "bad-exit=2", "an accession number is 1 to 16 characters",
+		"REQUEST", "failed", "stop-exit=130"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	if strings.Contains(log, "NOSUCH") {
+		t.Error("the accession number asked for is in the status output")
+	}
+	const study = "1.3.6.1.4.1.5962.1.1.0.0.0.1196533885.18148.0.133"
+	discs := publishedDiscs(t, filepath.Join(work, "out"))
+	if len(discs) != 2 {
+		t.Fatalf("%d discs, want 2 (C-GET, then C-MOVE)", len(discs))
+	}
+	for _, d := range discs {
+		if fmt.Sprint(d.studies) != fmt.Sprintf("map[%s:4]", study) {
+			t.Errorf("%s holds %v, want the 4 instances of study %s", d.iso, d.studies, study)
+		}
+	}
+	var st struct {
+		Requests []publish.RequestStatus `json:"requests"`
+	}
+	b, _ := os.ReadFile(filepath.Join(work, "status.json"))
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 1 || st.Requests[0].State != publish.RequestFailed {
+		t.Errorf("status --json: want only the failed request left: %v\n%s", err, b)
+	}
+	recs := readAudit(t, filepath.Join(work, "audit.log"))
+	events := map[string]int{}
+	for _, r := range recs {
+		events[r.Event.ID.Code+"/"+r.Event.Outcome]++
+		if _, ok := r.objects("3")[study]; !ok {
+			t.Errorf("audit event %s names studies %v, want %s", r.Event.ID.Code, r.objects("3"), study)
+		}
+	}
+	if events["110106/0"] != 2 || events["110104/0"] != 2 || len(recs) != 4 {
+		t.Errorf("audit events %v, want an Export (110106) per disc and an Instances Transferred (110104) per retrieval", events)
 	}
 }
 
