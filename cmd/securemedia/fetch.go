@@ -60,6 +60,10 @@ number means a mistake in the PACS), fetch refuses (exit 10) and retrieves
 nothing: one patient's images are never fetched with another's under one
 request. At most 100 studies are fetched at a time.
 
+--pacs (and --timeout) may be set once for the site in the configuration
+file ("pacs = PACS@pacs.example:104"; see "securemedia help publish"); the
+command line wins.
+
 Retrieval, --method:
   get   (the default) C-GET, Study Root: the PACS sends the instances over
         the association fetch opened (PS3.4 C.4.3). fetch needs no port of
@@ -124,6 +128,11 @@ EXAMPLES
   securemedia fetch --pacs PACS@pacs.example:2762 --accession A123456 -o study/ \
       --tls --tls-ca hospital-ca.pem --tls-cert me.pem --tls-key me.key`,
 		Args: cobra.NoArgs,
+		// --pacs and --timeout may come from the site configuration
+		// (before cobra checks that --pacs is given).
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applySiteConfig(e, cmd, []string{"pacs", "timeout"}, siteConfigKeys)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return runFetch(cmd.Context(), e, &o) },
 	}
 	o.nf.register(cmd, true)
@@ -143,7 +152,7 @@ EXAMPLES
 	return cmd
 }
 
-func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
+func runFetch(ctx context.Context, e *env, o *fetchOptions) (err error) {
 	if err := o.sel.Check(); err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -153,6 +162,16 @@ func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
 	cfg, p, err := o.nf.config()
 	if err != nil {
 		return err
+	}
+	finished := false
+	if o.asJSON {
+		// A script reading --json learns why nothing was fetched, as
+		// stderr says it (no patient data: the selector is not repeated).
+		defer func() {
+			if err != nil && !finished && ctx.Err() == nil {
+				_ = writeJSON(e.stdout, fetchJSON{Peer: p.String(), Dir: o.out, Studies: []fetchStudyJSON{}, Counts: map[string]int{}, Error: err.Error()})
+			}
+		}()
 	}
 	if err := e.startAudit(ctx, "securemedia fetch"); err != nil {
 		return err
@@ -190,6 +209,7 @@ func runFetch(ctx context.Context, e *env, o *fetchOptions) error {
 		run.record(ctx, cfg, o, sr)
 	}
 	_ = os.Remove(filepath.Join(o.out, ".incoming")) // FolderStore's, empty now
+	finished = true
 	return run.finish(o.asJSON)
 }
 
@@ -515,7 +535,8 @@ type fetchJSON struct {
 	Peer    string           `json:"peer"`
 	Dir     string           `json:"dir"`
 	Studies []fetchStudyJSON `json:"studies"`
-	Counts  map[string]int   `json:"counts"` // instances by result
+	Counts  map[string]int   `json:"counts"`          // instances by result
+	Error   string           `json:"error,omitempty"` // why nothing was fetched (no match, two patients, PACS unreachable)
 }
 
 type fetchStudyJSON struct {

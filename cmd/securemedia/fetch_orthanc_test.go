@@ -52,7 +52,7 @@ func TestFetchFromOrthanc(t *testing.T) {
 "$SM" send %[2]s %[3]s --state %[1]s/state.tsv >/dev/null 2>&1; echo "send-exit=$?"
 "$SM" fetch %[3]s --accession %[4]s -o %[1]s/get --json --audit file:%[1]s/audit.log >%[1]s/get.json; echo "get-exit=$?"
 "$SM" fetch %[3]s --accession %[4]s -o %[1]s/move --method move --port 11112 >%[1]s/move.txt; echo "move-exit=$?"
-"$SM" fetch %[3]s --accession NOSUCH -o %[1]s/none; echo "none-exit=$?"
+"$SM" fetch %[3]s --accession NOSUCH -o %[1]s/none --json >%[1]s/none.json; echo "none-exit=$?"
 "$SM" fetch %[3]s --accession 2 -o %[1]s/two; echo "two-exit=$?"
 "$SM" fetch --pacs ORTHANC@127.0.0.1:4243 --study 1.2.3 -o %[1]s/unreachable; echo "unreachable-exit=$?"
 mkdir %[1]s/storescp; start_scp -od %[1]s/storescp
@@ -90,6 +90,11 @@ stop_orthanc`, work, src, pacs, fetchAccession), "SM="+sm, "ORTHANC_EXTRA="+orth
 	}
 	if _, err := os.Stat(filepath.Join(work, "two")); !os.IsNotExist(err) {
 		t.Errorf("a refused fetch made its output folder (%v)", err)
+	}
+	var none fetchJSON
+	if b, _ := os.ReadFile(filepath.Join(work, "none.json")); json.Unmarshal(b, &none) != nil ||
+		none.Error != "ORTHANC@127.0.0.1:4242: no study matches the --accession given" || len(none.Studies) != 0 {
+		t.Errorf("fetch --json with no match:\n%s", b)
 	}
 	checkFetchAudit(t, readAudit(t, filepath.Join(work, "audit.log")))
 }

@@ -29,9 +29,11 @@ type publishOptions struct {
 	pacs, fetchMethod                        string // requests by accession number
 }
 
-// publishConfigKeys are the settings publish takes from the site
-// configuration file: its long flag names.
-var publishConfigKeys = []string{"spool", "out", "aet", "port", "bind", "per", "settle", "keep", "allow-aet",
+// siteConfigKeys are the settings the site configuration file may hold:
+// long flag names of publish, which takes them all, and of the other
+// commands that take some (fetch: pacs, timeout; burn, send, receive,
+// view: audit, audit-ca). Any other key is refused.
+var siteConfigKeys = []string{"spool", "out", "aet", "port", "bind", "per", "settle", "keep", "allow-aet",
 	"max-associations", "handshake-timeout", "timeout", "media", "recipient", "label", "contact", "slip",
 	"device", "speed", "no-eject", "viewer-dir", "no-viewer", "status-port",
 	"tls", "tls-cert", "tls-key", "tls-ca", "tls-no-client-cert", "pacs", "fetch-method", "audit", "audit-ca"}
@@ -119,7 +121,7 @@ EXAMPLES
 Exit codes: see "securemedia help exit-codes".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applySiteConfig(e, cmd, publishConfigKeys, publishConfigKeys); err != nil {
+			if err := applySiteConfig(e, cmd, siteConfigKeys, siteConfigKeys); err != nil {
 				return err
 			}
 			return runPublish(cmd.Context(), e, cmd, &o)
@@ -335,7 +337,7 @@ EXAMPLES
   securemedia publish status --spool /var/spool/securemedia --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applySiteConfig(e, cmd, []string{"spool"}, publishConfigKeys); err != nil {
+			if err := applySiteConfig(e, cmd, []string{"spool"}, siteConfigKeys); err != nil {
 				return err
 			}
 			if spool == "" {

@@ -140,7 +140,7 @@ EXAMPLES
   securemedia publish fetch --spool /var/spool/securemedia --accession A123456`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applySiteConfig(e, cmd, []string{"spool"}, publishConfigKeys); err != nil {
+			if err := applySiteConfig(e, cmd, []string{"spool"}, siteConfigKeys); err != nil {
 				return err
 			}
 			if spool == "" || accession == "" {
