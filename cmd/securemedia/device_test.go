@@ -31,6 +31,11 @@ func TestBurnToADrive(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Volume id: DRIVETEST") {
 		t.Fatalf("isoinfo on the drive: %v\n%s", err, out)
 	}
+	// xorriso, reading the drive as a drive, finds the medium's files.
+	if out, err := exec.Command("xorriso", "-indev", "stdio:"+disc, "-ls", "/").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "'DICOMDIR'") || !strings.Contains(string(out), "'README.TXT'") {
+		t.Errorf("xorriso -indev on the drive: %v\n%s", err, out)
+	}
 	cli(t, "", "verify", disc, "--password-file", pw).expect(t, 0, "")
 	if left, _ := os.ReadDir(tmp); len(left) != 0 {
 		t.Errorf("the staged image was left in TMPDIR: %v", left)

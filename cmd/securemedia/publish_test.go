@@ -509,3 +509,48 @@ func waitForState(t *testing.T, spool, state string) publish.JobStatus {
 		return jobs[0], true
 	})
 }
+
+// TestPublishDiscFull: the disc in the drive is too small for the job's
+// image (the stdio: drive is a file on a 64 KiB tmpfs, in a mount
+// namespace of the test's own). The job fails with a reason that says so,
+// nothing is written, no image or slip is left, and the instances stay in
+// the spool for a Retry with a larger disc. burn --device says the same.
+func TestPublishDiscFull(t *testing.T) {
+	testtool.Require(t, "xorriso")
+	testtool.Require(t, "unshare")
+	sm := buildCLI(t)
+	work, small := t.TempDir(), t.TempDir()
+	port := freePort(t)
+	script := `mount -t tmpfs -o size=64k tmpfs "$D" || { echo "no tmpfs"; exit 9; }
+"$SM" burn "$SAMPLE" --device "stdio:$D/disc.img" --generate-password --no-viewer -o "$W/burn.iso" >/dev/null 2>"$W/burn.err"; echo "burn-exit=$?"
+"$SM" publish --spool "$W/spool" --out "$W/out" --aet PUB --port $PORT --settle 300ms --no-viewer --device "stdio:$D/disc.img" \
+  --status-port -1 >"$W/pub.log" 2>&1 & PUB=$!
+i=0; until "$SM" echo --pacs PUB@127.0.0.1:$PORT >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && { echo "publish did not start"; exit 9; }; sleep 0.1; done
+"$SM" send "$SAMPLE" --pacs PUB@127.0.0.1:$PORT --state "$W/send.tsv" >/dev/null 2>&1; echo "send-exit=$?"
+i=0; until "$SM" publish status --spool "$W/spool" | grep -q ' failed '; do i=$((i+1)); [ $i -gt 300 ] && break; sleep 0.1; done
+"$SM" publish status --spool "$W/spool"
+kill $PUB; wait $PUB
+ls -A "$D"`
+	cmd := exec.Command("unshare", "-m", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "SM="+sm, "W="+work, "D="+small, "PORT="+strconv.Itoa(port), "SAMPLE="+sampleStudy+"/77654033/CT2")
+	b, err := cmd.CombinedOutput()
+	log := string(b)
+	if strings.Contains(log, "no tmpfs") || (err != nil && strings.Contains(log, "unshare")) {
+		testtool.Missing(t, "a mount namespace with a tmpfs (unshare -m needs root): "+log)
+	}
+	t.Log(log)
+	burnErr, _ := os.ReadFile(filepath.Join(work, "burn.err"))
+	if !strings.Contains(log, "burn-exit=9") || !strings.Contains(string(burnErr), "insert a larger disc; nothing was written") {
+		t.Errorf("burn --device on a full disc:\n%s", burnErr)
+	}
+	mustNotExist(t, filepath.Join(work, "burn.iso"))
+	if !strings.Contains(log, "send-exit=0") || !regexp.MustCompile(`reason: .*the disc in stdio:\S+ holds \d+: insert a larger disc, then Retry`).MatchString(log) {
+		t.Errorf("want the job failed because the disc is too small:\n%s", log)
+	}
+	if n := dicomFiles(t, filepath.Join(work, "spool", "jobs", "1", "files")); len(n) == 0 {
+		t.Error("the failed job's instances are gone")
+	}
+	if left, _ := os.ReadDir(filepath.Join(work, "out")); len(left) != 0 {
+		t.Errorf("left in the output folder: %v", left)
+	}
+}
