@@ -180,8 +180,10 @@ func (q *Queue) finish(ctx context.Context, j *Job, plan *media.Plan) error {
 	if err := q.save(j); err != nil {
 		return err
 	}
-	q.removeFiles(j)
+	// The disc is ready now; freeing the instances' space takes a moment
+	// more (a large study's unlinks), which is not the operator's wait.
 	q.o.Log("job %d: done: %s, slip %s", j.ID, j.Output, j.Slip)
+	q.removeFiles(j)
 	return nil
 }
 
