@@ -116,6 +116,9 @@ func PKCS12(path string, password []byte) (crypto.PrivateKey, *x509.Certificate,
 // ParsePKCS12 is PKCS12 for bytes already read (a file chosen on a page);
 // name is for messages. A wrong password says so in words.
 func ParsePKCS12(b []byte, name string, password []byte) (crypto.PrivateKey, *x509.Certificate, error) {
+	if len(b) > maxKeyFile { // bounded here too, whoever read the bytes
+		return nil, nil, fmt.Errorf("PKCS #12 file %s is larger than %d bytes: is it the right file?", name, maxKeyFile)
+	}
 	key, cert, _, err := pkcs12.DecodeChain(b, string(password))
 	if errors.Is(err, pkcs12.ErrIncorrectPassword) {
 		return nil, nil, fmt.Errorf("PKCS #12 file %s: wrong password for the key file", name)
