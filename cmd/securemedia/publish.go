@@ -223,6 +223,9 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	if err != nil {
 		return err
 	}
+	if rs, _ := publish.ReadRequests(o.spool); po.Fetch == nil && len(rs) > 0 {
+		fmt.Fprintf(e.stderr, "publish: warning: %s by accession number in the spool; without --pacs they are not fetched\n", count(len(rs), "request"))
+	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(o.bind, strconv.Itoa(o.port)))
 	if err != nil {
