@@ -196,6 +196,46 @@ stop_orthanc`, strings.Join(dicomFiles(t, src), " "), fetchAccession))
 	}
 }
 
+// TestPublishByAccessionCrash: publish is killed (kill -9) in the middle
+// of fetching a request, its second instance in the job but not yet
+// acknowledged. Restarted, it fetches the request again: one disc holds
+// the study's four instances, each once, and the request is gone.
+func TestPublishByAccessionCrash(t *testing.T) {
+	sm, work, _ := publishSetup(t)
+	log := runPublishScript(t, sm, work, fmt.Sprintf(`start_orthanc $W
+upload %s >/dev/null
+"$SM" publish fetch --spool $W/spool --accession %s >/dev/null
+PUB_EXTRA="--pacs ORTHANC@127.0.0.1:4242" start_pub received:2
+wait_hook
+kill_pub
+PUB_EXTRA="--pacs ORTHANC@127.0.0.1:4242" start_pub
+wait_done 1
+kill $PUB; wait $PUB
+"$SM" publish status --spool $W/spool --json > $W/status.json
+stop_orthanc`, strings.Join(dicomFiles(t, "../../testdata/sample-study"), " "), fetchAccession))
+	t.Log(log)
+	discs := publishedDiscs(t, filepath.Join(work, "out"))
+	if len(discs) != 1 {
+		t.Fatalf("%d discs, want 1", len(discs))
+	}
+	if len(discs[0].sops) != 4 {
+		t.Errorf("the disc holds %d instances, want the study's 4", len(discs[0].sops))
+	}
+	for sop, n := range discs[0].sops {
+		if n != 1 {
+			t.Errorf("%s is on the disc %d times", sop, n)
+		}
+	}
+	var st struct {
+		Jobs     []publish.JobStatus     `json:"jobs"`
+		Requests []publish.RequestStatus `json:"requests"`
+	}
+	b, _ := os.ReadFile(filepath.Join(work, "status.json"))
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 0 || len(st.Jobs) != 1 || st.Jobs[0].State != "done" {
+		t.Errorf("after the restart: %v\n%s", err, b)
+	}
+}
+
 type publishedDisc struct {
 	iso, password string
 	sops          map[string]int // SOP Instance UID → count
