@@ -67,6 +67,10 @@ type Options struct {
 	// file there), before success is answered: the place for the audit
 	// trail's DICOM Instances Transferred.
 	Received func(req dimse.StoreRequest, path string)
+	// Failed, if set, is told of a job that failed (not of one stopped by
+	// ctx): the place for the audit trail's Export failure. files is the
+	// folder of the job's instances.
+	Failed func(j Job, files string, err error)
 	// Fetch, if set, fetches a Request's studies from the PACS; without
 	// it, requests wait in the spool.
 	Fetch FetchFunc

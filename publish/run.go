@@ -38,6 +38,9 @@ func (q *Queue) Run(ctx context.Context) error {
 				q.removeAttempt(j)
 			case ctx.Err() == nil:
 				_ = q.fail(j, err)
+				if q.o.Failed != nil {
+					q.o.Failed(*j, filesDir(q.o.Spool, j.ID), err)
+				}
 			}
 			continue
 		}

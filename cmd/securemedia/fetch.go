@@ -116,9 +116,10 @@ With --method move and --tls, the PACS also connects to our storage SCP over
 TLS: it presents our --tls-cert (required then), and the PACS's client
 certificate must be signed by a CA in --tls-ca.
 
-` + auditHelp + ` fetch records one DICOM
-  Instances Transferred message per study, from the PACS to us, with
-  what arrived (a failure, outcome 8, when the study did not arrive whole).
+` + auditHelp + `
+  fetch records one DICOM Instances Transferred message per study, from the
+  PACS to us, with what arrived (a failure, outcome 8, when the study did
+  not arrive whole).
 
 EXAMPLES
   securemedia fetch --pacs PACS@pacs.example:104 --accession A123456 -o study/

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/securemedia/securemedia/audit"
+	"github.com/securemedia/securemedia/dicomdir"
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/media"
 	"github.com/securemedia/securemedia/publish"
@@ -105,9 +107,10 @@ BY ACCESSION NUMBER
 
 ` + tlsHelp + `
 
-` + auditHelp + ` publish records an Export for
-  each disc once it has verified (its label, studies and patients), and a
-  DICOM Instances Transferred from the sender to us for each study
+` + auditHelp + `
+  publish records an Export for each disc once it has verified (its label,
+  studies and patients), a failed Export for each attempt that failed, and
+  a DICOM Instances Transferred from the sender to us for each study
   received (once it has settled, and at stop).
 
 EXAMPLES
@@ -218,6 +221,7 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	if e.audit.logger != nil {
 		po.Received = func(req dimse.StoreRequest, path string) { ra.add(req.CallingAE, req.SOPClassUID, path) }
 		po.Verified = func(j publish.Job, plan *media.Plan) { e.record(ctx, publishExport(e, j, plan)) }
+		po.Failed = func(j publish.Job, files string, err error) { e.record(ctx, publishExportFailed(e, j, files, err)) }
 	}
 	q, err := publish.Open(ctx, po)
 	if err != nil {
@@ -321,6 +325,40 @@ func publishExport(e *env, j publish.Job, plan *media.Plan) *audit.Message {
 		m.Type, m.URI = audit.MediaURI, fileURI(j.Output)
 	}
 	return audit.Export(e.auditEvent(nil), m, studies)
+}
+
+// publishExportFailed is the audit record of a disc that could not be
+// made (each attempt): an Export failure naming the studies and patients
+// of the job's instances, read from their files.
+func publishExportFailed(e *env, j publish.Job, files string, err error) *audit.Message {
+	m := audit.Medium{Type: audit.MediaURI, URI: fileURI(j.Output), Label: j.Label}
+	if j.Device != "" {
+		m.URI = j.Device
+	}
+	return audit.Export(e.auditEvent(err), m, studiesInFolder(files))
+}
+
+// studiesInFolder are the studies of the DICOM files in dir, as audit
+// records name them; a file that cannot be read is left out.
+func studiesInFolder(dir string) []audit.Study {
+	ents, _ := os.ReadDir(dir)
+	var out []audit.Study
+	at := map[string]int{} // study UID + patient → index in out
+	for _, de := range ents {
+		in, _, err := dicomdir.ReadInstance(filepath.Join(dir, de.Name()))
+		if err != nil || in == nil {
+			continue
+		}
+		id, name, study, accession := in.Subject()
+		k := study + "\x00" + id + "\x00" + name
+		i, ok := at[k]
+		if !ok {
+			i, at[k] = len(out), len(out)
+			out = append(out, audit.Study{UID: study, Accession: accession, Patient: audit.Patient{ID: id, Name: name}, SOPClasses: map[string]int{}})
+		}
+		out[i].SOPClasses[in.SOPClassUID]++
+	}
+	return out
 }
 
 func newPublishStatusCommand(e *env) *cobra.Command {

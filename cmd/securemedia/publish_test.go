@@ -564,7 +564,7 @@ func TestPublishDiscFull(t *testing.T) {
 	script := `mount -t tmpfs -o size=64k tmpfs "$D" || { echo "no tmpfs"; exit 9; }
 "$SM" burn "$SAMPLE" --device "stdio:$D/disc.img" --generate-password --no-viewer -o "$W/burn.iso" >/dev/null 2>"$W/burn.err"; echo "burn-exit=$?"
 "$SM" publish --spool "$W/spool" --out "$W/out" --aet PUB --port $PORT --settle 300ms --no-viewer --device "stdio:$D/disc.img" \
-  --status-port -1 >"$W/pub.log" 2>&1 & PUB=$!
+  --status-port -1 --audit "file:$W/audit.log" >"$W/pub.log" 2>&1 & PUB=$!
 i=0; until "$SM" echo --pacs PUB@127.0.0.1:$PORT >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 100 ] && { echo "publish did not start"; exit 9; }; sleep 0.1; done
 "$SM" send "$SAMPLE" --pacs PUB@127.0.0.1:$PORT --state "$W/send.tsv" >/dev/null 2>&1; echo "send-exit=$?"
 i=0; until "$SM" publish status --spool "$W/spool" | grep -q ' failed '; do i=$((i+1)); [ $i -gt 300 ] && break; sleep 0.1; done
@@ -592,5 +592,17 @@ ls -A "$D"`
 	}
 	if left, _ := os.ReadDir(filepath.Join(work, "out")); len(left) != 0 {
 		t.Errorf("left in the output folder: %v", left)
+	}
+	// The failed attempt is in the audit trail: an Export, outcome 8,
+	// naming the job's study and patient.
+	recs := readAudit(t, filepath.Join(work, "audit.log"))
+	var exports []auditRecord
+	for _, r := range recs {
+		if r.Event.ID.Code == "110106" {
+			exports = append(exports, r)
+		}
+	}
+	if len(exports) != 1 || exports[0].Event.Outcome != "8" || len(exports[0].objects("3")) != 1 || len(exports[0].objects("1")) != 1 {
+		t.Errorf("audit: want one failed Export (110106, outcome 8) naming one study and one patient, got %+v", exports)
 	}
 }
