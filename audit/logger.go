@@ -235,7 +235,19 @@ func (l *tlsLogger) dial(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit repository %s: %w", l, err)
 	}
-	l.conn = c.(*tls.Conn)
+	tc := c.(*tls.Conn)
+	// With TLS 1.3 a repository that refuses our certificate (or wants one
+	// we did not give: ATNA node authentication) does so after the
+	// client's handshake is over, by an alert or by closing (rsyslog's
+	// gtls driver closes), so the new connection is listened to for a
+	// moment: one refused like that would take every frame without an
+	// error. A repository that closes an idle connection later is found
+	// by Log, which dials again.
+	if err := probe(tc, dialProbe); err != nil {
+		tc.Close()
+		return fmt.Errorf("audit repository %s closed the connection right after the TLS handshake (%v): does it want a client certificate (--audit-cert, --audit-key) that it trusts?", l, err)
+	}
+	l.conn = tc
 	return nil
 }
 
@@ -277,16 +289,31 @@ func (l *tlsLogger) Log(ctx context.Context, m *Message) error {
 // now would vanish without an error. A read that times out (after
 // aliveWait) is the open connection's silence; crypto/tls recovers from
 // a read timeout.
-func (l *tlsLogger) alive() bool {
-	l.conn.SetReadDeadline(time.Now().Add(aliveWait))
+func (l *tlsLogger) alive() bool { return probe(l.conn, aliveWait) == nil }
+
+// probe reads from c for wait: nil if nothing came (the connection is
+// open and silent), else what ended the read (EOF, or the TLS alert the
+// repository sent).
+func probe(c *tls.Conn, wait time.Duration) error {
+	c.SetReadDeadline(time.Now().Add(wait))
 	var b [1]byte
-	_, err := l.conn.Read(b[:])
-	l.conn.SetReadDeadline(time.Time{})
+	_, err := c.Read(b[:])
+	c.SetReadDeadline(time.Time{})
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	if errors.As(err, &ne) && ne.Timeout() {
+		return nil
+	}
+	if err == nil {
+		return errors.New("the repository wrote to us, which RFC 5425 repositories do not")
+	}
+	return err
 }
 
-const aliveWait = 20 * time.Millisecond
+const (
+	aliveWait = 20 * time.Millisecond
+	// dialProbe is how long a new connection is listened to for a refusal.
+	dialProbe = 250 * time.Millisecond
+)
 
 func (l *tlsLogger) Close() error {
 	l.mu.Lock()

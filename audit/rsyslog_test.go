@@ -26,6 +26,7 @@ import (
 type rsyslog struct {
 	udp, tls string // HOST:PORT
 	ca       string // the CA file that verifies its certificate
+	pki      *testpki.CA
 	out      string
 }
 
@@ -47,7 +48,12 @@ func freePort(t *testing.T, network string) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startRsyslog(t *testing.T) *rsyslog {
+func startRsyslog(t *testing.T) *rsyslog { t.Helper(); return startRsyslogAuth(t, "anon") }
+
+// startRsyslogAuth starts rsyslog with the gtls driver's authMode: anon
+// (any client), or x509/certvalid (a client certificate its CA signed:
+// ATNA node authentication).
+func startRsyslogAuth(t *testing.T, authMode string) *rsyslog {
 	t.Helper()
 	bin := testtool.Require(t, "rsyslogd")
 	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"); err != nil {
@@ -59,19 +65,19 @@ func startRsyslog(t *testing.T) *rsyslog {
 	ca := testpki.NewCA(t, "audit repository CA")
 	server := ca.Issue(t, testpki.Leaf{Name: "repository"})
 	r := &rsyslog{udp: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), tls: fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")),
-		ca: ca.File, out: filepath.Join(dir, "out.log")}
+		ca: ca.File, pki: ca, out: filepath.Join(dir, "out.log")}
 	_, udpPort, _ := net.SplitHostPort(r.udp)
 	_, tlsPort, _ := net.SplitHostPort(r.tls)
 	conf := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k"
   defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile=%q
   defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q)
 module(load="imudp")
-module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon")
+module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode=%q)
 input(type="imudp" address="127.0.0.1" port=%q)
 input(type="imtcp" address="127.0.0.1" port=%q)
 template(name="audit" type="string" string="%%pri%% %%app-name%% %%msgid%% %%msg%%\n")
 action(type="omfile" file=%q template="audit")
-`, dir, ca.File, server.Cert, server.Key, udpPort, tlsPort, r.out)
+`, dir, ca.File, server.Cert, server.Key, authMode, udpPort, tlsPort, r.out)
 	confPath := filepath.Join(dir, "rsyslog.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -207,9 +213,12 @@ func TestTLSUnreachableFailsInTime(t *testing.T) {
 // next on a new one: nothing written into a closed connection is lost.
 func TestTLSReconnectsToARepositoryThatClosed(t *testing.T) {
 	got := make(chan string, 1)
+	idle, closed := make(chan struct{}), make(chan struct{})
 	addr, ca, _ := audittest.TLSRepository(t, func(i int, c *tls.Conn) bool {
 		if i == 0 {
-			return true // closed after the handshake, as an idle repository may
+			<-idle // then closed, as a repository may close an idle connection
+			defer close(closed)
+			return true
 		}
 		b, _ := io.ReadAll(c)
 		got <- string(b)
@@ -220,7 +229,9 @@ func TestTLSReconnectsToARepositoryThatClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the repository has closed the first connection
+	close(idle)
+	<-closed
+	time.Sleep(50 * time.Millisecond) // the close has reached us
 	if err := l.Log(ctx, audit.Export(event(audit.Success), audit.Medium{Type: audit.MediaCD, Label: "X"}, studies())); err != nil {
 		t.Fatal(err)
 	}
@@ -238,15 +249,47 @@ func TestTLSReconnectsToARepositoryThatClosed(t *testing.T) {
 
 // A repository gone between Open and Log is an error, not a silent loss.
 func TestTLSRepositoryGoneIsAnError(t *testing.T) {
-	addr, ca, stop := audittest.TLSRepository(t, func(int, *tls.Conn) bool { return true })
+	leave := make(chan struct{})
+	addr, ca, stop := audittest.TLSRepository(t, func(int, *tls.Conn) bool { <-leave; return true })
 	ctx := context.Background()
 	l, err := audit.Open(ctx, "syslog+tls://"+addr, audit.Options{CAFile: ca, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	close(leave)
 	stop()
 	if err := l.Log(ctx, audit.Export(event(audit.Success), audit.Medium{Type: audit.MediaCD, Label: "X"}, studies())); err == nil {
 		t.Fatal("a message to a repository that is gone was reported delivered")
+	}
+}
+
+// ATNA node authentication: an rsyslog that wants a client certificate
+// signed by its CA takes messages from a node that presents one, and a
+// node without one learns it at Open (TLS 1.3 tells a client it was
+// refused only after its handshake), not by losing its messages.
+func TestRsyslogNodeAuthentication(t *testing.T) {
+	r := startRsyslogAuth(t, "x509/certvalid")
+	node := r.pki.Issue(t, testpki.Leaf{Name: "securemedia-node"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, err := audit.Open(ctx, "syslog+tls://"+r.tls, audit.Options{CAFile: r.ca, CertFile: node.Cert, KeyFile: node.Key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Log(ctx, audit.Export(event(audit.Success), audit.Medium{Type: audit.MediaDVD, Label: "NODE"}, studies())); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if lines := r.lines(t, 1); !strings.Contains(lines[0], "NODE") {
+		t.Errorf("rsyslog stored %.200q", lines[0])
+	}
+	l, err = audit.Open(ctx, "syslog+tls://"+r.tls, audit.Options{CAFile: r.ca})
+	if err == nil {
+		l.Close()
+		t.Fatal("a repository that wants a client certificate took a connection without one")
+	}
+	if !strings.Contains(err.Error(), "--audit-cert") {
+		t.Errorf("error %q does not say what to give", err)
 	}
 }

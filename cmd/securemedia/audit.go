@@ -25,18 +25,21 @@ import (
 
 // auditState is a command's audit repository.
 type auditState struct {
-	url, ca string // --audit, --audit-ca
-	logger  audit.Logger
-	local   audit.Participant
-	mu      sync.Mutex // the viewer's pages record concurrently
-	failed  int        // messages not delivered
+	url, ca   string // --audit, --audit-ca
+	cert, key string // --audit-cert, --audit-key: our node certificate
+	logger    audit.Logger
+	local     audit.Participant
+	mu        sync.Mutex // the viewer's pages record concurrently
+	failed    int        // messages not delivered
 }
 
 const auditHelp = `AUDIT TRAIL
   --audit URL records DICOM audit messages (PS3.15 A.5, IHE ATNA) in the
   site's audit repository: syslog+tls://HOST:PORT (RFC 5425, verified
   against --audit-ca), syslog://HOST:PORT (UDP) or file:PATH. The default
-  is the site configuration's "audit" (and "audit-ca"). A repository that
+  is the site configuration's "audit" (and "audit-ca"; "audit-cert" and
+  "audit-key", or --audit-cert and --audit-key, for a repository that
+  authenticates its clients, as IHE ATNA asks). A repository that
   cannot be reached stops the command before it starts (exit 15).`
 
 // addAuditFlags gives cmd --audit and --audit-ca.
@@ -44,6 +47,8 @@ func addAuditFlags(cmd *cobra.Command, e *env) {
 	f := cmd.Flags()
 	f.StringVar(&e.audit.url, "audit", "", "record audit messages in `URL`: syslog+tls://HOST:PORT, syslog://HOST:PORT or file:PATH (default: the site configuration's audit)")
 	f.StringVar(&e.audit.ca, "audit-ca", "", "the CA certificate `FILE` that verifies a syslog+tls audit repository (default: the site configuration's audit-ca, else the system's roots)")
+	f.StringVar(&e.audit.cert, "audit-cert", "", "this node's certificate `FILE` (PEM) for a syslog+tls repository that authenticates its clients (default: the site configuration's audit-cert)")
+	f.StringVar(&e.audit.key, "audit-key", "", "the private key `FILE` (PEM) of --audit-cert (default: the site configuration's audit-key)")
 }
 
 // startAudit opens the audit repository the flags or the site
@@ -53,17 +58,21 @@ func (e *env) startAudit(ctx context.Context, program string) error {
 	if err != nil {
 		return err
 	}
-	url, ca := e.audit.url, e.audit.ca
-	if url == "" {
-		url, _ = cfg.Get("audit")
+	setting := func(flag, key string) string {
+		if flag == "" {
+			flag, _ = cfg.Get(key)
+		}
+		return flag
 	}
-	if ca == "" {
-		ca, _ = cfg.Get("audit-ca")
-	}
+	url := setting(e.audit.url, "audit")
 	if url == "" {
 		return nil
 	}
-	l, err := audit.Open(ctx, url, audit.Options{CAFile: ca})
+	o := audit.Options{CAFile: setting(e.audit.ca, "audit-ca"), CertFile: setting(e.audit.cert, "audit-cert"), KeyFile: setting(e.audit.key, "audit-key")}
+	if (o.CertFile == "") != (o.KeyFile == "") {
+		return withCode(exitUsage, errors.New("--audit-cert and --audit-key go together"))
+	}
+	l, err := audit.Open(ctx, url, o)
 	if errors.Is(err, audit.ErrURL) {
 		return withCode(exitUsage, fmt.Errorf("--audit: %w", err))
 	}

@@ -260,15 +260,13 @@ func TestViewRecordsAccessAndForward(t *testing.T) {
 	v.wait(t)
 }
 
-// A repository that goes away while burn works: the medium stands, a
-// warning says the event is not recorded, and burn exits 15.
+// An audit record that cannot be written once burn has worked (the audit
+// file's disc is full: /dev/full): the medium stands, a warning says the
+// event is not recorded, and burn exits 15.
 func TestBurnWarnsWhenTheRecordIsLost(t *testing.T) {
 	dir := t.TempDir()
-	// The repository takes burn's connection, closes it and goes away: by
-	// the time the medium is written nothing listens.
-	addr, ca, _ := audittest.TLSRepository(t, func(int, *tls.Conn) bool { return false })
 	r := cli(t, "", "burn", sampleStudy, "-o", filepath.Join(dir, "usb"), "--media", "usb",
-		"--password-file", passwordFile(t, dir), "--audit", "syslog+tls://"+addr, "--audit-ca", ca)
+		"--password-file", passwordFile(t, dir), "--audit", "file:/dev/full")
 	r.expect(t, exitAudit, "NOT in the audit trail")
 	if !strings.Contains(r.stderr, "the work is done") {
 		t.Errorf("stderr does not say the medium stands:\n%s", r.stderr)
@@ -276,4 +274,23 @@ func TestBurnWarnsWhenTheRecordIsLost(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "usb", "DICOMDIR")); err != nil {
 		t.Errorf("the medium is not there: %v", err)
 	}
+}
+
+// A TLS repository that closes the connection as soon as the handshake is
+// over (as rsyslog does to a client without the certificate it wants) is
+// a repository that refuses us: burn stops before it writes (exit 15) and
+// says what may be missing.
+func TestBurnStopsWhenTheRepositoryRefuses(t *testing.T) {
+	dir := t.TempDir()
+	addr, ca, _ := audittest.TLSRepository(t, func(int, *tls.Conn) bool { return true })
+	out := filepath.Join(dir, "usb")
+	r := cli(t, "", "burn", sampleStudy, "-o", out, "--media", "usb",
+		"--password-file", passwordFile(t, dir), "--audit", "syslog+tls://"+addr, "--audit-ca", ca)
+	r.expect(t, exitAudit, "--audit-cert")
+	if !strings.Contains(r.stderr, "nothing was done") {
+		t.Errorf("stderr does not say nothing was done:\n%s", r.stderr)
+	}
+	mustNotExist(t, out)
+	cli(t, "", "burn", sampleStudy, "-o", out, "--media", "usb", "--password-file", passwordFile(t, dir),
+		"--audit", "syslog+tls://"+addr, "--audit-cert", ca).expect(t, exitUsage, "--audit-cert and --audit-key go together")
 }

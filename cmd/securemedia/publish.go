@@ -38,7 +38,7 @@ type publishOptions struct {
 var siteConfigKeys = []string{"spool", "out", "aet", "port", "bind", "per", "settle", "keep", "allow-aet",
 	"max-associations", "handshake-timeout", "timeout", "media", "recipient", "label", "contact", "slip",
 	"device", "speed", "no-eject", "viewer-dir", "no-viewer", "status-port",
-	"tls", "tls-cert", "tls-key", "tls-ca", "tls-no-client-cert", "pacs", "fetch-method", "audit", "audit-ca"}
+	"tls", "tls-cert", "tls-key", "tls-ca", "tls-no-client-cert", "pacs", "fetch-method", "audit", "audit-ca", "audit-cert", "audit-key"}
 
 func newPublishCommand(e *env) *cobra.Command {
 	var o publishOptions
