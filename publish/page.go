@@ -48,7 +48,8 @@ func NewStatusPage(q *Queue, port int) (*StatusPage, error) {
 	if q.o.Fetch != nil {
 		p.mux.HandleFunc("GET /requests/new", p.requestForm)
 		p.mux.HandleFunc("POST /requests", p.request)
-		p.mux.HandleFunc("POST /requests/{id}/retry", p.retryRequest)
+		p.mux.HandleFunc("POST /requests/{id}/retry", p.onRequest(q.RetryRequest, "retry", "noretry"))
+		p.mux.HandleFunc("POST /requests/{id}/remove", p.onRequest(q.RemoveRequest, "removed", "noremove"))
 	}
 	return p, nil
 }
@@ -147,13 +148,17 @@ func (p *StatusPage) request(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?msg="+msg, http.StatusSeeOther)
 }
 
-func (p *StatusPage) retryRequest(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(r.PathValue("id"))
-	msg := "retry"
-	if err != nil || p.q.RetryRequest(id) != nil {
-		msg = "noretry"
+// onRequest is a button's handler for the request the path names: do it,
+// then back to the list saying ok or failed.
+func (p *StatusPage) onRequest(do func(int) error, ok, failed string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.Atoi(r.PathValue("id"))
+		msg := ok
+		if err != nil || do(id) != nil {
+			msg = failed
+		}
+		http.Redirect(w, r, "/?msg="+msg, http.StatusSeeOther)
 	}
-	http.Redirect(w, r, "/?msg="+msg, http.StatusSeeOther)
 }
 
 func (p *StatusPage) job(w http.ResponseWriter, r *http.Request) (JobStatus, bool) {
@@ -265,6 +270,8 @@ var statusHTML = template.Must(template.Must(template.New("status").Funcs(templa
 <p class="sub">Oldest first. This page refreshes every 5 seconds; it shows no patient data.</p>
 {{if eq .Message "retry"}}<p class="msg">The job is queued again.</p>{{end}}
 {{if eq .Message "noretry"}}<p class="msg">Only a failed job or request can be retried.</p>{{end}}
+{{if eq .Message "removed"}}<p class="msg">The request is removed.</p>{{end}}
+{{if eq .Message "noremove"}}<p class="msg">Only a failed request can be removed.</p>{{end}}
 {{if eq .Message "requested"}}<p class="msg">The request is queued: its studies are fetched from the PACS and become a job below.</p>{{end}}
 {{if .CanFetch}}<p><a class="button" href="/requests/new">Make a disc by accession number…</a></p>
 {{if .Requests}}<h2>Requests by accession number</h2>
@@ -276,7 +283,7 @@ var statusHTML = template.Must(template.Must(template.New("status").Funcs(templa
 <td class="num">{{.Attempts}}</td>
 <td class="num">{{.Instances}}</td>
 <td>{{ago $.Now .Updated}}</td>
-<td class="actions">{{if eq .State "failed"}}<form method="post" action="/requests/{{.ID}}/retry"><button type="submit">Retry</button></form>{{end}}</td>
+<td class="actions">{{if eq .State "failed"}}<form method="post" action="/requests/{{.ID}}/retry"><button type="submit">Retry</button></form> <form method="post" action="/requests/{{.ID}}/remove"><button type="submit">Remove</button></form>{{end}}</td>
 </tr>
 {{end}}</table>{{end}}<h2>Jobs</h2>{{end}}
 {{if not .Jobs}}<p>No jobs yet: nothing has been sent to the publisher.</p>{{else}}

@@ -22,11 +22,13 @@ import (
 // study. The fetched instances enter the queue through Handle like pushed
 // ones, so they are jobbed, settled, burned and verified the same way.
 //
-// Requests live in SPOOL/requests/N.json. One stays there until its fetch
-// has finished (every instance fsynced into its job), so that a crash
-// before then fetches it again at the restart; instances already in their
-// job are recognised, not stored twice. A failed request (no such study,
-// two patients, the PACS unreachable) stays, with its reason, until Retry.
+// Requests live in SPOOL/requests/N.json. One stays pending until its
+// fetch has finished (every instance fsynced into its job), so that a
+// crash before then fetches it again at the restart; instances already in
+// their job are recognised, not stored twice. Then it is done, kept as a
+// record as done jobs are (and so that no number is used twice). A failed
+// request (no such study, two patients, the PACS unreachable) stays, with
+// its reason, until Retry or Remove.
 type Request struct {
 	ID int `json:"id"`
 	// Accession is the Accession Number asked for; it stays in the spool
@@ -41,13 +43,16 @@ type Request struct {
 }
 
 // RequestState is where a request is: pending (waiting, or being fetched:
-// Status says "fetching") or failed. A fetched request is removed.
+// Status says "fetching"), done, failed, or removed (by the operator;
+// listed nowhere).
 type RequestState string
 
 const (
 	RequestPending  RequestState = "pending"
 	RequestFetching RequestState = "fetching" // Status only; on disk it is pending
+	RequestDone     RequestState = "done"
 	RequestFailed   RequestState = "failed"
+	RequestRemoved  RequestState = "removed"
 )
 
 // FetchFunc fetches the studies of an accession number from the PACS
@@ -154,7 +159,7 @@ func ReadRequests(spool string) ([]Request, error) {
 		}
 		r, err := loadRequest(spool, id)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // fetched meanwhile
+			continue // gone meanwhile
 		}
 		if err != nil {
 			return nil, err
@@ -177,7 +182,9 @@ func loadRequest(spool string, id int) (Request, error) {
 		return Request{}, fmt.Errorf("%s: %w", path, err)
 	}
 	r.ID = id
-	if r.State != RequestFailed {
+	switch r.State {
+	case RequestDone, RequestFailed, RequestRemoved:
+	default:
 		r.State = RequestPending
 	}
 	return r, nil
@@ -201,6 +208,20 @@ func (q *Queue) Request(accession string) (Request, error) {
 
 // RetryRequest queues a failed request again.
 func (q *Queue) RetryRequest(id int) error {
+	if err := q.settleFailed(id, RequestPending, "retry requested"); err != nil {
+		return err
+	}
+	q.wakeFetch()
+	return nil
+}
+
+// RemoveRequest drops a failed request (a mistyped number, a study the
+// PACS will never have); it is kept on disk, listed nowhere, so that its
+// number is not used again.
+func (q *Queue) RemoveRequest(id int) error { return q.settleFailed(id, RequestRemoved, "removed") }
+
+// settleFailed moves failed request id to state, as the operator asked.
+func (q *Queue) settleFailed(id int, state RequestState, what string) error {
 	r, err := loadRequest(q.o.Spool, id)
 	if err != nil {
 		return fmt.Errorf("request %d: %w", id, err)
@@ -208,12 +229,11 @@ func (q *Queue) RetryRequest(id int) error {
 	if r.State != RequestFailed {
 		return fmt.Errorf("request %d is %s: %w", id, r.State, ErrNotFailed)
 	}
-	r.State, r.Reason = RequestPending, ""
+	r.State, r.Reason = state, ""
 	if err := r.save(q.o.Spool); err != nil {
 		return err
 	}
-	q.o.Log("request %d: retry requested", id)
-	q.wakeFetch()
+	q.o.Log("request %d: %s", id, what)
 	return nil
 }
 
@@ -228,7 +248,7 @@ func (q *Queue) wakeFetch() {
 // number, without its accession number.
 type RequestStatus struct {
 	ID        int          `json:"id"`
-	State     RequestState `json:"state"` // pending, fetching, failed
+	State     RequestState `json:"state"` // pending, fetching, done, failed
 	Reason    string       `json:"reason,omitempty"`
 	Attempts  int          `json:"attempts"`
 	Instances int          `json:"instances"`
@@ -247,7 +267,9 @@ func ReadRequestStatus(spool string) ([]RequestStatus, error) {
 	rs, err := ReadRequests(spool)
 	out := make([]RequestStatus, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, r.status())
+		if r.State != RequestRemoved {
+			out = append(out, r.status())
+		}
 	}
 	return out, err
 }
@@ -332,11 +354,11 @@ func (q *Queue) fetch(ctx context.Context, r Request) {
 			q.o.Log("request %d: %v", r.ID, err)
 		}
 	default:
-		if err := os.Remove(requestPath(q.o.Spool, r.ID)); err != nil {
+		r.State = RequestDone
+		if err := r.save(q.o.Spool); err != nil {
 			q.o.Log("request %d: %v", r.ID, err)
 			return
 		}
-		_ = syncDir(requestsDir(q.o.Spool))
 		q.o.Log("request %d: fetched %d instances; their disc is made once they settle", r.ID, n)
 	}
 }

@@ -161,8 +161,8 @@ func TestPageRequests(t *testing.T) {
 		t.Errorf("the page shows an accession number:\n%s", body)
 	}
 	rs, _ := ReadRequests(spool)
-	if len(rs) != 1 || rs[0].ID != 2 || rs[0].State != RequestFailed {
-		t.Fatalf("requests left %+v, want request 2 failed", rs)
+	if len(rs) != 2 || rs[0].State != RequestDone || rs[1].ID != 2 || rs[1].State != RequestFailed {
+		t.Fatalf("requests %+v, want request 1 done and 2 failed", rs)
 	}
 	post("/requests/2/retry", nil)
 	waitFor(t, "the retry", func() (bool, bool) {
@@ -171,9 +171,23 @@ func TestPageRequests(t *testing.T) {
 		return true, len(asked) == 3
 	})
 	mu.Lock()
-	defer mu.Unlock()
 	if strings.Join(asked, ",") != "A123,NOSUCH,NOSUCH" {
 		t.Errorf("fetched %v, want A123, NOSUCH, then NOSUCH again", asked)
+	}
+	mu.Unlock()
+	waitFor(t, "the retry to fail again", func() (bool, bool) {
+		rs, _ := ReadRequests(spool)
+		return true, len(rs) == 2 && rs[1].State == RequestFailed
+	})
+	if body := post("/requests/2/remove", nil); !strings.Contains(body, "The request is removed") {
+		t.Errorf("Remove:\n%s", body)
+	}
+	if rs, _ := ReadRequestStatus(spool); len(rs) != 1 || rs[0].ID != 1 {
+		t.Errorf("requests listed after Remove: %+v, want request 1 only", rs)
+	}
+	// Numbers are never used twice, even after a Remove.
+	if r, err := AddRequest(spool, "B1"); err != nil || r.ID != 3 {
+		t.Errorf("the next request is %d (%v), want 3", r.ID, err)
 	}
 }
 

@@ -102,7 +102,7 @@ BY ACCESSION NUMBER
   A request stays in the spool until its studies have arrived, so that a
   restart fetches it again; one that fails (no such study, two patients,
   the PACS unreachable or incomplete) stays failed with the reason until
-  Retry. With --tls the PACS is reached over TLS too, with --tls-cert and
+  Retry (or Remove) on the status page. With --tls the PACS is reached over TLS too, with --tls-cert and
   --tls-key as our client certificate and --tls-ca for the PACS's.
 
 ` + tlsHelp + `
@@ -227,8 +227,16 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	if err != nil {
 		return err
 	}
-	if rs, _ := publish.ReadRequests(o.spool); po.Fetch == nil && len(rs) > 0 {
-		fmt.Fprintf(e.stderr, "publish: warning: %s by accession number in the spool; without --pacs they are not fetched\n", count(len(rs), "request"))
+	if rs, _ := publish.ReadRequests(o.spool); po.Fetch == nil {
+		waiting := 0
+		for _, r := range rs {
+			if r.State == publish.RequestPending {
+				waiting++
+			}
+		}
+		if waiting > 0 {
+			fmt.Fprintf(e.stderr, "publish: warning: %s by accession number in the spool; without --pacs they are not fetched\n", count(waiting, "request"))
+		}
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(o.bind, strconv.Itoa(o.port)))

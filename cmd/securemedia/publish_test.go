@@ -48,7 +48,7 @@ start_pub() {
 }
 kill_pub() { kill -9 $PUB; wait $PUB 2>/dev/null; echo "killed"; }
 wait_hook() { i=0; until [ -f $W/spool/hook-reached ]; do i=$((i+1)); [ $i -gt 600 ] && { echo "hook not reached"; cat $W/pub.log; exit 9; }; sleep 0.1; done; }
-wait_done() { i=0; until [ "$("$SM" publish status --spool $W/spool --json | grep -o '"state":"done"' | wc -l)" -eq $1 ]; do i=$((i+1)); [ $i -gt 900 ] && { echo "not done"; "$SM" publish status --spool $W/spool; cat $W/pub.log; exit 9; }; sleep 0.1; done; }
+wait_done() { i=0; until [ "$("$SM" publish status --spool $W/spool --json | grep -o '"state":"done","per"' | wc -l)" -eq $1 ]; do i=$((i+1)); [ $i -gt 900 ] && { echo "not done"; "$SM" publish status --spool $W/spool; cat $W/pub.log; exit 9; }; sleep 0.1; done; }
 `
 
 func publishSetup(t *testing.T) (sm, work string, escrow testpki.Pair) {
@@ -180,8 +180,9 @@ stop_orthanc`, strings.Join(dicomFiles(t, src), " "), fetchAccession))
 		Requests []publish.RequestStatus `json:"requests"`
 	}
 	b, _ := os.ReadFile(filepath.Join(work, "status.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 1 || st.Requests[0].State != publish.RequestFailed {
-		t.Errorf("status --json: want only the failed request left: %v\n%s", err, b)
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 3 || st.Requests[0].State != publish.RequestDone ||
+		st.Requests[1].State != publish.RequestFailed || st.Requests[2].State != publish.RequestDone || st.Requests[2].Instances != 4 {
+		t.Errorf("status --json: want requests done, failed, done (4 instances): %v\n%s", err, b)
 	}
 	recs := readAudit(t, filepath.Join(work, "audit.log"))
 	events := map[string]int{}
@@ -231,7 +232,8 @@ stop_orthanc`, strings.Join(dicomFiles(t, "../../testdata/sample-study"), " "), 
 		Requests []publish.RequestStatus `json:"requests"`
 	}
 	b, _ := os.ReadFile(filepath.Join(work, "status.json"))
-	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 0 || len(st.Jobs) != 1 || st.Jobs[0].State != "done" {
+	if err := json.Unmarshal(b, &st); err != nil || len(st.Requests) != 1 || st.Requests[0].State != publish.RequestDone ||
+		st.Requests[0].Attempts != 2 || len(st.Jobs) != 1 || st.Jobs[0].State != "done" {
 		t.Errorf("after the restart: %v\n%s", err, b)
 	}
 }
