@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/securemedia/securemedia/internal/fill"
 )
 
 // Implementation identification sent in every A-ASSOCIATE (PS3.7 §D.3.3.2).
@@ -238,6 +240,12 @@ func (d *dataReader) Read(b []byte) (int, error) {
 		}
 		p, err := d.a.nextPDV(d.a.timeout)
 		switch {
+		case errors.Is(err, io.EOF):
+			// The peer closed the connection between two PDUs: the data
+			// set is cut short. Never io.EOF, which a reader's consumer
+			// (io.Copy) takes for the data set's end: the part received
+			// would be stored as if it were the whole instance.
+			d.err = fmt.Errorf("the connection closed in the middle of a data set: %w", io.ErrUnexpectedEOF)
 		case err != nil:
 			d.err = err
 		case p.command || p.ContextID != d.ctxID:
@@ -336,11 +344,9 @@ func (a *Assoc) sendFragments(ctxID byte, command bool, r io.Reader) error {
 }
 
 // readChunk fills b as far as r allows; a short count means r is done.
+// A source that reports itself cut short is an error (see package fill).
 func readChunk(r io.Reader, b []byte) (int, error) {
-	n, err := io.ReadFull(r, b)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		err = nil
-	}
+	n, err := fill.Read(r, b)
 	if err != nil {
 		return n, &sourceError{err}
 	}

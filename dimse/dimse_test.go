@@ -294,22 +294,37 @@ func (f failingAtEnd) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// cutShort is a reader that finds its file truncated: its data, then
+// io.ErrUnexpectedEOF (not io.EOF).
+type cutShort struct{ r io.Reader }
+
+func (c cutShort) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		return n, io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
 // TestSourceFailingAtTheEndIsNotStored: the last fragment of a message is
 // written only after its source has ended cleanly, so an error at the very
-// end aborts the transfer and the peer stores nothing; send DISC relies on
-// this. Sizes that fill the fragments exactly and that do not are both
-// covered.
+// end (an integrity check, or a source cut short: io.ErrUnexpectedEOF,
+// which io.ReadFull's own used to hide) aborts the transfer and the peer
+// stores nothing; send DISC relies on this. Sizes that fill the fragments
+// exactly and that do not are both covered.
 func TestSourceFailingAtTheEndIsNotStored(t *testing.T) {
 	m := &memStore{got: map[string][]byte{}, ts: map[string]string{}}
 	addr := startSCP(t, &Server{AETitle: "TESTSCP", Store: m.handle, MaxPDU: 4096})
 	cfg := Config{CallingAE: "TESTSCU", CalledAE: "TESTSCP", Address: addr, Timeout: 5 * time.Second, MaxPDU: 4096}
 	head, _ := io.ReadAll(syntheticDataSet(0))
-	for _, size := range []int{4096 - 6, 3 * (4096 - 6), 5000} { // whole fragments (PDV of max PDU - 6), and not
+	sources := []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return failingAtEnd{r} }, func(r io.Reader) io.Reader { return cutShort{r} }}
+	for i, size := range []int{4096 - 6, 3 * (4096 - 6), 5000, 4096 - 6, 3 * (4096 - 6), 5000} { // whole fragments (PDV of max PDU - 6), and not
 		data, _ := io.ReadAll(syntheticDataSet(uint32(size - len(head))))
-		uid := fmt.Sprintf("1.2.3.%d", size)
+		uid := fmt.Sprintf("1.2.3.%d.%d", size, i)
+		source := sources[i/3]
 		in := &Instance{SOPClassUID: "1.2.840.10008.5.1.4.1.1.7", SOPInstanceUID: uid, TransferSyntaxUID: ExplicitVRLittleEndian, Size: int64(len(data)),
 			Open: func() (*DataSet, error) {
-				return &DataSet{ReadCloser: io.NopCloser(failingAtEnd{bytes.NewReader(data)})}, nil
+				return &DataSet{ReadCloser: io.NopCloser(source(bytes.NewReader(data)))}, nil
 			}}
 		var results []Result
 		Send(context.Background(), cfg, []*Instance{in}, SendOptions{}, func(r Result) { results = append(results, r) })

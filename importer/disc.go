@@ -10,6 +10,7 @@ import (
 
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/internal/dicom"
+	"github.com/securemedia/securemedia/internal/fill"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -138,12 +139,14 @@ func readAll(d *media.Disc, in *media.Instance, buf []byte) (int, error) {
 		return 0, err
 	}
 	defer r.Close()
-	n, err := io.ReadFull(r, buf)
+	// Not io.ReadFull: its io.ErrUnexpectedEOF would hide a reader that
+	// found the file cut short (package fill).
+	n, err := fill.Read(r, buf)
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return n, nil // the end was reached, and checked
 	case err != nil:
 		return 0, err
+	case n < len(buf):
+		return n, nil // the end was reached, and checked
 	}
 	// The buffer is full: the plaintext can be no longer than the file,
 	// but the read must still reach the end, where the check is.
