@@ -74,4 +74,3 @@ func TestConnectionCutMidDataSetIsNotStored(t *testing.T) {
 		t.Fatalf("a data set cut after %d bytes was stored as complete", len(b))
 	}
 }
-
