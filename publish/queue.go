@@ -90,8 +90,9 @@ type Queue struct {
 	received   int // instances adopted by this process (test hook)
 
 	fetchWake  chan struct{}
-	fetchingID int       // the request being fetched, 0: none
-	fetchSince time.Time // when it began
+	retry      map[int]bool // requests retried, to be read again
+	fetchingID int          // the request being fetched, 0: none
+	fetchSince time.Time    // when it began
 }
 
 type openJob struct {
@@ -119,7 +120,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		o.Log = func(string, ...any) {}
 	}
 	q := &Queue{o: o, store: filepath.Join(o.Spool, "store"), jobs: map[int]*Job{}, open: map[string]*openJob{},
-		nextID: 1, wake: make(chan struct{}, 1), fetchWake: make(chan struct{}, 1)}
+		nextID: 1, wake: make(chan struct{}, 1), fetchWake: make(chan struct{}, 1), retry: map[int]bool{}}
 	for _, d := range []string{o.Spool, q.store, filepath.Join(o.Spool, "jobs")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err

@@ -211,6 +211,9 @@ func (q *Queue) RetryRequest(id int) error {
 	if err := q.settleFailed(id, RequestPending, "retry requested"); err != nil {
 		return err
 	}
+	q.mu.Lock()
+	q.retry[id] = true
+	q.mu.Unlock()
 	q.wakeFetch()
 	return nil
 }
@@ -289,21 +292,33 @@ func (q *Queue) Requests() []RequestStatus {
 
 // fetchRequests fetches the pending requests, one at a time, until ctx
 // ends; it looks for new ones every second (another process may add them)
-// and when woken.
+// and when woken. A request once done, failed or removed is not read again
+// (until Retry), so that the spool's history costs a directory listing.
 func (q *Queue) fetchRequests(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	settled := map[int]bool{}
+	complained := map[string]bool{}
 	for {
-		rs, err := ReadRequests(q.o.Spool)
-		if err != nil {
-			q.o.Log("requests: %v", err)
-		}
-		for _, r := range rs {
+		for _, id := range q.requestIDs() {
 			if ctx.Err() != nil {
 				return
 			}
-			if r.State == RequestPending {
+			if settled[id] && !q.retried(id) {
+				continue
+			}
+			r, err := loadRequest(q.o.Spool, id)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				if !complained[err.Error()] { // once, not every second
+					complained[err.Error()] = true
+					q.o.Log("request %d: %v (left as it is)", id, err)
+				}
+			case r.State == RequestPending:
 				q.fetch(ctx, r)
+			default:
+				settled[id] = true
 			}
 		}
 		select {
@@ -313,6 +328,32 @@ func (q *Queue) fetchRequests(ctx context.Context) {
 		case <-q.fetchWake:
 		}
 	}
+}
+
+// requestIDs are the numbers of the spool's request files, in order.
+func (q *Queue) requestIDs() []int {
+	ents, _ := os.ReadDir(requestsDir(q.o.Spool))
+	var ids []int
+	for _, e := range ents {
+		if s, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			if id, err := strconv.Atoi(s); err == nil && id > 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// retried tells (once) whether id was retried since it was last seen.
+func (q *Queue) retried(id int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.retry[id] {
+		delete(q.retry, id)
+		return true
+	}
+	return false
 }
 
 // fetch runs one request. While it runs, no job that received an
