@@ -2,8 +2,6 @@ package publish
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
@@ -13,22 +11,20 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/securemedia/securemedia/internal/localpage"
 )
 
 // StatusPage is the queue's status page on 127.0.0.1, protected as the
-// viewer's pages are (package viewer): a random token for this run, given
-// once in the start URL and then kept in an HttpOnly SameSite=Strict
-// cookie; every request must name our own Host (DNS rebinding) and come
-// from our own origin (CSRF); a strict Content-Security-Policy, no
-// caching. Job numbers, never patient data, appear in URLs.
+// viewer's pages are (package localpage: a token for this run, Host and
+// Origin checks, a strict Content-Security-Policy, no caching). Job
+// numbers, never patient data, appear in URLs.
 type StatusPage struct {
-	q      *Queue
-	ln     net.Listener
-	host   string // 127.0.0.1:port
-	origin string
-	token  string
-	cookie string
-	mux    *http.ServeMux
+	q       *Queue
+	ln      net.Listener
+	guard   *localpage.Guard
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the guard
 }
 
 const statusCSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -39,9 +35,12 @@ func NewStatusPage(q *Queue, port int) (*StatusPage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("status page: %w", err)
 	}
-	host := ln.Addr().String()
-	p := &StatusPage{q: q, ln: ln, host: host, origin: "http://" + host, token: rand.Text() + rand.Text(),
-		cookie: "sm_publish_" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), mux: http.NewServeMux()}
+	guard, err := localpage.New(ln.Addr().(*net.TCPAddr).Port, "sm_publish")
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p := &StatusPage{q: q, ln: ln, guard: guard, mux: http.NewServeMux()}
 	p.mux.HandleFunc("GET /{$}", p.list)
 	p.mux.HandleFunc("POST /jobs/{id}/retry", p.retry)
 	p.mux.HandleFunc("GET /jobs/{id}/slip", p.slip)
@@ -51,15 +50,16 @@ func NewStatusPage(q *Queue, port int) (*StatusPage, error) {
 		p.mux.HandleFunc("POST /requests/{id}/retry", p.onRequest(q.RetryRequest, "retry", "noretry"))
 		p.mux.HandleFunc("POST /requests/{id}/remove", p.onRequest(q.RemoveRequest, "removed", "noremove"))
 	}
+	p.handler = guard.Handler(statusCSP, "Open the status page with the address publish printed.", p.mux)
 	return p, nil
 }
 
 // URL is the start URL, token included.
-func (p *StatusPage) URL() string { return p.origin + "/?token=" + p.token }
+func (p *StatusPage) URL() string { return p.guard.URL() }
 
 // Serve answers until ctx ends.
 func (p *StatusPage) Serve(ctx context.Context) error {
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: p.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()
@@ -69,52 +69,6 @@ func (p *StatusPage) Serve(ctx context.Context) error {
 		return nil
 	}
 	return err
-}
-
-func (p *StatusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", statusCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	if why := p.refuse(r); why != "" {
-		http.Error(w, "Forbidden: "+why+". Open the status page with the address publish printed.", http.StatusForbidden)
-		return
-	}
-	if r.URL.Query().Get("token") != "" && r.Method == http.MethodGet {
-		http.SetCookie(w, &http.Cookie{Name: p.cookie, Value: p.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	p.mux.ServeHTTP(w, r)
-}
-
-// refuse says why a request is not for us, or "".
-func (p *StatusPage) refuse(r *http.Request) string {
-	if r.Host != p.host {
-		return "wrong host"
-	}
-	if o := r.Header.Get("Origin"); o != "" && o != p.origin {
-		return "request from another site"
-	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return "request from another site"
-	}
-	given := ""
-	if r.Method == http.MethodGet {
-		given = r.URL.Query().Get("token")
-	}
-	if given == "" {
-		if c, err := r.Cookie(p.cookie); err == nil {
-			given = c.Value
-		}
-	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(p.token)) != 1 {
-		return "missing or wrong access token"
-	}
-	return ""
 }
 
 func (p *StatusPage) list(w http.ResponseWriter, r *http.Request) {

@@ -183,7 +183,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.AttributeValue("#image", "data-shown", &v, nil, chromedp.ByID))
 		return v
 	}
-	do("open the CT series", chromedp.Navigate(s.origin+"/series/"+ct))
+	do("open the CT series", chromedp.Navigate(s.guard.Origin()+"/series/"+ct))
 	shown("0/0/")
 	var label string
 	do("window label", chromedp.Text("#window", &label, chromedp.ByID))
@@ -208,7 +208,7 @@ func TestBrowser(t *testing.T) {
 	// raises centre and width by 300 each (one unit per pixel) and redraws
 	// without asking the server.
 	seriesOf := func(i int) string { return where[readInfoFile(t, files[i]).SOPInstance] }
-	do("open CT_small", chromedp.Navigate(s.origin+"/series/"+seriesOf(0)))
+	do("open CT_small", chromedp.Navigate(s.guard.Origin()+"/series/"+seriesOf(0)))
 	before := shown("0/0/")
 	do("window label", chromedp.Text("#window", &label, chromedp.ByID))
 	if !strings.HasPrefix(label, "Min–max (the file stores no window): centre ") {
@@ -232,7 +232,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// A multi-frame image: "." shows frame 2, which differs.
-	do("open the 2-frame CT", chromedp.Navigate(s.origin+"/series/"+seriesOf(3)))
+	do("open the 2-frame CT", chromedp.Navigate(s.guard.Origin()+"/series/"+seriesOf(3)))
 	shown("0/0/")
 	f1 := canvasPNG(t, ctx)
 	do("next frame", chromedp.KeyEvent("."))
@@ -273,7 +273,7 @@ func TestBrowser(t *testing.T) {
 		}
 		want := filepath.Join(refs, fmt.Sprintf("case%02d.png", i))
 		run(append(append(append([]string{"dcmj2pnm", "--write-png"}, c.opts...), voi...), ref, want)...)
-		do(c.name, chromedp.Navigate(s.origin+"/series/"+key))
+		do(c.name, chromedp.Navigate(s.guard.Origin()+"/series/"+key))
 		shown("0/0")
 		got := screenshot(t, ctx)
 		if !sameImage(got, canvasPNG(t, ctx)) {
@@ -540,7 +540,7 @@ func TestBrowserWholeCorpus(t *testing.T) {
 	shown, told := 0, 0
 	for key, se := range s.tree.series {
 		var res string
-		b.do("series "+key+" ("+se.Modality+")", chromedp.Navigate(s.origin+"/series/"+key),
+		b.do("series "+key+" ("+se.Modality+")", chromedp.Navigate(s.guard.Origin()+"/series/"+key),
 			chromedp.Poll(`(function () {
   const c = document.getElementById("image"), m = document.getElementById("message");
   if (c && c.dataset.shown) return "shown";

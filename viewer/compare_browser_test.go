@@ -90,7 +90,7 @@ func TestCompareScrollsTogetherWithScoutLines(t *testing.T) {
   const c = f.contentDocument && f.contentDocument.getElementById("image"); return c && c.dataset.shown; })`
 	}
 	b.do("1x2", chromedp.EmulateViewport(1280, 720),
-		chromedp.Navigate(s.origin+"/compare?layout=1x2&s="+keys["thin"]+"&s="+keys["thick"]))
+		chromedp.Navigate(s.guard.Origin()+"/compare?layout=1x2&s="+keys["thin"]+"&s="+keys["thick"]))
 	waitFor(t, b, "both viewports shown", allShown(2))
 	waitFor(t, b, "the two in step", `document.getElementById("compare").dataset.partners === "1 and 2"`)
 	for i := 1; i <= 8; i++ {
@@ -107,7 +107,7 @@ func TestCompareScrollsTogetherWithScoutLines(t *testing.T) {
 
 	// 2 × 2: the localizer in the third viewport, the fourth the thin
 	// series again.
-	b.do("2x2", chromedp.Navigate(s.origin+"/compare?layout=2x2&s="+keys["thin"]+"&s="+keys["thick"]+"&s="+keys["localizer"]+"&s="+keys["thin"]))
+	b.do("2x2", chromedp.Navigate(s.guard.Origin()+"/compare?layout=2x2&s="+keys["thin"]+"&s="+keys["thick"]+"&s="+keys["localizer"]+"&s="+keys["thin"]))
 	waitFor(t, b, "four viewports shown", allShown(4))
 	for i := 1; i <= 8; i++ {
 		press(b, 0, "ArrowDown")
@@ -149,7 +149,7 @@ func TestCompareScrollsTogetherWithScoutLines(t *testing.T) {
 func TestCompareChooseSeries(t *testing.T) {
 	s, b, keys := compareDisc(t)
 	b.do("1x2", chromedp.EmulateViewport(1280, 720),
-		chromedp.Navigate(s.origin+"/compare?layout=1x2&s="+keys["thin"]+"&s="+keys["thick"]))
+		chromedp.Navigate(s.guard.Origin()+"/compare?layout=1x2&s="+keys["thin"]+"&s="+keys["thick"]))
 	waitFor(t, b, "shown", frameJS(1)+`.getElementById("image") && `+frameJS(1)+`.getElementById("image").dataset.shown`)
 	var collapsed bool
 	b.do("details", chromedp.Evaluate(frameJS(1)+`.getElementById("panel").classList.contains("collapsed")`, &collapsed))

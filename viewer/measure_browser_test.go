@@ -75,7 +75,7 @@ func openSeries(t *testing.T, s *Server, b *browser, desc string) {
 	t.Helper()
 	for key, v := range s.tree.series {
 		if v.Description == desc {
-			b.do("open "+desc, chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.origin+"/series/"+key),
+			b.do("open "+desc, chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.guard.Origin()+"/series/"+key),
 				chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery), chromedp.Sleep(200*time.Millisecond))
 			return
 		}

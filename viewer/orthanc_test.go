@@ -150,7 +150,7 @@ func sendToOrthancInside(t *testing.T) {
 
 	// Doe^Archibald is not in the PACS by that name: the search widens to
 	// the family name, says so, and lists Doe^Peter for the user to judge.
-	b.do("Doe^Archibald", chromedp.Navigate(s.origin+"/send?patient=0"),
+	b.do("Doe^Archibald", chromedp.Navigate(s.guard.Origin()+"/send?patient=0"),
 		chromedp.WaitVisible("#sendform", chromedp.ByID),
 		chromedp.SendKeys("#aet", pacstest.OrthancAET, chromedp.ByID),
 		chromedp.SendKeys("#host", "127.0.0.1", chromedp.ByID),

@@ -79,7 +79,7 @@ func TestBrowserLostImage(t *testing.T) {
 		return "waiting";
 	})()`
 	br.do("open the viewer", chromedp.Navigate(s.URL()), chromedp.WaitVisible("h1"))
-	br.do("open the series", chromedp.Navigate(s.origin+"/series/0-0-0?i=0"), chromedp.WaitVisible("#stage"))
+	br.do("open the series", chromedp.Navigate(s.guard.Origin()+"/series/0-0-0?i=0"), chromedp.WaitVisible("#stage"))
 	wait("image 1", state, "shown 0")
 	br.do("next image", chromedp.KeyEvent(kb.ArrowDown))
 	wait("image 2 (lost)", state, "lost: Lost: this file holds another image than the one the disc lists here (it may be another patient's) — not shown ("+a+").")
@@ -89,13 +89,13 @@ func TestBrowserLostImage(t *testing.T) {
 	br.do("next image", chromedp.KeyEvent(kb.ArrowDown))
 	wait("image 3", state, "shown 2")
 	// Loaded as a page of its own, the lost image is marked from the start.
-	br.do("open the lost image", chromedp.Navigate(s.origin+"/series/0-0-0?i=1"), chromedp.WaitVisible("#stage"))
+	br.do("open the lost image", chromedp.Navigate(s.guard.Origin()+"/series/0-0-0?i=1"), chromedp.WaitVisible("#stage"))
 	wait("image 2 loaded on its own", state, "lost: Lost: this file holds another image than the one the disc lists here (it may be another patient's) — not shown ("+a+").")
 	if errs := br.pageErrors(); len(errs) > 0 {
 		t.Errorf("page errors: %v", errs)
 	}
 	// The first page names the file now.
-	br.do("studies", chromedp.Navigate(s.origin+"/"), chromedp.WaitVisible(".discwarn"))
+	br.do("studies", chromedp.Navigate(s.guard.Origin()+"/"), chromedp.WaitVisible(".discwarn"))
 	if p := eval(`document.querySelector(".discwarn").textContent`); !strings.Contains(p, a+" — holds another image") {
 		t.Errorf("panel: %q", p)
 	}

@@ -41,7 +41,7 @@ func TestReadingLayoutFitsTheScreen(t *testing.T) {
 			CurrentKey                                       string
 		}
 		b.do(fmt.Sprintf("open at %dx%d", vp[0], vp[1]), chromedp.EmulateViewport(vp[0], vp[1]),
-			chromedp.Navigate(s.origin+"/series/"+key),
+			chromedp.Navigate(s.guard.Origin()+"/series/"+key),
 			chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery),
 			chromedp.Sleep(200*time.Millisecond), // the ResizeObserver's fit
 			chromedp.Evaluate(`(function(){const r=document.getElementById("image").getBoundingClientRect();
@@ -93,7 +93,7 @@ func TestInvertRotateFlip(t *testing.T) {
 		Pixels: []byte{0, 40, 80, 120, 160, 200}, Name: "Synth^Grid"})
 	s := serveDisc(t, sealedDisc(t, in))
 	b := unlockedBrowser(t, s, 60*time.Second)
-	b.do("open", chromedp.Navigate(s.origin+"/series/0-0-0"), chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery))
+	b.do("open", chromedp.Navigate(s.guard.Origin()+"/series/0-0-0"), chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery))
 	grid := func(what, view string) [][]int {
 		var g [][]int
 		b.do(what, chromedp.WaitVisible(`#image[data-view="`+view+`"]`, chromedp.ByQuery),
@@ -160,7 +160,7 @@ func TestTagBrowser(t *testing.T) {
 		Rows, Open, Visible, VisibleOpen int
 		Name, Heading, Item              string
 	}
-	b.do("open the tags", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.origin+"/series/"+key),
+	b.do("open the tags", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.guard.Origin()+"/series/"+key),
 		chromedp.WaitVisible(`#image[data-shown]`, chromedp.ByQuery),
 		chromedp.KeyEvent("m"), chromedp.WaitVisible(`#tags[data-loaded]`, chromedp.ByQuery),
 		chromedp.Evaluate(`(function(){
@@ -208,7 +208,7 @@ func TestEnhancedMultiFrameAnnotation(t *testing.T) {
 	s := serveDisc(t, sealedDisc(t, in))
 	b := unlockedBrowser(t, s, 90*time.Second)
 	var first, second, scale string
-	b.do("frame 1", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.origin+"/series/0-0-0"),
+	b.do("frame 1", chromedp.EmulateViewport(1280, 720), chromedp.Navigate(s.guard.Origin()+"/series/0-0-0"),
 		chromedp.WaitVisible(`#image[data-shown^="0/0"]`, chromedp.ByQuery),
 		chromedp.Text("#ov-bl", &first, chromedp.ByID), chromedp.Text("#scalebar-label", &scale, chromedp.ByID))
 	b.do("frame 2", chromedp.KeyEvent("."), chromedp.WaitVisible(`#image[data-shown^="0/1"]`, chromedp.ByQuery),

@@ -2,10 +2,7 @@ package viewer
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/securemedia/securemedia/dimse"
 	"github.com/securemedia/securemedia/importer"
+	"github.com/securemedia/securemedia/internal/localpage"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -80,10 +78,8 @@ type Server struct {
 	owned  *media.Disc // chosen on the page: closed when Serve returns
 	opts   Options
 	ln     net.Listener
-	host   string // "127.0.0.1:port", the only Host header accepted
-	origin string // "http://127.0.0.1:port"
-	token  string
-	cookie string
+	guard  *localpage.Guard // host, origin and token checks (New only)
+	served http.Handler     // mux behind the guard
 
 	unlockMu sync.Mutex
 	unlocked atomic.Bool
@@ -113,27 +109,21 @@ func New(d *media.Disc, o Options) (*Server, error) {
 	if o.Port < 0 || o.Port > 65535 {
 		return nil, fmt.Errorf("port %d out of range", o.Port)
 	}
-	tok := make([]byte, 32) // 256 bits
-	if _, err := rand.Read(tok); err != nil {
-		return nil, err
-	}
 	s, err := newServer(d, o)
 	if err != nil {
 		return nil, err
 	}
-	s.token = base64.RawURLEncoding.EncodeToString(tok)
 	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port)))
 	if err != nil {
 		return nil, err
 	}
+	if s.guard, err = localpage.New(ln.Addr().(*net.TCPAddr).Port, "sm_token"); err != nil {
+		ln.Close()
+		return nil, err
+	}
 	s.ln = ln
-	port := ln.Addr().(*net.TCPAddr).Port
-	s.host = fmt.Sprintf("127.0.0.1:%d", port)
-	s.origin = "http://" + s.host
-	// Cookies are not separated by port: name ours after it so that two
-	// viewers running at once do not overwrite each other's token.
-	s.cookie = fmt.Sprintf("sm_token_%d", port)
 	s.routes()
+	s.served = s.guard.Handler(pageCSP, "Open the viewer with the address securemedia printed.", s.mux)
 	return s, nil
 }
 
@@ -167,15 +157,15 @@ func NewInProcess(d *media.Disc, o Options) (http.Handler, error) {
 type inProcess struct{ s *Server }
 
 func (p inProcess) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header())
+	localpage.SetHeaders(w.Header(), pageCSP)
 	p.s.mux.ServeHTTP(w, r)
 }
 
 // URL is the start URL, token included: open it in a browser.
-func (s *Server) URL() string { return s.origin + "/?token=" + s.token }
+func (s *Server) URL() string { return s.guard.URL() }
 
 // Addr is the address the server listens on (127.0.0.1:port).
-func (s *Server) Addr() string { return s.host }
+func (s *Server) Addr() string { return s.guard.Host() }
 
 // Closed is closed when the user pressed "Close" on the page.
 func (s *Server) Closed() <-chan struct{} { return s.closed }
@@ -209,69 +199,9 @@ func (s *Server) Serve(ctx context.Context) error {
 const pageCSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // ServeHTTP checks every request (host, origin, token) before routing it,
-// and sets the headers that keep pages private and self-contained.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setPageHeaders(w.Header())
-	if why := s.refuse(r); why != "" {
-		http.Error(w, "Forbidden: "+why+". Open the viewer with the address securemedia printed.", http.StatusForbidden)
-		return
-	}
-	if q := r.URL.Query().Get("token"); q != "" && r.Method == http.MethodGet {
-		// The start URL: hand the token over as a cookie and drop it
-		// from the address bar and history.
-		http.SetCookie(w, &http.Cookie{Name: s.cookie, Value: s.token, Path: "/", HttpOnly: true,
-			SameSite: http.SameSiteStrictMode})
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return
-	}
-	s.mux.ServeHTTP(w, r)
-}
-
-// refuse says why a request is not for us, or "".
-func (s *Server) refuse(r *http.Request) string {
-	if r.Host != s.host {
-		return "wrong host"
-	}
-	// Our own pages send our origin (Referrer-Policy same-origin); "null"
-	// (a sandboxed frame, a page under no-referrer) is not ours.
-	if o := r.Header.Get("Origin"); o != "" && o != s.origin {
-		return "request from another site"
-	}
-	// Another port of 127.0.0.1 is the "same site" for cookies (SameSite
-	// does not stop it): only our own pages and typed or opened addresses
-	// are accepted.
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return "request from another site"
-	}
-	given := r.URL.Query().Get("token")
-	if given == "" || r.Method != http.MethodGet {
-		given = ""
-		if c, err := r.Cookie(s.cookie); err == nil {
-			given = c.Value
-		}
-	}
-	if subtle.ConstantTimeCompare([]byte(given), []byte(s.token)) != 1 {
-		return "missing or wrong access token"
-	}
-	return ""
-}
-
-// setPageHeaders sets the headers that keep pages private and
-// self-contained.
-func setPageHeaders(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Content-Security-Policy", pageCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// same-origin, not no-referrer: under no-referrer browsers send
-	// "Origin: null" with our own form posts (Fetch, "serialize a request
-	// origin"), which refuse() rightly rejects. No other origin is ever
-	// sent a referrer either way.
-	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-}
+// and sets the headers that keep pages private and self-contained
+// (package localpage).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.served.ServeHTTP(w, r) }
 
 func (s *Server) routes() {
 	m := http.NewServeMux()

@@ -148,8 +148,9 @@ func (c *client) frame(path string) []byte {
 
 func TestRefusesForeignRequests(t *testing.T) {
 	c := start(t, sealedDisc(t, sampleStudy))
-	if !strings.HasPrefix(c.s.Addr(), "127.0.0.1:") || len(c.s.token) < 43 {
-		t.Fatalf("address %s, token %q", c.s.Addr(), c.s.token)
+	_, token, _ := strings.Cut(c.s.URL(), "?token=")
+	if !strings.HasPrefix(c.s.Addr(), "127.0.0.1:") || len(token) < 43 {
+		t.Fatalf("address %s, token %q", c.s.Addr(), token)
 	}
 	// No token at all, a wrong token in the URL or the cookie.
 	if code, _, _ := c.get("/"); code != 403 {
@@ -159,7 +160,7 @@ func TestRefusesForeignRequests(t *testing.T) {
 		t.Errorf("wrong token: %d", code)
 	}
 	req, _ := http.NewRequest("GET", c.base+"/", nil)
-	req.AddCookie(&http.Cookie{Name: c.s.cookie, Value: "guess"})
+	req.AddCookie(&http.Cookie{Name: "sm_token_" + strings.Split(c.s.Addr(), ":")[1], Value: "guess"})
 	if code, _, _ := c.do(req); code != 403 {
 		t.Errorf("wrong cookie: %d", code)
 	}
