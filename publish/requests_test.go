@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // Requests made at once, as by several "publish fetch" processes, each
@@ -153,7 +154,7 @@ func TestPageRequests(t *testing.T) {
 	}
 	post("/requests", url.Values{"accession": {"A123"}})
 	post("/requests", url.Values{"accession": {"NOSUCH"}})
-	body := waitFor(t, "failed request", func() (string, bool) {
+	body := testtool.Poll(t, "failed request", 50*time.Millisecond, 200, func() (string, bool) {
 		b := get(base + "/")
 		return b, strings.Contains(b, "no study has this accession number") && !strings.Contains(b, "pending")
 	})
@@ -165,7 +166,7 @@ func TestPageRequests(t *testing.T) {
 		t.Fatalf("requests %+v, want request 1 done and 2 failed", rs)
 	}
 	post("/requests/2/retry", nil)
-	waitFor(t, "the retry", func() (bool, bool) {
+	testtool.Poll(t, "the retry", 50*time.Millisecond, 200, func() (bool, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		return true, len(asked) == 3
@@ -175,7 +176,7 @@ func TestPageRequests(t *testing.T) {
 		t.Errorf("fetched %v, want A123, NOSUCH, then NOSUCH again", asked)
 	}
 	mu.Unlock()
-	waitFor(t, "the retry to fail again", func() (bool, bool) {
+	testtool.Poll(t, "the retry to fail again", 50*time.Millisecond, 200, func() (bool, bool) {
 		rs, _ := ReadRequests(spool)
 		return true, len(rs) == 2 && rs[1].State == RequestFailed
 	})
@@ -189,17 +190,4 @@ func TestPageRequests(t *testing.T) {
 	if r, err := AddRequest(spool, "B1"); err != nil || r.ID != 3 {
 		t.Errorf("the next request is %d (%v), want 3", r.ID, err)
 	}
-}
-
-// waitFor polls f, bounded (10 s).
-func waitFor[T any](t *testing.T, what string, f func() (T, bool)) T {
-	t.Helper()
-	for range 200 {
-		if v, ok := f(); ok {
-			return v
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no %s after 10 s", what)
-	panic("unreachable")
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -199,17 +197,7 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 	if po.Fetch, err = o.fetcher(); err != nil {
 		return err
 	}
-	if err := dimse.CheckAETitle(o.aet); err != nil {
-		return withCode(exitUsage, err)
-	}
-	if o.port < 1 || o.port > 65535 || o.maxAssociations < 1 || o.maxAssociations > 256 {
-		return withCode(exitUsage, fmt.Errorf("--port 1 to 65535 and --max-associations 1 to 256"))
-	}
-	allow, err := parseAllowed(ctx, o.allow)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	tc, err := o.nf.tls.serverConfig()
+	srv, err := o.storageSCP(ctx)
 	if err != nil {
 		return err
 	}
@@ -238,18 +226,13 @@ func runPublish(ctx context.Context, e *env, cmd *cobra.Command, o *publishOptio
 			fmt.Fprintf(e.stderr, "publish: warning: %s by accession number in the spool; without --pacs they are not fetched\n", count(waiting, "request"))
 		}
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(o.bind, strconv.Itoa(o.port)))
+	ln, err := o.listen(ctx)
 	if err != nil {
-		return withCode(exitNetwork, err)
+		return err
 	}
-	srv := &dimse.Server{AETitle: o.aet, Store: q.Handle, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
-		MaxAssociations: o.maxAssociations, TLS: tc}
-	if allow != nil {
-		srv.AllowCalling = allow.allows
-	}
+	srv.Store = q.Handle
 	over := ""
-	if tc != nil {
+	if srv.TLS != nil {
 		over = " (TLS)"
 	}
 	fmt.Fprintf(e.stderr, "publish: %s listening on %s%s; spool %s, discs into %s, settle %v\n", o.aet, ln.Addr(), over, o.spool, o.out, o.settle)

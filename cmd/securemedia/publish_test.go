@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/asn1"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -312,40 +310,11 @@ func opensslOpens(t *testing.T, d publishedDisc, escrow testpki.Pair) {
 			t.Errorf("openssl cms %s on %s of %s: %v\n%s", how[0], d.sealed, d.iso, err, out)
 			continue
 		}
-		plain := opensslDigested(t, inner)
+		plain := testtool.OpensslDigested(t, inner)
 		if len(plain) < 132 || string(plain[128:132]) != "DICM" {
 			t.Errorf("openssl cms %s: %s of %s is not a DICOM file inside", how[0], d.sealed, d.iso)
 		}
 	}
-}
-
-// opensslDigested opens the DigestedData openssl leaves bare, wrapped in
-// the ContentInfo -digest_verify wants.
-func opensslDigested(t *testing.T, inner string) []byte {
-	t.Helper()
-	der, err := os.ReadFile(inner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ci, err := asn1.Marshal(struct {
-		Type    asn1.ObjectIdentifier
-		Content asn1.RawValue
-	}{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 5}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: der}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ciPath, plain := inner+".ci", inner+".plain"
-	if err := os.WriteFile(ciPath, ci, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("openssl", "cms", "-digest_verify", "-binary", "-inform", "DER", "-in", ciPath, "-out", plain).CombinedOutput(); err != nil {
-		t.Fatalf("openssl cms -digest_verify: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(plain)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.Clone(b)
 }
 
 // spoolInstances lists the files under the spool other than job state.
@@ -453,7 +422,7 @@ func TestPublishFailedBurnAndRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Process.Kill(); pub.Wait() })
-	statusURL := waitFor(t, "the status page's address", func() (string, bool) {
+	statusURL := testtool.Poll(t, "the status page's address", 100*time.Millisecond, 300, func() (string, bool) {
 		b, _ := os.ReadFile(logPath)
 		m := regexp.MustCompile(`status page: (\S+)`).FindSubmatch(b)
 		if m == nil {
@@ -528,22 +497,9 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// waitFor polls f, bounded (30 s).
-func waitFor[T any](t *testing.T, what string, f func() (T, bool)) T {
-	t.Helper()
-	for range 300 {
-		if v, ok := f(); ok {
-			return v
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("no %s after 30 s", what)
-	panic("unreachable")
-}
-
 func waitForState(t *testing.T, spool, state string) publish.JobStatus {
 	t.Helper()
-	return waitFor(t, "job "+state, func() (publish.JobStatus, bool) {
+	return testtool.Poll(t, "job "+state, 100*time.Millisecond, 300, func() (publish.JobStatus, bool) {
 		jobs, err := publish.ReadStatus(spool)
 		if err != nil || len(jobs) != 1 || jobs[0].State != state {
 			return publish.JobStatus{}, false

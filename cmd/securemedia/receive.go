@@ -101,24 +101,50 @@ example "the peer did not present a client certificate").
 	return cmd
 }
 
-func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
+// storageSCP checks the flags receive and publish share (AE title, port,
+// associations, timeouts, --allow-aet, DICOM TLS) and makes their storage
+// SCP, for the caller to give its Store.
+func (o *receiveOptions) storageSCP(ctx context.Context) (*dimse.Server, error) {
 	if err := dimse.CheckAETitle(o.aet); err != nil {
-		return withCode(exitUsage, err)
+		return nil, withCode(exitUsage, err)
 	}
 	if o.port < 1 || o.port > 65535 {
-		return withCode(exitUsage, fmt.Errorf("--port %d: want 1 to 65535", o.port))
+		return nil, withCode(exitUsage, fmt.Errorf("--port %d: want 1 to 65535", o.port))
 	}
 	if o.maxAssociations < 1 || o.maxAssociations > 256 {
-		return withCode(exitUsage, fmt.Errorf("--max-associations %d: want 1 to 256", o.maxAssociations))
+		return nil, withCode(exitUsage, fmt.Errorf("--max-associations %d: want 1 to 256", o.maxAssociations))
 	}
 	if o.handshakeTimeout <= 0 || o.nf.timeout <= 0 {
-		return withCode(exitUsage, errors.New("--handshake-timeout and --timeout must be positive"))
+		return nil, withCode(exitUsage, errors.New("--handshake-timeout and --timeout must be positive"))
 	}
 	allow, err := parseAllowed(ctx, o.allow)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return nil, withCode(exitUsage, err)
 	}
 	tc, err := o.nf.tls.serverConfig()
+	if err != nil {
+		return nil, err
+	}
+	srv := &dimse.Server{AETitle: o.aet, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
+		MaxAssociations: o.maxAssociations, TLS: tc}
+	if allow != nil {
+		srv.AllowCalling = allow.allows
+	}
+	return srv, nil
+}
+
+// listen opens the storage SCP's port (--bind, --port).
+func (o *receiveOptions) listen(ctx context.Context) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(o.bind, strconv.Itoa(o.port)))
+	if err != nil {
+		return nil, withCode(exitNetwork, err)
+	}
+	return ln, nil
+}
+
+func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
+	srv, err := o.storageSCP(ctx)
 	if err != nil {
 		return err
 	}
@@ -128,16 +154,15 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 	if err := os.MkdirAll(o.out, 0o700); err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(o.bind, strconv.Itoa(o.port)))
+	ln, err := o.listen(ctx)
 	if err != nil {
-		return withCode(exitNetwork, err)
+		return err
 	}
 	st := &receiveLog{log: e.stderr}
 	if o.asJSON {
 		st.json = e.stdout
 	}
-	st.listening(o.aet, ln.Addr(), tc != nil, o.out)
+	st.listening(o.aet, ln.Addr(), srv.TLS != nil, o.out)
 	ra := newReceiveAudit(ctx, e, o.out, o.aet)
 	store := &dimse.FolderStore{Dir: o.out, Stored: func(req dimse.StoreRequest, res dimse.StoreResult) {
 		st.report(req, res)
@@ -145,11 +170,7 @@ func runReceive(ctx context.Context, e *env, o *receiveOptions) error {
 			ra.add(req.CallingAE, req.SOPClassUID, res.Path)
 		}
 	}}
-	srv := &dimse.Server{AETitle: o.aet, Store: store.Handle, Timeout: o.nf.timeout, ARTIM: o.handshakeTimeout,
-		MaxAssociations: o.maxAssociations, TLS: tc, Refused: st.refusedConn}
-	if allow != nil {
-		srv.AllowCalling = allow.allows
-	}
+	srv.Store, srv.Refused = store.Handle, st.refusedConn
 	err = srv.Serve(ctx, ln)
 	ra.stop()
 	st.stopped(o.out)
