@@ -30,24 +30,6 @@ type rsyslog struct {
 	out      string
 }
 
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 func startRsyslog(t *testing.T) *rsyslog { t.Helper(); return startRsyslogAuth(t, "anon") }
 
 // startRsyslogAuth starts rsyslog with the gtls driver's authMode: anon
@@ -64,7 +46,7 @@ func startRsyslogAuth(t *testing.T, authMode string) *rsyslog {
 	dir := t.TempDir()
 	ca := testpki.NewCA(t, "audit repository CA")
 	server := ca.Issue(t, testpki.Leaf{Name: "repository"})
-	r := &rsyslog{udp: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), tls: fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")),
+	r := &rsyslog{udp: fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t, "udp")), tls: fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t, "tcp")),
 		ca: ca.File, pki: ca, out: filepath.Join(dir, "out.log")}
 	_, udpPort, _ := net.SplitHostPort(r.udp)
 	_, tlsPort, _ := net.SplitHostPort(r.tls)
@@ -198,7 +180,7 @@ func TestTLSRefusesAnUnverifiedRepository(t *testing.T) {
 
 // An unreachable repository is an error within the timeout, not a hang.
 func TestTLSUnreachableFailsInTime(t *testing.T) {
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp")) // nothing listens
+	addr := fmt.Sprintf("127.0.0.1:%d", testtool.FreePort(t, "tcp")) // nothing listens
 	start := time.Now()
 	_, err := audit.Open(context.Background(), "syslog+tls://"+addr, audit.Options{Timeout: 2 * time.Second})
 	if err == nil {

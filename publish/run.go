@@ -119,7 +119,11 @@ func (q *Queue) burn(ctx context.Context, j *Job) error {
 		return err
 	}
 	if q.o.Device != "" {
-		if err := checkDrive(ctx, plan, q.o.Device); err != nil {
+		size, err := plan.ImageSize()
+		if err != nil {
+			return err
+		}
+		if err := checkDisc(ctx, q.o.Device, size); err != nil {
 			return err
 		}
 	}
@@ -308,19 +312,15 @@ func verifyImage(ctx context.Context, path string, pw []byte) (int, error) {
 	return checked, nil
 }
 
-// checkDrive makes sure the drive holds a disc the image can be written
-// to, before anything is written.
-func checkDrive(ctx context.Context, plan *media.Plan, dev string) error {
+// checkDisc makes sure the drive holds a blank disc that size bytes fit
+// on, before anything is written.
+func checkDisc(ctx context.Context, dev string, size int64) error {
 	m, err := drive.Inspect(ctx, dev)
 	if err != nil {
 		return err
 	}
 	if !m.Writable() {
 		return fmt.Errorf("the disc in %s is not blank (%s, %s): insert a blank disc, then Retry", dev, m.Kind, m.Status)
-	}
-	size, err := plan.ImageSize()
-	if err != nil {
-		return err
 	}
 	if size > m.Free {
 		return fmt.Errorf("%w: the image is %d bytes and the disc in %s holds %d: insert a larger disc, then Retry", media.ErrTooLarge, size, dev, m.Free)
@@ -328,24 +328,19 @@ func checkDrive(ctx context.Context, plan *media.Plan, dev string) error {
 	return nil
 }
 
-// writeDrive writes the image to the drive, reads the disc back and
-// compares it byte for byte, and ejects it.
+// writeDrive writes the image to the drive (the disc checked again: it
+// may have been changed since the burn), reads the disc back and compares
+// it byte for byte, and ejects it.
 func writeDrive(ctx context.Context, dev, image, speed string, noEject bool, log func(string, ...any)) error {
-	m, err := drive.Inspect(ctx, dev)
-	if err != nil {
+	var size int64
+	if fi, err := os.Stat(image); err == nil {
+		size = fi.Size()
+	}
+	if err := checkDisc(ctx, dev, size); err != nil {
 		return err
 	}
-	if !m.Writable() {
-		return fmt.Errorf("the disc in %s is not blank (%s, %s): insert a blank disc, then Retry", dev, m.Kind, m.Status)
-	}
-	if fi, err := os.Stat(image); err == nil && fi.Size() > m.Free {
-		return fmt.Errorf("%w: the image is %d bytes and the disc in %s holds %d: insert a larger disc, then Retry", media.ErrTooLarge, fi.Size(), dev, m.Free)
-	}
-	if err := drive.Write(ctx, dev, image, speed); err != nil {
-		return fmt.Errorf("writing to %s: %w", dev, err)
-	}
-	if err := drive.Compare(ctx, dev, image); err != nil {
-		return fmt.Errorf("%s: %w", dev, err)
+	if err := drive.WriteAndCompare(ctx, dev, image, speed); err != nil {
+		return err
 	}
 	log("wrote %s to %s and read it back: identical", image, dev)
 	if !noEject {

@@ -289,11 +289,8 @@ func checkDrive(ctx context.Context, plan *media.Plan, dev string) error {
 // and compares it with the image byte for byte, then ejects it.
 func burnToDrive(ctx context.Context, e *env, o *burnOptions) error {
 	fmt.Fprintf(e.info(), "writing the image to %s\n", o.device)
-	if err := drive.Write(ctx, o.device, o.out, o.speed); err != nil {
+	if err := drive.WriteAndCompare(ctx, o.device, o.out, o.speed); err != nil {
 		return err
-	}
-	if err := drive.Compare(ctx, o.device, o.out); err != nil {
-		return fmt.Errorf("%s: %w", o.device, err)
 	}
 	fmt.Fprintf(e.info(), "read the disc in %s back: identical to the checked image\n", o.device)
 	if !o.noEject {

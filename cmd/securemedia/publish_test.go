@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -408,7 +407,7 @@ func TestPublishFailedBurnAndRetry(t *testing.T) {
 	sm := buildCLI(t)
 	dir := t.TempDir()
 	spool, out, drive := filepath.Join(dir, "spool"), filepath.Join(dir, "out"), filepath.Join(dir, "drive", "disc.img")
-	port := freePort(t)
+	port := testtool.FreePort(t, "tcp")
 	logPath := filepath.Join(dir, "publish.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -487,16 +486,6 @@ func TestPublishFailedBurnAndRetry(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func waitForState(t *testing.T, spool, state string) publish.JobStatus {
 	t.Helper()
 	return testtool.Poll(t, "job "+state, 100*time.Millisecond, 300, func() (publish.JobStatus, bool) {
@@ -518,7 +507,7 @@ func TestPublishDiscFull(t *testing.T) {
 	testtool.Require(t, "unshare")
 	sm := buildCLI(t)
 	work, small := t.TempDir(), t.TempDir()
-	port := freePort(t)
+	port := testtool.FreePort(t, "tcp")
 	script := `mount -t tmpfs -o size=64k tmpfs "$D" || { echo "no tmpfs"; exit 9; }
 "$SM" burn "$SAMPLE" --device "stdio:$D/disc.img" --generate-password --no-viewer -o "$W/burn.iso" >/dev/null 2>"$W/burn.err"; echo "burn-exit=$?"
 "$SM" publish --spool "$W/spool" --out "$W/out" --aet PUB --port $PORT --settle 300ms --no-viewer --device "stdio:$D/disc.img" \

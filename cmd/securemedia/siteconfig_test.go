@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/securemedia/securemedia/internal/testtool"
 )
 
 // A configuration file that is named but missing, or not "key = value"
@@ -33,7 +35,7 @@ func TestSiteConfigRefused(t *testing.T) {
 // command line wins, and a key no command takes is refused.
 func TestFetchTakesTheSiteConfiguration(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testtool.FreePort(t, "tcp")
 	conf := filepath.Join(dir, "site.conf")
 	if err := os.WriteFile(conf, fmt.Appendf(nil, "pacs = SITEPACS@127.0.0.1:%d\ntimeout = 5s\n", port), 0o644); err != nil {
 		t.Fatal(err)

@@ -77,6 +77,18 @@ func Write(ctx context.Context, dev, image, speed string) error {
 	return nil
 }
 
+// WriteAndCompare writes the image to the drive (Write) and reads the
+// disc back (Compare): nil only when the disc holds exactly the image.
+func WriteAndCompare(ctx context.Context, dev, image, speed string) error {
+	if err := Write(ctx, dev, image, speed); err != nil {
+		return err
+	}
+	if err := Compare(ctx, dev, image); err != nil {
+		return fmt.Errorf("%s: %w", dev, err)
+	}
+	return nil
+}
+
 // Eject opens the drive's tray; nothing for a stdio: drive.
 func Eject(ctx context.Context, dev string) error {
 	if strings.HasPrefix(dev, "stdio:") {
