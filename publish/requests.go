@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/securemedia/securemedia/dimse"
+	"github.com/securemedia/securemedia/internal/atomicfile"
 )
 
 // A Request asks the publisher to fetch the studies of an accession
@@ -96,27 +97,24 @@ func AddRequest(spool, accession string) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	tmp, err := os.CreateTemp(dir, ".new-*")
+	tmp, err := atomicfile.WriteTemp(dir, ".new-*", b)
 	if err != nil {
 		return Request{}, err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return Request{}, err
-	}
+	defer os.Remove(tmp)
 	// The number is taken by a hard link, which fails if another process
 	// took it first: two requests never share a file. The ID inside is
 	// the file's name, whatever the JSON says.
 	for range 1000 {
-		id := nextRequestID(dir)
-		switch err := os.Link(tmp.Name(), requestPath(spool, id)); {
+		ids, err := requestIDs(spool)
+		if err != nil {
+			return Request{}, err
+		}
+		id := 1
+		if len(ids) > 0 {
+			id = ids[len(ids)-1] + 1
+		}
+		switch err := os.Link(tmp, requestPath(spool, id)); {
 		case err == nil:
 			r.ID = id
 			return r, syncDir(dir)
@@ -131,32 +129,33 @@ func requestPath(spool string, id int) string {
 	return filepath.Join(requestsDir(spool), strconv.Itoa(id)+".json")
 }
 
-func nextRequestID(dir string) int {
-	next := 1
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if n, err := strconv.Atoi(strings.TrimSuffix(e.Name(), ".json")); err == nil && n >= next {
-			next = n + 1
-		}
-	}
-	return next
-}
-
-// ReadRequests reads the spool's requests, oldest first.
-func ReadRequests(spool string) ([]Request, error) {
+// requestIDs are the numbers of the spool's request files, in order
+// (none before the first request).
+func requestIDs(spool string) ([]int, error) {
 	ents, err := os.ReadDir(requestsDir(spool))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	var ids []int
+	for _, e := range ents {
+		if s, ok := strings.CutSuffix(e.Name(), ".json"); ok {
+			if id, err := strconv.Atoi(s); err == nil && id > 0 {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids, err
+}
+
+// ReadRequests reads the spool's requests, oldest first.
+func ReadRequests(spool string) ([]Request, error) {
+	ids, err := requestIDs(spool)
 	if err != nil {
 		return nil, err
 	}
 	var out []Request
-	for _, e := range ents {
-		id, err := strconv.Atoi(strings.TrimSuffix(e.Name(), ".json"))
-		if err != nil || id < 1 || !strings.HasSuffix(e.Name(), ".json") {
-			continue
-		}
+	for _, id := range ids {
 		r, err := loadRequest(spool, id)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // gone meanwhile
@@ -166,7 +165,6 @@ func ReadRequests(spool string) ([]Request, error) {
 		}
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Request) int { return a.ID - b.ID })
 	return out, nil
 }
 
@@ -300,7 +298,8 @@ func (q *Queue) fetchRequests(ctx context.Context) {
 	settled := map[int]bool{}
 	complained := map[string]bool{}
 	for {
-		for _, id := range q.requestIDs() {
+		ids, _ := requestIDs(q.o.Spool) // unreadable: tried again in a second
+		for _, id := range ids {
 			if ctx.Err() != nil {
 				return
 			}
@@ -328,21 +327,6 @@ func (q *Queue) fetchRequests(ctx context.Context) {
 		case <-q.fetchWake:
 		}
 	}
-}
-
-// requestIDs are the numbers of the spool's request files, in order.
-func (q *Queue) requestIDs() []int {
-	ents, _ := os.ReadDir(requestsDir(q.o.Spool))
-	var ids []int
-	for _, e := range ents {
-		if s, ok := strings.CutSuffix(e.Name(), ".json"); ok {
-			if id, err := strconv.Atoi(s); err == nil && id > 0 {
-				ids = append(ids, id)
-			}
-		}
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // retried tells (once) whether id was retried since it was last seen.

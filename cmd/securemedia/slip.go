@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/securemedia/securemedia/internal/atomicfile"
 	"github.com/securemedia/securemedia/media"
 )
 
@@ -77,22 +78,12 @@ func writeSlip(path string, s slip) error {
 	default:
 		body = s.text()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	tmp, err := atomicfile.WriteTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*", []byte(body))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.WriteString(body)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
 		return errSlipExists(path)
 	} else if err != nil {
 		return err

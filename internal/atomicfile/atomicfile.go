@@ -331,3 +331,27 @@ func (d *Dir) FileDone(f *os.File, n int64) {
 		d.ahead.poke()
 	}
 }
+
+// WriteTemp writes b to a new file in dir named after pattern (as
+// os.CreateTemp), mode 0600, flushed to stable storage and closed, and
+// returns its name: for a file to be published under a name only if that
+// name is free (a hard link fails where a rename would replace), which the
+// caller does, then removes the temporary name.
+func WriteTemp(dir, pattern string, b []byte) (string, error) {
+	tmp, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", err
+	}
+	return tmp.Name(), nil
+}
