@@ -16,9 +16,8 @@ rm -rf "$out"; mkdir -p "$out"
 pw="bench passphrase, not secret"
 printf '%s\n' "$pw" > "$out/pw"
 
-echo "generating the ${slices}-slice CT study ..."
-../shared/scripts/make-large-study.sh "$out/study" "$slices" 512 > "$out/study.log"
-bytes=$(du -sb "$out/study" | cut -f1)
+study=$(./scripts/large-study.sh "$slices")
+bytes=$(du -sb "$study" | cut -f1)
 
 report="$out/report.md"
 # timed CLEAN CMD: runs CMD after CLEAN (removing the previous run's
@@ -59,7 +58,7 @@ aes_mb=$(awk -v k="$aes" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')
 } > "$report"
 cat "$report"
 
-run "cp -r (copy only)" "cp -r '$out/study' '$out/copy'"
+run "cp -r (copy only)" "cp -r '$study' '$out/copy'"
 disc="$out/disc.iso"
 
 # The throughput target is about sealing the study: --no-viewer. The
@@ -71,7 +70,7 @@ disc="$out/disc.iso"
 repeats=5
 burn_times=() extract_times=() burn_kb=0 extract_kb=0
 for n in $(seq $repeats); do
-  timed "rm -f '$disc'" "'$sm' burn '$out/study' -o '$disc' --no-viewer --password-file '$out/pw' --label BENCH"
+  timed "rm -f '$disc'" "'$sm' burn '$study' -o '$disc' --no-viewer --password-file '$out/pw' --label BENCH"
   burn_times+=("$secs"); if (( kb > burn_kb )); then burn_kb=$kb; fi
   timed "rm -rf '$out/extracted'" "'$sm' extract '$disc' -o '$out/extracted' --password-file '$out/pw'"
   extract_times+=("$secs"); if (( kb > extract_kb )); then extract_kb=$kb; fi
@@ -79,7 +78,7 @@ done
 runs_line "securemedia burn (study only, --no-viewer; median of $repeats)" "$burn_kb" "${burn_times[@]}"
 burn_s=$(median "${burn_times[@]}")
 if [ -d "$(dirname "$sm")/VIEWER" ]; then
-  run "securemedia burn with the viewer programs" "'$sm' burn '$out/study' -o '$out/with-viewers.iso' --password-file '$out/pw' --label BENCH"
+  run "securemedia burn with the viewer programs" "'$sm' burn '$study' -o '$out/with-viewers.iso' --password-file '$out/pw' --label BENCH"
   rm -f "$out/with-viewers.iso"
 fi
 run "anchor: dcmmkdir + openssl cms per file + xorriso" "
@@ -103,5 +102,5 @@ awk -v b="$bytes" -v bs="$burn_s" -v xs="$extract_s" -v aes="$aes_mb" -v as="$an
   burn = b / 1e6 / bs; ex = b / 1e6 / xs
   printf "burn %.0f MB/s = %.0f%% of one core AES-256-CBC (%s MB/s): %s; extract %.0f MB/s: %s\n",
     burn, 100 * burn / aes, aes, (burn >= aes / 2 ? "met" : "NOT met"), ex, (ex >= burn ? "at least burn, met" : "slower than burn, NOT met") }' | tee -a "$report"
-rm -rf "$out/study" "$out/copy" "$out/anchor" "$out/anchor.iso" "$out/extracted" "$out/usb" "$out/disc.iso"
+rm -rf "$out/copy" "$out/anchor" "$out/anchor.iso" "$out/extracted" "$out/usb" "$out/disc.iso"
 echo "report: $report"

@@ -21,24 +21,19 @@ out=$PWD/bench-out/dimse
 sm=$PWD/bin/securemedia
 [ -x "$sm" ] || go build -o "$sm" ./cmd/securemedia
 mkdir -p "$out"
-gen=${MAKE_LARGE_STUDY:-/work/shared/scripts/make-large-study.sh}
-if [ ! -f "$out/study.$slices.ok" ]; then
-  rm -rf "$out/study"
-  "$gen" "$out/study" "$slices" >/dev/null
-  touch "$out/study.$slices.ok"
-fi
-bytes=$(du -sb "$out/study/CT" | cut -f1)
+study=$(./scripts/large-study.sh "$slices")
+bytes=$(du -sb "$study/CT" | cut -f1)
 # The same study burnt to a sealed ISO (password), for send from a disc:
 # each instance is decrypted and checked on the way to the PACS.
 printf 'bench passphrase, not secret\n' > "$out/pw"
 if [ ! -f "$out/disc.$slices.ok" ]; then
   rm -f "$out/disc.iso"
-  "$sm" burn "$out/study/CT" -o "$out/disc.iso" --no-viewer --password-file "$out/pw" --label BENCH >/dev/null 2>&1
+  "$sm" burn "$study/CT" -o "$out/disc.iso" --no-viewer --password-file "$out/pw" --label BENCH >/dev/null 2>&1
   touch "$out/disc.$slices.ok"
 fi
-files=$(find "$out/study/CT" -type f | wc -l)
+files=$(find "$study/CT" -type f | wc -l)
 
-export SM=$sm OUT=$out BYTES=$bytes FILES=$files RUNS=$runs PAIRS=${BENCH_PAIRS:-7}
+export SM=$sm OUT=$out STUDY=$study BYTES=$bytes FILES=$files RUNS=$runs PAIRS=${BENCH_PAIRS:-7}
 unshare -rn --kill-child bash -c '
 set -euo pipefail
 ip link set lo up
@@ -67,18 +62,18 @@ run() { # label command...
     "BEGIN{printf \"%-28s %7.2f s %8.0f images/s %6.0f MB/s\\n\", l, t, f/t, b/t/1e6}"
 }
 echo "C-STORE of $FILES instances ($((BYTES / 1000000)) MB) to storescp +B, one association, best of $RUNS"
-run "securemedia send" "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
+run "securemedia send" "$SM" send "$STUDY/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
 run "securemedia send sealed ISO" "$SM" send "$OUT/disc.iso" --password-file "$OUT/pw" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv"
-run "securemedia send, 2 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 2
-run "securemedia send, 4 assoc." "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 4
-run "storescu (TCP_NODELAY=1)" env TCP_NODELAY=1 storescu -aec BENCH 127.0.0.1 11112 +sd "$OUT/study/CT"
+run "securemedia send, 2 assoc." "$SM" send "$STUDY/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 2
+run "securemedia send, 4 assoc." "$SM" send "$STUDY/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv" --associations 4
+run "storescu (TCP_NODELAY=1)" env TCP_NODELAY=1 storescu -aec BENCH 127.0.0.1 11112 +sd "$STUDY/CT"
 # Folder and ISO sends alternate PAIRS times; the ratio of their medians
 # counts (single runs on this shared machine vary by up to 2x, and best-of
 # pairs a lucky run of one with an ordinary run of the other).
 once() { rm -f "$rx"/*; local t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || exit 1; awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN{print b-a}"; }
 folder=() iso=()
 for r in $(seq "$PAIRS"); do
-  folder+=("$(once "$SM" send "$OUT/study/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv")")
+  folder+=("$(once "$SM" send "$STUDY/CT" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv")")
   iso+=("$(once "$SM" send "$OUT/disc.iso" --password-file "$OUT/pw" --pacs BENCH@127.0.0.1:11112 --no-resume --state "$OUT/state.tsv")")
 done
 med() { printf "%s\n" "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }

@@ -17,10 +17,8 @@ out=$PWD/bench-out/page
 slices=${BENCH_SLICES:-500}
 rm -rf "$out"; mkdir -p "$out"
 printf 'bench passphrase, not secret\n' > "$out/pw"
-echo "generating the ${slices}-slice CT study ..."
-../shared/scripts/make-large-study.sh "$out/study" "$slices" 512 > "$out/study.log"
-"$sm" burn "$out/study" -o "$out/usb" --media usb --password-file "$out/pw" --label BENCH > /dev/null 2>&1
-rm -rf "$out/study"
+study=$(./scripts/large-study.sh "$slices")
+"$sm" burn "$study" -o "$out/usb" --media usb --password-file "$out/pw" --label BENCH > /dev/null 2>&1
 page_bytes=$(cat "$out/usb/INDEX.HTM" "$out/usb/VIEWER/PAGE/"* | wc -c)
 
 SECUREMEDIA_BENCH_PAGE="$out/usb" SECUREMEDIA_BENCH_PASSWORD_FILE="$out/pw" \

@@ -18,18 +18,13 @@ out=$PWD/bench-out/publish
 sm=$PWD/bin/securemedia
 go build -o "$sm" ./cmd/securemedia # never a stale binary
 mkdir -p "$out"
-gen=${MAKE_LARGE_STUDY:-/work/shared/scripts/make-large-study.sh}
-if [ ! -f "$out/study.$slices.ok" ]; then
-  rm -rf "$out/study"
-  "$gen" "$out/study" "$slices" >/dev/null
-  touch "$out/study.$slices.ok"
-fi
-files=$(find "$out/study/CT" -type f | wc -l)
+study=$(./scripts/large-study.sh "$slices")
+files=$(find "$study/CT" -type f | wc -l)
 port=11117
 settle=0.1
 now() { date +%s.%N; }
 waitecho() { for _ in $(seq 100); do "$sm" echo --pacs "$1@127.0.0.1:$port" >/dev/null 2>&1 && return; sleep 0.1; done; echo "bench-publish: $1 did not start"; exit 1; }
-sendstudy() { "$sm" send "$out/study/CT" --pacs "$1@127.0.0.1:$port" --no-resume --state "$out/state.tsv" >/dev/null 2>"$out/send.err" || { cat "$out/send.err"; exit 1; }; }
+sendstudy() { "$sm" send "$study/CT" --pacs "$1@127.0.0.1:$port" --no-resume --state "$out/state.tsv" >/dev/null 2>"$out/send.err" || { cat "$out/send.err"; exit 1; }; }
 
 byhand() {
   rm -rf "$out/rx" "$out/hand"; mkdir -p "$out/hand"

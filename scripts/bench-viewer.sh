@@ -19,10 +19,8 @@ out=$PWD/bench-out/viewer
 slices=${BENCH_SLICES:-500}
 rm -rf "$out"; mkdir -p "$out"
 printf 'bench passphrase, not secret\n' > "$out/pw"
-echo "generating the ${slices}-slice CT study ..."
-../shared/scripts/make-large-study.sh "$out/study" "$slices" 512 > "$out/study.log"
-"$sm" burn "$out/study" -o "$out/disc.iso" --no-viewer --password-file "$out/pw" --label BENCH > /dev/null 2>&1
-rm -rf "$out/study"
+study=$(./scripts/large-study.sh "$slices")
+"$sm" burn "$study" -o "$out/disc.iso" --no-viewer --password-file "$out/pw" --label BENCH > /dev/null 2>&1
 
 SECUREMEDIA_BENCH_VIEWER="$out/disc.iso" SECUREMEDIA_BENCH_PASSWORD_FILE="$out/pw" \
   go test -count=1 -timeout 30m -run '^TestBenchViewer$' -v ./viewer > "$out/test.log" 2>&1 || { cat "$out/test.log"; exit 1; }
